@@ -1,0 +1,77 @@
+"""Phone numbers: parse what people write, keep E.164, show it to humans.
+
+Nothing here raises for bad input: every function answers with a result that says what was wrong.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import phonenumbers
+from phonenumbers import NumberParseException, ValidationResult
+
+DEFAULT_REGION = "US"
+
+_PARSE_ERRORS: dict[int, str] = {
+    NumberParseException.INVALID_COUNTRY_CODE: "unknown country code",
+    NumberParseException.NOT_A_NUMBER: "not a phone number",
+    NumberParseException.TOO_SHORT_AFTER_IDD: "too short",
+    NumberParseException.TOO_SHORT_NSN: "too short",
+    NumberParseException.TOO_LONG: "too long",
+}
+
+_POSSIBILITY_ERRORS: dict[int, str] = {
+    ValidationResult.INVALID_COUNTRY_CODE: "unknown country code",
+    ValidationResult.TOO_SHORT: "too short",
+    ValidationResult.INVALID_LENGTH: "wrong length for its region",
+    ValidationResult.TOO_LONG: "too long",
+}
+
+_MAX_INPUT = 64
+"""Longer inputs are not phone numbers; refusing them early keeps the parser's work bounded."""
+
+
+@dataclass(frozen=True, slots=True)
+class PhoneResult:
+    """A normalised number, or why the input is not one."""
+
+    raw: str
+    e164: str | None = None
+    error: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        """True when ``e164`` holds a valid number."""
+        return self.e164 is not None
+
+
+def normalize(raw: object, region: str = DEFAULT_REGION) -> PhoneResult:
+    """Parse ``raw`` (as people write it) into E.164, with ``region`` for national formats."""
+    text = "" if raw is None else str(raw)
+    stripped = text.strip()
+    if not stripped:
+        return PhoneResult(text, error="empty")
+    if len(stripped) > _MAX_INPUT:
+        return PhoneResult(text, error="too long")
+    try:
+        number = phonenumbers.parse(stripped, (region or DEFAULT_REGION).upper())
+    except NumberParseException as exc:
+        return PhoneResult(text, error=_PARSE_ERRORS.get(exc.error_type, "not a phone number"))
+    possible = phonenumbers.is_possible_number_with_reason(number)
+    if possible not in (ValidationResult.IS_POSSIBLE, ValidationResult.IS_POSSIBLE_LOCAL_ONLY):
+        return PhoneResult(text, error=_POSSIBILITY_ERRORS.get(possible, "not a phone number"))
+    if not phonenumbers.is_valid_number(number):
+        where = phonenumbers.region_code_for_country_code(number.country_code)
+        where = "its region" if where in ("ZZ", "001") else where
+        return PhoneResult(text, error=f"not a valid number for {where}")
+    e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    return PhoneResult(text, e164=e164)
+
+
+def format_for_humans(e164: str) -> str:
+    """``+14155552671`` as ``+1 415-555-2671``; anything unparseable comes back unchanged."""
+    try:
+        number = phonenumbers.parse(e164, None)
+    except NumberParseException:
+        return e164
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
