@@ -61,7 +61,7 @@ def normalize(raw: object, region: str = DEFAULT_REGION) -> PhoneResult:
     if possible not in (ValidationResult.IS_POSSIBLE, ValidationResult.IS_POSSIBLE_LOCAL_ONLY):
         return PhoneResult(text, error=_POSSIBILITY_ERRORS.get(possible, "not a phone number"))
     if not phonenumbers.is_valid_number(number):
-        where = phonenumbers.region_code_for_country_code(number.country_code)
+        where = phonenumbers.region_code_for_country_code(number.country_code or 0)
         where = "its region" if where in ("ZZ", "001") else where
         return PhoneResult(text, error=f"not a valid number for {where}")
     e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)

@@ -1,0 +1,102 @@
+"""The ``notify-tui`` command: the app by default, and headless subcommands.
+
+A user's mistake (a bad flag, an unreadable file, an unreachable database) ends with one line on
+stderr and a non-zero exit, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from notify_tui import __version__
+from notify_tui.config import ConfigError, Settings, load_settings
+
+EXIT_OK = 0
+EXIT_FAILURE = 1
+EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
+
+
+class CommandError(Exception):
+    """A command cannot do what was asked; the message says why, in one line."""
+
+
+Handler = Callable[[argparse.Namespace, Settings], int]
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="notify-tui",
+        description="Know what happened to every text message of an SMS campaign.",
+        epilog="Run without a command to open the app. Settings: flags, then NOTIFY_* and "
+        "TWILIO_* environment variables, then the config file (NOTIFY_CONFIG).",
+    )
+    parser.add_argument("--version", action="version", version=f"notify-tui {__version__}")
+    parser.add_argument(
+        "--database-url",
+        metavar="URL",
+        help="workspace database: postgresql://user@host/db or sqlite:///path "
+        "(default: SQLite in the user's data directory; env NOTIFY_DATABASE_URL)",
+    )
+    parser.add_argument(
+        "--provider-url",
+        metavar="URL",
+        help="base URL of a Twilio-compatible API, e.g. a `notify-tui sandbox` on another "
+        "machine (env NOTIFY_PROVIDER_URL)",
+    )
+    parser.set_defaults(handler=_run_app)
+    commands = parser.add_subparsers(title="commands", metavar="COMMAND")
+    for register in _COMMANDS:
+        register(commands)
+    return parser
+
+
+def _run_app(args: argparse.Namespace, settings: Settings) -> int:
+    from notify_tui.ui.app import run_app
+
+    return run_app(settings)
+
+
+_COMMANDS: list[Callable[[Any], None]] = []
+
+
+def command(register: Callable[[Any], None]) -> Callable[[Any], None]:
+    """Add a subcommand: ``register`` receives the subparsers object."""
+    _COMMANDS.append(register)
+    return register
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run ``notify-tui`` with ``argv``; returns the exit status."""
+    from notify_tui import commands  # noqa: F401  (registers the subcommands)
+
+    parser = _parser()
+    args = parser.parse_args(argv)
+    flags = {"database_url": args.database_url, "provider_url": args.provider_url}
+    try:
+        settings = load_settings(flags)
+        for warning in settings.warnings:
+            print(f"notify-tui: warning: {warning}", file=sys.stderr)
+        handler: Handler = args.handler
+        return handler(args, settings)
+    except KeyboardInterrupt:
+        print("notify-tui: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except (CommandError, ConfigError) as exc:
+        print(f"notify-tui: error: {exc}", file=sys.stderr)
+        return EXIT_FAILURE
+    except Exception as exc:
+        from notify_tui.errors import user_message
+
+        message = user_message(exc)
+        if message is None:
+            raise
+        print(f"notify-tui: error: {message}", file=sys.stderr)
+        return EXIT_FAILURE
+
+
+if __name__ == "__main__":
+    sys.exit(main())

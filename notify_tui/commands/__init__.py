@@ -1,0 +1,1 @@
+"""The subcommands of ``notify-tui``; importing this package registers them all."""

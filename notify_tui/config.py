@@ -1,0 +1,218 @@
+"""Settings: command-line flags, then environment, then a TOML file, then defaults.
+
+Nothing here is read at import time: ``load_settings`` builds a ``Settings`` when asked. Secrets
+live in ``Secret`` so that no repr, log line or traceback can show them.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields, replace
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any
+
+import platformdirs
+
+APP_NAME = "notify-tui"
+SANDBOX_ACCOUNT_SID = "AC" + "5a2db0c0ffee" + "0" * 20
+"""The account the built-in sandbox provider answers for."""
+
+
+class ConfigError(Exception):
+    """A setting is missing, malformed or contradictory. The message says which and where."""
+
+
+class Secret:
+    """A string that never shows itself: ``str()`` and ``repr()`` both print asterisks."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def reveal(self) -> str:
+        """The secret itself, for the one place that must send it (HTTP Basic auth)."""
+        return self._value
+
+    def __repr__(self) -> str:
+        return "Secret('********')"
+
+    __str__ = __repr__
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Secret) and other._value == self._value
+
+    def __hash__(self) -> int:
+        return hash(self._value)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the app and the headless commands need to know, resolved once."""
+
+    data_dir: Path
+    config_path: Path
+    database_url: str | None = None
+    provider_url: str | None = None
+    account_sid: str | None = None
+    auth_token: Secret | None = None
+    api_key: str | None = None
+    api_secret: Secret | None = None
+    from_number: str | None = None
+    messaging_service_sid: str | None = None
+    default_region: str = "US"
+    price_per_segment: Decimal = Decimal("0.0079")
+    send_rate: float = 1.0
+    operator: str = field(default_factory=lambda: os.environ.get("USER") or "operator")
+    warnings: tuple[str, ...] = ()
+
+    @property
+    def uses_sandbox(self) -> bool:
+        """No credentials and no provider URL: the built-in sandbox provider answers."""
+        has_credentials = bool(self.account_sid and (self.auth_token or self.api_secret))
+        return not has_credentials and not self.provider_url
+
+    @property
+    def sqlite_path(self) -> Path:
+        """Where the default SQLite workspace lives."""
+        return self.data_dir / "workspace.db"
+
+    @property
+    def sandbox_state_path(self) -> Path:
+        """Where the built-in sandbox provider keeps its messages between runs."""
+        return self.data_dir / "sandbox.db"
+
+    def basic_auth(self) -> tuple[str, str] | None:
+        """Username and password for HTTP Basic auth: API key first, else account SID."""
+        if self.api_key and self.api_secret:
+            return self.api_key, self.api_secret.reveal()
+        if self.account_sid and self.auth_token:
+            return self.account_sid, self.auth_token.reveal()
+        return None
+
+
+ENVIRONMENT: dict[str, str] = {
+    "NOTIFY_DATABASE_URL": "database_url",
+    "NOTIFY_PROVIDER_URL": "provider_url",
+    "NOTIFY_FROM": "from_number",
+    "NOTIFY_MESSAGING_SERVICE_SID": "messaging_service_sid",
+    "NOTIFY_DEFAULT_REGION": "default_region",
+    "NOTIFY_PRICE_PER_SEGMENT": "price_per_segment",
+    "NOTIFY_SEND_RATE": "send_rate",
+    "NOTIFY_OPERATOR": "operator",
+    "TWILIO_ACCOUNT_SID": "account_sid",
+    "TWILIO_AUTH_TOKEN": "auth_token",
+    "TWILIO_API_KEY": "api_key",
+    "TWILIO_API_SECRET": "api_secret",
+}
+"""Environment variable to setting."""
+
+FILE_KEYS = frozenset(ENVIRONMENT.values())
+SECRET_KEYS = frozenset({"auth_token", "api_secret"})
+
+
+def default_data_dir() -> Path:
+    """The user's data directory for notify-tui (``NOTIFY_DATA_DIR`` overrides it)."""
+    override = os.environ.get("NOTIFY_DATA_DIR")
+    return Path(override) if override else Path(platformdirs.user_data_dir(APP_NAME))
+
+
+def default_config_path() -> Path:
+    """The TOML config file (``NOTIFY_CONFIG`` overrides it)."""
+    override = os.environ.get("NOTIFY_CONFIG")
+    if override:
+        return Path(override)
+    return Path(platformdirs.user_config_dir(APP_NAME)) / "config.toml"
+
+
+def _read_file(path: Path) -> tuple[dict[str, Any], list[str]]:
+    if not path.exists():
+        return {}, []
+    try:
+        with path.open("rb") as handle:
+            raw = tomllib.load(handle)
+    except OSError as exc:
+        raise ConfigError(f"cannot read config file {path}: {exc.strerror}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"config file {path} is not valid TOML: {exc}") from None
+    values: dict[str, Any] = {}
+    warnings: list[str] = []
+    for section in (raw, raw.get("twilio", {}) if isinstance(raw.get("twilio"), dict) else {}):
+        for key, value in section.items():
+            if isinstance(value, dict):
+                continue
+            if key not in FILE_KEYS:
+                warnings.append(f"{path}: unknown setting {key!r} ignored")
+                continue
+            values[key] = value
+    if SECRET_KEYS & values.keys():
+        mode = path.stat().st_mode
+        if mode & (stat.S_IRGRP | stat.S_IROTH):
+            warnings.append(
+                f"{path} holds a secret and is readable by other users: run chmod 600 {path}"
+            )
+    return values, warnings
+
+
+def _coerce(name: str, value: Any, source: str) -> Any:
+    if value is None:
+        return None
+    if name in SECRET_KEYS:
+        return Secret(str(value)) if str(value) else None
+    if name == "price_per_segment":
+        try:
+            return abs(Decimal(str(value)))
+        except InvalidOperation:
+            raise ConfigError(f"{source}: price_per_segment must be a number") from None
+    if name == "send_rate":
+        try:
+            rate = float(value)
+        except (TypeError, ValueError):
+            raise ConfigError(
+                f"{source}: send_rate must be a number of messages per second"
+            ) from None
+        if rate <= 0:
+            raise ConfigError(f"{source}: send_rate must be above zero")
+        return rate
+    text = str(value).strip()
+    return text or None
+
+
+def load_settings(
+    flags: Mapping[str, Any] | None = None,
+    environ: Mapping[str, str] | None = None,
+    config_path: Path | None = None,
+    data_dir: Path | None = None,
+) -> Settings:
+    """Resolve settings: ``flags`` win over ``environ``, which wins over the file and defaults."""
+    env = os.environ if environ is None else environ
+    path = config_path or default_config_path()
+    file_values, warnings = _read_file(path)
+    resolved: dict[str, Any] = {}
+    for name, value in file_values.items():
+        resolved[name] = _coerce(name, value, f"config file {path}")
+    for variable, name in ENVIRONMENT.items():
+        if env.get(variable):
+            resolved[name] = _coerce(name, env[variable], f"environment variable {variable}")
+    for name, value in (flags or {}).items():
+        if value is not None:
+            resolved[name] = _coerce(name, value, f"option --{name.replace('_', '-')}")
+    known = {f.name for f in fields(Settings)}
+    settings = Settings(
+        data_dir=data_dir or default_data_dir(),
+        config_path=path,
+        **{k: v for k, v in resolved.items() if k in known and v is not None},
+    )
+    if settings.api_key and not settings.account_sid:
+        raise ConfigError(
+            "TWILIO_API_KEY needs TWILIO_ACCOUNT_SID too: the account is in every URL"
+        )
+    if settings.account_sid and not (settings.auth_token or settings.api_secret):
+        raise ConfigError(
+            "TWILIO_ACCOUNT_SID is set but neither TWILIO_AUTH_TOKEN nor TWILIO_API_SECRET is"
+        )
+    return replace(settings, warnings=tuple(warnings))

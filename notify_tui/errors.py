@@ -1,0 +1,30 @@
+"""One line for the user from an exception that is their mistake or their environment's.
+
+The CLI and the app both use this: anything it recognises becomes a sentence; anything else is a
+bug and keeps its traceback.
+"""
+
+from __future__ import annotations
+
+
+def user_message(exc: BaseException) -> str | None:
+    """A one-line explanation of ``exc``, or ``None`` when it is a bug."""
+    from notify_tui.store.db import WorkspaceError
+
+    if isinstance(exc, WorkspaceError):
+        return str(exc)
+    try:
+        from notify_tui.provider.errors import AuthenticationError, ProviderError
+    except ImportError:  # pragma: no cover - the provider package is always there
+        ProviderError = AuthenticationError = ()  # type: ignore[misc,assignment]
+    if isinstance(exc, AuthenticationError):
+        return (
+            "the provider refused the credentials (20003): check TWILIO_ACCOUNT_SID and "
+            "TWILIO_AUTH_TOKEN (or TWILIO_API_KEY and TWILIO_API_SECRET)"
+        )
+    if isinstance(exc, ProviderError):
+        return f"the provider failed: {exc}"
+    if isinstance(exc, OSError) and exc.strerror:
+        where = f": {exc.filename}" if exc.filename else ""
+        return f"{exc.strerror}{where}"
+    return None

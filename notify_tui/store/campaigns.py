@@ -1,0 +1,156 @@
+"""Campaigns with their counters, newest first."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+
+from peewee import SQL, Expression, Field, NodeList, Value, fn
+
+from notify_tui.store.models import Campaign, StatusTally, utcnow
+
+
+@dataclass(frozen=True, slots=True)
+class CampaignSummary:
+    """A campaign as History and Details show it."""
+
+    id: int
+    name: str
+    body: str
+    sender: str | None
+    messaging_service_sid: str | None
+    state: str
+    created_at: datetime
+    sent_at: datetime | None
+    segments: int
+    price_per_segment: Decimal
+    recipients: int
+    delivered: int
+    failed: int
+    unknown: int
+    submitted: int
+    skipped_opted_out: int
+    cost: Decimal
+    last_checked_at: datetime | None
+
+    @property
+    def delivered_pct(self) -> float:
+        """Delivered as a share of recipients, 0 to 100."""
+        return 100.0 * self.delivered / self.recipients if self.recipients else 0.0
+
+    @property
+    def money_saved(self) -> Decimal:
+        """The estimated cost of the messages not sent to opted-out numbers."""
+        return self.skipped_opted_out * self.segments * abs(self.price_per_segment)
+
+    @property
+    def sending(self) -> bool:
+        """True while messages are still being submitted."""
+        return self.state in ("sending", "interrupted")
+
+
+_COLUMNS = (
+    Campaign.id,
+    Campaign.name,
+    Campaign.body,
+    Campaign.sender,
+    Campaign.messaging_service_sid,
+    Campaign.state,
+    Campaign.created_at,
+    Campaign.sent_at,
+    Campaign.segments,
+    Campaign.price_per_segment,
+    Campaign.recipients,
+    Campaign.delivered,
+    Campaign.failed,
+    Campaign.unknown,
+    Campaign.submitted,
+    Campaign.skipped_opted_out,
+    Campaign.cost,
+    Campaign.last_checked_at,
+)
+
+
+def _summary(row: tuple[object, ...]) -> CampaignSummary:
+    values = list(row)
+    values[9] = Decimal(str(values[9] or 0))
+    values[16] = Decimal(str(values[16] or 0))
+    return CampaignSummary(*values)
+
+
+def _search(query: str):  # type: ignore[no-untyped-def]
+    select = Campaign.select(*_COLUMNS)
+    if query.strip():
+        select = select.where(contains(Campaign.name, query))
+    return select
+
+
+def contains(field: Field, text: str) -> Expression:
+    """``field`` contains ``text``, ignoring case, with ``%`` and ``_`` taken literally.
+
+    Written out rather than peewee's ``**`` so that it escapes the same way on both databases.
+    """
+    escaped = text.strip().lower().replace("!", "!!").replace("%", "!%").replace("_", "!_")
+    return NodeList((fn.LOWER(field), SQL("LIKE"), Value(f"%{escaped}%"), SQL("ESCAPE '!'")))  # type: ignore[return-value]
+
+
+def count_campaigns(query: str = "") -> int:
+    """How many campaigns match ``query`` (a part of the name, any case)."""
+    return int(_search(query).count())
+
+
+def campaign_page(query: str = "", offset: int = 0, limit: int = 100) -> list[CampaignSummary]:
+    """Campaigns matching ``query``, newest first, from ``offset``."""
+    select = _search(query).order_by(Campaign.id.desc()).offset(offset).limit(limit)
+    return [_summary(row) for row in select.tuples()]
+
+
+def get_campaign(campaign_id: int) -> CampaignSummary | None:
+    """One campaign, or ``None``."""
+    row = Campaign.select(*_COLUMNS).where(Campaign.id == campaign_id).tuples().first()
+    return _summary(row) if row else None
+
+
+def create_campaign(
+    name: str,
+    body: str,
+    *,
+    sender: str | None = None,
+    messaging_service_sid: str | None = None,
+    segments: int = 1,
+    price_per_segment: Decimal = Decimal(0),
+    state: str = "draft",
+) -> int:
+    """Record a new campaign (no recipients yet) and return its id."""
+    campaign = Campaign.create(
+        name=name,
+        body=body,
+        sender=sender,
+        messaging_service_sid=messaging_service_sid,
+        segments=segments,
+        price_per_segment=price_per_segment,
+        state=state,
+    )
+    return int(campaign.id)
+
+
+def set_state(campaign_id: int, state: str, *, now: datetime | None = None) -> None:
+    """Move a campaign to ``state`` (draft, sending, interrupted, sent)."""
+    now = now or utcnow()
+    update: dict[object, object] = {Campaign.state: state}
+    if state == "sending":
+        update[Campaign.sent_at] = fn.COALESCE(Campaign.sent_at, now)
+    if state == "sent":
+        update[Campaign.finished_at] = now
+    Campaign.update(update).where(Campaign.id == campaign_id).execute()
+
+
+def tally_series(campaign_id: int) -> list[tuple[datetime, int, int]]:
+    """Resolutions per minute (minute, delivered, failed), oldest first: the sparkline's data."""
+    select = (
+        StatusTally.select(StatusTally.minute, StatusTally.delivered, StatusTally.failed)
+        .where(StatusTally.campaign == campaign_id)
+        .order_by(StatusTally.minute)
+    )
+    return [(minute, int(d), int(f)) for minute, d, f in select.tuples()]

@@ -1,0 +1,142 @@
+"""Opening a workspace: SQLite by default, PostgreSQL from a ``postgresql://`` URL.
+
+The schema is created on first use and versioned in ``schema_info``; ``MIGRATIONS`` brings an
+older workspace up to ``SCHEMA_VERSION`` without losing anything.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from urllib.parse import parse_qsl, unquote, urlsplit
+
+from peewee import Database, OperationalError, PostgresqlDatabase, SqliteDatabase
+from playhouse.migrate import PostgresqlMigrator, SchemaMigrator, SqliteMigrator
+
+from notify_tui.store.models import ALL_MODELS, SchemaInfo, database
+
+SCHEMA_VERSION = 1
+"""Bump this and add a step to ``MIGRATIONS`` whenever a table changes."""
+
+Migration = Callable[[Database, SchemaMigrator], None]
+MIGRATIONS: dict[int, Migration] = {}
+"""``MIGRATIONS[n]`` takes a workspace from version ``n - 1`` to ``n``."""
+
+SQLITE_PRAGMAS = {
+    "journal_mode": "wal",
+    "foreign_keys": 1,
+    "synchronous": "normal",
+    "busy_timeout": 30_000,
+    "cache_size": -32_000,
+}
+
+
+class WorkspaceError(Exception):
+    """The workspace cannot be opened. The message says why, without secrets."""
+
+
+def _redact(url: str) -> str:
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.replace(f":{parts.password}@", ":********@")
+    return parts._replace(netloc=netloc).geturl()
+
+
+def make_database(url: str | None, sqlite_path: Path | None = None) -> Database:
+    """Build (but do not connect) the database that ``url`` names, or SQLite at ``sqlite_path``."""
+    if url is None:
+        if sqlite_path is None:
+            raise WorkspaceError("no database URL and no SQLite path")
+        return _sqlite(sqlite_path)
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    if scheme in ("postgres", "postgresql", "postgresql+psycopg2"):
+        try:
+            import psycopg2  # noqa: F401
+        except ImportError:
+            raise WorkspaceError(
+                "PostgreSQL needs its driver: pip install 'notify-tui[postgres]'"
+            ) from None
+        options = dict(parse_qsl(parts.query))
+        return PostgresqlDatabase(
+            unquote(parts.path.lstrip("/")) or "postgres",
+            user=unquote(parts.username) if parts.username else None,
+            password=unquote(parts.password) if parts.password else None,
+            host=parts.hostname or "127.0.0.1",
+            port=parts.port or 5432,
+            **options,
+        )
+    if scheme == "sqlite":
+        path = unquote(parts.path)
+        if parts.netloc and parts.netloc not in ("", "localhost"):
+            path = unquote(parts.netloc + parts.path)
+        if not path or path == "/":
+            raise WorkspaceError(f"no file in SQLite URL {url!r}: use sqlite:///path/to/file.db")
+        return _sqlite(Path(path[1:] if path.startswith("//") else path))
+    raise WorkspaceError(
+        f"unsupported database URL {_redact(url)!r}: use postgresql://... or sqlite:///path"
+    )
+
+
+def _sqlite(path: Path) -> SqliteDatabase:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise WorkspaceError(f"cannot create {path.parent}: {exc.strerror}") from None
+    # IMMEDIATE: a writer takes the lock when it begins, so two writers queue on busy_timeout
+    # instead of one failing with "database is locked" when it tries to upgrade its lock.
+    return SqliteDatabase(str(path), pragmas=SQLITE_PRAGMAS, lock_type="IMMEDIATE")
+
+
+def open_workspace(url: str | None, sqlite_path: Path | None = None) -> Database:
+    """Connect the models to a workspace, creating or migrating its schema as needed."""
+    db = make_database(url, sqlite_path)
+    database.initialize(db)
+    try:
+        db.connect(reuse_if_open=True)
+        ensure_schema(db)
+    except OperationalError as exc:
+        where = _redact(url) if url else str(sqlite_path)
+        first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise WorkspaceError(f"cannot open the workspace at {where}: {first_line}") from None
+    return db
+
+
+def _migrator(db: Database) -> SchemaMigrator:
+    if isinstance(db, PostgresqlDatabase):
+        return PostgresqlMigrator(db)
+    return SqliteMigrator(db)
+
+
+def schema_version(db: Database) -> int | None:
+    """The version recorded in the workspace, or ``None`` for an empty database."""
+    if not db.table_exists(SchemaInfo._meta.table_name):
+        return None
+    row = SchemaInfo.get_or_none(SchemaInfo.key == "version")
+    return int(row.value) if row else None
+
+
+def ensure_schema(db: Database) -> None:
+    """Create the tables of a new workspace, or migrate an older one, in one transaction."""
+    with db.atomic():
+        version = schema_version(db)
+        if version is None:
+            db.create_tables(ALL_MODELS, safe=True)
+            _record_version(SCHEMA_VERSION)
+            return
+        if version > SCHEMA_VERSION:
+            raise WorkspaceError(
+                f"this workspace has schema version {version}, newer than this notify-tui "
+                f"understands ({SCHEMA_VERSION}): upgrade notify-tui"
+            )
+        migrator = _migrator(db)
+        for target in range(version + 1, SCHEMA_VERSION + 1):
+            MIGRATIONS[target](db, migrator)
+            _record_version(target)
+
+
+def _record_version(version: int) -> None:
+    SchemaInfo.insert(key="version", value=str(version)).on_conflict(
+        conflict_target=[SchemaInfo.key], update={SchemaInfo.value: str(version)}
+    ).execute()

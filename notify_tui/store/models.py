@@ -1,0 +1,168 @@
+"""The workspace's tables.
+
+Models bind to ``database``, a proxy that ``store.db.open_workspace`` points at SQLite or
+PostgreSQL; nothing connects at import time.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from peewee import (
+    AutoField,
+    BooleanField,
+    CharField,
+    DatabaseProxy,
+    DateTimeField,
+    DecimalField,
+    ForeignKeyField,
+    IntegerField,
+    Model,
+    TextField,
+)
+
+database = DatabaseProxy()
+
+
+def utcnow() -> datetime:
+    """Now, in UTC, without tzinfo: both databases store naive UTC timestamps."""
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+class BaseModel(Model):
+    class Meta:
+        database = database
+        legacy_table_names = False
+
+
+class SchemaInfo(BaseModel):
+    """One row per key; ``version`` is the schema version of this workspace."""
+
+    key = CharField(primary_key=True, max_length=64)
+    value = TextField()
+
+
+class Contact(BaseModel):
+    """A person to text, keyed by their E.164 number. Opt-outs belong here."""
+
+    id = AutoField()
+
+    phone = CharField(max_length=32, unique=True)
+    name = TextField(default="")
+    attributes = TextField(default="{}")
+    created_at = DateTimeField(default=utcnow)
+    updated_at = DateTimeField(default=utcnow)
+    opted_out = BooleanField(default=False, index=True)
+    opt_out_source = CharField(max_length=16, null=True)
+    opt_out_reason = TextField(null=True)
+    opted_out_at = DateTimeField(null=True)
+    opted_out_by = TextField(null=True)
+
+
+class Campaign(BaseModel):
+    """A message sent to many recipients, with its counters kept current."""
+
+    id = AutoField()
+
+    name = TextField()
+    body = TextField()
+    sender = CharField(max_length=64, null=True)
+    messaging_service_sid = CharField(max_length=64, null=True)
+    state = CharField(max_length=16, default="draft")
+    created_at = DateTimeField(default=utcnow)
+    sent_at = DateTimeField(null=True, index=True)
+    finished_at = DateTimeField(null=True)
+    segments = IntegerField(default=1)
+    price_per_segment = DecimalField(max_digits=12, decimal_places=5, default=0)
+    recipients = IntegerField(default=0)
+    delivered = IntegerField(default=0)
+    failed = IntegerField(default=0)
+    unknown = IntegerField(default=0)
+    submitted = IntegerField(default=0)
+    skipped_opted_out = IntegerField(default=0)
+    cost = DecimalField(max_digits=16, decimal_places=5, default=0)
+    last_checked_at = DateTimeField(null=True)
+
+
+class Message(BaseModel):
+    """One recipient of a campaign: the raw provider answer and what the user sees of it."""
+
+    id = AutoField()
+
+    campaign = ForeignKeyField(Campaign, backref="messages", on_delete="CASCADE")
+    contact = ForeignKeyField(Contact, null=True, on_delete="SET NULL")
+    phone = CharField(max_length=64)
+    name = TextField(default="")
+    send_state = CharField(max_length=16, default="pending")
+    attempted_at = DateTimeField(null=True)
+    sid = CharField(max_length=64, null=True, unique=True)
+    provider_status = CharField(max_length=32, null=True)
+    error_code = IntegerField(null=True)
+    error_message = TextField(null=True)
+    price = DecimalField(max_digits=12, decimal_places=5, null=True)
+    price_unit = CharField(max_length=8, null=True)
+    num_segments = IntegerField(null=True)
+    date_sent = DateTimeField(null=True)
+    status = CharField(max_length=16, default="unknown")
+    reason = CharField(max_length=64, null=True)
+    detail = TextField(null=True)
+    note = TextField(null=True)
+    updated_at = DateTimeField(default=utcnow)
+    resolved_at = DateTimeField(null=True)
+    next_poll_at = DateTimeField(null=True)
+    polls = IntegerField(default=0)
+    lease_owner = CharField(max_length=64, null=True)
+    lease_until = DateTimeField(null=True)
+
+    class Meta:
+        indexes = (
+            (("campaign", "id"), False),
+            (("campaign", "phone"), True),
+            (("campaign", "status", "id"), False),
+            (("campaign", "reason", "id"), False),
+            (("next_poll_at",), False),
+        )
+
+
+class StatusTally(BaseModel):
+    """Resolutions per campaign per minute: the time series behind the sparkline.
+
+    One row per minute in which something resolved, whatever the campaign's size.
+    """
+
+    id = AutoField()
+
+    campaign = ForeignKeyField(Campaign, on_delete="CASCADE")
+    minute = DateTimeField()
+    delivered = IntegerField(default=0)
+    failed = IntegerField(default=0)
+
+    class Meta:
+        indexes = ((("campaign", "minute"), True),)
+
+
+class OptOutEvent(BaseModel):
+    """The audit trail of every opt-out and opt-in: who, when, why and from where."""
+
+    id = AutoField()
+
+    contact = ForeignKeyField(Contact, backref="opt_out_events", on_delete="CASCADE")
+    phone = CharField(max_length=32)
+    action = CharField(max_length=8)
+    source = CharField(max_length=16)
+    reason = TextField(default="")
+    actor = TextField(default="")
+    campaign = ForeignKeyField(Campaign, null=True, on_delete="SET NULL")
+    code = IntegerField(null=True)
+    evidence = TextField(default="{}")
+    created_at = DateTimeField(default=utcnow)
+
+
+ALL_MODELS: list[type[BaseModel]] = [
+    SchemaInfo,
+    Contact,
+    Campaign,
+    Message,
+    StatusTally,
+    OptOutEvent,
+]

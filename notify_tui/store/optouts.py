@@ -1,0 +1,166 @@
+"""Opt-outs belong to the contact (the phone number), and every change is kept as an audit trail."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+
+from notify_tui.store.campaigns import contains
+from notify_tui.store.models import Contact, OptOutEvent, database, utcnow
+
+SOURCE_MANUAL = "manual"
+SOURCE_POLICY = "policy"
+SOURCE_PROVIDER = "provider"
+"""The person replied STOP (code 21610): only they can undo it, by replying START."""
+
+SOURCE_LABELS = {
+    SOURCE_MANUAL: "manual",
+    SOURCE_POLICY: "policy",
+    SOURCE_PROVIDER: "provider (STOP)",
+}
+
+
+class OptInRefused(Exception):
+    """The number cannot be opted back in by the app; the message says why."""
+
+
+@dataclass(frozen=True, slots=True)
+class OptOutRecord:
+    """An opted-out number as the Opt-outs screen and ``notify-tui optouts`` show it."""
+
+    phone: str
+    name: str
+    source: str
+    reason: str
+    actor: str
+    opted_out_at: datetime | None
+
+
+def _contact(phone: str, now: datetime) -> Contact:
+    contact, _ = Contact.get_or_create(phone=phone, defaults={"created_at": now, "updated_at": now})
+    return contact
+
+
+def opt_out(
+    phone: str,
+    *,
+    source: str,
+    reason: str,
+    actor: str,
+    campaign_id: int | None = None,
+    code: int | None = None,
+    evidence: Mapping[str, object] | None = None,
+    now: datetime | None = None,
+) -> bool:
+    """Opt ``phone`` (E.164) out; ``False`` when it already was (nothing recorded then)."""
+    now = now or utcnow()
+    with database.atomic():
+        contact = _contact(phone, now)
+        if contact.opted_out and not (
+            source == SOURCE_PROVIDER and contact.opt_out_source != SOURCE_PROVIDER
+        ):
+            return False
+        # A STOP from the person outranks an earlier manual or policy opt-out: record it too.
+        Contact.update(
+            opted_out=True,
+            opt_out_source=source,
+            opt_out_reason=reason,
+            opted_out_at=now,
+            opted_out_by=actor,
+            updated_at=now,
+        ).where(Contact.id == contact.id).execute()
+        OptOutEvent.create(
+            contact=contact.id,
+            phone=phone,
+            action="opt_out",
+            source=source,
+            reason=reason,
+            actor=actor,
+            campaign=campaign_id,
+            code=code,
+            evidence=json.dumps(dict(evidence or {}), default=str),
+            created_at=now,
+        )
+    return True
+
+
+def opt_in(phone: str, *, actor: str, reason: str = "", now: datetime | None = None) -> bool:
+    """Undo an opt-out; ``False`` when the number was not opted out.
+
+    Raises ``OptInRefused`` when the person opted out themselves (STOP).
+    """
+    now = now or utcnow()
+    with database.atomic():
+        contact = Contact.get_or_none(Contact.phone == phone)
+        if contact is None or not contact.opted_out:
+            return False
+        if contact.opt_out_source == SOURCE_PROVIDER:
+            raise OptInRefused(
+                f"{phone} replied STOP: the provider refuses every message to it until the "
+                "person replies START. Only they can opt back in."
+            )
+        Contact.update(
+            opted_out=False,
+            opt_out_source=None,
+            opt_out_reason=None,
+            opted_out_at=None,
+            opted_out_by=None,
+            updated_at=now,
+        ).where(Contact.id == contact.id).execute()
+        OptOutEvent.create(
+            contact=contact.id,
+            phone=phone,
+            action="opt_in",
+            source=SOURCE_MANUAL,
+            reason=reason,
+            actor=actor,
+            created_at=now,
+        )
+    return True
+
+
+def opted_out_phones(phones: Iterable[str]) -> set[str]:
+    """Which of ``phones`` are opted out."""
+    found: set[str] = set()
+    batch: list[str] = []
+    for phone in phones:
+        batch.append(phone)
+        if len(batch) == 500:
+            found |= _opted_out(batch)
+            batch = []
+    if batch:
+        found |= _opted_out(batch)
+    return found
+
+
+def _opted_out(phones: list[str]) -> set[str]:
+    select = Contact.select(Contact.phone).where(Contact.phone.in_(phones) & Contact.opted_out)
+    return {row[0] for row in select.tuples()}
+
+
+def list_optouts(search: str = "", offset: int = 0, limit: int | None = None) -> list[OptOutRecord]:
+    """Opted-out numbers, most recent first, optionally matching a number or name part."""
+    select = Contact.select(
+        Contact.phone,
+        Contact.name,
+        Contact.opt_out_source,
+        Contact.opt_out_reason,
+        Contact.opted_out_by,
+        Contact.opted_out_at,
+    ).where(Contact.opted_out)
+    if search.strip():
+        select = select.where(contains(Contact.phone, search) | contains(Contact.name, search))
+    select = select.order_by(Contact.opted_out_at.desc(), Contact.id.desc()).offset(offset)
+    if limit is not None:
+        select = select.limit(limit)
+    return [
+        OptOutRecord(phone, name or "", source or "", reason or "", actor or "", at)
+        for phone, name, source, reason, actor, at in select.tuples()
+    ]
+
+
+def opt_out_history(phone: str) -> list[OptOutEvent]:
+    """Every opt-out and opt-in of ``phone``, oldest first."""
+    return list(OptOutEvent.select().where(OptOutEvent.phone == phone).order_by(OptOutEvent.id))

@@ -1,0 +1,267 @@
+"""The workspace store, on SQLite and on PostgreSQL alike."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+from peewee import fn
+
+from notify_tui.domain.status import (
+    Reason,
+    Status,
+    classify_create_refusal,
+    classify_message,
+)
+from notify_tui.store import optouts, polling
+from notify_tui.store.campaigns import (
+    campaign_page,
+    count_campaigns,
+    create_campaign,
+    get_campaign,
+    tally_series,
+)
+from notify_tui.store.db import SCHEMA_VERSION, schema_version
+from notify_tui.store.models import Campaign, Message, OptOutEvent, database, utcnow
+from notify_tui.store.recipients import (
+    RecipientFilter,
+    count_recipients,
+    iter_recipients,
+    reason_counts,
+    recipients_after,
+    recipients_at,
+)
+from notify_tui.store.sending import NewRecipient, add_recipients
+from notify_tui.store.updates import StatusUpdate, apply_updates
+
+pytestmark = pytest.mark.usefixtures("workspace")
+
+
+def _campaign(n: int, name: str = "Spring sale") -> int:
+    campaign_id = create_campaign(name, "Hello!", sender="+15005550006", segments=1)
+    add_recipients(
+        campaign_id,
+        [NewRecipient(f"+1415555{i:04d}", f"Person {i}") for i in range(n)],
+    )
+    return campaign_id
+
+
+def _submit_all(campaign_id: int) -> list[int]:
+    ids = [m.id for m in Message.select(Message.id).where(Message.campaign == campaign_id)]
+    now = utcnow()
+    for i in ids:
+        Message.update(
+            sid=f"SM{i:032x}", send_state="submitted", attempted_at=now, next_poll_at=now
+        ).where(Message.id == i).execute()
+    return ids
+
+
+def _counters_match_rows(campaign_id: int) -> None:
+    campaign = Campaign.get_by_id(campaign_id)
+    counts = dict(
+        Message.select(Message.status, fn.COUNT(Message.id))
+        .where(Message.campaign == campaign_id)
+        .group_by(Message.status)
+        .tuples()
+    )
+    assert campaign.delivered == counts.get("delivered", 0)
+    assert campaign.failed == counts.get("failed", 0)
+    assert campaign.unknown == counts.get("unknown", 0)
+    assert campaign.recipients == sum(counts.values())
+
+
+def test_new_workspace_records_its_schema_version() -> None:
+    assert schema_version(database.obj) == SCHEMA_VERSION
+
+
+def test_add_recipients_queues_valid_records_invalid_and_skips_opted_out() -> None:
+    optouts.opt_out("+14155550002", source="manual", reason="asked", actor="ann")
+    campaign_id = create_campaign("Promo", "Hi", sender="+15005550006")
+    added = add_recipients(
+        campaign_id,
+        [
+            NewRecipient("+14155550001", "Ann"),
+            NewRecipient("+14155550002", "Opted"),
+            NewRecipient("+14155550001", "Ann again"),
+            NewRecipient("12", "Bad", invalid_reason="too short"),
+        ],
+    )
+    assert (added.queued, added.invalid, added.skipped_opted_out, added.duplicates) == (1, 1, 1, 1)
+    campaign = get_campaign(campaign_id)
+    assert campaign is not None
+    assert (campaign.recipients, campaign.unknown, campaign.failed) == (2, 1, 1)
+    assert campaign.skipped_opted_out == 1
+    bad = Message.get(Message.phone == "12")
+    assert (bad.status, bad.reason, bad.detail) == ("failed", "Invalid number", "too short")
+    again = add_recipients(campaign_id, [NewRecipient("+14155550001", "Ann")])
+    assert again.queued == 0 and again.duplicates == 1
+    _counters_match_rows(campaign_id)
+
+
+def test_campaigns_newest_first_with_name_search() -> None:
+    first = create_campaign("Spring sale", "a")
+    second = create_campaign("100% off_today", "b")
+    create_campaign("Winter", "c")
+    assert [c.name for c in campaign_page()] == ["Winter", "100% off_today", "Spring sale"]
+    assert [c.id for c in campaign_page("SPRING")] == [first]
+    assert [c.id for c in campaign_page("0% off_")] == [second]
+    assert count_campaigns("%") == 1
+    assert campaign_page("", offset=1, limit=1)[0].id == second
+
+
+def test_status_moves_forward_only_and_counters_follow() -> None:
+    campaign_id = _campaign(3)
+    a, b, c = _submit_all(campaign_id)
+    delivered = classify_message("delivered")
+    sent = classify_message("sent")
+    failed = classify_message("undelivered", 30003)
+    applied = apply_updates(
+        [
+            StatusUpdate(a, delivered, provider_status="delivered", price=Decimal("-0.0079")),
+            StatusUpdate(b, failed, provider_status="undelivered", error_message="x"),
+            StatusUpdate(c, sent, provider_status="sent", next_poll_at=utcnow()),
+        ]
+    )
+    assert {r.message_id for r in applied.resolutions} == {a, b}
+    # Stale answers arrive later: they must not move anything back.
+    later = apply_updates(
+        [
+            StatusUpdate(a, sent, provider_status="sent"),
+            StatusUpdate(b, classify_message("queued"), provider_status="queued"),
+            StatusUpdate(a, classify_message("read"), provider_status="read"),
+        ]
+    )
+    assert later.resolutions == []
+    ma, mb, mc = (Message.get_by_id(i) for i in (a, b, c))
+    assert (ma.status, ma.provider_status, ma.price) == ("delivered", "read", Decimal("-0.0079"))
+    assert (mb.status, mb.reason, mb.error_code) == (
+        "failed",
+        "Unreachable destination handset",
+        30003,
+    )
+    assert mb.detail == "30003 · Unreachable destination handset"
+    assert mc.status == "unknown" and mc.next_poll_at is not None
+    campaign = get_campaign(campaign_id)
+    assert campaign is not None
+    assert (campaign.delivered, campaign.failed, campaign.unknown) == (1, 1, 1)
+    assert campaign.cost == Decimal("0.0079")
+    _counters_match_rows(campaign_id)
+    series = tally_series(campaign_id)
+    assert sum(d for _, d, _ in series) == 1 and sum(f for _, _, f in series) == 1
+
+
+def test_a_final_status_is_not_replaced_by_another_final_status() -> None:
+    campaign_id = _campaign(1)
+    (a,) = _submit_all(campaign_id)
+    apply_updates([StatusUpdate(a, classify_message("failed", 30006), provider_status="failed")])
+    apply_updates([StatusUpdate(a, classify_message("delivered"), provider_status="delivered")])
+    message = Message.get_by_id(a)
+    assert (message.status, message.reason) == ("failed", "Landline or unreachable carrier")
+    _counters_match_rows(campaign_id)
+
+
+def test_create_refusal_records_the_reason() -> None:
+    campaign_id = _campaign(1)
+    (a,) = Message.select(Message.id).where(Message.campaign == campaign_id).tuples()
+    refusal = classify_create_refusal(400, 21408, "Permission to send ...")
+    apply_updates([StatusUpdate(a[0], refusal, send_state="refused")])
+    message = Message.get_by_id(a[0])
+    assert message.reason == Reason.HTTP_400.value
+    assert message.detail.startswith("21408 · Permission to send an SMS")
+    assert message.send_state == "refused"
+
+
+def test_pages_are_stable_from_either_end() -> None:
+    campaign_id = _campaign(250)
+    everything = RecipientFilter()
+    all_ids = [r.id for r in iter_recipients(campaign_id, everything, batch=40)]
+    assert len(all_ids) == 250 and all_ids == sorted(all_ids)
+    assert [r.id for r in recipients_at(campaign_id, everything, 0, 10)] == all_ids[:10]
+    assert [r.id for r in recipients_at(campaign_id, everything, 245, 10)] == all_ids[245:]
+    assert [r.id for r in recipients_at(campaign_id, everything, 120, 7)] == all_ids[120:127]
+    assert [r.id for r in recipients_after(campaign_id, everything, all_ids[99], 3)] == all_ids[
+        100:103
+    ]
+    assert recipients_at(campaign_id, everything, 250, 10) == []
+
+
+def test_filters_by_status_reason_and_search() -> None:
+    campaign_id = _campaign(20)
+    ids = _submit_all(campaign_id)
+    apply_updates(
+        [StatusUpdate(i, classify_message("delivered")) for i in ids[:10]]
+        + [StatusUpdate(i, classify_message("undelivered", 30005)) for i in ids[10:13]]
+        + [StatusUpdate(i, classify_message("failed", 30007)) for i in ids[13:15]]
+    )
+    assert count_recipients(campaign_id, RecipientFilter(status=Status.DELIVERED)) == 10
+    assert count_recipients(campaign_id, RecipientFilter(status=Status.UNKNOWN)) == 5
+    unknown_handset = RecipientFilter(reason=Reason.UNKNOWN_HANDSET.value)
+    assert [r.id for r in iter_recipients(campaign_id, unknown_handset)] == ids[10:13]
+    assert reason_counts(campaign_id) == [
+        ("Unknown destination handset", 3),
+        ("Carrier violation", 2),
+    ]
+    by_name = RecipientFilter(search="person 1")
+    assert count_recipients(campaign_id, by_name) == 11  # Person 1, 10..19
+    by_digits = RecipientFilter(search="(415) 555-0007")
+    assert [r.name for r in iter_recipients(campaign_id, by_digits)] == ["Person 7"]
+    wildcard = RecipientFilter(search="%")
+    assert count_recipients(campaign_id, wildcard) == 0
+    by_status = RecipientFilter(sort_by_status=True)
+    statuses = [r.status for r in recipients_at(campaign_id, by_status, 0, 20)]
+    assert statuses == sorted(statuses, key=lambda s: s.value)
+    tail = recipients_at(campaign_id, by_status, 15, 5)
+    assert [r.status for r in tail] == [Status.UNKNOWN] * 5
+
+
+def test_leases_never_overlap_and_expire() -> None:
+    campaign_id = _campaign(10)
+    _submit_all(campaign_id)
+    now = utcnow() + timedelta(seconds=1)
+    first = polling.claim_due("poller-a", limit=6, now=now)
+    second = polling.claim_due("poller-b", limit=6, now=now)
+    assert len(first) == 6 and len(second) == 4
+    assert not {t.message_id for t in first} & {t.message_id for t in second}
+    assert polling.claim_due("poller-c", limit=6, now=now) == []
+    # poller-a dies: its leases expire and another poller takes the work.
+    later = now + timedelta(minutes=5)
+    third = polling.claim_due("poller-c", limit=10, now=later)
+    assert {t.message_id for t in third} == {t.message_id for t in first + second}
+    apply_updates([StatusUpdate(t.message_id, classify_message("delivered")) for t in third])
+    assert polling.pending_count(campaign_id) == 0
+    assert polling.claim_due("poller-a", limit=10, now=later) == []
+
+
+def test_old_unknown_messages_stop_polling_with_a_note() -> None:
+    campaign_id = _campaign(2)
+    a, _ = _submit_all(campaign_id)
+    Message.update(attempted_at=utcnow() - timedelta(hours=73)).where(Message.id == a).execute()
+    assert polling.expire_old() == 1
+    message = Message.get_by_id(a)
+    assert message.next_poll_at is None and message.note == "no delivery receipt from the carrier"
+    assert message.status == "unknown"
+    assert polling.pending_count(campaign_id) == 1
+
+
+def test_opt_out_and_back_in_keeps_an_audit_trail() -> None:
+    assert optouts.opt_out("+14155550100", source="manual", reason="asked", actor="ann")
+    assert not optouts.opt_out("+14155550100", source="policy", reason="again", actor="policy")
+    assert optouts.opted_out_phones(["+14155550100", "+14155550101"]) == {"+14155550100"}
+    assert optouts.opt_in("+14155550100", actor="bob", reason="mistake")
+    assert not optouts.opt_in("+14155550100", actor="bob")
+    events = optouts.opt_out_history("+14155550100")
+    assert [(e.action, e.actor) for e in events] == [("opt_out", "ann"), ("opt_in", "bob")]
+
+
+def test_stop_cannot_be_undone_by_the_app() -> None:
+    optouts.opt_out("+14155550200", source="manual", reason="asked", actor="ann")
+    assert optouts.opt_out(
+        "+14155550200", source="provider", reason="replied STOP", actor="provider", code=21610
+    )
+    with pytest.raises(optouts.OptInRefused, match="STOP"):
+        optouts.opt_in("+14155550200", actor="bob")
+    assert optouts.opted_out_phones(["+14155550200"]) == {"+14155550200"}
+    assert OptOutEvent.select().where(OptOutEvent.action == "opt_out").count() == 2
+    listed = optouts.list_optouts("0200")
+    assert [(r.phone, r.source) for r in listed] == [("+14155550200", "provider")]
