@@ -1,0 +1,654 @@
+"""A table that shows any number of rows by rendering only the lines on screen.
+
+`VirtualTable` is a Line API widget: it never holds the rows. It asks a `RowSource` for the
+count once per (re)load and for rows a chunk at a time, keeps a few chunks and the rendered
+lines in small LRU caches, and repaints only the lines that change. A million-row campaign
+opens as fast as a ten-row one, and going to the last row fetches only the chunk at the end.
+
+Every cell is a `rich.text.Text` made safe for the terminal: one line, cropped to its column,
+control and bidi characters replaced by visible ones, and never parsed as markup.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import KW_ONLY, dataclass
+from enum import Enum, auto
+from functools import lru_cache
+from typing import Any, ClassVar, Final, Generic, Literal, Protocol, TypeVar
+
+from rich.cells import cell_len
+from rich.segment import Segment
+from rich.style import Style
+from rich.text import Text
+from textual import events
+from textual.binding import Binding, BindingType
+from textual.cache import LRUCache
+from textual.geometry import Region, Size
+from textual.message import Message
+from textual.reactive import reactive
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
+
+__all__ = ["CHUNK_SIZE", "Column", "RowSource", "VirtualTable", "column_widths", "safe_text"]
+
+RowT = TypeVar("RowT")
+RowT_co = TypeVar("RowT_co", covariant=True)
+
+Justify = Literal["left", "center", "right"]
+
+CHUNK_SIZE = 256
+"""Rows fetched from the source in one call."""
+
+_CHUNKS_KEPT = 16
+_STRIPS_KEPT = 1024
+
+
+class _Missing(Enum):
+    ROW = auto()
+
+
+_MISSING: Final = _Missing.ROW
+"""What `_get_row` returns for a row the source no longer has."""
+_MOVE = Binding.Group("Move", compact=True)
+
+
+class RowSource(Protocol[RowT_co]):
+    """Where a `VirtualTable` reads its rows from.
+
+    Both calls are synchronous and should be cheap (a `COUNT` and a keyset page); the table
+    calls `count` once per load and `rows` once per chunk of `CHUNK_SIZE` rows it shows.
+    `rows` may return fewer rows than asked when the data shrank in the meantime.
+    """
+
+    def count(self) -> int:
+        """The number of rows."""
+        ...
+
+    def rows(self, offset: int, limit: int) -> Sequence[RowT_co]:
+        """Up to `limit` rows starting at the zero-based `offset`."""
+        ...
+
+
+@dataclass(frozen=True)
+class Column(Generic[RowT]):
+    """One column of a `VirtualTable`.
+
+    A column is fixed when `width` is given, otherwise flexible: it gets at least `min_width`
+    (the label's width by default) and a `ratio` share of the width left over, so the table
+    fills the terminal at 80 columns as at 200.
+
+    `render` turns a row into the cell. A `str` it returns is shown literally, like a `Text`;
+    neither is ever parsed as markup.
+    """
+
+    key: str
+    label: str
+    _: KW_ONLY
+    render: Callable[[RowT], Text | str]
+    width: int | None = None
+    ratio: int = 1
+    min_width: int | None = None
+    justify: Justify = "left"
+
+    def __post_init__(self) -> None:
+        if self.width is not None and self.width < 1:
+            raise ValueError(f"column {self.key!r}: width must be at least 1")
+        if self.ratio < 1:
+            raise ValueError(f"column {self.key!r}: ratio must be at least 1")
+        if self.min_width is not None and self.min_width < 1:
+            raise ValueError(f"column {self.key!r}: min_width must be at least 1")
+
+    @property
+    def is_flexible(self) -> bool:
+        """True when the column shares the spare width."""
+        return self.width is None
+
+    @property
+    def minimum_width(self) -> int:
+        """The fewest cells this column is given."""
+        if self.width is not None:
+            return self.width
+        return self.min_width or max(cell_len(self.label), 1)
+
+
+COLUMN_GAP = 1
+"""Blank cells before each column."""
+
+
+def column_widths(columns: Sequence[Column[Any]], available: int) -> list[int]:
+    """Share `available` cells between the columns.
+
+    Fixed columns keep their width; flexible ones get their minimum plus a ratio share of what
+    is left, the remainder going to the flexible column with the largest ratio. When even the
+    minimums do not fit, every column keeps its minimum and the table scrolls sideways.
+    """
+    widths = [column.minimum_width for column in columns]
+    flexible = [index for index, column in enumerate(columns) if column.is_flexible]
+    spare = available - sum(widths) - COLUMN_GAP * len(columns)
+    if spare <= 0 or not flexible:
+        return widths
+    total_ratio = sum(columns[index].ratio for index in flexible)
+    for index in flexible:
+        widths[index] += spare * columns[index].ratio // total_ratio
+    widest = max(flexible, key=lambda index: columns[index].ratio)
+    widths[widest] += spare - sum(spare * columns[i].ratio // total_ratio for i in flexible)
+    return widths
+
+
+# Zero-width joiners stay: they are harmless and hold emoji sequences together.
+_ALLOWED_FORMAT = frozenset("\u200c\u200d")
+
+
+@lru_cache(maxsize=4096)
+def _visible(char: str) -> str:
+    """A printable stand-in for a character the terminal must never receive as is."""
+    code = ord(char)
+    if code < 0x20:
+        return chr(0x2400 + code)  # Control Pictures: ␀ … ␟, so ESC shows as ␛
+    if code == 0x7F:
+        return "\u2421"  # ␡
+    if char in _ALLOWED_FORMAT:
+        return char
+    if unicodedata.category(char) == "Zs":
+        return " "
+    return "\ufffd"  # C1 controls, bidi overrides and isolates, line separators, …
+
+
+def safe_text(value: Text | str) -> Text:
+    """`value` as a single-line `Text` that is safe to send to a terminal.
+
+    A `str` is taken literally (never parsed as markup); a `Text` is copied, never changed.
+    Every control character, bidi override or other invisible formatting character is
+    replaced by a visible one, one for one, so the styles of a `Text` stay where they were.
+    """
+    if isinstance(value, str):
+        # Before Text(), which would silently drop some control characters (BEL, CR, …).
+        return Text(_visible_string(value))
+    plain = value.plain
+    if plain.isprintable():
+        return value.copy()
+    return Text(_visible_string(plain), style=value.style, spans=list(value.spans))
+
+
+def _visible_string(value: str) -> str:
+    if value.isprintable():
+        return value
+    return "".join(char if char.isprintable() else _visible(char) for char in value)
+
+
+class VirtualTable(ScrollView, Generic[RowT], can_focus=True):
+    """A row-cursor table over a `RowSource` of any size.
+
+    The header stays put while the rows scroll. Only visible rows are fetched (in chunks of
+    `CHUNK_SIZE`) and rendered; call `reload` when the data changed and `set_source` to show
+    other data.
+    """
+
+    ALLOW_SELECT = False
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding(
+            "up",
+            "cursor_up",
+            "Up",
+            id="table.cursor_up",
+            group=_MOVE,
+        ),
+        Binding(
+            "down",
+            "cursor_down",
+            "Down",
+            id="table.cursor_down",
+            group=_MOVE,
+        ),
+        Binding("k", "cursor_up", "Up", show=False, id="table.cursor_up"),
+        Binding("j", "cursor_down", "Down", show=False, id="table.cursor_down"),
+        Binding("pageup", "page_up", "Page up", show=False, id="table.page_up"),
+        Binding("ctrl+b", "page_up", "Page up", show=False, id="table.page_up"),
+        Binding("pagedown", "page_down", "Page down", show=False, id="table.page_down"),
+        Binding("ctrl+f", "page_down", "Page down", show=False, id="table.page_down"),
+        Binding("home", "first_row", "First row", show=False, id="table.first_row"),
+        Binding("g", "first_row", "First row", show=False, id="table.first_row"),
+        Binding("end", "last_row", "Last row", show=False, id="table.last_row"),
+        Binding("G", "last_row", "Last row", show=False, id="table.last_row"),
+        Binding(
+            "enter",
+            "activate",
+            "Open",
+            id="table.activate",
+            tooltip="Open the selected row",
+        ),
+    ]
+
+    COMPONENT_CLASSES: ClassVar[set[str]] = {
+        "virtual-table--header",
+        "virtual-table--cursor",
+        "virtual-table--odd-row",
+        "virtual-table--placeholder",
+    }
+    """
+    | Class | Description |
+    | :- | :- |
+    | `virtual-table--header` | The header line. |
+    | `virtual-table--cursor` | The row under the cursor (reverse video without colour). |
+    | `virtual-table--odd-row` | Odd rows when `zebra_stripes` is on. |
+    | `virtual-table--placeholder` | The line shown when there are no rows. |
+    """
+
+    DEFAULT_CSS = """
+    VirtualTable {
+        height: 1fr;
+        background: $surface;
+        color: $foreground;
+        scrollbar-gutter: stable;
+        scrollbar-size-vertical: 1;
+
+        & > .virtual-table--header {
+            background: $panel;
+            color: $foreground;
+            text-style: bold;
+        }
+        & > .virtual-table--cursor {
+            background: $block-cursor-blurred-background;
+            color: $block-cursor-blurred-foreground;
+            text-style: $block-cursor-blurred-text-style;
+        }
+        &:focus > .virtual-table--cursor {
+            background: $block-cursor-background;
+            color: $block-cursor-foreground;
+            text-style: $block-cursor-text-style;
+        }
+        & > .virtual-table--odd-row {
+            background: $surface-lighten-1 50%;
+        }
+        & > .virtual-table--placeholder {
+            color: $text-muted;
+            text-style: italic;
+        }
+        /* Without colour a background alone does not show where the cursor is. */
+        &:nocolor > .virtual-table--cursor {
+            text-style: reverse;
+        }
+        &:nocolor:focus > .virtual-table--cursor {
+            text-style: reverse bold;
+        }
+    }
+    """
+
+    cursor_row: reactive[int] = reactive(0, repaint=False, init=False)
+    """Index of the row under the cursor."""
+
+    class CursorMoved(Message):
+        """The cursor went to another row (posted at most once per batch of moves)."""
+
+        def __init__(self, table: VirtualTable[Any], row_index: int, row: Any | None) -> None:
+            super().__init__()
+            self.table = table
+            self.row_index = row_index
+            """Index of the row under the cursor."""
+            self.row = row
+            """That row, or None when the table is empty."""
+
+        @property
+        def control(self) -> VirtualTable[Any]:
+            """The table the cursor moved in."""
+            return self.table
+
+    class RowActivated(Message):
+        """The user chose a row (enter or double click)."""
+
+        def __init__(self, table: VirtualTable[Any], row_index: int, row: Any) -> None:
+            super().__init__()
+            self.table = table
+            self.row_index = row_index
+            """Index of the chosen row."""
+            self.row = row
+            """The chosen row."""
+
+        @property
+        def control(self) -> VirtualTable[Any]:
+            """The table the row was chosen in."""
+            return self.table
+
+    def __init__(
+        self,
+        columns: Sequence[Column[RowT]],
+        source: RowSource[RowT] | None = None,
+        *,
+        placeholder: Text | str = "Nothing to show.",
+        zebra_stripes: bool = False,
+        show_header: bool = True,
+        name: str | None = None,
+        id: str | None = None,
+        classes: str | None = None,
+        disabled: bool = False,
+    ) -> None:
+        """Build the table.
+
+        Args:
+            columns: The columns, left to right.
+            source: Where rows come from; None shows the placeholder until `set_source`.
+            placeholder: What to show when there are no rows (a `str` is shown literally).
+            zebra_stripes: Style odd rows with `virtual-table--odd-row`.
+            show_header: Show the column labels above the rows.
+        """
+        super().__init__(name=name, id=id, classes=classes, disabled=disabled)
+        if not columns:
+            raise ValueError("a VirtualTable needs at least one column")
+        self._columns: tuple[Column[RowT], ...] = tuple(columns)
+        self._source: RowSource[RowT] | None = source
+        self._placeholder = safe_text(placeholder)
+        self._zebra_stripes = zebra_stripes
+        self._header_height = 1 if show_header else 0
+        self._count = 0
+        self._widths: list[int] = []
+        self._layout_width = -1
+        self._line_width = 0
+        self._chunks: LRUCache[int, Sequence[RowT]] = LRUCache(_CHUNKS_KEPT)
+        self._strips: LRUCache[tuple[int, bool, bool], Strip] = LRUCache(_STRIPS_KEPT)
+        self._header_strip: Strip | None = None
+        self._cursor_moved_pending = False
+        self._base_style: Style | None = None
+        self._content_width = 0
+
+    # Public API
+
+    @property
+    def columns(self) -> tuple[Column[RowT], ...]:
+        """The columns, left to right."""
+        return self._columns
+
+    @property
+    def row_count(self) -> int:
+        """The number of rows as of the last load."""
+        return self._count
+
+    @property
+    def current_row(self) -> RowT | None:
+        """The row under the cursor, or None when there is none."""
+        if not self._count:
+            return None
+        row = self._get_row(self.cursor_row)
+        return None if row is _MISSING else row
+
+    def set_source(self, source: RowSource[RowT] | None) -> None:
+        """Show the rows of another source, from the top."""
+        self._source = source
+        if not self.is_mounted:
+            return  # loaded on mount
+        self._load()
+        self.scroll_to(0, 0, animate=False, force=True)
+        if self.cursor_row == 0:
+            self._post_cursor_moved_soon()
+        else:
+            self.cursor_row = 0
+        self.refresh()
+
+    def reload(self, keep_cursor: bool = True) -> None:
+        """Read the count and rows again, after the data changed.
+
+        With `keep_cursor` the cursor index and the scroll position stay where they are
+        (clamped if the table shrank), so live updates never move what the user looks at.
+        """
+        if not self.is_mounted:
+            return
+        self._load()
+        if not keep_cursor:
+            self.scroll_to(0, 0, animate=False, force=True)
+            self.cursor_row = 0
+        else:
+            self.scroll_to(y=min(self.scroll_y, self._max_scroll_row()), animate=False, force=True)
+            self.cursor_row = min(self.cursor_row, max(self._count - 1, 0))
+        self.refresh()
+
+    def refresh_row_indexes(self, indexes: Iterable[int]) -> None:
+        """Fetch and repaint these rows again (and drop the chunks that hold them)."""
+        for index in indexes:
+            self._chunks.discard(index // CHUNK_SIZE)
+            for cursor in (False, True):
+                for focused in (False, True):
+                    self._strips.discard((index, cursor, focused))
+            self._refresh_row(index)
+
+    def move_cursor(self, index: int) -> None:
+        """Put the cursor on row `index` (clamped) and scroll it into view."""
+        self.cursor_row = index
+        self._scroll_cursor_into_view()
+
+    # Loading and caches
+
+    def _load(self) -> None:
+        self._count = max(0, self._source.count()) if self._source is not None else 0
+        self._chunks.clear()
+        self._strips.clear()
+        self._update_virtual_size()
+
+    def _get_row(self, index: int) -> RowT | Literal[_Missing.ROW]:
+        """The row at `index`, or `_MISSING` if the source no longer has it."""
+        if self._source is None or not 0 <= index < self._count:
+            return _MISSING
+        chunk_index, position = divmod(index, CHUNK_SIZE)
+        chunk = self._chunks.get(chunk_index)
+        if chunk is None:
+            offset = chunk_index * CHUNK_SIZE
+            chunk = self._source.rows(offset, min(CHUNK_SIZE, self._count - offset))
+            self._chunks.set(chunk_index, chunk)
+        return chunk[position] if position < len(chunk) else _MISSING
+
+    def _update_virtual_size(self) -> None:
+        body_height = max(self._count, 1)  # one line for the placeholder
+        self.virtual_size = Size(self._line_width, body_height + self._header_height)
+
+    def _ensure_layout(self, available: int) -> bool:
+        """Share `available` cells between the columns; True if that changed anything."""
+        if available == self._layout_width:
+            return False
+        self._layout_width = available
+        self._widths = column_widths(self._columns, available)
+        self._line_width = max(available, sum(self._widths) + COLUMN_GAP * len(self._widths))
+        self._strips.clear()
+        self._header_strip = None
+        return True
+
+    def notify_style_update(self) -> None:
+        super().notify_style_update()
+        self._base_style = None
+        self._strips.clear()
+        self._header_strip = None
+
+    def _on_resize(self, event: events.Resize) -> None:
+        self._content_width = self.scrollable_content_region.width
+        self._ensure_layout(self._content_width)
+        self._update_virtual_size()
+        self.call_after_refresh(self._scroll_cursor_into_view)
+
+    def on_mount(self) -> None:
+        self._load()
+        self._post_cursor_moved_soon()  # so that a details pane can show the first row
+
+    # Rendering
+
+    def render_lines(self, crop: Region) -> list[Strip]:
+        # Looked up once per paint rather than once per line: both are costly to compute.
+        self._base_style = self.rich_style
+        self._content_width = self.scrollable_content_region.width
+        if self._ensure_layout(self._content_width):
+            self.call_later(self._update_virtual_size)
+        return super().render_lines(crop)
+
+    def render_line(self, y: int) -> Strip:
+        base_style = self._style()
+        self._ensure_layout(self._content_width)
+        scroll_x, scroll_y = self.scroll_offset
+        if y < self._header_height:
+            strip = self._render_header()
+        elif not self._count:
+            strip = self._render_placeholder() if y == self._header_height else Strip([])
+        else:
+            row_index = scroll_y + y - self._header_height
+            strip = self._render_row(row_index) if row_index < self._count else Strip([])
+        return strip.crop_extend(scroll_x, scroll_x + self._content_width, base_style)
+
+    def _style(self) -> Style:
+        if self._base_style is None:
+            self._base_style = self.rich_style
+        return self._base_style
+
+    def _render_cells(
+        self, cells: Iterable[tuple[Text | str, Justify]], style: Style, post_style: Style | None
+    ) -> Strip:
+        console = self.app.console
+        segments: list[Segment] = []
+        for (value, justify), width in zip(cells, self._widths, strict=True):
+            text = safe_text(value)
+            text.no_wrap = True
+            text.truncate(width, overflow="ellipsis")
+            text.align(justify, width)
+            segments.append(Segment(" " * COLUMN_GAP))
+            segments.extend(text.render(console, end=""))
+        segments = list(Segment.apply_style(segments, style, post_style))
+        pad_style = style if post_style is None else style + post_style
+        # A cell can never carry actions such as @click, whatever its render function built.
+        return (
+            Strip(segments)
+            .extend_cell_length(self._line_width, pad_style)
+            .simplify()
+            .discard_meta()
+        )
+
+    def _render_header(self) -> Strip:
+        if self._header_strip is None:
+            style = self._style() + self.get_component_rich_style("virtual-table--header")
+            cells = ((column.label, column.justify) for column in self._columns)
+            self._header_strip = self._render_cells(cells, style, None)
+        return self._header_strip
+
+    def _render_placeholder(self) -> Strip:
+        style = self._style() + self.get_component_rich_style("virtual-table--placeholder")
+        text = self._placeholder.copy()
+        text.truncate(max(self._line_width - COLUMN_GAP, 1), overflow="ellipsis")
+        segments = [Segment(" " * COLUMN_GAP), *text.render(self.app.console, end="")]
+        return Strip(Segment.apply_style(segments, style)).discard_meta()
+
+    def _render_row(self, row_index: int) -> Strip:
+        is_cursor = row_index == self.cursor_row
+        key = (row_index, is_cursor, self.has_focus)
+        strip = self._strips.get(key)
+        if strip is not None:
+            return strip
+        row = self._get_row(row_index)
+        if row is _MISSING:  # the data shrank since the count; not cached, the next load fixes it
+            return Strip([])
+        style = self._style()
+        if self._zebra_stripes and row_index % 2:
+            style += self.get_component_rich_style("virtual-table--odd-row")
+        cursor_style = self.get_component_rich_style("virtual-table--cursor") if is_cursor else None
+        cells = ((column.render(row), column.justify) for column in self._columns)
+        strip = self._render_cells(cells, style, cursor_style)
+        self._strips.set(key, strip)
+        return strip
+
+    # Cursor
+
+    def validate_cursor_row(self, value: int) -> int:
+        return max(0, min(value, self._count - 1))
+
+    def watch_cursor_row(self, old_row: int, new_row: int) -> None:
+        self._refresh_row(old_row)
+        self._refresh_row(new_row)
+        self._scroll_cursor_into_view()
+        self._post_cursor_moved_soon()
+
+    def _refresh_row(self, row_index: int) -> None:
+        line = row_index - round(self.scroll_y)
+        if 0 <= line < self._body_height():
+            self.refresh_line(row_index + self._header_height)
+
+    def _body_height(self) -> int:
+        return max(self.scrollable_content_region.height - self._header_height, 0)
+
+    def _max_scroll_row(self) -> int:
+        return max(self._count - self._body_height(), 0)
+
+    def _scroll_cursor_into_view(self) -> None:
+        body_height = self._body_height()
+        if not body_height:
+            return
+        top = round(self.scroll_y)
+        row = self.cursor_row
+        if row < top:
+            self.scroll_to(y=row, animate=False, force=True)
+        elif row >= top + body_height:
+            self.scroll_to(y=row - body_height + 1, animate=False, force=True)
+
+    def _post_cursor_moved_soon(self) -> None:
+        # Coalesced: however many moves happen before the callback runs, one message goes out.
+        if not self._cursor_moved_pending:
+            self._cursor_moved_pending = True
+            self.call_later(self._post_cursor_moved)
+
+    def _post_cursor_moved(self) -> None:
+        self._cursor_moved_pending = False
+        self.post_message(self.CursorMoved(self, self.cursor_row, self.current_row))
+
+    def _on_focus(self, event: events.Focus) -> None:
+        self._refresh_row(self.cursor_row)
+
+    def _on_blur(self, event: events.Blur) -> None:
+        self._refresh_row(self.cursor_row)
+
+    # Actions
+
+    def action_cursor_up(self) -> None:
+        """Move the cursor one row up."""
+        self.cursor_row -= 1
+
+    def action_cursor_down(self) -> None:
+        """Move the cursor one row down."""
+        self.cursor_row += 1
+
+    def action_page_up(self) -> None:
+        """Move the cursor and the view one page up."""
+        page = max(self._body_height(), 1)
+        self.scroll_to(y=max(round(self.scroll_y) - page, 0), animate=False, force=True)
+        self.cursor_row -= page
+
+    def action_page_down(self) -> None:
+        """Move the cursor and the view one page down."""
+        page = max(self._body_height(), 1)
+        target = min(round(self.scroll_y) + page, self._max_scroll_row())
+        self.scroll_to(y=target, animate=False, force=True)
+        self.cursor_row += page
+
+    def action_first_row(self) -> None:
+        """Move the cursor to the first row."""
+        self.cursor_row = 0
+
+    def action_last_row(self) -> None:
+        """Move the cursor to the last row."""
+        self.cursor_row = self._count - 1
+
+    def action_activate(self) -> None:
+        """Tell the app the user chose the row under the cursor."""
+        row = self.current_row
+        if row is not None:
+            self.post_message(self.RowActivated(self, self.cursor_row, row))
+
+    # Mouse
+
+    def on_click(self, event: events.Click) -> None:
+        offset = event.get_content_offset(self)
+        if offset is None:
+            return
+        region = self.scrollable_content_region
+        if not (self._header_height <= offset.y < region.height and offset.x < region.width):
+            return
+        row_index = round(self.scroll_y) + offset.y - self._header_height
+        if row_index >= self._count:
+            return
+        event.stop()
+        self.cursor_row = row_index
+        if event.chain == 2:
+            self.action_activate()
