@@ -18,8 +18,6 @@ from typing import Any
 import platformdirs
 
 APP_NAME = "notify-tui"
-SANDBOX_ACCOUNT_SID = "AC" + "5a2db0c0ffee" + "0" * 20
-"""The account the built-in sandbox provider answers for."""
 
 
 class ConfigError(Exception):

@@ -1,1 +1,5 @@
 """The subcommands of ``notify-tui``; importing this package registers them all."""
+
+from notify_tui.commands import campaigns, poll, sandbox
+
+__all__ = ["campaigns", "poll", "sandbox"]

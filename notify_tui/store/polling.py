@@ -105,6 +105,28 @@ def pending_count(campaign_id: int | None = None) -> int:
     return int(Message.select().where(condition).count())
 
 
+def resolvable_now_count(
+    now: datetime | None = None,
+    campaign_id: int | None = None,
+    receipt_grace: timedelta = timedelta(seconds=60),
+) -> int:
+    """Pending messages that can still be expected to resolve soon.
+
+    A message the carrier accepted (``sent``) more than ``receipt_grace`` ago is waiting for a
+    delivery receipt that may never come: it is still polled, but nothing is waiting on it.
+    """
+    now = now or utcnow()
+    condition = (Message.status == Status.UNKNOWN.value) & Message.next_poll_at.is_null(False)
+    condition &= (
+        Message.provider_status.is_null()
+        | (Message.provider_status != "sent")
+        | (Message.updated_at > now - receipt_grace)
+    )
+    if campaign_id is not None:
+        condition &= Message.campaign == campaign_id
+    return int(Message.select().where(condition).count())
+
+
 def next_due_at(campaign_id: int | None = None) -> datetime | None:
     """When the next pending message falls due, or ``None`` when nothing is pending."""
     condition = (Message.status == Status.UNKNOWN.value) & Message.next_poll_at.is_null(False)

@@ -6,12 +6,16 @@ what may have gone out; ``(campaign, phone)`` is unique, so no number can be que
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+from peewee import PostgresqlDatabase, fn
+
 from notify_tui.domain.status import Reason, Status
 from notify_tui.store.models import Campaign, Contact, Message, database, utcnow
+from notify_tui.store.optouts import opted_out_phones
 
 _BATCH = 500
 
@@ -158,3 +162,158 @@ def mark_attempting(message_ids: Sequence[int], now: datetime | None = None) -> 
         Message.update(send_state="attempting", attempted_at=now or utcnow()).where(
             Message.id.in_(list(message_ids)) & (Message.send_state == "pending")
         ).execute()
+
+
+# -- submitting (used by services.sender) -----------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Claimed:
+    """Messages just marked ``attempting``, and those skipped because their number opted out."""
+
+    messages: list[tuple[int, str]]
+    """``(message_id, phone)`` of each message now ``attempting``, in id order."""
+    attempted_at: datetime
+    skipped_opted_out: int
+
+
+def claim_for_submit(
+    campaign_id: int, message_ids: Sequence[int], now: datetime | None = None
+) -> Claimed:
+    """Mark pending messages ``attempting`` just before their creates are sent.
+
+    A message whose number opted out since the campaign was prepared is not sent: it leaves
+    the campaign as if it had been skipped when the campaign was prepared (its row is removed,
+    the counters move from Unknown to skipped). Messages no longer pending are left alone.
+    """
+    now = now or utcnow()
+    claimed: list[tuple[int, str]] = []
+    skipped: list[int] = []
+    with database.atomic():
+        for start in range(0, len(message_ids), _BATCH):
+            chunk = list(message_ids[start : start + _BATCH])
+            rows = list(
+                Message.select(Message.id, Message.phone)
+                .where(
+                    Message.id.in_(chunk)
+                    & (Message.campaign == campaign_id)
+                    & (Message.send_state == "pending")
+                )
+                .order_by(Message.id)
+                .tuples()
+            )
+            opted = opted_out_phones(phone for _, phone in rows)
+            skipped.extend(message_id for message_id, phone in rows if phone in opted)
+            claimed.extend((m, p) for m, p in rows if p not in opted)
+        for start in range(0, len(skipped), _BATCH):
+            Message.delete().where(Message.id.in_(skipped[start : start + _BATCH])).execute()
+        if skipped:
+            Campaign.update(
+                {
+                    Campaign.recipients: Campaign.recipients - len(skipped),
+                    Campaign.unknown: Campaign.unknown - len(skipped),
+                    Campaign.skipped_opted_out: Campaign.skipped_opted_out + len(skipped),
+                }
+            ).where(Campaign.id == campaign_id).execute()
+        ids = [m for m, _ in claimed]
+        for start in range(0, len(ids), _BATCH):
+            mark_attempting(ids[start : start + _BATCH], now)
+    return Claimed(claimed, now, len(skipped))
+
+
+def release_to_pending(message_ids: Sequence[int]) -> None:
+    """Put ``attempting`` messages back to ``pending``: their creates certainly made nothing."""
+    ids = list(message_ids)
+    for start in range(0, len(ids), _BATCH):
+        Message.update(send_state="pending").where(
+            Message.id.in_(ids[start : start + _BATCH]) & (Message.send_state == "attempting")
+        ).execute()
+
+
+def count_submitted(campaign_id: int, submitted: int) -> None:
+    """Add ``submitted`` messages the provider accepted to the campaign's counter."""
+    if submitted:
+        Campaign.update({Campaign.submitted: Campaign.submitted + submitted}).where(
+            Campaign.id == campaign_id
+        ).execute()
+
+
+def send_state_counts(campaign_id: int) -> dict[str, int]:
+    """How many messages of the campaign are in each send state."""
+    select = (
+        Message.select(Message.send_state, fn.COUNT(Message.id))
+        .where(Message.campaign == campaign_id)
+        .group_by(Message.send_state)
+    )
+    return {state: int(count) for state, count in select.tuples()}
+
+
+def attempting_since(campaign_id: int) -> list[Submission]:
+    """The campaign's messages whose create may have reached the provider, in id order."""
+    select = (
+        Message.select(Message.id, Message.phone, Message.send_state, Message.attempted_at)
+        .where((Message.campaign == campaign_id) & (Message.send_state == "attempting"))
+        .order_by(Message.id)
+    )
+    return [Submission(*row) for row in select.tuples()]
+
+
+def linked_sids(sids: Iterable[str], except_message_id: int | None = None) -> set[str]:
+    """Which of ``sids`` already belong to a message (other than ``except_message_id``)."""
+    wanted = [s for s in sids if s]
+    found: set[str] = set()
+    for start in range(0, len(wanted), _BATCH):
+        condition = Message.sid.in_(wanted[start : start + _BATCH])
+        if except_message_id is not None:
+            condition &= Message.id != except_message_id
+        found |= {row[0] for row in Message.select(Message.sid).where(condition).tuples()}
+    return found
+
+
+_LOCK_NAMESPACE = 0x6E74
+"""PostgreSQL advisory locks of campaign sends: ``(namespace, campaign id)``."""
+_lock_files: dict[tuple[str, int], int] = {}
+
+
+def try_lock_campaign(campaign_id: int) -> bool:
+    """Take the exclusive right to send a campaign; ``False`` when another process holds it.
+
+    The lock dies with the process (or its connection), so a crashed sender never blocks the
+    resume. PostgreSQL: a session advisory lock on this thread's connection. SQLite: a lock on a
+    file beside the database.
+    """
+    db = database.obj
+    if isinstance(db, PostgresqlDatabase):
+        row = db.execute_sql(
+            "SELECT pg_try_advisory_lock(%s, %s)", (_LOCK_NAMESPACE, campaign_id)
+        ).fetchone()
+        return bool(row and row[0])
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - not POSIX: no lock beyond the database's own
+        return True
+
+    path = f"{db.database}.send-{campaign_id}.lock"
+    key = (path, campaign_id)
+    if key in _lock_files:
+        return False
+    handle = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        os.close(handle)
+        return False
+    _lock_files[key] = handle
+    return True
+
+
+def unlock_campaign(campaign_id: int) -> None:
+    """Give up the right to send a campaign (taken on this thread's connection)."""
+    db = database.obj
+    if isinstance(db, PostgresqlDatabase):
+        db.execute_sql("SELECT pg_advisory_unlock(%s, %s)", (_LOCK_NAMESPACE, campaign_id))
+        return
+    path = f"{db.database}.send-{campaign_id}.lock"
+    handle = _lock_files.pop((path, campaign_id), None)
+    if handle is not None:
+        os.close(handle)

@@ -1,0 +1,98 @@
+"""``notify-tui campaigns`` and ``notify-tui export``: campaigns and their recipients, headless."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from notify_tui.cli import CommandError, command
+from notify_tui.config import Settings
+from notify_tui.domain.status import Status
+from notify_tui.services.export import default_export_path, export_campaign
+from notify_tui.services.runtime import Runtime
+from notify_tui.store.campaigns import CampaignSummary, campaign_page, get_campaign
+from notify_tui.store.recipients import RecipientFilter
+
+
+def campaign_json(c: CampaignSummary) -> dict[str, Any]:
+    """A campaign as ``campaigns --json`` prints it."""
+    return {
+        "id": c.id,
+        "name": c.name,
+        "state": c.state,
+        "sent_at": c.sent_at.strftime("%Y-%m-%dT%H:%M:%SZ") if c.sent_at else None,
+        "recipients": c.recipients,
+        "delivered": c.delivered,
+        "failed": c.failed,
+        "unknown": c.unknown,
+        "delivered_pct": round(c.delivered_pct, 1),
+        "cost": str(c.cost),
+        "money_saved": str(c.money_saved),
+    }
+
+
+def _campaigns(args: argparse.Namespace, settings: Settings) -> int:
+    runtime = Runtime.open(settings)
+    try:
+        campaigns = campaign_page(args.search or "", 0, args.limit)
+    finally:
+        runtime.close()
+    if args.json:
+        json.dump([campaign_json(c) for c in campaigns], sys.stdout, indent=2)
+        sys.stdout.write("\n")
+        return 0
+    if not campaigns:
+        print("No campaigns yet.")
+        return 0
+    header = f"{'ID':>5}  {'SENT':16}  {'RECIPIENTS':>10}  {'DELIVERED':>9}  {'FAILED':>7}  "
+    header += f"{'UNKNOWN':>7}  {'COST':>10}  NAME"
+    print(header)
+    for c in campaigns:
+        sent = c.sent_at.strftime("%Y-%m-%d %H:%M") if c.sent_at else "not sent"
+        print(
+            f"{c.id:>5}  {sent:16}  {c.recipients:>10,}  {c.delivered:>9,}  {c.failed:>7,}  "
+            f"{c.unknown:>7,}  {c.cost:>10.4f}  {printable(c.name)}"
+        )
+    return 0
+
+
+def printable(text: str) -> str:
+    """``text`` without control characters, so data can't drive the terminal."""
+    return "".join(ch if ch.isprintable() else "\ufffd" for ch in text)
+
+
+def _export(args: argparse.Namespace, settings: Settings) -> int:
+    runtime = Runtime.open(settings)
+    try:
+        campaign = get_campaign(args.campaign_id)
+        if campaign is None:
+            raise CommandError(f"no campaign with id {args.campaign_id}")
+        status = Status(args.status) if args.status else None
+        output = Path(args.output) if args.output else default_export_path(campaign.id)
+        try:
+            written = export_campaign(campaign.id, output, RecipientFilter(status=status))
+        except OSError as exc:
+            raise CommandError(f"cannot write {output}: {exc.strerror}") from None
+    finally:
+        runtime.close()
+    print(f"Exported {written:,} recipients of campaign {campaign.id} to {output}")
+    return 0
+
+
+@command
+def register(commands: Any) -> None:
+    """Register ``campaigns`` and ``export``."""
+    listing = commands.add_parser("campaigns", help="list campaigns, newest first")
+    listing.add_argument("--json", action="store_true", help="print JSON objects")
+    listing.add_argument("--search", metavar="TEXT", help="only campaigns whose name has TEXT")
+    listing.add_argument("--limit", type=int, default=1000, help="at most this many (1000)")
+    listing.set_defaults(handler=_campaigns)
+
+    export = commands.add_parser("export", help="write a campaign's recipients to CSV")
+    export.add_argument("campaign_id", type=int, metavar="CAMPAIGN_ID")
+    export.add_argument("--status", choices=[s.value for s in Status])
+    export.add_argument("--output", "-o", metavar="FILE", help="default: campaign-ID.csv here")
+    export.set_defaults(handler=_export)

@@ -1,0 +1,84 @@
+"""What a process needs for its jobs: the settings, the open workspace and one provider client.
+
+The CLI and the app both build a ``Runtime`` from ``Settings``; nothing is built at import time.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from peewee import Database
+
+from notify_tui.config import Settings
+from notify_tui.provider import (
+    DEFAULT_BASE_URL,
+    SANDBOX_ACCOUNT_SID,
+    ProviderConfig,
+    TwilioClient,
+    sandbox_client,
+)
+from notify_tui.provider.sandbox import SandboxApp
+from notify_tui.store.db import open_workspace
+
+SANDBOX_FROM = "+15005550006"
+"""The sender the built-in sandbox sends from when none is configured (Twilio's test From)."""
+
+
+def build_client(settings: Settings) -> TwilioClient:
+    """The provider client the settings call for: Twilio, a remote sandbox, or the built-in one."""
+    if settings.uses_sandbox:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        app = SandboxApp(state_path=settings.sandbox_state_path)
+        return sandbox_client(app)
+    username, password = settings.basic_auth() or ("", "")
+    config = ProviderConfig(
+        account_sid=settings.account_sid or SANDBOX_ACCOUNT_SID,
+        username=username,
+        password=password,
+        base_url=settings.provider_url or DEFAULT_BASE_URL,
+    )
+    return TwilioClient(config)
+
+
+@dataclass
+class Runtime:
+    """The settings, the open workspace and (built on first use) the provider client."""
+
+    settings: Settings
+    database: Database
+    _client: TwilioClient | None = field(default=None, repr=False)
+
+    @classmethod
+    def open(cls, settings: Settings) -> Runtime:
+        """Open the workspace the settings name (creating or migrating its schema)."""
+        database = open_workspace(settings.database_url, settings.sqlite_path)
+        return cls(settings, database)
+
+    @property
+    def client(self) -> TwilioClient:
+        """The one provider client of this process."""
+        if self._client is None:
+            self._client = build_client(self.settings)
+        return self._client
+
+    @property
+    def sender(self) -> dict[str, str | None]:
+        """The ``From`` or ``MessagingServiceSid`` campaigns are sent from."""
+        if self.settings.messaging_service_sid:
+            return {"from_": None, "messaging_service_sid": self.settings.messaging_service_sid}
+        number = self.settings.from_number or (
+            "+15005550006" if self.settings.uses_sandbox else None
+        )
+        return {"from_": number, "messaging_service_sid": None}
+
+    async def aclose(self) -> None:
+        """Close the client and the workspace."""
+        if self._client is not None:
+            await self._client.aclose()
+            self._client = None
+        self.close()
+
+    def close(self) -> None:
+        """Close the workspace connection of this thread."""
+        if not self.database.is_closed():
+            self.database.close()

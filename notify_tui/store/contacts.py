@@ -1,0 +1,279 @@
+"""Contacts: pages for the Contacts screen, one number's delivery history, and bulk imports.
+
+An import never clears an opt-out and never blanks what it does not know: it only adds contacts
+and fills in or changes their name and attributes. Within one import the first line that names a
+number wins; later lines with the same number count as duplicates. Which numbers an import has
+already seen is kept in a temporary table rather than in memory, so a file of any size imports in
+bounded memory.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, NamedTuple
+
+from peewee import CharField
+
+from notify_tui.store.campaigns import contains
+from notify_tui.store.models import BaseModel, Campaign, Contact, Message, database, utcnow
+
+_BATCH = 500
+"""Numbers per ``IN (...)``: well under SQLite's variable limit."""
+
+
+@dataclass(frozen=True, slots=True)
+class ContactRow:
+    """One contact as the Contacts screen shows it, with its opt-out state."""
+
+    id: int
+    phone: str
+    name: str
+    attributes_json: str
+    created_at: datetime
+    updated_at: datetime
+    opted_out: bool
+    opt_out_source: str | None
+    opt_out_reason: str | None
+    opted_out_at: datetime | None
+
+    @property
+    def attributes(self) -> dict[str, str]:
+        """The contact's other columns, as imported (an empty dict if unreadable)."""
+        return decode_attributes(self.attributes_json)
+
+
+class DeliveryRecord(NamedTuple):
+    """What happened to one message sent to a number, newest first in ``delivery_history``."""
+
+    campaign_id: int
+    campaign_name: str
+    status: str
+    reason: str | None
+    updated_at: datetime
+
+
+_COLUMNS = (
+    Contact.id,
+    Contact.phone,
+    Contact.name,
+    Contact.attributes,
+    Contact.created_at,
+    Contact.updated_at,
+    Contact.opted_out,
+    Contact.opt_out_source,
+    Contact.opt_out_reason,
+    Contact.opted_out_at,
+)
+
+
+def _row(values: tuple[Any, ...]) -> ContactRow:
+    v = list(values)
+    v[2] = v[2] or ""
+    v[3] = v[3] or "{}"
+    v[6] = bool(v[6])
+    return ContactRow(*v)
+
+
+def decode_attributes(text: str | None) -> dict[str, str]:
+    """A contact's stored attributes as a dict; anything unreadable reads as empty."""
+    try:
+        value = json.loads(text or "{}")
+    except ValueError:
+        return {}
+    if not isinstance(value, dict):
+        return {}
+    return {str(k): str(v) for k, v in value.items()}
+
+
+def encode_attributes(attributes: Mapping[str, str]) -> str:
+    """The stored form of attributes: stable, so equal attributes store equal text."""
+    return json.dumps(dict(attributes), ensure_ascii=False, sort_keys=True)
+
+
+def _search(search: str):  # type: ignore[no-untyped-def]
+    select = Contact.select(*_COLUMNS)
+    text = search.strip()
+    if text:
+        match = contains(Contact.phone, text) | contains(Contact.name, text)
+        digits = "".join(ch for ch in text if ch.isdigit())
+        if digits and digits != text and all(ch.isdigit() or ch in "+()-. " for ch in text):
+            match |= contains(Contact.phone, digits)
+        select = select.where(match)
+    return select
+
+
+def count_contacts(search: str = "") -> int:
+    """How many contacts match ``search`` (a part of the number or the name, any case)."""
+    return int(_search(search).count())
+
+
+def contact_page(search: str = "", offset: int = 0, limit: int = 100) -> list[ContactRow]:
+    """Contacts matching ``search`` in the order they were added, from ``offset``."""
+    select = _search(search).order_by(Contact.id).offset(max(offset, 0)).limit(max(limit, 0))
+    return [_row(row) for row in select.tuples()]
+
+
+def get_contact(phone: str) -> ContactRow | None:
+    """The contact with this E.164 number, or ``None``."""
+    row = Contact.select(*_COLUMNS).where(Contact.phone == phone).tuples().first()
+    return _row(row) if row else None
+
+
+def delivery_history(phone: str) -> list[DeliveryRecord]:
+    """Every message of every campaign sent to ``phone``, newest campaign first."""
+    select = (
+        Message.select(
+            Campaign.id, Campaign.name, Message.status, Message.reason, Message.updated_at
+        )
+        .join(Campaign, on=(Message.campaign == Campaign.id))
+        .where(Message.phone == phone)
+        .order_by(Campaign.id.desc(), Message.id.desc())
+    )
+    return [
+        DeliveryRecord(int(cid), name or "", status, reason, updated)
+        for cid, name, status, reason, updated in select.tuples()
+    ]
+
+
+def iter_contacts(batch: int = 1000) -> Iterator[tuple[str, str, bool]]:
+    """Every contact as ``(phone, name, opted_out)``, in id order, a page at a time."""
+    after = 0
+    while True:
+        rows = list(
+            Contact.select(Contact.id, Contact.phone, Contact.name, Contact.opted_out)
+            .where(Contact.id > after)
+            .order_by(Contact.id)
+            .limit(batch)
+            .tuples()
+        )
+        if not rows:
+            return
+        for _, phone, name, opted_out in rows:
+            yield phone, name or "", bool(opted_out)
+        after = rows[-1][0]
+
+
+# -- imports ---------------------------------------------------------------------------------
+
+
+class _ImportSeen(BaseModel):
+    """The numbers the running import has written: one connection's temporary table."""
+
+    phone = CharField(max_length=32, primary_key=True)
+
+    class Meta:
+        table_name = "notify_import_seen"
+        temporary = True
+
+
+@dataclass(frozen=True, slots=True)
+class ContactInput:
+    """One valid line of an import: an E.164 number and what the file says about it.
+
+    ``name`` is ``None`` when the file has no name column (the stored name is then kept).
+    """
+
+    phone: str
+    name: str | None = None
+    attributes: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class ImportCounts:
+    """What an import did to the workspace so far."""
+
+    imported: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    duplicates: int = 0
+
+
+class ContactImport:
+    """Writes an import's contacts a batch at a time; use through ``contact_import()``."""
+
+    def __init__(self) -> None:
+        self.counts = ImportCounts()
+
+    def write(self, batch: Sequence[ContactInput], now: datetime | None = None) -> None:
+        """Add or update the contacts of one batch, in one transaction."""
+        now = now or utcnow()
+        firsts: dict[str, ContactInput] = {}
+        for item in batch:
+            if item.phone in firsts:
+                self.counts.duplicates += 1
+            else:
+                firsts[item.phone] = item
+        with database.atomic():
+            for start in range(0, len(firsts), _BATCH):
+                chunk = list(firsts.values())[start : start + _BATCH]
+                self._write_chunk(chunk, now)
+
+    def _write_chunk(self, chunk: list[ContactInput], now: datetime) -> None:
+        phones = [item.phone for item in chunk]
+        seen = {
+            row[0]
+            for row in _ImportSeen.select(_ImportSeen.phone)
+            .where(_ImportSeen.phone.in_(phones))
+            .tuples()
+        }
+        if seen:
+            self.counts.duplicates += len(seen)
+            chunk = [item for item in chunk if item.phone not in seen]
+            phones = [item.phone for item in chunk]
+        if not chunk:
+            return
+        _ImportSeen.insert_many([(p,) for p in phones], fields=[_ImportSeen.phone]).execute()
+        existing = {
+            phone: (contact_id, name or "", attributes)
+            for contact_id, phone, name, attributes in Contact.select(
+                Contact.id, Contact.phone, Contact.name, Contact.attributes
+            )
+            .where(Contact.phone.in_(phones))
+            .tuples()
+        }
+        new_rows: list[dict[str, object]] = []
+        for item in chunk:
+            found = existing.get(item.phone)
+            if found is None:
+                new_rows.append(
+                    {
+                        "phone": item.phone,
+                        "name": item.name or "",
+                        "attributes": encode_attributes(item.attributes),
+                        "created_at": now,
+                        "updated_at": now,
+                    }
+                )
+                continue
+            contact_id, old_name, old_json = found
+            old_attributes = decode_attributes(old_json)
+            # Blank cells never erase what is known: only non-empty values are in the input.
+            name = item.name if item.name else old_name
+            attributes = {**old_attributes, **item.attributes}
+            if name == old_name and attributes == old_attributes:
+                self.counts.unchanged += 1
+                continue
+            Contact.update(
+                name=name, attributes=encode_attributes(attributes), updated_at=now
+            ).where(Contact.id == contact_id).execute()
+            self.counts.updated += 1
+        if new_rows:
+            # A concurrent writer may have added one of these since the select: ignore it.
+            inserted = Contact.insert_many(new_rows).on_conflict_ignore().as_rowcount().execute()
+            self.counts.imported += int(inserted)
+            self.counts.unchanged += len(new_rows) - int(inserted)
+
+
+@contextmanager
+def contact_import() -> Iterator[ContactImport]:
+    """An import in progress: call ``write`` with each batch; the counts add up across batches."""
+    _ImportSeen.drop_table(safe=True)
+    _ImportSeen.create_table(safe=True)
+    try:
+        yield ContactImport()
+    finally:
+        _ImportSeen.drop_table(safe=True)

@@ -1,0 +1,197 @@
+"""The poller against the in-process sandbox provider: what the store holds afterwards."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+from peewee import fn
+
+from notify_tui.domain.status import Reason
+from notify_tui.provider import TwilioClient, sandbox_client
+from notify_tui.provider.sandbox import Faults, SandboxApp, outcome_for
+from notify_tui.services.poller import Poller
+from notify_tui.store.campaigns import create_campaign, get_campaign
+from notify_tui.store.models import Campaign, Message, utcnow
+from notify_tui.store.sending import NewRecipient, add_recipients
+from notify_tui.store.updates import StatusUpdate, apply_updates
+
+SENDER = "+15005550006"
+
+pytestmark = pytest.mark.usefixtures("workspace")
+
+
+@pytest.fixture
+async def sandbox() -> AsyncIterator[SandboxApp]:
+    app = SandboxApp(speed=200.0, seed=7)
+    yield app
+    app.close()
+
+
+@pytest.fixture
+async def client(sandbox: SandboxApp) -> AsyncIterator[TwilioClient]:
+    async with sandbox_client(sandbox, max_retries=1, backoff_base=0.0) as c:
+        yield c
+
+
+def numbers(n: int, start: int = 0) -> list[str]:
+    """Numbers whose sandbox outcome is not a refusal at create."""
+    found: list[str] = []
+    i = start
+    while len(found) < n:
+        phone = f"+1415555{i:04d}"
+        if outcome_for(phone).final_status != "refused":
+            found.append(phone)
+        i += 1
+    return found
+
+
+async def sent_campaign(client: TwilioClient, phones: list[str]) -> int:
+    """A campaign whose messages were submitted to the sandbox and recorded as the sender does."""
+    campaign_id = create_campaign("Poll me", "Hello", sender=SENDER)
+    add_recipients(campaign_id, [NewRecipient(p) for p in phones])
+    rows = list(Message.select(Message.id, Message.phone).where(Message.campaign == campaign_id))
+    now = utcnow()
+    updates = []
+    for row in rows:
+        answer = await client.create_message(row.phone, "Hello", from_=SENDER)
+        Message.update(attempted_at=now).where(Message.id == row.id).execute()
+        updates.append(
+            StatusUpdate(
+                row.id,
+                answer.classify(),
+                provider_status=answer.status,
+                sid=answer.sid,
+                send_state="submitted",
+                next_poll_at=now,
+            )
+        )
+    apply_updates(updates)
+    return campaign_id
+
+
+async def settle(poller: Poller, campaign_id: int, cycles: int = 60) -> None:
+    for _ in range(cycles):
+        cycle = await poller.poll_once(campaign_id)
+        if cycle.resolvable == 0:
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError("the campaign did not settle")
+
+
+def assert_counters_match_rows(campaign_id: int) -> None:
+    campaign = Campaign.get_by_id(campaign_id)
+    counts = dict(
+        Message.select(Message.status, fn.COUNT(Message.id))
+        .where(Message.campaign == campaign_id)
+        .group_by(Message.status)
+        .tuples()
+    )
+    assert (campaign.delivered, campaign.failed, campaign.unknown) == (
+        counts.get("delivered", 0),
+        counts.get("failed", 0),
+        counts.get("unknown", 0),
+    )
+
+
+async def test_fetches_few_and_resolves_each_as_the_provider_says(
+    client: TwilioClient, sandbox: SandboxApp
+) -> None:
+    phones = numbers(12)
+    campaign_id = await sent_campaign(client, phones)
+    await asyncio.sleep(0.2)
+    poller = Poller(client, clock=utcnow)
+    await settle(poller, campaign_id)
+    for message in Message.select().where(Message.campaign == campaign_id):
+        outcome = outcome_for(message.phone)
+        expected = {"delivered": "delivered", "sent": "unknown"}.get(outcome.final_status, "failed")
+        assert message.status == expected, message.phone
+        if expected == "failed":
+            assert message.error_code == outcome.error_code
+            assert message.reason is not None
+        if expected == "delivered":
+            assert message.price is not None and message.price < 0
+    assert_counters_match_rows(campaign_id)
+    stats = sandbox.stats()
+    assert stats["list"] == 0 and stats["fetch"] >= 12
+    summary = get_campaign(campaign_id)
+    assert summary is not None and summary.last_checked_at is not None
+    assert summary.cost > Decimal(0)
+
+
+async def test_many_pending_are_listed_by_page_not_fetched(
+    client: TwilioClient, sandbox: SandboxApp
+) -> None:
+    campaign_id = await sent_campaign(client, numbers(400))
+    await asyncio.sleep(0.3)
+    poller = Poller(client, fetch_threshold=50)
+    cycle = await poller.poll_once(campaign_id)
+    assert cycle.checked == 400
+    assert cycle.resolved >= 300
+    stats = sandbox.stats()
+    assert stats["fetch"] == 0
+    assert 1 <= stats["list"] <= 2
+    assert_counters_match_rows(campaign_id)
+
+
+async def test_lost_messages_become_http_404(client: TwilioClient, sandbox: SandboxApp) -> None:
+    sandbox.faults = Faults(lost_rate=1.0)
+    campaign_id = await sent_campaign(client, numbers(3))
+    sandbox.faults = Faults()
+    poller = Poller(client)
+    await poller.poll_once(campaign_id)
+    reasons = {m.reason for m in Message.select().where(Message.campaign == campaign_id)}
+    assert reasons == {Reason.HTTP_404.value}
+    assert_counters_match_rows(campaign_id)
+
+
+async def test_provider_trouble_is_reported_and_nothing_is_lost(
+    client: TwilioClient, sandbox: SandboxApp
+) -> None:
+    campaign_id = await sent_campaign(client, numbers(5))
+    await asyncio.sleep(0.2)
+    sandbox.faults = Faults(error_rate=1.0)
+    poller = Poller(client)
+    cycle = await poller.poll_once(campaign_id)
+    assert cycle.error is not None and cycle.resolved == 0
+    pending = Message.select().where(
+        (Message.campaign == campaign_id) & (Message.status == "unknown")
+    )
+    assert pending.count() == 5
+    # Each waits before the next try instead of hammering a failing provider.
+    assert all(m.next_poll_at >= utcnow() + timedelta(seconds=20) for m in pending)
+    assert all(m.lease_owner is None for m in pending)
+    sandbox.faults = Faults()
+    later = utcnow() + timedelta(minutes=1)
+    recovered = Poller(client, clock=lambda: later)
+    cycle = await recovered.poll_once(campaign_id)
+    assert cycle.error is None and cycle.checked == 5
+    assert_counters_match_rows(campaign_id)
+
+
+async def test_two_pollers_never_ask_twice_about_one_message(
+    client: TwilioClient, sandbox: SandboxApp
+) -> None:
+    campaign_id = await sent_campaign(client, numbers(40))
+    await asyncio.sleep(0.2)
+    first, second = Poller(client, batch=25), Poller(client, batch=25)
+    cycles = await asyncio.gather(first.poll_once(campaign_id), second.poll_once(campaign_id))
+    assert sum(c.checked for c in cycles) == 40
+    assert sandbox.stats()["fetch"] == 40
+
+
+async def test_messages_stop_polling_after_the_window(
+    client: TwilioClient, sandbox: SandboxApp
+) -> None:
+    campaign_id = await sent_campaign(client, numbers(2))
+    Message.update(attempted_at=utcnow() - timedelta(hours=80)).where(
+        Message.campaign == campaign_id
+    ).execute()
+    poller = Poller(client)
+    cycle = await poller.poll_once(campaign_id)
+    assert cycle.checked == 0 and cycle.pending == 0
+    notes = {m.note for m in Message.select().where(Message.campaign == campaign_id)}
+    assert notes == {"no delivery receipt from the carrier"}
