@@ -239,6 +239,7 @@ class Poller:
                         price_unit=message.price_unit,
                         num_segments=message.num_segments,
                         date_sent=_naive(message.date_sent),
+                        resolved_at=_naive(message.date_updated),
                         next_poll_at=next_at,
                         note=note,
                     )

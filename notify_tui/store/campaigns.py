@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
-from peewee import SQL, Expression, Field, NodeList, Value, fn
+from peewee import SQL, Expression, Field, NodeList, PostgresqlDatabase, Value, fn
 
-from notify_tui.store.models import Campaign, StatusTally, utcnow
+from notify_tui.store.models import Campaign, Message, StatusTally, database, utcnow
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,3 +155,31 @@ def tally_series(campaign_id: int) -> list[tuple[datetime, int, int]]:
         .order_by(StatusTally.minute)
     )
     return [(minute, int(d), int(f)) for minute, d, f in select.tuples()]
+
+
+def _shifted(field: Field, seconds: float) -> Any:
+    """``field`` moved back by ``seconds``, in the dialect of the open database."""
+    if isinstance(database.obj, PostgresqlDatabase):
+        return field - SQL(f"interval '{float(seconds)} seconds'")
+    return fn.strftime("%Y-%m-%d %H:%M:%f", field, f"-{float(seconds)} seconds")
+
+
+def backdate_campaign(campaign_id: int, age: timedelta) -> None:
+    """Move a campaign's timestamps, and its messages', back by ``age`` (for demo data)."""
+    seconds = age.total_seconds()
+    with database.atomic():
+        Campaign.update(
+            {
+                Campaign.created_at: _shifted(Campaign.created_at, seconds),
+                Campaign.sent_at: _shifted(Campaign.sent_at, seconds),
+                Campaign.finished_at: _shifted(Campaign.finished_at, seconds),
+            }
+        ).where(Campaign.id == campaign_id).execute()
+        Message.update(
+            {
+                Message.attempted_at: _shifted(Message.attempted_at, seconds),
+                Message.updated_at: _shifted(Message.updated_at, seconds),
+                Message.next_poll_at: _shifted(Message.next_poll_at, seconds),
+                Message.date_sent: _shifted(Message.date_sent, seconds),
+            }
+        ).where(Message.campaign == campaign_id).execute()

@@ -11,7 +11,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from peewee import PostgresqlDatabase, fn
+from peewee import Field, PostgresqlDatabase, fn
 
 from notify_tui.domain.status import Reason, Status
 from notify_tui.store.models import Campaign, Contact, Message, database, utcnow
@@ -317,3 +317,61 @@ def unlock_campaign(campaign_id: int) -> None:
     handle = _lock_files.pop((path, campaign_id), None)
     if handle is not None:
         os.close(handle)
+
+
+@dataclass(frozen=True, slots=True)
+class Submitted:
+    """A create the provider accepted, its message still Unknown (queued, sending, sent...)."""
+
+    message_id: int
+    sid: str
+    provider_status: str | None
+    num_segments: int | None
+    date_sent: datetime | None
+    next_poll_at: datetime
+
+
+def record_submitted(rows: Sequence[Submitted], now: datetime | None = None) -> int:
+    """Link accepted creates to their messages: SID, raw status, ``submitted``, next poll.
+
+    The bulk path for the common answer to a create (no status change, no price yet, so no
+    counter moves): one prepared statement for the whole batch. Anything that resolves a
+    message or carries a price goes through ``updates.apply_updates`` instead. Only messages
+    still Unknown are touched. Answers how many messages changed.
+    """
+    if not rows:
+        return 0
+    now = now or utcnow()
+    param = database.param
+    columns: list[Field] = [
+        Message.sid,
+        Message.provider_status,
+        Message.num_segments,
+        Message.date_sent,
+        Message.next_poll_at,
+        Message.updated_at,
+    ]
+    assignments = ", ".join(f'"{f.column_name}" = {param}' for f in columns)
+    sql = (
+        f'UPDATE "{Message._meta.table_name}" SET {assignments}, "send_state" = {param}, '
+        f'"lease_owner" = NULL, "lease_until" = NULL WHERE "id" = {param} AND "status" = {param}'
+    )
+    updated_at = Message.updated_at.db_value(now)
+    params = [
+        (
+            row.sid,
+            row.provider_status,
+            row.num_segments,
+            Message.date_sent.db_value(row.date_sent),
+            Message.next_poll_at.db_value(row.next_poll_at),
+            updated_at,
+            "submitted",
+            row.message_id,
+            Status.UNKNOWN.value,
+        )
+        for row in rows
+    ]
+    with database.atomic():
+        cursor = database.cursor()
+        cursor.executemany(sql, params)
+        return int(cursor.rowcount)

@@ -36,6 +36,8 @@ class StatusUpdate:
     """When to look again if the message is still Unknown (``None``: stop polling)."""
     note: str | None = None
     send_state: str | None = None
+    resolved_at: datetime | None = None
+    """When the provider says the status last changed (its ``date_updated``); default: now."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +73,8 @@ class AppliedUpdates:
     changed_ids: set[int] = field(default_factory=set)
     resolutions: list[Resolution] = field(default_factory=list)
     campaigns: dict[int, CounterDelta] = field(default_factory=dict)
+    tallies: dict[tuple[int, datetime], list[int]] = field(default_factory=dict)
+    """Resolutions per (campaign, minute): [delivered, failed]."""
 
 
 def _minute(moment: datetime) -> datetime:
@@ -139,6 +143,7 @@ def _apply_chunk(chunk: Sequence[StatusUpdate], now: datetime, result: AppliedUp
             fields[Message.next_poll_at] = None if resolves else update.next_poll_at
             if update.note is not None:
                 fields[Message.note] = update.note
+        resolved_at = min(update.resolved_at or now, now)
         if resolves:
             classification = update.classification
             reason = classification.reason.value if classification.reason else None
@@ -149,7 +154,7 @@ def _apply_chunk(chunk: Sequence[StatusUpdate], now: datetime, result: AppliedUp
                     Message.detail: classification.detail or None,
                     Message.error_code: classification.code,
                     Message.error_message: update.error_message,
-                    Message.resolved_at: now,
+                    Message.resolved_at: resolved_at,
                     Message.updated_at: now,
                 }
             )
@@ -167,17 +172,19 @@ def _apply_chunk(chunk: Sequence[StatusUpdate], now: datetime, result: AppliedUp
             delta.cost += abs(new_price)
         if resolves:
             delta.unknown -= 1
+            tally = result.tallies.setdefault((campaign_id, _minute(resolved_at)), [0, 0])
             if new is Status.DELIVERED:
                 delta.delivered += 1
+                tally[0] += 1
             else:
                 delta.failed += 1
+                tally[1] += 1
             result.resolutions.append(
                 Resolution(update.message_id, campaign_id, contact_id, phone, update.classification)
             )
 
 
 def _apply_counters(result: AppliedUpdates, now: datetime) -> None:
-    minute = _minute(now)
     for campaign_id, delta in result.campaigns.items():
         Campaign.update(
             {
@@ -188,19 +195,16 @@ def _apply_counters(result: AppliedUpdates, now: datetime) -> None:
                 Campaign.last_checked_at: now,
             }
         ).where(Campaign.id == campaign_id).execute()
-        if delta.delivered or delta.failed:
-            StatusTally.insert(
-                campaign=campaign_id,
-                minute=minute,
-                delivered=delta.delivered,
-                failed=delta.failed,
-            ).on_conflict(
-                conflict_target=[StatusTally.campaign, StatusTally.minute],
-                update={
-                    StatusTally.delivered: StatusTally.delivered + delta.delivered,
-                    StatusTally.failed: StatusTally.failed + delta.failed,
-                },
-            ).execute()
+    for (campaign_id, minute), (delivered, failed) in sorted(result.tallies.items()):
+        StatusTally.insert(
+            campaign=campaign_id, minute=minute, delivered=delivered, failed=failed
+        ).on_conflict(
+            conflict_target=[StatusTally.campaign, StatusTally.minute],
+            update={
+                StatusTally.delivered: StatusTally.delivered + delivered,
+                StatusTally.failed: StatusTally.failed + failed,
+            },
+        ).execute()
 
 
 def touch_checked(campaign_ids: Sequence[int], now: datetime | None = None) -> None:

@@ -1,0 +1,203 @@
+"""A demo workspace, sent for real through the sandbox provider.
+
+On first run with the sandbox provider and an empty workspace, the app builds a few campaigns of
+realistic size so a new user sees the real thing at once: older campaigns fully resolved, one
+sent just now and still resolving while they watch. Everything goes through the same sender and
+poller as real work; only the clock is moved back for the older campaigns.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+
+from notify_tui.domain.phone import normalize
+from notify_tui.provider import sandbox_client
+from notify_tui.provider.sandbox import SandboxApp
+from notify_tui.services.poller import Poller
+from notify_tui.services.runtime import SANDBOX_FROM, Runtime
+from notify_tui.services.sender import SendProgress, prepare_campaign, send_campaign
+from notify_tui.store.campaigns import backdate_campaign, count_campaigns
+from notify_tui.store.models import SchemaInfo, utcnow
+from notify_tui.store.sending import NewRecipient
+
+
+@dataclass(frozen=True, slots=True)
+class DemoProgress:
+    """How far the demo build is."""
+
+    stage: str
+    done: int
+    total: int
+
+
+@dataclass(frozen=True, slots=True)
+class DemoCampaign:
+    """One campaign of the demo: its text, its share of the contacts and how long ago it went."""
+
+    name: str
+    body: str
+    size: int
+    age: timedelta
+    speed: float = 1.0
+    """The sandbox speed for its messages: below 1, they resolve slowly enough to watch."""
+
+
+DEMO_CAMPAIGNS: tuple[DemoCampaign, ...] = (
+    DemoCampaign(
+        "Autumn newsletter",
+        "Hi from Harbor & Co! Our autumn range is in store now. Reply STOP to opt out.",
+        1500,
+        timedelta(days=9, hours=3),
+    ),
+    DemoCampaign(
+        "Appointment reminders (week 47)",
+        "Reminder: your appointment at Harbor Clinic is tomorrow. Reply C to confirm or call "
+        "us on 020 7946 0958 to change it. Reply STOP to opt out.",
+        400,
+        timedelta(days=3, hours=5),
+    ),
+    DemoCampaign(
+        "Black Friday early access",
+        "🛍️ Early access starts now: 30% off everything until Sunday with code EARLY30. "
+        "Shop: harbor.example/bf Reply STOP to opt out.",
+        2500,
+        timedelta(days=1, hours=2),
+    ),
+    DemoCampaign(
+        "Flash sale: 2 hours only",
+        "FLASH SALE! 2 hours only: free delivery on every order. Reply STOP to opt out.",
+        600,
+        timedelta(0),
+        speed=0.08,
+    ),
+)
+
+FIRST_NAMES = (
+    "Olivia Liam Emma Noah Ava Oliver Sophia Elijah Isabella James Mia William Amelia "
+    "Benjamin Harper Lucas Evelyn Henry Abigail Alexander Emily Sebastian Ella Jack Chloe "
+    "Aiden Grace Owen Zoë Samuel Nora Matthew Lily Joseph Hannah Levi Aria Mateo Layla "
+    "José Chen Priya Wei Fatima Mohammed Sakura Ingrid Siobhán"
+).split()
+LAST_NAMES = (
+    "Smith Johnson Williams Brown Jones Garcia Miller Davis Rodriguez Martinez Hernandez "
+    "Lopez Gonzalez Wilson Anderson Thomas Taylor Moore Jackson Martin Lee Perez Thompson "
+    "White Harris Sanchez Clark Ramirez Lewis Robinson Walker Young Allen King O'Brien "
+    "Nguyen Kim Patel Müller Ødegaard"
+).split()
+AREA_CODES = (415, 212, 312, 617, 206, 303, 512, 404, 305, 503, 646, 773)
+
+SPECIAL_RECIPIENTS = (
+    NewRecipient("+15005550009", "Front desk (landline)"),
+    NewRecipient("+15005550004", "Dana Whitfield"),
+    NewRecipient("+15005550003", "Overseas office"),
+    NewRecipient("555-0123", "Typo Tom"),
+    NewRecipient("+1 (415) 555-01", "Half a number"),
+)
+"""Numbers that fail on purpose: a landline, a STOP, a blocked region and two typos."""
+
+DEMO_KEY = "demo"
+_AHEAD = timedelta(minutes=1)
+
+
+def needs_demo(runtime: Runtime) -> bool:
+    """A demo is built only with the sandbox provider, once, into an empty workspace."""
+    if not runtime.settings.uses_sandbox:
+        return False
+    if SchemaInfo.get_or_none(SchemaInfo.key == DEMO_KEY) is not None:
+        return False
+    return count_campaigns() == 0
+
+
+def demo_contacts(count: int, seed: int = 2026) -> list[NewRecipient]:
+    """``count`` made-up people with valid US numbers, the same ones every time."""
+    rng = random.Random(seed)
+    people: list[NewRecipient] = []
+    seen: set[str] = set()
+    while len(people) < count:
+        raw = f"+1{rng.choice(AREA_CODES)}{rng.randint(200, 999)}{rng.randint(0, 9999):04d}"
+        result = normalize(raw)
+        if result.e164 is None or result.e164 in seen:
+            continue
+        seen.add(result.e164)
+        name = f"{rng.choice(FIRST_NAMES)} {rng.choice(LAST_NAMES)}"
+        people.append(NewRecipient(result.e164, name))
+    return people
+
+
+def _shifted(age: timedelta) -> Callable[[], float]:
+    seconds = age.total_seconds()
+    return lambda: time.time() - seconds
+
+
+async def build_demo(
+    runtime: Runtime,
+    on_progress: Callable[[DemoProgress], None] | None = None,
+    *,
+    campaigns: Sequence[DemoCampaign] = DEMO_CAMPAIGNS,
+    recipients: int | None = None,
+) -> list[int]:
+    """Send the demo campaigns through the sandbox and resolve the older ones.
+
+    ``recipients`` overrides every campaign's size (``notify-tui demo --recipients N``).
+    """
+    report = on_progress or (lambda _: None)
+    SchemaInfo.insert(key=DEMO_KEY, value="building").on_conflict_ignore().execute()
+    sizes = [recipients or c.size for c in campaigns]
+    people = demo_contacts(max(sizes))
+    total = sum(sizes)
+    done = 0
+    ids: list[int] = []
+    for index, (campaign, size) in enumerate(zip(campaigns, sizes, strict=True)):
+        rng = random.Random(index)
+        audience = rng.sample(people, size) if size < len(people) else list(people)
+        audience[: len(SPECIAL_RECIPIENTS)] = SPECIAL_RECIPIENTS[: min(size, 5)]
+        prepared = prepare_campaign(
+            campaign.name,
+            campaign.body,
+            audience,
+            sender=SANDBOX_FROM,
+            price_per_segment=runtime.settings.price_per_segment,
+        )
+        campaign_id = prepared.campaign_id
+        ids.append(campaign_id)
+        # The sandbox plans each message's timeline from its own clock: moved back, an older
+        # campaign's messages were sent days ago and have long since resolved.
+        app = SandboxApp(
+            state_path=runtime.settings.sandbox_state_path,
+            speed=campaign.speed,
+            clock=_shifted(campaign.age),
+        )
+        try:
+            async with sandbox_client(app) as client:
+                stage = f"Sending “{campaign.name}”"
+
+                def progress(event: SendProgress, base: int = done, stage: str = stage) -> None:
+                    report(DemoProgress(stage, base + event.submitted, total))
+
+                await send_campaign(client, campaign_id, on_progress=progress)
+        finally:
+            app.close()
+        if campaign.age:
+            # Resolve first (within the polling window), then move the campaign back in time;
+            # resolution times come from the provider's own records, already in the past.
+            report(DemoProgress(f"Resolving “{campaign.name}”", done + size, total))
+            # A minute ahead: every message just sent is due for its first look. One fetch per
+            # message, because the provider's send dates are days older than our records yet.
+            poller = Poller(
+                runtime.client,
+                batch=1000,
+                fetch_threshold=1000,
+                concurrency=32,
+                clock=lambda: utcnow() + _AHEAD,
+            )
+            while (await poller.poll_once(campaign_id)).checked:
+                pass
+            backdate_campaign(campaign_id, campaign.age)
+        done += size
+        report(DemoProgress(f"Sent “{campaign.name}”", done, total))
+    SchemaInfo.update(value="built").where(SchemaInfo.key == DEMO_KEY).execute()
+    return ids

@@ -1,0 +1,53 @@
+"""The first-run demo: real campaigns sent through the sandbox, older ones resolved."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from peewee import fn
+
+from notify_tui.config import load_settings
+from notify_tui.services.demo import DEMO_CAMPAIGNS, build_demo, needs_demo
+from notify_tui.services.runtime import Runtime
+from notify_tui.store.campaigns import campaign_page, tally_series
+from notify_tui.store.models import Campaign, Message, database, utcnow
+
+pytestmark = pytest.mark.usefixtures("workspace")
+
+
+async def test_demo_builds_resolved_history_and_one_live_campaign() -> None:
+    runtime = Runtime(load_settings(), database.obj)
+    assert needs_demo(runtime)
+    events = []
+    ids = await build_demo(runtime, events.append, recipients=40)
+    await runtime.client.aclose()
+    assert len(ids) == len(DEMO_CAMPAIGNS)
+    assert not needs_demo(runtime)
+    assert events[-1].done == events[-1].total == 40 * len(DEMO_CAMPAIGNS)
+    campaigns = {c.name: c for c in campaign_page()}
+    newsletter = campaigns["Autumn newsletter"]
+    assert newsletter.sent_at is not None
+    assert newsletter.sent_at < utcnow() - timedelta(days=9)
+    assert newsletter.delivered > 25 and newsletter.unknown <= 5
+    live = campaigns["Flash sale: 2 hours only"]
+    assert live.sent_at is not None and live.sent_at > utcnow() - timedelta(minutes=5)
+    assert live.unknown > 25 and live.delivered == 0
+    # Resolution times come from the provider: days ago for the older campaigns.
+    (minute, delivered, _), *_ = tally_series(newsletter.id)
+    assert minute < utcnow() - timedelta(days=8) and delivered > 0
+    for campaign in Campaign.select():
+        counts = dict(
+            Message.select(Message.status, fn.COUNT(Message.id))
+            .where(Message.campaign == campaign.id)
+            .group_by(Message.status)
+            .tuples()
+        )
+        assert campaign.delivered == counts.get("delivered", 0)
+        assert campaign.unknown == counts.get("unknown", 0)
+        assert campaign.recipients == sum(counts.values())
+
+
+def test_a_real_provider_never_gets_demo_data() -> None:
+    settings = load_settings(environ={"TWILIO_ACCOUNT_SID": "AC123", "TWILIO_AUTH_TOKEN": "secret"})
+    assert not needs_demo(Runtime(settings, database.obj))
