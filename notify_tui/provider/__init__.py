@@ -1,0 +1,48 @@
+"""The provider: a Twilio Messages API client over httpx, its errors, and a sandbox provider.
+
+Never imports Textual, the store, the services or the UI.
+"""
+
+from notify_tui.provider.client import (
+    API_VERSION,
+    DEFAULT_BASE_URL,
+    SANDBOX_ACCOUNT_SID,
+    SANDBOX_AUTH_TOKEN,
+    ProviderConfig,
+    TwilioClient,
+    sandbox_client,
+)
+from notify_tui.provider.errors import (
+    AuthenticationError,
+    CreateOutcomeUnknownError,
+    InvalidResponseError,
+    NotFoundError,
+    ProviderError,
+    ProviderTimeoutError,
+    RateLimitedError,
+    RefusedError,
+    ServerError,
+    TransportError,
+)
+from notify_tui.provider.messages import ProviderMessage
+
+__all__ = [
+    "API_VERSION",
+    "DEFAULT_BASE_URL",
+    "SANDBOX_ACCOUNT_SID",
+    "SANDBOX_AUTH_TOKEN",
+    "AuthenticationError",
+    "CreateOutcomeUnknownError",
+    "InvalidResponseError",
+    "NotFoundError",
+    "ProviderConfig",
+    "ProviderError",
+    "ProviderMessage",
+    "ProviderTimeoutError",
+    "RateLimitedError",
+    "RefusedError",
+    "ServerError",
+    "TransportError",
+    "TwilioClient",
+    "sandbox_client",
+]

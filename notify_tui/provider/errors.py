@@ -1,0 +1,140 @@
+"""What can go wrong when talking to the provider.
+
+The services catch these at the level they care about::
+
+    ProviderError                      anything the provider client raises
+     ├── AuthenticationError           401 / code 20003: wrong credentials; never retried
+     ├── NotFoundError                 404 / code 20404: no such message (or account)
+     ├── RateLimitedError              429 / code 20429: not processed; safe to retry later
+     ├── RefusedError                  any other 4xx: the provider refused, with its code
+     ├── ServerError                   5xx: the provider failed
+     ├── InvalidResponseError          an answer that is not what the API promises
+     ├── TransportError                no answer at all: connect failed, connection dropped
+     │    └── ProviderTimeoutError     ... because a timeout expired
+     └── CreateOutcomeUnknownError     a create that may have reached the provider: the
+                                       message may exist; look it up before resending
+
+Every error carries ``http_status``, ``code``, ``message`` and ``more_info`` where known (``None``
+otherwise). Messages are built from the provider's own error text and the request's method and
+path: never from headers or credentials.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+__all__ = [
+    "AuthenticationError",
+    "CreateOutcomeUnknownError",
+    "InvalidResponseError",
+    "NotFoundError",
+    "ProviderError",
+    "ProviderTimeoutError",
+    "RateLimitedError",
+    "RefusedError",
+    "ServerError",
+    "TransportError",
+]
+
+
+class ProviderError(Exception):
+    """Base class of every error the provider client raises."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        http_status: int | None = None,
+        code: int | None = None,
+        more_info: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.http_status = http_status
+        self.code = code
+        self.more_info = more_info
+
+    def __str__(self) -> str:
+        details = []
+        if self.http_status is not None:
+            details.append(f"HTTP {self.http_status}")
+        if self.code is not None:
+            details.append(f"code {self.code}")
+        return f"{self.message} ({', '.join(details)})" if details else self.message
+
+
+class AuthenticationError(ProviderError):
+    """The provider refused the credentials (401, code 20003). Retrying cannot help."""
+
+
+class NotFoundError(ProviderError):
+    """The provider does not know the resource (404, code 20404)."""
+
+
+class RateLimitedError(ProviderError):
+    """Too many requests (429, code 20429). The request was not processed."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        http_status: int | None = 429,
+        code: int | None = 20429,
+        more_info: str | None = None,
+        retry_after: float | None = None,
+    ) -> None:
+        super().__init__(message, http_status=http_status, code=code, more_info=more_info)
+        self.retry_after = retry_after
+        """Seconds the provider asked us to wait (``Retry-After``), when it said."""
+
+
+class RefusedError(ProviderError):
+    """Any other 4xx: the provider refused the request, e.g. 21211 for an invalid ``To``."""
+
+
+class ServerError(ProviderError):
+    """The provider answered 5xx."""
+
+
+class InvalidResponseError(ProviderError):
+    """The provider answered something the API does not promise (not JSON, not an object...)."""
+
+
+class TransportError(ProviderError):
+    """No answer: the connection could not be made, or broke before the answer arrived."""
+
+    def __init__(self, message: str, *, maybe_sent: bool = True) -> None:
+        super().__init__(message)
+        self.maybe_sent = maybe_sent
+        """False only when the request certainly never left (connect failed, pool timeout)."""
+
+
+class ProviderTimeoutError(TransportError):
+    """A connect, write, read or pool timeout expired."""
+
+
+class CreateOutcomeUnknownError(ProviderError):
+    """A create request that may have reached the provider: the message may exist.
+
+    Raised instead of retrying when a create timed out after sending, lost its connection, got a
+    5xx, or got a success it could not read. Never resend blindly: look the message up first
+    (list by ``to`` and the day of ``attempted_at``).
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        to: str,
+        attempted_at: datetime,
+        cause: ProviderError,
+    ) -> None:
+        super().__init__(
+            message, http_status=cause.http_status, code=cause.code, more_info=cause.more_info
+        )
+        self.to = to
+        """The ``To`` of the create request."""
+        self.attempted_at = attempted_at
+        """When the last attempt started (aware, UTC)."""
+        self.cause = cause
+        """What the client saw: a transport error, a 5xx, an unreadable success."""

@@ -1,0 +1,618 @@
+"""The sandbox provider: a plain ASGI 3 app that speaks Twilio's Messages API.
+
+Routes (all answers JSON, Twilio's shapes; errors ``{"code", "message", "more_info", "status"}``)::
+
+    POST /2010-04-01/Accounts/{AccountSid}/Messages.json         create   201
+    GET  /2010-04-01/Accounts/{AccountSid}/Messages.json         list     200
+    GET  /2010-04-01/Accounts/{AccountSid}/Messages/{Sid}.json   fetch    200
+    GET  /_sandbox/stats                                         counters
+    GET  /_sandbox/faults, POST /_sandbox/faults                 fault injection
+
+Statuses move with time but nothing runs in the background: each answer computes where the
+message is on its timeline from the app's clock (see ``outcomes``). List filters: ``To``,
+``From``, ``DateSent`` (that UTC day), ``DateSent<`` (on or before the day), ``DateSent>`` (on or
+after it), ``PageSize`` 1-1000 (default 50); pages continue with an opaque ``PageToken``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import hmac
+import json
+import os
+import re
+import sqlite3
+import time
+from collections.abc import Awaitable, Callable, MutableMapping
+from dataclasses import replace
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from email.utils import parsedate_to_datetime
+from functools import lru_cache
+from random import Random
+from typing import Any
+from urllib.parse import parse_qs, urlencode, urlsplit
+
+import phonenumbers
+
+from notify_tui.domain.error_titles import error_title
+from notify_tui.domain.segments import MAX_BODY_CHARS, count_segments
+from notify_tui.provider.sandbox.faults import ConnectionDropped, Faults
+from notify_tui.provider.sandbox.outcomes import (
+    Timeline,
+    format_price,
+    outcome_for,
+    plan_timeline,
+    progress,
+)
+from notify_tui.provider.sandbox.state import MEMORY, Cursor, SandboxState, StoredMessage
+
+__all__ = ["DEFAULT_PRICE_PER_SEGMENT", "FAILED_MESSAGE_FEE", "SandboxApp"]
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+
+API = "/2010-04-01"
+DEFAULT_PRICE_PER_SEGMENT = Decimal("0.0079")
+FAILED_MESSAGE_FEE = Decimal("0.001")
+"""Twilio's processing fee for a message that failed."""
+DEFAULT_PAGE_SIZE = 50
+MAX_PAGE_SIZE = 1000
+MAX_REQUEST_BODY = 64 * 1024
+
+_MESSAGES = re.compile(rf"^{API}/Accounts/([^/]+)/Messages\.json$")
+_MESSAGE = re.compile(rf"^{API}/Accounts/([^/]+)/Messages/([^/]+)\.json$")
+_ACCOUNT_SID = re.compile(r"^AC[0-9a-fA-F]{32}$")
+_SERVICE_SID = re.compile(r"^MG[0-9a-fA-F]{32}$")
+_E164 = re.compile(r"^\+[1-9][0-9]{6,14}$")
+_SHORT_CODE = re.compile(r"^[0-9]{3,8}$")
+_ALPHANUMERIC_SENDER = re.compile(r"^(?=.*[A-Za-z])[A-Za-z0-9 ]{1,11}$")
+_DAY = re.compile(r"^(\d{4})-(\d{2})-(\d{2})")
+
+_WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+_MONTHS = ("", "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
+class _Refusal(Exception):
+    """An error answer, raised from deep inside a handler."""
+
+    def __init__(self, status: int, code: int, message: str | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message or error_title(code) or "Error"
+
+
+class SandboxApp:
+    """The sandbox provider as an ASGI 3 app; one instance keeps one state.
+
+    ``speed`` divides every duration of a message's timeline; ``clock`` answers the time in
+    seconds since the epoch (inject one in tests); ``seed`` makes SIDs, timelines and faults
+    repeatable; ``auth_token``, when set, is the password every request must carry (user name:
+    the path's Account SID, or any API key SID ``SK...``); past ``max_concurrency`` requests in
+    flight the app answers 429 (code 20429) with ``Retry-After: retry_after``.
+    """
+
+    def __init__(
+        self,
+        *,
+        state_path: str | os.PathLike[str] = MEMORY,
+        speed: float = 1.0,
+        auth_token: str | None = None,
+        max_concurrency: int = 100,
+        retry_after: int = 1,
+        faults: Faults | None = None,
+        seed: int | None = None,
+        clock: Callable[[], float] = time.time,
+        price_per_segment: Decimal = DEFAULT_PRICE_PER_SEGMENT,
+        failed_fee: Decimal = FAILED_MESSAGE_FEE,
+        commit_every: int = 1000,
+        commit_interval: float = 0.25,
+    ) -> None:
+        if not speed > 0:
+            raise ValueError("speed must be positive")
+        if max_concurrency < 1:
+            raise ValueError("max_concurrency must be at least 1")
+        self._state = SandboxState(state_path, commit_every=commit_every)
+        self._speed = float(speed)
+        self._auth_token = auth_token
+        self._max_concurrency = max_concurrency
+        self._retry_after = retry_after
+        self.faults = faults or Faults()
+        """The faults in force; replace it (or ``POST /_sandbox/faults``) to change them."""
+        self._rng = Random(seed)
+        self._fault_rng = Random(None if seed is None else f"faults-{seed}")
+        self._clock = clock
+        self._price_per_segment = price_per_segment
+        self._failed_fee = failed_fee
+        self._commit_interval = commit_interval
+        self._flush_handle: asyncio.TimerHandle | None = None
+        self._flush_loop: asyncio.AbstractEventLoop | None = None
+        self._in_flight = 0
+        self._counters = dict.fromkeys(
+            (
+                "create",
+                "fetch",
+                "list",
+                "created",
+                "refused",
+                "not_found",
+                "rate_limited",
+                "unauthorized",
+                "injected_errors",
+                "dropped",
+                "lost_answers",
+            ),
+            0,
+        )
+
+    # ---------------------------------------------------------------- ASGI
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            await self._lifespan(receive, send)
+            return
+        if scope["type"] != "http":
+            return
+        method: str = scope["method"]
+        path: str = scope["path"]
+        try:
+            body = await _read_body(receive)
+            status, payload, headers = await self._dispatch(scope, method, path, body)
+        except _Refusal as refusal:
+            status, payload, headers = refusal.status, _error_json(refusal), []
+        await _respond(send, status, payload, headers)
+
+    async def _lifespan(self, receive: Receive, send: Send) -> None:
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                self.close()
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+
+    async def _dispatch(
+        self, scope: Scope, method: str, path: str, body: bytes
+    ) -> tuple[int, object, list[tuple[bytes, bytes]]]:
+        if path.startswith("/_sandbox/"):
+            return self._control(method, path, body)
+        found = _MESSAGES.match(path)
+        if found:
+            if method not in ("GET", "POST"):
+                raise _Refusal(405, 20004, "Method not allowed")
+            kind, account, sid = ("create" if method == "POST" else "list"), found[1], ""
+        elif (found := _MESSAGE.match(path)) is not None:
+            if method != "GET":
+                raise _Refusal(405, 20004, "Method not allowed")
+            kind, account, sid = "fetch", found[1], found[2]
+        else:
+            raise _Refusal(404, 20404, f"The requested resource {path} was not found")
+        self._counters[kind] += 1
+        if self._auth_token is not None and not self._authorized(scope, account):
+            self._counters["unauthorized"] += 1
+            raise _Refusal(401, 20003, "Authenticate")
+        if not _ACCOUNT_SID.match(account):
+            raise _Refusal(404, 20404, f"The requested resource {path} was not found")
+        if self._in_flight >= self._max_concurrency:
+            self._counters["rate_limited"] += 1
+            refusal = _Refusal(429, 20429, "Too Many Requests")
+            return 429, _error_json(refusal), [(b"retry-after", str(self._retry_after).encode())]
+        self._in_flight += 1
+        try:
+            faults = self.faults
+            if faults.latency:
+                await asyncio.sleep(faults.latency)
+            if self._chance(faults.drop_rate):
+                self._counters["dropped"] += 1
+                raise ConnectionDropped()
+            if self._chance(faults.error_rate):
+                self._counters["injected_errors"] += 1
+                raise _Refusal(500, 20500, "Internal Server Error")
+            if kind == "create":
+                return 201, self._create(account, body), []
+            if kind == "fetch":
+                return 200, self._fetch(account, sid, path), []
+            return 200, self._list(account, path, scope.get("query_string", b"")), []
+        finally:
+            self._in_flight -= 1
+
+    # ------------------------------------------------------------ handlers
+
+    def _create(self, account: str, raw: bytes) -> dict[str, Any]:
+        form = _form(raw)
+        to = form.get("To", "").strip()
+        from_ = form.get("From", "").strip() or None
+        service = form.get("MessagingServiceSid", "").strip() or None
+        body = form.get("Body", "")
+        callback = form.get("StatusCallback", "").strip() or None
+        try:
+            if not to:
+                raise _Refusal(400, 21604)
+            if not from_ and not service:
+                raise _Refusal(400, 21603)
+            if not body:
+                raise _Refusal(400, 21602)
+            if len(body) > MAX_BODY_CHARS:
+                raise _Refusal(400, 21617)
+            if not _valid_e164(to):
+                raise _Refusal(400, 21211, f"The 'To' number {to} is not a valid phone number.")
+            if from_ is not None and not _valid_sender(from_):
+                raise _Refusal(400, 21212, f"The 'From' number {from_} is not a valid phone number")
+            if service is not None and not _SERVICE_SID.match(service):
+                raise _Refusal(400, 21701, "The Messaging Service Sid is invalid.")
+            if callback is not None and urlsplit(callback).scheme not in ("http", "https"):
+                raise _Refusal(400, 21609)
+            outcome = outcome_for(to)
+            if outcome.final_status == "refused" and outcome.error_code is not None:
+                raise _Refusal(400, outcome.error_code)
+        except _Refusal:
+            self._counters["refused"] += 1
+            raise
+        now_us = self._now_us()
+        timeline = plan_timeline(
+            outcome.final_status,
+            now_us,
+            via_service=from_ is None,
+            speed=self._speed,
+            rng=self._rng,
+        )
+        segments = count_segments(body).segments
+        if outcome.final_status == "failed":
+            price: str | None = format_price(self._failed_fee)
+        else:
+            price = format_price(self._price_per_segment * segments)
+        message = StoredMessage(
+            id=None,
+            sid="",
+            account_sid=account,
+            to=to,
+            from_=from_ if from_ is not None else _service_sender(service or ""),
+            messaging_service_sid=service,
+            body=body,
+            num_segments=segments,
+            status_callback=callback,
+            final_status=outcome.final_status,
+            error_code=outcome.error_code,
+            price=price,
+            lost=self._chance(self.faults.lost_rate),
+            created_us=timeline.created_us,
+            queued_us=timeline.queued_us,
+            sending_us=timeline.sending_us,
+            sent_us=timeline.sent_us,
+            final_us=timeline.final_us,
+        )
+        message = self._store(message)
+        self._counters["created"] += 1
+        if self._chance(self.faults.lost_answer_rate):
+            self._counters["lost_answers"] += 1
+            raise ConnectionDropped()
+        return self._render(message, now_us)
+
+    def _fetch(self, account: str, sid: str, path: str) -> dict[str, Any]:
+        message = self._state.get(account, sid)
+        if message is None or message.lost:
+            self._counters["not_found"] += 1
+            raise _Refusal(404, 20404, f"The requested resource {path} was not found")
+        return self._render(message, self._now_us())
+
+    def _list(self, account: str, path: str, query_string: bytes) -> dict[str, Any]:
+        query = _form(query_string)
+        size_text = query.get("PageSize", str(DEFAULT_PAGE_SIZE))
+        if not size_text.isdigit() or not 1 <= int(size_text) <= MAX_PAGE_SIZE:
+            raise _Refusal(400, 20001, f"PageSize must be between 1 and {MAX_PAGE_SIZE}")
+        size = int(size_text)
+        page_text = query.get("Page", "0")
+        page = int(page_text) if page_text.isdigit() else 0
+        filters = {key: query[key] for key in ("To", "From") if query.get(key)}
+        since = before = None
+        for key in ("DateSent", "DateSent<", "DateSent>"):
+            if not query.get(key):
+                continue
+            filters[key] = query[key]
+            day = _parse_day(query[key])
+            if day is None:
+                raise _Refusal(400, 20001, f"Invalid {key}: {query[key]}")
+            start, end = _day_start_us(day), _day_start_us(day + timedelta(days=1))
+            if key != "DateSent<":
+                since = start if since is None else max(since, start)
+            if key != "DateSent>":
+                before = end if before is None else min(before, end)
+        token = query.get("PageToken", "")
+        after = back = None
+        if token:
+            cursor = _parse_token(token)
+            if cursor is None:
+                raise _Refusal(400, 20001, f"Invalid PageToken: {token}")
+            after, back = (cursor, None) if token.startswith("PA") else (None, cursor)
+        now_us = self._now_us()
+        rows = self._state.page(
+            account,
+            limit=size + 1,
+            to=filters.get("To"),
+            from_=filters.get("From"),
+            sent_since_us=since,
+            sent_before_us=before,
+            now_us=now_us,
+            after=after,
+            before=back,
+        )
+        more = len(rows) > size
+        if more:
+            rows = rows[1:] if back is not None else rows[:size]
+        messages = [self._render(row, now_us) for row in rows]
+
+        def uri(page_number: int, page_token: str | None = None) -> str:
+            params = [*filters.items(), ("PageSize", str(size)), ("Page", str(page_number))]
+            if page_token:
+                params.append(("PageToken", page_token))
+            return f"{path}?{urlencode(params)}"
+
+        if back is not None:
+            has_next, has_previous = bool(rows), more
+        else:
+            has_next, has_previous = more, after is not None and bool(rows)
+        start = page * size
+        previous = uri(max(page - 1, 0), _token("PB", rows[0])) if has_previous else None
+        return {
+            "end": start + max(len(rows) - 1, 0),
+            "first_page_uri": uri(0),
+            "next_page_uri": uri(page + 1, _token("PA", rows[-1])) if has_next else None,
+            "page": page,
+            "page_size": size,
+            "previous_page_uri": previous,
+            "start": start,
+            "uri": uri(page, token or None),
+            "messages": messages,
+        }
+
+    def _control(
+        self, method: str, path: str, body: bytes
+    ) -> tuple[int, object, list[tuple[bytes, bytes]]]:
+        if path == "/_sandbox/stats" and method == "GET":
+            return 200, self.stats(), []
+        if path == "/_sandbox/faults" and method == "GET":
+            return 200, self.faults.to_json(), []
+        if path == "/_sandbox/faults" and method == "POST":
+            try:
+                changes = json.loads(body or b"{}")
+                if not isinstance(changes, dict):
+                    raise ValueError("expected a JSON object of faults")
+                self.faults = self.faults.updated(changes)
+            except (ValueError, TypeError, RecursionError) as exc:
+                raise _Refusal(400, 20001, f"Invalid faults: {exc}") from exc
+            return 200, self.faults.to_json(), []
+        raise _Refusal(404, 20404, f"The requested resource {path} was not found")
+
+    # ------------------------------------------------------------- helpers
+
+    def stats(self) -> dict[str, int]:
+        """Requests by kind, outcomes, and the messages held."""
+        return {
+            **self._counters,
+            "messages": self._state.count(),
+            "in_flight": self._in_flight,
+        }
+
+    def flush(self) -> None:
+        """Commit pending writes to the state file now."""
+        self._state.flush()
+
+    def close(self) -> None:
+        """Commit and close the state. Idempotent."""
+        if self._flush_handle is not None:
+            self._flush_handle.cancel()
+            self._flush_handle = None
+        self._state.close()
+
+    def _store(self, message: StoredMessage) -> StoredMessage:
+        for _ in range(8):
+            candidate = replace(message, sid=f"SM{self._rng.getrandbits(128):032x}")
+            try:
+                stored = self._state.add(candidate)
+            except sqlite3.IntegrityError:
+                continue  # the same seed replayed over an old state: draw another sid
+            self._schedule_flush()
+            return stored
+        raise RuntimeError("could not draw a free message sid")
+
+    def _schedule_flush(self) -> None:
+        if self._state.pending == 0:
+            return
+        loop = asyncio.get_running_loop()
+        if self._flush_handle is None or self._flush_loop is not loop:
+            self._flush_loop = loop
+            self._flush_handle = loop.call_later(self._commit_interval, self._timed_flush)
+
+    def _timed_flush(self) -> None:
+        self._flush_handle = None
+        self._state.flush()
+
+    def _render(self, m: StoredMessage, now_us: int) -> dict[str, Any]:
+        via_service = m.messaging_service_sid is not None and m.queued_us > m.created_us
+        timeline = Timeline(m.created_us, m.queued_us, m.sending_us, m.sent_us, m.final_us)
+        now = progress(
+            m.final_status,
+            m.error_code,
+            timeline,
+            now_us,
+            via_service=via_service,
+        )
+        uri = f"{API}/Accounts/{m.account_sid}/Messages/{m.sid}"
+        return {
+            "account_sid": m.account_sid,
+            "api_version": "2010-04-01",
+            "body": m.body,
+            "date_created": _rfc2822(m.created_us // 1_000_000),
+            "date_sent": (
+                _rfc2822(now.date_sent_us // 1_000_000) if now.date_sent_us is not None else None
+            ),
+            "date_updated": _rfc2822(now.date_updated_us // 1_000_000),
+            "direction": "outbound-api",
+            "error_code": now.error_code,
+            "error_message": (error_title(now.error_code) or None) if now.error_code else None,
+            "from": m.from_ if now.sender_assigned else None,
+            "messaging_service_sid": m.messaging_service_sid,
+            "num_media": "0",
+            "num_segments": str(m.num_segments if now.sender_assigned else 0),
+            "price": m.price if now.priced else None,
+            "price_unit": "USD",
+            "sid": m.sid,
+            "status": now.status,
+            "subresource_uris": {
+                "media": f"{uri}/Media.json",
+                "feedback": f"{uri}/Feedback.json",
+            },
+            "to": m.to,
+            "uri": f"{uri}.json",
+        }
+
+    def _authorized(self, scope: Scope, account: str) -> bool:
+        token = self._auth_token or ""
+        header = _header(scope, b"authorization")
+        if not header.startswith("Basic "):
+            return False
+        try:
+            decoded = base64.b64decode(header[6:].strip(), validate=True).decode()
+        except (binascii.Error, UnicodeDecodeError):
+            return False
+        user, _, password = decoded.partition(":")
+        user_ok = user == account or (user.startswith("SK") and len(user) == 34)
+        return hmac.compare_digest(password.encode(), token.encode()) and user_ok
+
+    def _chance(self, rate: float) -> bool:
+        return rate > 0 and self._fault_rng.random() < rate
+
+    def _now_us(self) -> int:
+        return int(self._clock() * 1_000_000)
+
+
+async def _read_body(receive: Receive) -> bytes:
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise ConnectionDropped()
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > MAX_REQUEST_BODY:
+            raise _Refusal(413, 20001, "Request body too large")
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            return b"".join(chunks)
+
+
+async def _respond(
+    send: Send, status: int, payload: object, headers: list[tuple[bytes, bytes]]
+) -> None:
+    body = json.dumps(payload, separators=(",", ":")).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"application/json; charset=utf-8"),
+                (b"content-length", str(len(body)).encode()),
+                *headers,
+                *([(b"www-authenticate", b'Basic realm="Twilio API"')] if status == 401 else []),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
+
+
+def _error_json(refusal: _Refusal) -> dict[str, object]:
+    return {
+        "code": refusal.code,
+        "message": refusal.message,
+        "more_info": f"https://www.twilio.com/docs/errors/{refusal.code}",
+        "status": refusal.status,
+    }
+
+
+def _form(raw: bytes) -> dict[str, str]:
+    """Form or query fields, first value of each (``DateSent%3C`` reads as ``DateSent<``)."""
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise _Refusal(400, 20001, "The request is not valid UTF-8") from exc
+    parsed = parse_qs(text, keep_blank_values=True, max_num_fields=100)
+    return {key: values[0] for key, values in parsed.items()}
+
+
+def _header(scope: Scope, name: bytes) -> str:
+    for key, value in scope.get("headers", []):
+        if key.lower() == name:
+            return bytes(value).decode("latin-1")
+    return ""
+
+
+def _valid_e164(number: str) -> bool:
+    if not _E164.match(number):
+        return False
+    try:
+        parsed = phonenumbers.parse(number, None)
+    except phonenumbers.NumberParseException:
+        return False
+    return bool(phonenumbers.is_possible_number(parsed))
+
+
+def _valid_sender(sender: str) -> bool:
+    return bool(
+        _E164.match(sender) or _SHORT_CODE.match(sender) or _ALPHANUMERIC_SENDER.match(sender)
+    )
+
+
+@lru_cache(maxsize=256)
+def _service_sender(service_sid: str) -> str:
+    """The number a Messaging Service sends from: one per service, always the same."""
+    digits = int(service_sid[2:], 16) % 10_000 if _SERVICE_SID.match(service_sid) else 0
+    return f"+1201555{digits:04d}"
+
+
+@lru_cache(maxsize=16384)
+def _rfc2822(seconds: int) -> str:
+    """``Thu, 24 Aug 2023 05:01:45 +0000``, whatever the locale."""
+    t = time.gmtime(seconds)
+    return (
+        f"{_WEEKDAYS[t.tm_wday]}, {t.tm_mday:02d} {_MONTHS[t.tm_mon]} {t.tm_year} "
+        f"{t.tm_hour:02d}:{t.tm_min:02d}:{t.tm_sec:02d} +0000"
+    )
+
+
+def _parse_day(text: str) -> date | None:
+    """``YYYY-MM-DD`` (a longer ISO timestamp counts by its date), or an RFC 2822 date."""
+    found = _DAY.match(text.strip())
+    if found:
+        try:
+            return date(int(found[1]), int(found[2]), int(found[3]))
+        except ValueError:
+            return None
+    try:
+        return parsedate_to_datetime(text).astimezone(UTC).date()
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None
+
+
+def _day_start_us(day: date) -> int:
+    return int(datetime(day.year, day.month, day.day, tzinfo=UTC).timestamp()) * 1_000_000
+
+
+def _token(prefix: str, row: StoredMessage) -> str:
+    return f"{prefix}{row.sending_us:x}-{row.id or 0:x}"
+
+
+def _parse_token(token: str) -> Cursor | None:
+    if token[:2] not in ("PA", "PB"):
+        return None
+    sending, _, row_id = token[2:].partition("-")
+    try:
+        return int(sending, 16), int(row_id, 16)
+    except ValueError:
+        return None

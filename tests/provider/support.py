@@ -1,0 +1,85 @@
+"""Helpers of the provider tests: a fake clock and sleep, a live server, numbers by outcome."""
+
+from __future__ import annotations
+
+import socket
+import threading
+
+import uvicorn
+
+from notify_tui.provider import SANDBOX_ACCOUNT_SID
+from notify_tui.provider.sandbox import SandboxApp
+from notify_tui.provider.sandbox.outcomes import outcome_for
+from notify_tui.provider.sandbox.server import sandbox_server_config
+
+ACCOUNT = SANDBOX_ACCOUNT_SID
+FROM = "+15005550006"
+START = 1_700_000_000.0
+"""Tue, 14 Nov 2023 22:13:20 +0000: a fixed instant for the fake clock."""
+MESSAGES_PATH = f"/2010-04-01/Accounts/{ACCOUNT}/Messages.json"
+
+
+class FakeClock:
+    """Seconds since the epoch, moved only by the test."""
+
+    def __init__(self, now: float = START) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+class RecordingSleep:
+    """An ``asyncio.sleep`` stand-in that returns at once and remembers each delay."""
+
+    def __init__(self) -> None:
+        self.delays: list[float] = []
+
+    async def __call__(self, delay: float) -> None:
+        self.delays.append(delay)
+
+
+def number_with(final_status: str, code: int | None = None, prefix: str = "+1202555") -> str:
+    """The first number of ``prefix`` whose outcome is ``final_status`` (with ``code``)."""
+    for i in range(100_000):
+        number = f"{prefix}{i:04d}"
+        outcome = outcome_for(number)
+        if outcome.final_status == final_status and outcome.error_code == code:
+            return number
+    raise AssertionError(f"no number ends {final_status} {code}")
+
+
+class LiveServer:
+    """A sandbox app served by uvicorn on a loopback port, in a background thread."""
+
+    def __init__(self, app: SandboxApp) -> None:
+        self.app = app
+        self._socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self._socket.bind(("127.0.0.1", 0))
+        self.port = self._socket.getsockname()[1]
+        config = sandbox_server_config(app, host="127.0.0.1", port=self.port, log_level="error")
+        self._server = uvicorn.Server(config)
+        self._thread = threading.Thread(
+            target=self._server.run, kwargs={"sockets": [self._socket]}, daemon=True
+        )
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        self._thread.start()
+        for _ in range(200):
+            if self._server.started:
+                return
+            self._thread.join(0.05)
+        raise RuntimeError("the sandbox server did not start within 10 s")
+
+    def stop(self) -> None:
+        self._server.should_exit = True
+        self._thread.join(10)
+        self._socket.close()
+        assert not self._thread.is_alive(), "the sandbox server did not stop within 10 s"
