@@ -17,6 +17,8 @@ from typing import Any
 
 import platformdirs
 
+from notify_tui.domain.optout_policy import OptOutPolicy, RuleMode
+
 APP_NAME = "notify-tui"
 
 
@@ -66,6 +68,7 @@ class Settings:
     price_per_segment: Decimal = Decimal("0.0079")
     send_rate: float = 1.0
     operator: str = field(default_factory=lambda: os.environ.get("USER") or "operator")
+    policy: OptOutPolicy = field(default_factory=OptOutPolicy)
     warnings: tuple[str, ...] = ()
 
     @property
@@ -127,6 +130,44 @@ def default_config_path() -> Path:
     return Path(platformdirs.user_config_dir(APP_NAME)) / "config.toml"
 
 
+POLICY_KEYS = {
+    "immediate_codes",
+    "immediate_mode",
+    "repeat_codes",
+    "repeat_count",
+    "repeat_mode",
+    "invalid_mode",
+    "threshold_share",
+    "threshold_min",
+}
+
+
+def _policy(table: object, path: Path) -> OptOutPolicy:
+    """The ``[optout]`` table of the config file as a policy; defaults for what is absent."""
+    if not isinstance(table, dict):
+        raise ConfigError(f"{path}: [optout] must be a table")
+    unknown = sorted(set(table) - POLICY_KEYS)
+    if unknown:
+        raise ConfigError(f"{path}: unknown [optout] setting(s): {', '.join(unknown)}")
+    values: dict[str, Any] = {}
+    try:
+        for key, value in table.items():
+            if key.endswith("_codes"):
+                if not isinstance(value, list) or not all(isinstance(v, int) for v in value):
+                    raise ValueError(f"{key} must be a list of error codes")
+                values[key] = frozenset(value)
+            elif key.endswith("_mode"):
+                values[key] = RuleMode(str(value))
+            elif key == "threshold_share":
+                values[key] = float(value)
+            else:
+                values[key] = int(value)
+        return OptOutPolicy(**values)
+    except (ValueError, TypeError) as exc:
+        modes = ", ".join(m.value for m in RuleMode)
+        raise ConfigError(f"{path}: [optout] {exc} (modes: {modes})") from None
+
+
 def _read_file(path: Path) -> tuple[dict[str, Any], list[str]]:
     if not path.exists():
         return {}, []
@@ -139,6 +180,8 @@ def _read_file(path: Path) -> tuple[dict[str, Any], list[str]]:
         raise ConfigError(f"config file {path} is not valid TOML: {exc}") from None
     values: dict[str, Any] = {}
     warnings: list[str] = []
+    if "optout" in raw:
+        values["policy"] = _policy(raw["optout"], path)
     for section in (raw, raw.get("twilio", {}) if isinstance(raw.get("twilio"), dict) else {}):
         for key, value in section.items():
             if isinstance(value, dict):
@@ -192,6 +235,9 @@ def load_settings(
     file_values, warnings = _read_file(path)
     resolved: dict[str, Any] = {}
     for name, value in file_values.items():
+        if name == "policy":
+            resolved[name] = value
+            continue
         resolved[name] = _coerce(name, value, f"config file {path}")
     for variable, name in ENVIRONMENT.items():
         if env.get(variable):

@@ -9,7 +9,8 @@ from typing import Any, TextIO
 
 from notify_tui.cli import command
 from notify_tui.config import Settings
-from notify_tui.services.poller import PollCycle, Poller
+from notify_tui.services.optout_policy import ensure_applied
+from notify_tui.services.poller import PollCycle
 from notify_tui.services.runtime import Runtime
 
 
@@ -55,7 +56,8 @@ async def _poll(args: argparse.Namespace, settings: Settings) -> int:
     runtime = Runtime.open(settings)
     progress = PollProgress(sys.stdout)
     try:
-        poller = Poller(runtime.client)
+        await asyncio.to_thread(ensure_applied, settings.policy)
+        poller = runtime.make_poller()
         if args.once:
             progress(await poller.poll_once(args.campaign))
             return 0

@@ -5,7 +5,9 @@ The CLI and the app both build a ``Runtime`` from ``Settings``; nothing is built
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
+from typing import Any
 
 from peewee import Database
 
@@ -18,7 +20,10 @@ from notify_tui.provider import (
     sandbox_client,
 )
 from notify_tui.provider.sandbox import SandboxApp
+from notify_tui.services.optout_policy import apply_to_updates
+from notify_tui.services.poller import Poller
 from notify_tui.store.db import open_workspace
+from notify_tui.store.updates import AppliedUpdates
 
 SANDBOX_FROM = "+15005550006"
 """The sender the built-in sandbox sends from when none is configured (Twilio's test From)."""
@@ -70,6 +75,15 @@ class Runtime:
             "+15005550006" if self.settings.uses_sandbox else None
         )
         return {"from_": number, "messaging_service_sid": None}
+
+    def make_poller(self, **options: Any) -> Poller:
+        """A poller on this runtime's client that applies the opt-out policy as it resolves."""
+        policy = self.settings.policy
+
+        async def apply_policy(applied: AppliedUpdates) -> None:
+            await asyncio.to_thread(apply_to_updates, applied, policy)
+
+        return Poller(self.client, on_applied=apply_policy, **options)
 
     async def aclose(self) -> None:
         """Close the client and the workspace."""

@@ -13,13 +13,20 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 from peewee import Database, OperationalError, PostgresqlDatabase, SqliteDatabase
 from playhouse.migrate import PostgresqlMigrator, SchemaMigrator, SqliteMigrator
 
-from notify_tui.store.models import ALL_MODELS, SchemaInfo, database
+from notify_tui.store.models import ALL_MODELS, OptOutSuggestion, SchemaInfo, database
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 """Bump this and add a step to ``MIGRATIONS`` whenever a table changes."""
 
 Migration = Callable[[Database, SchemaMigrator], None]
-MIGRATIONS: dict[int, Migration] = {}
+
+
+def _add_suggestions(db: Database, migrator: SchemaMigrator) -> None:
+    """Version 2: opt-out suggestions waiting for review."""
+    db.create_tables([OptOutSuggestion], safe=True)
+
+
+MIGRATIONS: dict[int, Migration] = {2: _add_suggestions}
 """``MIGRATIONS[n]`` takes a workspace from version ``n - 1`` to ``n``."""
 
 SQLITE_PRAGMAS = {

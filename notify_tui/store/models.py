@@ -158,6 +158,25 @@ class OptOutEvent(BaseModel):
     created_at = DateTimeField(default=utcnow)
 
 
+class OptOutSuggestion(BaseModel):
+    """A number the policy suggests opting out, waiting for a person to accept or dismiss it."""
+
+    id = AutoField()
+    contact = ForeignKeyField(Contact, on_delete="CASCADE")
+    phone = CharField(max_length=32, index=True)
+    campaign = ForeignKeyField(Campaign, null=True, on_delete="SET NULL")
+    rule = CharField(max_length=16)
+    code = IntegerField(null=True)
+    reason = TextField(default="")
+    evidence = TextField(default="{}")
+    held = BooleanField(default=False)
+    """Automatic opt-out held back because the campaign would have opted out too many."""
+    state = CharField(max_length=16, default="pending", index=True)
+    created_at = DateTimeField(default=utcnow)
+    decided_at = DateTimeField(null=True)
+    decided_by = TextField(null=True)
+
+
 ALL_MODELS: list[type[BaseModel]] = [
     SchemaInfo,
     Contact,
@@ -165,4 +184,5 @@ ALL_MODELS: list[type[BaseModel]] = [
     Message,
     StatusTally,
     OptOutEvent,
+    OptOutSuggestion,
 ]

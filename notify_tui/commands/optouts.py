@@ -1,0 +1,131 @@
+"""``notify-tui optout``, ``optin``, ``optouts`` and ``suggestions``."""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import sys
+from typing import Any
+
+from notify_tui.cli import CommandError, command
+from notify_tui.commands.campaigns import printable
+from notify_tui.config import Settings
+from notify_tui.domain.phone import normalize
+from notify_tui.services.optout_policy import ensure_applied
+from notify_tui.services.runtime import Runtime
+from notify_tui.store import optouts, suggestions
+
+
+def _phone(raw: str, settings: Settings) -> str:
+    result = normalize(raw, settings.default_region)
+    if result.e164 is None:
+        raise CommandError(f"{raw!r} is not a phone number: {result.error}")
+    return result.e164
+
+
+def _optout(args: argparse.Namespace, settings: Settings) -> int:
+    phone = _phone(args.phone, settings)
+    runtime = Runtime.open(settings)
+    try:
+        changed = optouts.opt_out(
+            phone,
+            source=optouts.SOURCE_MANUAL,
+            reason=args.reason or "opted out from the command line",
+            actor=settings.operator,
+        )
+    finally:
+        runtime.close()
+    print(f"{phone} opted out." if changed else f"{phone} was already opted out.")
+    return 0
+
+
+def _optin(args: argparse.Namespace, settings: Settings) -> int:
+    phone = _phone(args.phone, settings)
+    runtime = Runtime.open(settings)
+    try:
+        changed = optouts.opt_in(phone, actor=settings.operator, reason=args.reason or "")
+    except optouts.OptInRefused as exc:
+        raise CommandError(str(exc)) from None
+    finally:
+        runtime.close()
+    print(f"{phone} opted back in." if changed else f"{phone} was not opted out.")
+    return 0
+
+
+def _list(args: argparse.Namespace, settings: Settings) -> int:
+    runtime = Runtime.open(settings)
+    try:
+        records = optouts.list_optouts(args.search or "")
+    finally:
+        runtime.close()
+    if args.csv:
+        writer = csv.writer(sys.stdout)
+        writer.writerow(["phone", "name", "source", "reason", "by", "opted_out_at"])
+        for r in records:
+            at = r.opted_out_at.strftime("%Y-%m-%dT%H:%M:%SZ") if r.opted_out_at else ""
+            writer.writerow([r.phone, r.name, r.source, r.reason, r.actor, at])
+        return 0
+    if not records:
+        print("No opted-out numbers.")
+        return 0
+    for r in records:
+        at = r.opted_out_at.strftime("%Y-%m-%d %H:%M") if r.opted_out_at else ""
+        source = optouts.SOURCE_LABELS.get(r.source, r.source)
+        print(
+            f"{r.phone:16}  {at:16}  {source:15}  {printable(r.actor):12}  "
+            f"{printable(r.reason)}  {printable(r.name)}"
+        )
+    return 0
+
+
+def _suggestions(args: argparse.Namespace, settings: Settings) -> int:
+    runtime = Runtime.open(settings)
+    try:
+        ensure_applied(settings.policy)
+        pending = suggestions.pending(args.campaign)
+        if args.accept and pending:
+            accepted = suggestions.accept([s.id for s in pending], actor=settings.operator)
+            print(f"Accepted {len(pending)} suggestions: {accepted} numbers opted out.")
+            return 0
+    finally:
+        runtime.close()
+    if not pending:
+        print("No pending opt-out suggestions.")
+        return 0
+    for s in pending:
+        held = " [held: mass opt-out]" if s.held else ""
+        print(
+            f"{s.phone:16}  campaign {s.campaign_id or '-':>5}  {printable(s.reason)}{held}  "
+            f"{printable(s.name)}"
+        )
+    print(f"{len(pending)} pending. Accept them all: notify-tui suggestions --accept")
+    return 0
+
+
+@command
+def register(commands: Any) -> None:
+    """Register the opt-out commands."""
+    out = commands.add_parser("optout", help="opt a number out of every future campaign")
+    out.add_argument("phone", metavar="PHONE")
+    out.add_argument("--reason", metavar="TEXT", help="why (kept in the audit trail)")
+    out.set_defaults(handler=_optout)
+
+    back = commands.add_parser(
+        "optin",
+        help="undo an opt-out (not for a number that replied STOP)",
+    )
+    back.add_argument("phone", metavar="PHONE")
+    back.add_argument("--reason", metavar="TEXT", help="why (kept in the audit trail)")
+    back.set_defaults(handler=_optin)
+
+    listing = commands.add_parser("optouts", help="list opted-out numbers, newest first")
+    listing.add_argument("--csv", action="store_true", help="print CSV")
+    listing.add_argument("--search", metavar="TEXT", help="only numbers or names with TEXT")
+    listing.set_defaults(handler=_list)
+
+    pending = commands.add_parser(
+        "suggestions", help="list the opt-outs the policy suggests (and accept them)"
+    )
+    pending.add_argument("--accept", action="store_true", help="accept every pending one")
+    pending.add_argument("--campaign", type=int, metavar="ID", help="only from this campaign")
+    pending.set_defaults(handler=_suggestions)

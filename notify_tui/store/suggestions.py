@@ -1,0 +1,240 @@
+"""Opt-out suggestions, and the per-number history the opt-out policy judges."""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from peewee import JOIN, fn
+
+from notify_tui.domain.optout_policy import Attempt
+from notify_tui.domain.status import Status
+from notify_tui.store import optouts
+from notify_tui.store.models import (
+    Campaign,
+    Contact,
+    Message,
+    OptOutEvent,
+    OptOutSuggestion,
+    database,
+    utcnow,
+)
+
+HISTORY_DEPTH = 20
+"""How many of a number's latest outcomes the policy looks at."""
+
+
+@dataclass(frozen=True, slots=True)
+class Suggestion:
+    """A pending suggestion as the review dialog and ``notify-tui suggestions`` show it."""
+
+    id: int
+    phone: str
+    name: str
+    campaign_id: int | None
+    rule: str
+    code: int | None
+    reason: str
+    evidence: dict[str, object]
+    held: bool
+    created_at: datetime
+
+
+def phone_histories(phones: Iterable[str]) -> dict[str, list[Attempt]]:
+    """Each number's latest final outcomes across campaigns, oldest first."""
+    wanted = sorted(set(phones))
+    found: dict[str, list[Attempt]] = defaultdict(list)
+    for start in range(0, len(wanted), 500):
+        chunk = wanted[start : start + 500]
+        select = (
+            Message.select(
+                Message.phone,
+                Message.campaign,
+                Message.status,
+                Message.error_code,
+                Message.reason,
+                Message.resolved_at,
+            )
+            .where(Message.phone.in_(chunk) & (Message.status != Status.UNKNOWN.value))
+            .order_by(Message.phone, Message.resolved_at, Message.id)
+        )
+        for phone, campaign_id, status, code, reason, at in select.tuples():
+            found[phone].append(Attempt(campaign_id, Status(status), code, reason, at))
+    return {phone: attempts[-HISTORY_DEPTH:] for phone, attempts in found.items()}
+
+
+def failed_phones(after_id: int = 0, limit: int = 5000) -> list[tuple[int, str]]:
+    """(message id, phone) of failed messages after ``after_id``: for re-judging all history."""
+    select = (
+        Message.select(Message.id, Message.phone)
+        .where((Message.status == Status.FAILED.value) & (Message.id > after_id))
+        .order_by(Message.id)
+        .limit(limit)
+    )
+    return list(select.tuples())
+
+
+def automatic_opt_outs(campaign_id: int) -> int:
+    """How many numbers the policy opted out automatically because of this campaign."""
+    return int(
+        OptOutEvent.select()
+        .where(
+            (OptOutEvent.campaign == campaign_id)
+            & (OptOutEvent.action == "opt_out")
+            & (OptOutEvent.source == optouts.SOURCE_POLICY)
+        )
+        .count()
+    )
+
+
+def campaign_recipients(campaign_ids: Iterable[int]) -> dict[int, int]:
+    """Recipients per campaign."""
+    ids = list(set(campaign_ids))
+    if not ids:
+        return {}
+    select = Campaign.select(Campaign.id, Campaign.recipients).where(Campaign.id.in_(ids))
+    return dict(select.tuples())
+
+
+def suggest(
+    phone: str,
+    *,
+    campaign_id: int | None,
+    rule: str,
+    code: int | None,
+    reason: str,
+    evidence: Mapping[str, object],
+    held: bool = False,
+    now: datetime | None = None,
+) -> bool:
+    """Record a pending suggestion (one per number: a newer one replaces the older)."""
+    now = now or utcnow()
+    with database.atomic():
+        contact = Contact.get_or_none(Contact.phone == phone)
+        if contact is None or contact.opted_out:
+            return False
+        fields = {
+            "campaign": campaign_id,
+            "rule": rule,
+            "code": code,
+            "reason": reason,
+            "evidence": json.dumps(dict(evidence), default=str),
+            "held": held,
+        }
+        updated = (
+            OptOutSuggestion.update(fields)
+            .where((OptOutSuggestion.phone == phone) & (OptOutSuggestion.state == "pending"))
+            .execute()
+        )
+        if not updated:
+            OptOutSuggestion.create(contact=contact.id, phone=phone, created_at=now, **fields)
+    return True
+
+
+def _suggestion(row: tuple[object, ...]) -> Suggestion:
+    sid, phone, name, campaign_id, rule, code, reason, evidence, held, created = row
+    try:
+        parsed = json.loads(str(evidence or "{}"))
+    except ValueError:
+        parsed = {}
+    return Suggestion(
+        int(sid),  # type: ignore[call-overload]
+        str(phone),
+        str(name or ""),
+        campaign_id,
+        str(rule),
+        code,
+        str(reason),
+        parsed if isinstance(parsed, dict) else {},
+        bool(held),
+        created,
+    )
+
+
+def pending(campaign_id: int | None = None) -> list[Suggestion]:
+    """Pending suggestions, oldest first; only those from one campaign if given."""
+    select = (
+        OptOutSuggestion.select(
+            OptOutSuggestion.id,
+            OptOutSuggestion.phone,
+            Contact.name,
+            OptOutSuggestion.campaign,
+            OptOutSuggestion.rule,
+            OptOutSuggestion.code,
+            OptOutSuggestion.reason,
+            OptOutSuggestion.evidence,
+            OptOutSuggestion.held,
+            OptOutSuggestion.created_at,
+        )
+        .join(Contact, JOIN.LEFT_OUTER, on=(OptOutSuggestion.contact == Contact.id))
+        .where(OptOutSuggestion.state == "pending")
+        .order_by(OptOutSuggestion.id)
+    )
+    if campaign_id is not None:
+        select = select.where(OptOutSuggestion.campaign == campaign_id)
+    return [_suggestion(row) for row in select.tuples()]
+
+
+def pending_counts(campaign_ids: Sequence[int] | None = None) -> dict[int, int]:
+    """Pending suggestions per campaign (for History's mark)."""
+    count = fn.COUNT(OptOutSuggestion.id)
+    select = (
+        OptOutSuggestion.select(OptOutSuggestion.campaign, count)
+        .where((OptOutSuggestion.state == "pending") & OptOutSuggestion.campaign.is_null(False))
+        .group_by(OptOutSuggestion.campaign)
+    )
+    if campaign_ids is not None:
+        select = select.where(OptOutSuggestion.campaign.in_(list(campaign_ids)))
+    return {int(c): int(n) for c, n in select.tuples()}
+
+
+def accept(ids: Iterable[int], actor: str, now: datetime | None = None) -> int:
+    """Opt out the numbers of these pending suggestions; returns how many were opted out."""
+    now = now or utcnow()
+    accepted = 0
+    with database.atomic():
+        rows = list(
+            OptOutSuggestion.select().where(
+                OptOutSuggestion.id.in_(list(ids)) & (OptOutSuggestion.state == "pending")
+            )
+        )
+        for row in rows:
+            if optouts.opt_out(
+                row.phone,
+                source=optouts.SOURCE_POLICY,
+                reason=f"suggestion accepted: {row.reason}",
+                actor=actor,
+                campaign_id=row.campaign_id,  # type: ignore[attr-defined]  # peewee's FK id
+                code=row.code,
+                evidence=json.loads(row.evidence or "{}"),
+                now=now,
+            ):
+                accepted += 1
+            OptOutSuggestion.update(state="accepted", decided_at=now, decided_by=actor).where(
+                OptOutSuggestion.id == row.id
+            ).execute()
+    return accepted
+
+
+def dismiss(ids: Iterable[int], actor: str, now: datetime | None = None) -> int:
+    """Dismiss these pending suggestions; returns how many."""
+    return int(
+        OptOutSuggestion.update(state="dismissed", decided_at=now or utcnow(), decided_by=actor)
+        .where(OptOutSuggestion.id.in_(list(ids)) & (OptOutSuggestion.state == "pending"))
+        .execute()
+    )
+
+
+def dismiss_for_phones(phones: Iterable[str], actor: str, rule: str | None = None) -> int:
+    """Dismiss pending suggestions of these numbers (a delivery since, or an opt-out)."""
+    condition = OptOutSuggestion.phone.in_(list(phones)) & (OptOutSuggestion.state == "pending")
+    if rule is not None:
+        condition &= OptOutSuggestion.rule == rule
+    return int(
+        OptOutSuggestion.update(state="dismissed", decided_at=utcnow(), decided_by=actor)
+        .where(condition)
+        .execute()
+    )

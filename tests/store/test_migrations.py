@@ -1,0 +1,46 @@
+"""Workspaces made by an older notify-tui open in this one with everything they held."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from notify_tui.store.campaigns import campaign_page, create_campaign
+from notify_tui.store.db import SCHEMA_VERSION, WorkspaceError, open_workspace, schema_version
+from notify_tui.store.models import ALL_MODELS, OptOutSuggestion, SchemaInfo, database
+from notify_tui.store.recipients import count_recipients
+from notify_tui.store.sending import NewRecipient, add_recipients
+
+
+def _make_version_1(path: Path) -> int:
+    """What the first release created: every table but the suggestions, at version 1."""
+    db = open_workspace(None, path)
+    db.drop_tables([OptOutSuggestion])
+    SchemaInfo.update(value="1").where(SchemaInfo.key == "version").execute()
+    campaign_id = create_campaign("Kept", "Hello")
+    add_recipients(campaign_id, [NewRecipient(f"+1415555010{i}") for i in range(3)])
+    db.close()
+    return campaign_id
+
+
+def test_a_version_1_workspace_migrates_with_its_data(tmp_path: Path) -> None:
+    campaign_id = _make_version_1(tmp_path / "v1.db")
+    db = open_workspace(None, tmp_path / "v1.db")
+    try:
+        assert schema_version(db) == SCHEMA_VERSION
+        assert set(db.get_tables()) == {m._meta.table_name for m in ALL_MODELS}
+        assert [c.name for c in campaign_page()] == ["Kept"]
+        assert count_recipients(campaign_id) == 3
+    finally:
+        db.close()
+        database.initialize(None)
+
+
+def test_a_newer_workspace_is_refused_untouched(tmp_path: Path) -> None:
+    db = open_workspace(None, tmp_path / "new.db")
+    SchemaInfo.update(value=str(SCHEMA_VERSION + 1)).where(SchemaInfo.key == "version").execute()
+    db.close()
+    with pytest.raises(WorkspaceError, match="upgrade notify-tui"):
+        open_workspace(None, tmp_path / "new.db")
+    database.initialize(None)
