@@ -11,7 +11,10 @@ def user_message(exc: BaseException) -> str | None:
     """A one-line explanation of ``exc``, or ``None`` when it is a bug."""
     from notify_tui.store.db import WorkspaceError
 
-    if isinstance(exc, WorkspaceError):
+    from notify_tui.services.contacts_import import ContactsFileError
+    from notify_tui.services.sender import SendError
+
+    if isinstance(exc, WorkspaceError | ContactsFileError | SendError):
         return str(exc)
     try:
         from notify_tui.provider.errors import AuthenticationError, ProviderError

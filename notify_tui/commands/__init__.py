@@ -1,5 +1,5 @@
 """The subcommands of ``notify-tui``; importing this package registers them all."""
 
-from notify_tui.commands import campaigns, demo, optouts, poll, sandbox
+from notify_tui.commands import campaigns, contacts, demo, optouts, poll, sandbox, send
 
-__all__ = ["campaigns", "demo", "optouts", "poll", "sandbox"]
+__all__ = ["campaigns", "contacts", "demo", "optouts", "poll", "sandbox", "send"]

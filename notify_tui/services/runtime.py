@@ -29,12 +29,13 @@ SANDBOX_FROM = "+15005550006"
 """The sender the built-in sandbox sends from when none is configured (Twilio's test From)."""
 
 
-def build_client(settings: Settings) -> TwilioClient:
-    """The provider client the settings call for: Twilio, a remote sandbox, or the built-in one."""
+def build_client(settings: Settings) -> tuple[TwilioClient, SandboxApp | None]:
+    """The provider client the settings call for (Twilio, a remote sandbox, or the built-in
+    one), and the built-in sandbox app when it is the provider (it must be closed too)."""
     if settings.uses_sandbox:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         app = SandboxApp(state_path=settings.sandbox_state_path)
-        return sandbox_client(app)
+        return sandbox_client(app), app
     username, password = settings.basic_auth() or ("", "")
     config = ProviderConfig(
         account_sid=settings.account_sid or SANDBOX_ACCOUNT_SID,
@@ -42,7 +43,7 @@ def build_client(settings: Settings) -> TwilioClient:
         password=password,
         base_url=settings.provider_url or DEFAULT_BASE_URL,
     )
-    return TwilioClient(config)
+    return TwilioClient(config), None
 
 
 @dataclass
@@ -52,6 +53,7 @@ class Runtime:
     settings: Settings
     database: Database
     _client: TwilioClient | None = field(default=None, repr=False)
+    _sandbox: SandboxApp | None = field(default=None, repr=False)
 
     @classmethod
     def open(cls, settings: Settings) -> Runtime:
@@ -63,7 +65,7 @@ class Runtime:
     def client(self) -> TwilioClient:
         """The one provider client of this process."""
         if self._client is None:
-            self._client = build_client(self.settings)
+            self._client, self._sandbox = build_client(self.settings)
         return self._client
 
     @property
@@ -90,6 +92,9 @@ class Runtime:
         if self._client is not None:
             await self._client.aclose()
             self._client = None
+        if self._sandbox is not None:
+            self._sandbox.close()
+            self._sandbox = None
         self.close()
 
     def close(self) -> None:

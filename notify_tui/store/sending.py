@@ -248,16 +248,6 @@ def send_state_counts(campaign_id: int) -> dict[str, int]:
     return {state: int(count) for state, count in select.tuples()}
 
 
-def attempting_since(campaign_id: int) -> list[Submission]:
-    """The campaign's messages whose create may have reached the provider, in id order."""
-    select = (
-        Message.select(Message.id, Message.phone, Message.send_state, Message.attempted_at)
-        .where((Message.campaign == campaign_id) & (Message.send_state == "attempting"))
-        .order_by(Message.id)
-    )
-    return [Submission(*row) for row in select.tuples()]
-
-
 def linked_sids(sids: Iterable[str], except_message_id: int | None = None) -> set[str]:
     """Which of ``sids`` already belong to a message (other than ``except_message_id``)."""
     wanted = [s for s in sids if s]

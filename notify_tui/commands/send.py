@@ -1,0 +1,233 @@
+"""``notify-tui send``: send a campaign (or resume one) without the UI.
+
+The plan (how many will be sent, skipped, invalid, the segments and the estimated cost) is shown
+and confirmed before anything is recorded; every recipient is recorded before the first message
+goes out. Ctrl+C stops cleanly: the campaign is left ``interrupted`` and ``send --resume ID``
+carries on without sending anything twice.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+import time
+from collections.abc import Iterable
+from typing import Any, TextIO
+
+from notify_tui.cli import EXIT_FAILURE, EXIT_OK, CommandError, command
+from notify_tui.config import Settings
+from notify_tui.services.contacts_import import (
+    ContactsFileError,
+    all_contacts_recipients,
+    read_audience,
+)
+from notify_tui.services.optout_policy import apply_to_updates
+from notify_tui.services.runtime import Runtime
+from notify_tui.services.sender import (
+    SendError,
+    SendProgress,
+    SendResult,
+    plan_campaign,
+    record_campaign,
+    resume_campaign,
+    send_campaign,
+)
+from notify_tui.store.sending import NewRecipient
+from notify_tui.store.updates import AppliedUpdates
+
+SHOWN_REJECTIONS = 10
+
+
+class ProgressLine:
+    """Renders ``SendProgress``: one rewritten line on a terminal, a line every few seconds
+    otherwise."""
+
+    def __init__(self, stream: TextIO, every: float = 5.0) -> None:
+        self._stream = stream
+        self._tty = stream.isatty()
+        self._every = every
+        self._last = -float("inf")
+
+    def __call__(self, event: SendProgress) -> None:
+        done = event.submitted + event.refused
+        share = done / event.total if event.total else 1.0
+        text = (
+            f"{share:4.0%}  {done:,}/{event.total:,} sent  ({event.refused:,} refused"
+            f"{f', {event.skipped_opted_out:,} opted out' if event.skipped_opted_out else ''}"
+            f"{f', {event.retrying:,} to retry' if event.retrying else ''})  "
+            f"{event.rate:,.0f} msg/s"
+        )
+        if self._tty:
+            width = 20
+            filled = int(share * width)
+            bar = "#" * filled + "." * (width - filled)
+            self._stream.write(f"\r\x1b[2K[{bar}] {text}" + ("\n" if event.done else ""))
+            self._stream.flush()
+            return
+        now = time.monotonic()
+        if event.done or now - self._last >= self._every:
+            self._last = now
+            self._stream.write(text + "\n")
+            self._stream.flush()
+
+
+def _rate(args: argparse.Namespace, settings: Settings) -> float | None:
+    rate = settings.send_rate if args.rate is None else args.rate
+    if rate < 0:
+        raise CommandError("--rate must be a number of messages per second (0: no limit)")
+    return rate or None
+
+
+def _print_result(result: SendResult) -> int:
+    print(
+        f"Campaign {result.campaign_id}: {result.submitted:,} submitted, {result.refused:,} "
+        f"refused by the provider, {result.skipped_opted_out:,} skipped (opted out) in "
+        f"{result.elapsed:,.1f} s"
+    )
+    if result.linked or result.resent:
+        print(
+            f"{result.linked:,} creates of unknown outcome were found at the provider; "
+            f"{result.resent:,} were not and were sent again"
+        )
+    if result.state != "sent":
+        print(
+            f"{result.remaining:,} messages could not be sent now: resume with "
+            f"notify-tui send --resume {result.campaign_id}",
+            file=sys.stderr,
+        )
+        return EXIT_FAILURE
+    return EXIT_OK
+
+
+async def _deliver(runtime: Runtime, campaign_id: int, rate: float | None, resume: bool) -> int:
+    progress = ProgressLine(sys.stdout)
+    policy = runtime.settings.policy
+
+    async def apply_policy(applied: AppliedUpdates) -> None:
+        # Refusals such as 21614 (landline) resolve at send time: the policy judges them now.
+        await asyncio.to_thread(apply_to_updates, applied, policy)
+
+    job = resume_campaign if resume else send_campaign
+    try:
+        result = await job(
+            runtime.client,
+            campaign_id,
+            rate=rate,
+            on_progress=progress,
+            on_applied=apply_policy,
+        )
+    except SendError as exc:
+        raise CommandError(str(exc)) from None
+    finally:
+        await runtime.aclose()
+    return _print_result(result)
+
+
+def _run(runtime: Runtime, campaign_id: int, rate: float | None, resume: bool) -> int:
+    try:
+        return asyncio.run(_deliver(runtime, campaign_id, rate, resume))
+    except KeyboardInterrupt:
+        print(
+            f"\nCampaign {campaign_id} stopped; nothing was sent twice. Resume with "
+            f"notify-tui send --resume {campaign_id}",
+            file=sys.stderr,
+        )
+        raise
+
+
+def _audience(args: argparse.Namespace, settings: Settings) -> Iterable[NewRecipient]:
+    if args.all_contacts:
+        return all_contacts_recipients()
+    try:
+        audience = read_audience(args.csv, region=settings.default_region)
+    except ContactsFileError as exc:
+        raise CommandError(str(exc)) from None
+    if audience.layout.encoding_note:
+        print(f"Note: {audience.layout.encoding_note}.")
+    if audience.rejections:
+        print(f"Lines of {args.csv} with no usable number (invalid ones are recorded as Failed):")
+    for rejection in audience.rejections[:SHOWN_REJECTIONS]:
+        print(f"  {rejection}")
+    if len(audience.rejections) > SHOWN_REJECTIONS:
+        print(f"  ... and {audience.invalid + audience.unusable - SHOWN_REJECTIONS:,} more")
+    return audience.recipients
+
+
+def _confirm() -> bool:
+    if not sys.stdin.isatty():
+        raise CommandError("no terminal to confirm on: add --yes to send")
+    try:
+        answer = input("Send it? [y/N] ")
+    except EOFError:
+        return False
+    return answer.strip().lower() in ("y", "yes")
+
+
+def _send(args: argparse.Namespace, settings: Settings) -> int:
+    rate = _rate(args, settings)
+    if args.resume is not None:
+        if args.name or args.message or args.csv or args.all_contacts:
+            raise CommandError("--resume takes no --name, --message, --csv or --all-contacts")
+        return _run(Runtime.open(settings), args.resume, rate, resume=True)
+    if not args.name or args.message is None or not (args.csv or args.all_contacts):
+        raise CommandError(
+            "send needs --name, --message and --all-contacts or --csv FILE (or --resume ID)"
+        )
+    runtime = Runtime.open(settings)
+    try:
+        sender = runtime.sender
+        plan = plan_campaign(
+            args.name,
+            args.message,
+            _audience(args, settings),
+            sender=sender["from_"],
+            messaging_service_sid=sender["messaging_service_sid"],
+            price_per_segment=settings.price_per_segment,
+            region=settings.default_region,
+        )
+        for line in plan.summary_lines():
+            print(line)
+        shown = "no limit" if rate is None else f"{rate:g} message{'' if rate == 1 else 's'}/s"
+        print(f"Rate: {shown}")
+        if plan.to_send == 0:
+            raise CommandError("nothing to send: no recipient with a valid, opted-in number")
+        if not args.yes and not _confirm():
+            print("Not sent.")
+            runtime.close()
+            return EXIT_FAILURE
+        prepared = record_campaign(plan)
+    except SendError as exc:
+        runtime.close()
+        raise CommandError(str(exc)) from None
+    except BaseException:
+        runtime.close()
+        raise
+    print(f"Campaign {prepared.campaign_id} recorded; sending.")
+    return _run(runtime, prepared.campaign_id, rate, resume=False)
+
+
+@command
+def register(commands: Any) -> None:
+    """Register ``send``."""
+    send = commands.add_parser(
+        "send",
+        help="send a campaign, or resume one",
+        description="Shows what will be sent, skipped and what it costs, asks to confirm, "
+        "records every recipient, then sends at the configured rate. Ctrl+C stops cleanly; "
+        "--resume carries on without sending anything twice.",
+    )
+    send.add_argument("--name", metavar="NAME", help="the campaign's name")
+    send.add_argument("--message", metavar="TEXT", help="the text to send")
+    audience = send.add_mutually_exclusive_group()
+    audience.add_argument("--all-contacts", action="store_true", help="send to every contact")
+    audience.add_argument("--csv", metavar="FILE", help="send to the numbers of a CSV file")
+    send.add_argument(
+        "--rate",
+        type=float,
+        metavar="N",
+        help="messages per second (default: send_rate, 1); 0 for no limit",
+    )
+    send.add_argument("--yes", "-y", action="store_true", help="send without asking")
+    send.add_argument("--resume", type=int, metavar="ID", help="carry on sending campaign ID")
+    send.set_defaults(handler=_send)

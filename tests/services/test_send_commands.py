@@ -1,0 +1,118 @@
+"""``notify-tui contacts import`` and ``notify-tui send``, through the in-process sandbox."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+import notify_tui.commands.contacts
+import notify_tui.commands.send  # noqa: F401  (registers the subcommands)
+from notify_tui.cli import main
+from notify_tui.provider import TwilioClient, sandbox_client
+from notify_tui.provider.sandbox import SandboxApp
+from notify_tui.store.campaigns import get_campaign
+from notify_tui.store.models import Message
+
+CONTACTS = "phone,name\n4155550100,Ann\n4155550101,Bob\nbad,Cy\n+15005550004,Stops\n"
+
+
+@pytest.fixture(autouse=True)
+def sandbox(monkeypatch: pytest.MonkeyPatch) -> SandboxApp:
+    """One in-memory sandbox for every command of a test, to count what reached it."""
+    app = SandboxApp(seed=1)
+
+    def build_client(settings: object) -> tuple[TwilioClient, None]:
+        # The test owns the app (to count what reached it): the runtime must not close it.
+        return sandbox_client(app), None
+
+    monkeypatch.setattr("notify_tui.services.runtime.build_client", build_client)
+    return app
+
+
+def write(tmp_path: Path, text: str, name: str = "contacts.csv") -> Path:
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_contacts_import_prints_the_report(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = write(tmp_path, CONTACTS)
+    assert main(["contacts", "import", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "4 lines: 3 imported, 0 updated, 0 unchanged, 0 duplicates, 1 invalid" in out
+    assert "line 4: invalid phone number: not a phone number ('bad')" in out
+
+    assert main(["contacts", "import", str(path)]) == 0
+    assert "0 imported, 0 updated, 3 unchanged" in capsys.readouterr().out
+
+
+def test_contacts_import_of_an_unusable_file_is_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["contacts", "import", str(write(tmp_path, "name\nAnn\n"))]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("notify-tui: error: no phone column")
+    assert err.count("\n") == 1
+
+
+def test_send_to_all_contacts_then_resume_sends_nothing_twice(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], sandbox: SandboxApp
+) -> None:
+    main(["contacts", "import", str(write(tmp_path, CONTACTS))])
+    capsys.readouterr()
+
+    code = main(
+        ["send", "--name", "Spring", "--message", "Hi!", "--all-contacts", "--yes", "--rate", "50"]
+    )
+
+    out = capsys.readouterr().out
+    assert code == 0, out
+    assert "Recipients: 3 to send, 0 skipped (opted out)" in out
+    assert "Campaign 1: 2 submitted, 1 refused by the provider" in out
+    campaign = get_campaign(1)
+    assert campaign is not None and campaign.state == "sent"
+    assert main(["send", "--resume", "1"]) == 0
+    assert "Campaign 1: 2 submitted, 1 refused" in capsys.readouterr().out
+    assert Message.select().where(Message.send_state == "submitted").count() == 2
+    assert sandbox.stats()["create"] == 3
+
+
+def test_send_from_a_csv_skips_opted_out_numbers_and_records_invalid_ones(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    main(["contacts", "import", str(write(tmp_path, CONTACTS))])
+    main(["send", "--name", "First", "--message", "Hi", "--all-contacts", "--yes", "--rate", "0"])
+    capsys.readouterr()
+    # +15005550004 replied STOP during the first campaign: the second one skips it.
+    csv = write(tmp_path, CONTACTS + ",nobody\n", "audience.csv")
+
+    code = main(
+        ["send", "--name", "Second", "--message", "Hi", "--csv", str(csv), "--yes", "--rate", "0"]
+    )
+
+    out = capsys.readouterr().out
+    assert code == 0, out
+    assert "Recipients: 2 to send, 1 skipped (opted out), 1 invalid" in out
+    assert "line 6: no phone number" in out
+    second = get_campaign(2)
+    assert second is not None
+    assert (second.recipients, second.skipped_opted_out, second.failed) == (3, 1, 1)
+
+
+def test_send_asks_before_sending_and_needs_a_terminal_to(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    csv = write(tmp_path, CONTACTS)
+    assert main(["send", "--name", "Spring", "--message", "Hi", "--csv", str(csv)]) == 1
+    captured = capsys.readouterr()
+    assert "add --yes" in captured.err
+    assert "Recipients: 3 to send" in captured.out
+    assert get_campaign(1) is None
+
+
+def test_send_needs_an_audience(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["send", "--name", "Spring", "--message", "Hi"]) == 1
+    assert "--all-contacts or --csv" in capsys.readouterr().err
