@@ -9,10 +9,9 @@ from __future__ import annotations
 
 def user_message(exc: BaseException) -> str | None:
     """A one-line explanation of ``exc``, or ``None`` when it is a bug."""
-    from notify_tui.store.db import WorkspaceError
-
     from notify_tui.services.contacts_import import ContactsFileError
     from notify_tui.services.sender import SendError
+    from notify_tui.store.db import WorkspaceError
 
     if isinstance(exc, WorkspaceError | ContactsFileError | SendError):
         return str(exc)
