@@ -1,0 +1,92 @@
+"""How numbers, money and times read on screen.
+
+The store keeps naive UTC; everything shown is converted to the display time zone here, once.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, tzinfo
+from decimal import Decimal
+
+from rich.style import Style
+from rich.text import Text
+
+from notify_tui.ui.widgets.virtual_table import safe_text
+
+
+def local(moment: datetime, tz: tzinfo | None) -> datetime:
+    """A naive UTC ``moment`` in the display zone (``None``: this machine's zone)."""
+    aware = moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+    return aware.astimezone(tz)
+
+
+def when(moment: datetime | None, now: datetime, tz: tzinfo | None) -> str:
+    """``Nov 27 14:05`` (with the year when it is not this year); ``—`` for none."""
+    if moment is None:
+        return "—"
+    shown, today = local(moment, tz), local(now, tz)
+    if shown.year != today.year:
+        return shown.strftime("%Y-%m-%d %H:%M")
+    return shown.strftime("%b %d %H:%M")
+
+
+def clock_time(moment: datetime | None, tz: tzinfo | None) -> str:
+    """``14:05:33`` in the display zone; ``—`` for none."""
+    return "—" if moment is None else local(moment, tz).strftime("%H:%M:%S")
+
+
+def short_when(moment: datetime | None, now: datetime, tz: tzinfo | None) -> str:
+    """The time of day for today, else the date: eight cells at most."""
+    if moment is None:
+        return ""
+    shown, today = local(moment, tz), local(now, tz)
+    if shown.date() == today.date():
+        return shown.strftime("%H:%M:%S")
+    return shown.strftime("%b %d")
+
+
+def count(value: int) -> str:
+    """``12,345``."""
+    return f"{value:,}"
+
+
+def compact(value: int) -> str:
+    """``950``, ``12k``, ``1.2M``: for places too narrow for every digit."""
+    if value < 10_000:
+        return f"{value:,}"
+    if value < 1_000_000:
+        return f"{value // 1000}k"
+    return f"{value / 1_000_000:.1f}M"
+
+
+def percent(part: int, whole: int) -> str:
+    """``88.2%`` of ``whole`` (``0.0%`` when it is empty)."""
+    return f"{100.0 * part / whole:.1f}%" if whole else "0.0%"
+
+
+def money(value: Decimal) -> str:
+    """``$12.34``, ``$0.0079`` for sub-cent amounts: a cost is always shown as positive."""
+    amount = abs(value)
+    if amount and amount < Decimal("0.01"):
+        return f"${amount:.4f}"
+    return f"${amount:,.2f}"
+
+
+def plain(value: object, limit: int = 300) -> str:
+    """Data made safe for a notification: one line, no control characters, not too long.
+
+    Pass the result with ``markup=False``: it is never parsed as markup.
+    """
+    text = safe_text(str(value)).plain
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def styled(value: str, style: Style) -> Text:
+    """``value`` with ``style`` on its characters (a span, not the base style).
+
+    Table cells are rendered line by line, which keeps spans but not a ``Text``'s base style.
+    """
+    text = Text(value)
+    if value and style:
+        text.stylize(style)
+    return text

@@ -1,0 +1,559 @@
+"""Details: one campaign's status chart, its failure reasons and every recipient, live."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import replace
+from pathlib import Path
+from typing import ClassVar
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical
+from textual.timer import Timer
+from textual.widgets import Footer, Input, OptionList, Static
+from textual.worker import Worker
+
+from notify_tui.domain.phone import format_for_humans
+from notify_tui.domain.status import Status
+from notify_tui.services.export import default_export_path, export_campaign
+from notify_tui.services.poller import PollCycle
+from notify_tui.store.campaigns import get_campaign, tally_series
+from notify_tui.store.optouts import (
+    SOURCE_LABELS,
+    SOURCE_MANUAL,
+    SOURCE_PROVIDER,
+    OptInRefused,
+    opt_in,
+    opt_out,
+)
+from notify_tui.store.recipients import RecipientFilter, RecipientRow, reason_counts
+from notify_tui.ui.dialogs.confirm import ConfirmDialog
+from notify_tui.ui.formatting import count, plain
+from notify_tui.ui.messages import (
+    CampaignState,
+    CampaignStateLoaded,
+    OptInWasRefused,
+    PollFailed,
+    PollStarted,
+    RecipientOptedIn,
+    RecipientOptedOut,
+    RecipientsExported,
+    StatusesResolved,
+)
+from notify_tui.ui.polling import poll_forever
+from notify_tui.ui.screens.base import NotifyScreen
+from notify_tui.ui.widgets.campaign_header import CampaignHeader
+from notify_tui.ui.widgets.filter_input import FilterInput
+from notify_tui.ui.widgets.reason_list import ReasonList, advice_for
+from notify_tui.ui.widgets.recipient_table import RecipientTable
+from notify_tui.ui.widgets.status_chart import ChartData, StatusChart
+from notify_tui.ui.widgets.virtual_table import VirtualTable, safe_text
+
+SEARCH_DELAY = 0.2
+"""Seconds of quiet typing before the search applies."""
+
+DETAILS_IDLE = 2.0
+"""At most this long between two poll cycles of the campaign shown."""
+
+_SHOW = Binding.Group("Show")
+
+
+def load_campaign_state(campaign_id: int) -> CampaignState | None:
+    """The campaign, its reasons and its resolutions over time; ``None`` if it is gone."""
+    campaign = get_campaign(campaign_id)
+    if campaign is None:
+        return None
+    return CampaignState(campaign, reason_counts(campaign_id), tally_series(campaign_id))
+
+
+def who(row: RecipientRow) -> Text:
+    """``+1 415-555-2671 (Bob)``, taken literally."""
+    text = safe_text(format_for_humans(row.phone))
+    if row.name:
+        text.append(" (")
+        text.append_text(safe_text(row.name))
+        text.append(")")
+    return text
+
+
+def row_summary(row: RecipientRow) -> Text:
+    """Everything about one recipient on one line, for the line under the table."""
+    parts = [who(row), Text(row.status.label, style="bold")]
+    if row.reason:
+        parts.append(safe_text(row.reason))
+    if row.detail or row.note:
+        parts.append(safe_text(row.detail or row.note or ""))
+    elif row.status is Status.UNKNOWN:
+        said = row.provider_status
+        parts.append(Text(f"provider status: {said}" if said else "not submitted yet"))
+    if row.opted_out:
+        source = SOURCE_LABELS.get(row.opt_out_source or "", row.opt_out_source or "")
+        parts.append(Text(f"opted out ({source})" if source else "opted out", style="bold"))
+    line = Text(" · ").join(parts)
+    line.no_wrap = True
+    line.overflow = "ellipsis"
+    return line
+
+
+class DetailsScreen(NotifyScreen):
+    """A campaign: header, status chart, failure reasons, and its recipients."""
+
+    TITLE = "Details"
+    HELP_SECTION = "Details"
+    AUTO_FOCUS = "#recipients"
+    VERTICAL_BREAKPOINTS: ClassVar[list[tuple[int, str]]] = [(0, "-short"), (36, "-tall")]
+    """A tall terminal shows more failure reasons at once."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "back", "Back", id="details.back", tooltip="Back to History"),
+        Binding(
+            "d",
+            "show_status('delivered')",
+            "Delivered",
+            id="details.show_delivered",
+            tooltip="Show only Delivered recipients",
+            group=_SHOW,
+        ),
+        Binding(
+            "f",
+            "show_status('failed')",
+            "Failed",
+            id="details.show_failed",
+            tooltip="Show only Failed recipients",
+            group=_SHOW,
+        ),
+        Binding(
+            "u",
+            "show_status('unknown')",
+            "Unknown",
+            id="details.show_unknown",
+            tooltip="Show only recipients still Unknown",
+            group=_SHOW,
+        ),
+        Binding(
+            "a",
+            "show_status('all')",
+            "All",
+            id="details.show_all",
+            tooltip="Show recipients of every status (and no reason filter)",
+            group=_SHOW,
+        ),
+        Binding(
+            "slash",
+            "search",
+            "Search",
+            id="details.search",
+            tooltip="Find recipients by number or name as you type",
+        ),
+        Binding(
+            "s",
+            "toggle_sort",
+            "Sort",
+            id="details.sort",
+            tooltip="Sort by status, or back to the order they were sent in",
+        ),
+        Binding(
+            "o",
+            "toggle_opt_out",
+            "Opt out",
+            id="details.opt_out",
+            tooltip="Opt the selected number out of future campaigns (on an opted-out "
+            "number: opt it back in)",
+        ),
+        Binding(
+            "e",
+            "export",
+            "Export",
+            id="details.export",
+            tooltip="Write the recipients shown to a CSV file",
+        ),
+        Binding(
+            "c",
+            "clear_filters",
+            "Clear filters",
+            id="details.clear_filters",
+            show=False,
+            tooltip="Show every recipient: no status, reason or search filter",
+        ),
+        Binding(
+            "r",
+            "toggle_focus",
+            "Reasons",
+            id="details.reasons",
+            show=False,
+            tooltip="Move between the failure reasons and the recipients table",
+        ),
+    ]
+
+    def __init__(self, campaign_id: int) -> None:
+        super().__init__()
+        self.campaign_id = campaign_id
+        self.filter = RecipientFilter()
+        self.poll_worker: Worker[None] | None = None
+        self._sending = False
+        self._search_timer: Timer | None = None
+        self.loaded = False
+        """True once the reasons and the time series were read."""
+
+    def compose(self) -> ComposeResult:
+        app = self.notify_app
+        yield CampaignHeader(now=app.clock, tz=app.tz, live=app.poll, id="header")
+        with Horizontal(id="details-top"):
+            yield StatusChart(tz=app.tz, id="chart")
+            with Vertical(id="reasons-panel"):
+                yield Static(
+                    Text.assemble(("Failed Message Reasons", "bold"), " (r, ⏎ filters)"),
+                    id="reasons-title",
+                )
+                yield ReasonList(id="reasons")
+        yield Static(id="advice")
+        with Horizontal(id="filter-bar", classes="bar"):
+            yield Static(id="filter-summary")
+            yield FilterInput(placeholder="/ search number or name", id="search")
+        yield RecipientTable(self.campaign_id, now=app.clock, tz=app.tz, id="recipients")
+        yield Static(id="row-detail")
+        yield Footer(show_command_palette=False)
+
+    # Widgets
+
+    @property
+    def table(self) -> RecipientTable:
+        """The recipients table."""
+        return self.query_one(RecipientTable)
+
+    @property
+    def reasons(self) -> ReasonList:
+        """The failure reasons."""
+        return self.query_one(ReasonList)
+
+    @property
+    def header(self) -> CampaignHeader:
+        """The header."""
+        return self.query_one(CampaignHeader)
+
+    @property
+    def chart(self) -> StatusChart:
+        """The status chart."""
+        return self.query_one(StatusChart)
+
+    # Loading and live updates
+
+    def on_mount(self) -> None:
+        campaign = get_campaign(self.campaign_id)
+        if campaign is None:
+            self.app.notify(f"Campaign {self.campaign_id} no longer exists.", severity="error")
+            self.app.pop_screen()
+            return
+        # The counters are on the campaign row: the chart and the table show at once; the
+        # reasons and the time series (a scan of the failures) follow from a thread.
+        self._show_state(CampaignState(campaign, [], []), partial=True)
+        self._show_summary()
+        self._load_state()
+        if self.notify_app.poll:
+            self.poll_worker = self._poll()
+
+    @work(
+        thread=True,
+        exclusive=True,
+        group="load",
+        exit_on_error=False,
+        description="Reading the campaign's failure reasons",
+    )
+    def _load_state(self) -> None:
+        state = load_campaign_state(self.campaign_id)
+        if state is not None:
+            self.post_message(CampaignStateLoaded(state))
+
+    def on_campaign_state_loaded(self, event: CampaignStateLoaded) -> None:
+        event.stop()
+        self._show_state(event.state)
+
+    def _show_state(self, state: CampaignState, partial: bool = False) -> None:
+        campaign = state.campaign
+        self._sending = campaign.sending
+        self.header.show(campaign)
+        unknown = campaign.unknown
+        last = state.series[-1][0] if state.series else None
+        until_now = bool(unknown) or last is None
+        self.chart.update(
+            ChartData(
+                delivered=campaign.delivered,
+                failed=campaign.failed,
+                unknown=unknown,
+                series=tuple(state.series),
+                since=campaign.sent_at,
+                until=self.notify_app.clock() if until_now else last,
+                until_now=until_now,
+            )
+        )
+        if not partial:
+            self.loaded = True
+            self.reasons.set_reasons(state.reasons, self.filter.reason)
+            self._show_advice()
+
+    @work(
+        exclusive=True,
+        group="poll",
+        exit_on_error=False,
+        description="Resolving the campaign's Unknown messages",
+    )
+    async def _poll(self) -> None:
+        await poll_forever(
+            self.notify_app.poller,
+            self.post_message,
+            campaign_id=self.campaign_id,
+            load_state=self._state_after,
+            idle=DETAILS_IDLE,
+        )
+
+    def _state_after(self, cycle: PollCycle) -> CampaignState | None:
+        """Runs on a worker thread: read the new state only when something could have moved."""
+        if self.campaign_id in cycle.campaign_ids or self._sending:
+            return load_campaign_state(self.campaign_id)
+        return None
+
+    def on_poll_started(self, event: PollStarted) -> None:
+        event.stop()
+        self.header.checking()
+
+    def on_statuses_resolved(self, event: StatusesResolved) -> None:
+        event.stop()
+        self.notify_app.poll_cycle_done(event.cycle)
+        self.header.checked(event.cycle.at)
+        if event.state is not None:
+            self._show_state(event.state)
+            # Rows, counts and order may all have moved: read them again where the user is.
+            self.table.reload(keep_cursor=True)
+            self._show_summary()
+
+    def on_poll_failed(self, event: PollFailed) -> None:
+        event.stop()
+        self.header.checked(self.notify_app.clock())
+        self.notify_app.poll_failed(event.error)
+
+    @on(VirtualTable.CursorMoved, "#recipients")
+    def _cursor_moved(self, event: VirtualTable.CursorMoved) -> None:
+        row = event.row
+        line = Text()
+        if isinstance(row, RecipientRow):
+            line = row_summary(row)
+        self.query_one("#row-detail", Static).update(line)
+
+    # Filters
+
+    def _apply_filter(self, flt: RecipientFilter) -> None:
+        self.filter = flt
+        self.table.show(self.campaign_id, flt)
+        self.reasons.set_active(flt.reason)
+        self._show_summary()
+
+    def _show_summary(self) -> None:
+        flt = self.filter
+        campaign = self.header.campaign
+        total = campaign.recipients if campaign else 0
+        shown = self.table.row_count
+        if flt.is_everything:
+            parts = [Text(f"{count(shown)} recipients", style="bold")]
+        else:
+            parts = [Text(f"{count(shown)} of {count(total)}", style="bold")]
+        parts.append(Text("all statuses" if flt.status is None else flt.status.label))
+        if flt.reason:
+            parts.append(safe_text(flt.reason))
+        if flt.search.strip():
+            parts.append(Text("matching “") + safe_text(flt.search.strip()) + Text("”"))
+        if flt.sort_by_status:
+            parts.append(Text("by status"))
+        self.query_one("#filter-summary", Static).update(Text(" · ").join(parts))
+
+    def action_show_status(self, status: str) -> None:
+        """Show the recipients of one status, or of all (``all``)."""
+        if status == "all":
+            self._apply_filter(replace(self.filter, status=None, reason=None))
+            return
+        chosen = Status(status)
+        reason = self.filter.reason if chosen is Status.FAILED else None
+        self._apply_filter(replace(self.filter, status=chosen, reason=reason))
+
+    def action_toggle_sort(self) -> None:
+        """Sort by status, or back to send order."""
+        self._apply_filter(replace(self.filter, sort_by_status=not self.filter.sort_by_status))
+
+    def action_clear_filters(self) -> None:
+        """Every recipient again, in the same order."""
+        search = self.query_one("#search", FilterInput)
+        if search.value:
+            search.value = ""
+        if self._search_timer is not None:
+            self._search_timer.stop()
+        self._apply_filter(RecipientFilter(sort_by_status=self.filter.sort_by_status))
+
+    def action_search(self) -> None:
+        """Put the cursor in the search box."""
+        self.query_one("#search", FilterInput).focus()
+
+    def action_toggle_focus(self) -> None:
+        """Move between the reasons and the table."""
+        if self.reasons.has_focus:
+            self.table.focus()
+        else:
+            self.reasons.focus()
+
+    @on(Input.Changed, "#search")
+    def _search_changed(self, event: Input.Changed) -> None:
+        if self._search_timer is not None:
+            self._search_timer.stop()
+        self._search_timer = self.set_timer(SEARCH_DELAY, self._apply_search)
+
+    def _apply_search(self) -> None:
+        text = self.query_one("#search", FilterInput).value
+        if text != self.filter.search:
+            self._apply_filter(replace(self.filter, search=text))
+
+    @on(FilterInput.Dismissed, "#search")
+    def _search_dismissed(self, event: FilterInput.Dismissed) -> None:
+        if self._search_timer is not None:
+            self._search_timer.stop()
+        self._apply_search()
+        self.table.focus()
+
+    @on(OptionList.OptionSelected, "#reasons")
+    def _reason_selected(self, event: OptionList.OptionSelected) -> None:
+        event.stop()
+        reason = self.reasons.reason_at(event.option_index)
+        if reason is None:
+            return
+        if reason == self.filter.reason:
+            self._apply_filter(replace(self.filter, status=None, reason=None))
+        else:
+            self._apply_filter(replace(self.filter, status=Status.FAILED, reason=reason))
+
+    @on(OptionList.OptionHighlighted, "#reasons")
+    def _reason_highlighted(self, event: OptionList.OptionHighlighted) -> None:
+        event.stop()
+        self._show_advice()
+
+    def _show_advice(self) -> None:
+        reason = self.reasons.highlighted_reason
+        advice = advice_for(reason)
+        text = Text()
+        if reason and advice:
+            text.append_text(safe_text(reason))
+            text.stylize("bold")
+            text.append(f": {advice}")
+        self.query_one("#advice", Static).update(text)
+
+    # Opting out and back in
+
+    def action_toggle_opt_out(self) -> None:
+        """Opt the selected number out; on an opted-out one, offer to opt it back in."""
+        row = self.table.current_row
+        if row is None:
+            return
+        if not row.opted_out:
+            self._opt_out(row)
+        elif row.opt_out_source == SOURCE_PROVIDER:
+            self._opt_in(row)  # refused by the store, which says why
+        else:
+            question = Text("Opt ") + who(row) + Text(" back in? Future campaigns will text it.")
+            self.app.push_screen(
+                ConfirmDialog("Opt back in", question, yes="Opt in", no="Keep opted out"),
+                lambda yes: self._opt_in(row) if yes else None,
+            )
+
+    @work(thread=True, group="opt-out", exit_on_error=False, description="Opting a number out")
+    def _opt_out(self, row: RecipientRow) -> None:
+        why = row.reason or row.status.label
+        changed = opt_out(
+            row.phone,
+            source=SOURCE_MANUAL,
+            reason=f"opted out from Details ({why})",
+            actor=self.notify_app.runtime.settings.operator,
+            campaign_id=self.campaign_id,
+            code=row.error_code,
+        )
+        self.post_message(RecipientOptedOut(row.id, row.phone, changed))
+
+    @work(thread=True, group="opt-out", exit_on_error=False, description="Opting a number in")
+    def _opt_in(self, row: RecipientRow) -> None:
+        try:
+            opt_in(
+                row.phone,
+                actor=self.notify_app.runtime.settings.operator,
+                reason=f"opted back in from Details (campaign {self.campaign_id})",
+            )
+        except OptInRefused as refused:
+            self.post_message(OptInWasRefused(row.id, str(refused)))
+            return
+        self.post_message(RecipientOptedIn(row.id, row.phone))
+
+    def on_recipient_opted_out(self, event: RecipientOptedOut) -> None:
+        event.stop()
+        self.table.reload(keep_cursor=True)
+        number = plain(format_for_humans(event.phone))
+        if event.changed:
+            message = f"Opted out {number}: future campaigns will skip it."
+        else:
+            message = f"{number} was already opted out."
+        self.app.notify(message, title="Opt-out", markup=False)
+
+    def on_recipient_opted_in(self, event: RecipientOptedIn) -> None:
+        event.stop()
+        self.table.reload(keep_cursor=True)
+        number = plain(format_for_humans(event.phone))
+        self.app.notify(f"Opted {number} back in.", title="Opt-in", markup=False)
+
+    def on_opt_in_was_refused(self, event: OptInWasRefused) -> None:
+        event.stop()
+        self.table.reload(keep_cursor=True)
+        self.app.notify(
+            plain(event.explanation),
+            title="Can't opt back in",
+            severity="warning",
+            timeout=10,
+            markup=False,
+        )
+
+    # Export
+
+    def action_export(self) -> None:
+        """Write the recipients shown to a CSV file."""
+        self.app.notify(
+            f"Exporting {count(self.table.row_count)} recipients…", title="Export", timeout=3
+        )
+        self._export(self.filter)
+
+    def _export_directory(self) -> Path:
+        here = Path.cwd()
+        if os.access(here, os.W_OK):
+            return here
+        return self.notify_app.runtime.settings.data_dir
+
+    @work(
+        thread=True,
+        exclusive=True,
+        group="export",
+        exit_on_error=False,
+        description="Exporting recipients to CSV",
+    )
+    def _export(self, flt: RecipientFilter) -> None:
+        path = default_export_path(self.campaign_id, self._export_directory())
+        rows = export_campaign(self.campaign_id, path, flt)
+        self.post_message(RecipientsExported(path, rows))
+
+    def on_recipients_exported(self, event: RecipientsExported) -> None:
+        event.stop()
+        self.app.notify(
+            f"Exported {count(event.rows)} recipients to {plain(event.path)}",
+            title="Export",
+            timeout=10,
+            markup=False,
+        )
+
+    # Leaving
+
+    def action_back(self) -> None:
+        """Back to History."""
+        self.app.pop_screen()

@@ -1,0 +1,169 @@
+"""The top of Details: which campaign, what it said, when and from whom, and how fresh it is."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime, tzinfo
+from typing import ClassVar
+
+from rich.style import Style
+from rich.text import Text
+from textual.widget import Widget
+
+from notify_tui.domain.phone import format_for_humans
+from notify_tui.store.campaigns import CampaignSummary
+from notify_tui.ui.formatting import clock_time, count, money, when
+from notify_tui.ui.widgets.virtual_table import safe_text
+
+ACTIVITY_MARK = "●"
+
+
+def one_line(text: str) -> str:
+    """A message body on one line: its line breaks shown as ↵."""
+    return " ↵ ".join(part.strip() for part in text.splitlines() if part.strip())
+
+
+class CampaignHeader(Widget):
+    """Three lines: the name and freshness; when, from whom and what it cost; the message."""
+
+    COMPONENT_CLASSES: ClassVar[set[str]] = {
+        "campaign-header--name",
+        "campaign-header--muted",
+        "campaign-header--activity",
+        "campaign-header--sending",
+    }
+
+    DEFAULT_CSS = """
+    CampaignHeader {
+        height: 3;
+        & > .campaign-header--name { text-style: bold; }
+        & > .campaign-header--muted { color: $text-muted; }
+        & > .campaign-header--activity { color: $text-accent; }
+        & > .campaign-header--sending { color: $text-accent; text-style: bold; }
+    }
+    """
+
+    def __init__(
+        self,
+        *,
+        now: Callable[[], datetime],
+        tz: tzinfo | None,
+        live: bool,
+        id: str | None = None,
+    ) -> None:
+        super().__init__(id=id)
+        self._now = now
+        self._tz = tz
+        self._live = live
+        self._campaign: CampaignSummary | None = None
+        self._checked: datetime | None = None
+        self._busy = False
+
+    @property
+    def campaign(self) -> CampaignSummary | None:
+        """The campaign shown."""
+        return self._campaign
+
+    @property
+    def busy(self) -> bool:
+        """True while a poll cycle is running."""
+        return self._busy
+
+    def show(self, campaign: CampaignSummary) -> None:
+        """Show ``campaign`` (new counters or a new state)."""
+        self._campaign = campaign
+        self.refresh()
+
+    def checking(self) -> None:
+        """A poll cycle started."""
+        self._busy = True
+        self.refresh()
+
+    def checked(self, at: datetime) -> None:
+        """A poll cycle finished at ``at``."""
+        self._busy = False
+        self._checked = at
+        self.refresh()
+
+    def _component(self, name: str) -> Style:
+        return self.get_component_rich_style(f"campaign-header--{name}", partial=True)
+
+    def render(self) -> Text:
+        width = max(self.content_region.width or self.size.width, 1)
+        campaign = self._campaign
+        if campaign is None:
+            return Text("")
+        return Text("\n").join(
+            [
+                self._title(campaign, width),
+                self._facts(campaign, width),
+                self._body(campaign, width),
+            ]
+        )
+
+    def _freshness(self, campaign: CampaignSummary) -> Text:
+        checked = self._checked or campaign.last_checked_at
+        mark = Text(f"{ACTIVITY_MARK} " if self._busy else "  ", style=self._component("activity"))
+        if checked is None:
+            label = "live" if self._live else "not checked yet"
+        else:
+            label = f"last checked {clock_time(checked, self._tz)}"
+        if not self._live:
+            label += " (live updates off)" if checked is not None else ""
+        return mark + Text(label, style=self._component("muted"))
+
+    def _title(self, campaign: CampaignSummary, width: int) -> Text:
+        right = self._freshness(campaign)
+        name = safe_text(campaign.name)
+        name.stylize(self._component("name"))
+        room = max(width - right.cell_len - 1, 1)
+        name.truncate(room, overflow="ellipsis")
+        line = name + Text(" " * max(width - name.cell_len - right.cell_len, 1)) + right
+        line.truncate(width, overflow="ellipsis")
+        return line
+
+    def _facts(self, campaign: CampaignSummary, width: int) -> Text:
+        parts: list[Text] = []
+        if campaign.state == "sending":
+            parts.append(
+                Text(
+                    f"Sending: {count(campaign.submitted)} of {count(campaign.recipients)} "
+                    "submitted",
+                    style=self._component("sending"),
+                )
+            )
+        elif campaign.state == "interrupted":
+            parts.append(
+                Text(
+                    f"Interrupted: {count(campaign.submitted)} of "
+                    f"{count(campaign.recipients)} submitted",
+                    style=self._component("sending"),
+                )
+            )
+        elif campaign.sent_at is not None:
+            parts.append(Text(f"Sent {when(campaign.sent_at, self._now(), self._tz)}"))
+        else:
+            parts.append(Text("Not sent"))
+        parts.append(Text(f"cost {money(campaign.cost)}"))
+        sender = campaign.sender or campaign.messaging_service_sid
+        if sender:
+            parts.append(Text("from ") + safe_text(format_for_humans(sender)))
+        segments = campaign.segments
+        parts.append(Text(f"{segments} segment{'s' if segments != 1 else ''}"))
+        if campaign.skipped_opted_out:
+            parts.append(
+                Text(
+                    f"{count(campaign.skipped_opted_out)} opted-out skipped "
+                    f"(saved {money(campaign.money_saved)})"
+                )
+            )
+        line = Text(" · ", style=self._component("muted")).join(parts)
+        line.truncate(width, overflow="ellipsis")
+        return line
+
+    def _body(self, campaign: CampaignSummary, width: int) -> Text:
+        line = Text("“", style=self._component("muted"))
+        line.append_text(safe_text(one_line(campaign.body)))
+        line.append("”", style=self._component("muted"))
+        line.truncate(width, overflow="ellipsis")
+        return line

@@ -1,0 +1,174 @@
+"""History's list of campaigns, newest first, over any number of campaigns."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import datetime, tzinfo
+from decimal import Decimal
+from typing import ClassVar
+
+from rich.style import Style
+from rich.text import Text
+from textual.binding import Binding, BindingType
+
+from notify_tui.store.campaigns import CampaignSummary, campaign_page, count_campaigns
+from notify_tui.ui.formatting import compact, count, percent, styled, when
+from notify_tui.ui.widgets.virtual_table import Column, VirtualTable
+
+
+class CampaignSource:
+    """The campaigns whose name contains ``query``, newest first."""
+
+    def __init__(self, query: str = "") -> None:
+        self.query = query
+        self.saw_sending = False
+        """Whether a campaign still sending was among the rows read since the last count."""
+
+    def count(self) -> int:
+        self.saw_sending = False
+        return count_campaigns(self.query)
+
+    def rows(self, offset: int, limit: int) -> Sequence[CampaignSummary]:
+        page = campaign_page(self.query, offset, limit)
+        self.saw_sending = self.saw_sending or any(c.sending for c in page)
+        return page
+
+
+def money_cell(value: Decimal) -> str:
+    """A cost in at most eight cells."""
+    amount = abs(value)
+    if amount >= 100_000:
+        return f"${amount / 1000:,.0f}k"
+    return f"${amount:,.2f}"
+
+
+def recipients_cell(campaign: CampaignSummary) -> str:
+    """Recipients; while sending, how many were submitted of them."""
+    if not campaign.sending:
+        return count(campaign.recipients)
+    text = f"{campaign.submitted:,}/{campaign.recipients:,}"
+    if len(text) > 10:
+        text = f"{compact(campaign.submitted)}/{compact(campaign.recipients)}"
+    return text
+
+
+class CampaignTable(VirtualTable[CampaignSummary]):
+    """Campaigns with their counters; Enter opens one."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        # The arrows need no footer space; F1 lists them.
+        Binding("up", "cursor_up", "Up", show=False, id="table.cursor_up"),
+        Binding("down", "cursor_down", "Down", show=False, id="table.cursor_down"),
+        Binding(
+            "enter",
+            "activate",
+            "View Details",
+            id="history.view_details",
+            tooltip="Open the selected campaign: its status chart and recipients",
+        ),
+    ]
+
+    HELP_SECTION = "Campaigns"
+
+    COMPONENT_CLASSES: ClassVar[set[str]] = {
+        *VirtualTable.COMPONENT_CLASSES,
+        "campaign-table--delivered",
+        "campaign-table--failed",
+        "campaign-table--unknown",
+        "campaign-table--zero",
+        "campaign-table--sending",
+    }
+
+    DEFAULT_CSS = """
+    CampaignTable {
+        & > .campaign-table--delivered { color: $text-success; }
+        & > .campaign-table--failed { color: $text-error; }
+        & > .campaign-table--unknown { color: $text-warning; }
+        & > .campaign-table--zero { color: $text-muted; }
+        & > .campaign-table--sending { color: $text-accent; text-style: italic; }
+    }
+    """
+
+    def __init__(
+        self,
+        *,
+        now: Callable[[], datetime],
+        tz: tzinfo | None,
+        id: str | None = None,
+    ) -> None:
+        self._now = now
+        self._tz = tz
+        self._styles: dict[str, Style] = {}
+        columns: list[Column[CampaignSummary]] = [
+            Column("name", "Campaign", render=lambda c: c.name, min_width=12, ratio=1),
+            Column("sent", "Sent", render=self._sent, width=12),
+            Column("recipients", "Recipients", render=self._recipients, width=10, justify="right"),
+            Column(
+                "delivered",
+                "Delivered",
+                render=lambda c: self._counter(c.delivered, "delivered"),
+                width=9,
+                justify="right",
+            ),
+            Column(
+                "delivered_pct",
+                "%",
+                render=lambda c: percent(c.delivered, c.recipients),
+                width=6,
+                justify="right",
+            ),
+            Column(
+                "failed",
+                "Failed",
+                render=lambda c: self._counter(c.failed, "failed"),
+                width=7,
+                justify="right",
+            ),
+            Column(
+                "unknown",
+                "Unknown",
+                render=lambda c: self._counter(c.unknown, "unknown"),
+                width=7,
+                justify="right",
+            ),
+            Column("cost", "Cost", render=lambda c: money_cell(c.cost), width=8, justify="right"),
+        ]
+        super().__init__(
+            columns,
+            CampaignSource(),
+            placeholder="No campaigns to show.",
+            id=id,
+        )
+
+    @property
+    def source(self) -> CampaignSource:
+        """Where the rows come from."""
+        assert isinstance(self._source, CampaignSource)
+        return self._source
+
+    def notify_style_update(self) -> None:
+        super().notify_style_update()
+        self._styles.clear()
+
+    def _component(self, name: str) -> Style:
+        style = self._styles.get(name)
+        if style is None:
+            style = self.get_component_rich_style(f"campaign-table--{name}", partial=True)
+            self._styles[name] = style
+        return style
+
+    def _counter(self, value: int, status: str) -> Text:
+        return styled(count(value), self._component(status if value else "zero"))
+
+    def _sent(self, campaign: CampaignSummary) -> Text:
+        if campaign.state == "sending":
+            return styled("sending…", self._component("sending"))
+        if campaign.state == "interrupted":
+            return styled("interrupted", self._component("sending"))
+        if campaign.sent_at is None:
+            return styled("not sent", self._component("zero"))
+        return Text(when(campaign.sent_at, self._now(), self._tz))
+
+    def _recipients(self, campaign: CampaignSummary) -> Text:
+        style = self._component("sending") if campaign.sending else Style()
+        return styled(recipients_cell(campaign), style)

@@ -1,0 +1,37 @@
+"""Fixtures of the UI tests: a runtime on a temporary workspace and a fast sandbox provider."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+
+import pytest
+
+from notify_tui.config import load_settings
+from notify_tui.provider import sandbox_client
+from notify_tui.provider.sandbox import SandboxApp
+from notify_tui.services.runtime import Runtime
+
+
+@pytest.fixture
+def sandbox() -> Iterator[SandboxApp]:
+    """An in-memory sandbox provider whose messages resolve within a fraction of a second."""
+    app = SandboxApp(speed=40.0, seed=7)
+    yield app
+    app.close()
+
+
+@pytest.fixture
+async def runtime(sandbox: SandboxApp) -> AsyncIterator[Runtime]:
+    """The workspace the autouse fixture points at, with the fast sandbox as its provider."""
+    opened = Runtime.open(load_settings())
+    runtime = Runtime(opened.settings, opened.database, sandbox_client(sandbox))
+    yield runtime
+    await runtime.aclose()
+
+
+@pytest.fixture
+def sync_runtime() -> Iterator[Runtime]:
+    """The same workspace for synchronous tests (snapshots run their own event loop)."""
+    runtime = Runtime.open(load_settings())
+    yield runtime
+    runtime.close()

@@ -1,0 +1,242 @@
+"""Deterministic workspaces for the UI tests: campaigns whose every message has a known fate."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+from notify_tui.domain.status import (
+    Classification,
+    Status,
+    classify_create_refusal,
+    classify_message,
+)
+from notify_tui.store.campaigns import create_campaign, set_state
+from notify_tui.store.models import Campaign, Message, database
+from notify_tui.store.optouts import SOURCE_PROVIDER, opt_out
+from notify_tui.store.sending import NewRecipient, add_recipients, count_submitted, mark_attempting
+from notify_tui.store.updates import StatusUpdate, apply_updates
+
+SENDER = "+15005550006"
+PRICE = Decimal("0.0079")
+SENT_AT = datetime(2025, 3, 4, 9, 30)
+"""When the seeded campaigns went out (naive UTC, as the store keeps it)."""
+NOW = datetime(2025, 3, 4, 12, 0)
+"""The fixed clock of the snapshot tests."""
+
+HOSTILE_NAMES = (
+    "[@click=app.quit]x",
+    "Bob [/] Smith",
+    "[bold]x",
+    "\x1b[31mred\x1b[0m\x1b]0;pwned\x07",
+)
+
+
+@dataclass(frozen=True)
+class Person:
+    """A recipient and how their message ends: ``delivered``, ``unknown`` or an error code."""
+
+    phone: str
+    name: str
+    fate: str | int = "delivered"
+
+
+def fixed_clock() -> datetime:
+    return NOW
+
+
+def _classification(fate: str | int) -> tuple[Classification, str]:
+    if fate == "delivered":
+        return classify_message("delivered"), "delivered"
+    if fate == "unknown":
+        return Classification(Status.UNKNOWN), "sent"
+    assert isinstance(fate, int)
+    if fate >= 30000:
+        return classify_message("undelivered", fate), "undelivered"
+    return classify_create_refusal(400, fate), "failed"
+
+
+def seed_campaign(
+    name: str,
+    people: Sequence[Person],
+    *,
+    body: str = "Spring sale: 20% off everything this weekend. Reply STOP to opt out.",
+    sent_at: datetime = SENT_AT,
+    state: str = "sent",
+) -> int:
+    """Record a campaign whose messages resolved over the minutes after ``sent_at``."""
+    with database.atomic():
+        campaign_id = create_campaign(
+            name, body, sender=SENDER, segments=1, price_per_segment=PRICE, state="draft"
+        )
+        set_state(campaign_id, "sending", now=sent_at)
+        add_recipients(campaign_id, [NewRecipient(p.phone, p.name) for p in people], now=sent_at)
+        ids = dict(
+            Message.select(Message.phone, Message.id)
+            .where(Message.campaign == campaign_id)
+            .tuples()
+        )
+        mark_attempting(list(ids.values()), now=sent_at)
+        apply_updates(
+            [
+                StatusUpdate(
+                    ids[p.phone],
+                    Classification(Status.UNKNOWN),
+                    provider_status="queued",
+                    sid=f"SM{campaign_id:08x}{ids[p.phone]:024x}",
+                    send_state="sent",
+                )
+                for p in people
+            ],
+            now=sent_at,
+        )
+        count_submitted(campaign_id, len(people))
+        by_minute: dict[int, list[StatusUpdate]] = defaultdict(list)
+        for index, person in enumerate(people):
+            if person.fate == "unknown":
+                continue
+            classification, raw = _classification(person.fate)
+            by_minute[1 + index % 7].append(
+                StatusUpdate(
+                    ids[person.phone],
+                    classification,
+                    provider_status=raw,
+                    price=-PRICE,
+                    price_unit="USD",
+                    num_segments=1,
+                )
+            )
+        for minute, updates in sorted(by_minute.items()):
+            apply_updates(updates, now=sent_at + timedelta(minutes=minute))
+        unknown = [ids[p.phone] for p in people if p.fate == "unknown"]
+        if unknown:
+            apply_updates(
+                [
+                    StatusUpdate(i, Classification(Status.UNKNOWN), provider_status="sent")
+                    for i in unknown
+                ],
+                now=sent_at + timedelta(minutes=8),
+            )
+        if state != "sending":
+            set_state(campaign_id, state, now=sent_at + timedelta(minutes=1))
+        for person in people:
+            if person.fate == 21610:
+                opt_out(
+                    person.phone,
+                    source=SOURCE_PROVIDER,
+                    reason="replied STOP (21610)",
+                    actor="provider",
+                    campaign_id=campaign_id,
+                    code=21610,
+                    now=sent_at + timedelta(minutes=1),
+                )
+    return campaign_id
+
+
+SPRING = [
+    Person("+14155550101", "Ada Lovelace"),
+    Person("+14155550102", "Grace Hopper", 30003),
+    Person("+14155550103", "Alan Turing"),
+    Person("+14155550104", "Edsger Dijkstra", 30006),
+    Person("+14155550105", "Barbara Liskov", "unknown"),
+    Person("+14155550106", "Donald Knuth"),
+    Person("+14155550107", "Frances Allen", 30003),
+    Person("+15005550004", "Dana Whitfield", 21610),
+    Person("+14155550109", "Ken Thompson"),
+    Person("+14155550110", "Margaret Hamilton", 30007),
+    Person("+14155550111", "Dennis Ritchie"),
+    Person("+14155550112", "Radia Perlman", "unknown"),
+]
+"""A small campaign with every kind of outcome."""
+
+
+def seed_history() -> dict[str, int]:
+    """Three campaigns, oldest first; returns their ids by name."""
+    ids = {
+        "Winter newsletter": seed_campaign(
+            "Winter newsletter",
+            [Person(f"+1415555{i:04d}", f"Reader {i}") for i in range(200, 230)],
+            sent_at=SENT_AT - timedelta(days=30),
+        ),
+        "Spring sale": seed_campaign("Spring sale", SPRING),
+    }
+    sending = seed_campaign(
+        "Restock alert",
+        [Person(f"+1415555{i:04d}", f"Fan {i}", "unknown") for i in range(300, 340)],
+        sent_at=SENT_AT + timedelta(hours=2),
+        state="sending",
+    )
+    Campaign.update(submitted=25).where(Campaign.id == sending).execute()
+    ids["Restock alert"] = sending
+    return ids
+
+
+async def wait_until(
+    pilot: object, predicate: object, tries: int = 300, step: float = 0.05
+) -> None:
+    """Let the app run until ``predicate()`` holds (bounded: fails after ``tries`` pauses)."""
+    from textual.pilot import Pilot
+
+    assert isinstance(pilot, Pilot)
+    assert callable(predicate)
+    for _ in range(tries):
+        if predicate():
+            return
+        await pilot.pause(step)
+    raise AssertionError(f"gave up waiting for {getattr(predicate, '__name__', predicate)}")
+
+
+async def send_live(runtime: object, name: str, people: Sequence[Person]) -> int:
+    """Send a campaign for real through the runtime's sandbox; its messages start Unknown."""
+    from notify_tui.services.runtime import SANDBOX_FROM, Runtime
+    from notify_tui.services.sender import prepare_campaign, send_campaign
+
+    assert isinstance(runtime, Runtime)
+    prepared = prepare_campaign(
+        name,
+        "Hello from the live test. Reply STOP to opt out.",
+        [NewRecipient(p.phone, p.name) for p in people],
+        sender=SANDBOX_FROM,
+        price_per_segment=PRICE,
+    )
+    await send_campaign(runtime.client, prepared.campaign_id)
+    return prepared.campaign_id
+
+
+def seed_big_campaign(size: int) -> int:
+    """A campaign of ``size`` recipients written straight into the tables (fast to build)."""
+    from notify_tui.domain.status import Reason
+
+    with database.atomic():
+        campaign_id = create_campaign(
+            "Big one", "Hello", sender=SENDER, segments=1, price_per_segment=PRICE, state="sent"
+        )
+        set_state(campaign_id, "sending", now=SENT_AT)
+        counts = {"delivered": 0, "failed": 0, "unknown": 0}
+        rows: list[dict[str, object]] = []
+        for i in range(size):
+            status = ("delivered", "delivered", "delivered", "failed", "unknown")[i % 5]
+            counts[status] += 1
+            rows.append(
+                {
+                    "campaign": campaign_id,
+                    "phone": f"+1415{i:07d}",
+                    "name": f"Person {i}",
+                    "status": status,
+                    "reason": Reason.UNREACHABLE_HANDSET.value if status == "failed" else None,
+                    "send_state": "sent",
+                    "updated_at": SENT_AT,
+                }
+            )
+            if len(rows) == 1000:
+                Message.insert_many(rows).execute()
+                rows = []
+        if rows:
+            Message.insert_many(rows).execute()
+        Campaign.update(recipients=size, submitted=size, **counts).where(
+            Campaign.id == campaign_id
+        ).execute()
+    return campaign_id

@@ -1,0 +1,162 @@
+"""The app as a whole: the factory, help, quitting, sizes, monochrome, errors, first run."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from functools import partial
+
+import pytest
+
+from notify_tui.config import load_settings
+from notify_tui.services import demo
+from notify_tui.services.runtime import Runtime
+from notify_tui.ui.app import NotifyApp, make_app
+from notify_tui.ui.screens.demo import DemoScreen
+from notify_tui.ui.screens.details import DetailsScreen
+from notify_tui.ui.screens.help import HelpScreen
+from notify_tui.ui.screens.history import HistoryScreen
+from notify_tui.ui.widgets.campaign_table import CampaignTable
+from notify_tui.ui.widgets.recipient_table import RecipientTable
+from notify_tui.ui.widgets.status_chart import StatusChart
+from tests.ui.seed import SPRING, fixed_clock, seed_campaign, seed_history, wait_until
+
+
+def notifications(app: NotifyApp) -> list[str]:
+    return [f"{n.title}: {n.message}" for n in app._notifications]
+
+
+async def test_make_app_starts_nothing() -> None:
+    runtime = Runtime.open(load_settings())
+    try:
+        app = make_app(runtime)
+        assert isinstance(app, NotifyApp)
+        assert runtime._client is None  # no provider client built
+        assert app._poller is None
+        assert not list(app.workers)
+    finally:
+        await runtime.aclose()
+
+
+async def test_help_lists_the_keys_of_the_current_screen(runtime: Runtime) -> None:
+    ids = seed_history()
+    app = make_app(runtime, poll=False, first_run_demo=False, clock=fixed_clock)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("f1")
+        await pilot.pause()
+        assert isinstance(app.screen, HelpScreen)
+        entries = {(e.keys, e.description) for e in app.screen.entries}
+        assert (("/",), "Filter") in entries
+        assert (("⏎",), "View Details") in entries
+        assert (("f1",), "Help") in entries
+        assert (("^q",), "Quit") in entries
+        assert any(keys == ("↓", "j") for keys, _ in entries)  # aliases share an entry
+        await pilot.press("escape")
+        await pilot.pause()
+        assert isinstance(app.screen, HistoryScreen)
+
+        await app.push_screen(DetailsScreen(ids["Spring sale"]))
+        await pilot.pause()
+        await pilot.press("f1")
+        await pilot.pause()
+        assert isinstance(app.screen, HelpScreen)
+        described = {e.description: e for e in app.screen.entries}
+        for name in ("Delivered", "Failed", "Unknown", "All", "Search", "Sort", "Opt out"):
+            assert name in described
+        assert described["Export"].keys == ("e",)
+        assert "CSV" in described["Export"].tooltip
+        assert app.screen.entries[0].section == "Details"  # the screen's own keys first
+        await pilot.press("f1")  # F1 again closes it
+        await pilot.pause()
+        assert isinstance(app.screen, DetailsScreen)
+
+
+async def test_ctrl_q_quits(runtime: Runtime) -> None:
+    app = make_app(runtime, poll=False, first_run_demo=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("ctrl+q")
+        await pilot.pause()
+    assert app.return_code == 0
+
+
+@pytest.mark.parametrize("size", [(80, 24), (200, 50), (60, 16)])
+async def test_sizes(runtime: Runtime, size: tuple[int, int]) -> None:
+    ids = seed_history()
+    app = make_app(runtime, poll=False, first_run_demo=False, clock=fixed_clock)
+    async with app.run_test(size=size) as pilot:
+        assert app.screen.query_one(CampaignTable).row_count == 3
+        await app.push_screen(DetailsScreen(ids["Spring sale"]))
+        await pilot.pause()
+        await pilot.press("f", "r", "enter", "f1")
+        await pilot.pause()
+        assert app.is_running
+
+
+async def test_no_color_and_sixteen_colours_keep_words(
+    runtime: Runtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    spring = seed_campaign("Spring sale", SPRING)
+    monkeypatch.setenv("NO_COLOR", "1")
+    app = make_app(runtime, poll=False, first_run_demo=False, clock=fixed_clock)
+    assert app.no_color
+    async with app.run_test(size=(80, 24)) as pilot:
+        await app.push_screen(DetailsScreen(spring))
+        await pilot.pause()
+        chart = app.screen.query_one(StatusChart).render().plain
+        for word, glyph in (("Delivered", "█"), ("Failed", "▓"), ("Unknown", "░")):
+            line = next(x for x in chart.splitlines() if x.startswith(word))
+            assert glyph in line  # a different bar glyph per status, not only a colour
+        lines = [app.screen.query_one(RecipientTable).render_line(y).text for y in range(1, 6)]
+        assert any("Delivered" in x for x in lines) and any("Failed" in x for x in lines)
+        app.theme = "ansi-dark"  # the terminal's own 16 colours
+        await pilot.pause()
+        assert app.is_running
+
+
+async def test_a_failing_worker_is_one_notification(
+    runtime: Runtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    spring = seed_campaign("Spring sale", SPRING)
+
+    def full_disk(*args: object) -> int:
+        raise OSError(28, "No space left on device", "campaign.csv")
+
+    monkeypatch.setattr("notify_tui.ui.screens.details.export_campaign", full_disk)
+    app = make_app(runtime, poll=False, first_run_demo=False, clock=fixed_clock)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await app.push_screen(DetailsScreen(spring))
+        await pilot.pause()
+        title = "Exporting recipients to CSV failed"
+        await pilot.press("e")
+        await wait_until(pilot, lambda: any(title in n for n in notifications(app)))
+        await pilot.press("e")
+        await wait_until(pilot, lambda: not app.screen.workers._workers)
+        await pilot.pause()
+        failures = [n for n in notifications(app) if title in n]
+        assert failures == [f"{title}: No space left on device: campaign.csv"]
+        assert app.is_running
+
+
+async def test_first_run_builds_the_demo_then_shows_history(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    tiny = (demo.DemoCampaign("Tiny demo", "Hello from the demo", 6, timedelta(0), speed=40.0),)
+    monkeypatch.setattr(demo, "build_demo", partial(demo.build_demo, campaigns=tiny))
+    runtime = Runtime.open(load_settings())
+    try:
+        app = make_app(runtime, poll=False)
+        async with app.run_test(size=(80, 24)) as pilot:
+            assert isinstance(app.screen, DemoScreen)
+            await wait_until(pilot, lambda: isinstance(app.screen, HistoryScreen), tries=400)
+            table = app.screen.query_one(CampaignTable)
+            await wait_until(pilot, lambda: table.row_count == 1)
+            assert table.current_row.name == "Tiny demo"  # type: ignore[union-attr]
+        assert not demo.needs_demo(runtime)
+    finally:
+        await runtime.aclose()
+
+
+async def test_no_demo_when_asked_not_to(runtime: Runtime) -> None:
+    app = make_app(runtime, poll=False, first_run_demo=False)
+    async with app.run_test(size=(80, 24)):
+        assert isinstance(app.screen, HistoryScreen)
+        assert app.screen.query_one(CampaignTable).row_count == 0

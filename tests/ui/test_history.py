@@ -1,0 +1,113 @@
+"""History: campaigns newest first, live counters, the name filter, Enter to Details."""
+
+from __future__ import annotations
+
+from notify_tui.services.runtime import Runtime
+from notify_tui.store.models import Campaign, database
+from notify_tui.ui.app import make_app
+from notify_tui.ui.screens.details import DetailsScreen
+from notify_tui.ui.screens.history import HistoryScreen
+from notify_tui.ui.widgets.campaign_table import CampaignTable, recipients_cell
+from tests.provider.support import number_with
+from tests.ui.seed import Person, fixed_clock, seed_history, send_live, wait_until
+
+
+def table_of(app: object) -> CampaignTable:
+    from textual.app import App
+
+    assert isinstance(app, App)
+    return app.screen.query_one(CampaignTable)
+
+
+async def test_campaigns_newest_first_with_counters(runtime: Runtime) -> None:
+    seed_history()
+    app = make_app(runtime, poll=False, first_run_demo=False, clock=fixed_clock)
+    async with app.run_test(size=(120, 30)):
+        table = table_of(app)
+        assert isinstance(app.screen, HistoryScreen)
+        names = [table.source.rows(0, 10)[i].name for i in range(3)]
+        assert names == ["Restock alert", "Spring sale", "Winter newsletter"]
+        spring = table.source.rows(1, 1)[0]
+        assert (spring.delivered, spring.failed, spring.unknown) == (5, 5, 2)
+        line = table.render_line(2).text  # header, Restock alert, then Spring sale
+        assert "Spring sale" in line
+        assert " 5 " in line and "41.7%" in line
+
+
+async def test_sending_campaign_shows_submitted_of_recipients(runtime: Runtime) -> None:
+    ids = seed_history()
+    app = make_app(runtime, poll=False, first_run_demo=False, clock=fixed_clock)
+    async with app.run_test(size=(120, 30)):
+        restock = table_of(app).current_row
+        assert restock is not None and restock.id == ids["Restock alert"]
+        assert recipients_cell(restock) == "25/40"
+        line = table_of(app).render_line(1).text
+        assert "sending…" in line and "25/40" in line
+
+
+async def test_enter_opens_details_and_escape_comes_back(runtime: Runtime) -> None:
+    ids = seed_history()
+    app = make_app(runtime, poll=False, first_run_demo=False, clock=fixed_clock)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("down", "enter")
+        await pilot.pause()
+        assert isinstance(app.screen, DetailsScreen)
+        assert app.screen.campaign_id == ids["Spring sale"]
+        await pilot.press("escape")
+        await pilot.pause()
+        assert isinstance(app.screen, HistoryScreen)
+        assert table_of(app).cursor_row == 1  # where the user left it
+
+
+async def test_filter_by_name(runtime: Runtime) -> None:
+    seed_history()
+    app = make_app(runtime, poll=False, first_run_demo=False, clock=fixed_clock)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("slash", *"SPRING")
+        await wait_until(pilot, lambda: table_of(app).row_count == 1)
+        assert table_of(app).current_row.name == "Spring sale"  # type: ignore[union-attr]
+        await pilot.press("enter")  # back to the table, filter kept
+        assert app.focused is table_of(app)
+        await pilot.press("enter")
+        await pilot.pause()
+        assert isinstance(app.screen, DetailsScreen)
+        await pilot.press("escape", "slash", "escape")  # Escape in the box clears it
+        await wait_until(pilot, lambda: table_of(app).row_count == 3)
+        assert app.focused is table_of(app)
+
+
+async def test_ten_thousand_campaigns(runtime: Runtime) -> None:
+    rows = [
+        {"name": f"Campaign {i:05d}", "body": "Hello", "state": "sent", "recipients": 10}
+        for i in range(10_000)
+    ]
+    with database.atomic():
+        for start in range(0, len(rows), 500):
+            Campaign.insert_many(rows[start : start + 500]).execute()
+    app = make_app(runtime, poll=False, first_run_demo=False, clock=fixed_clock)
+    async with app.run_test(size=(80, 24)) as pilot:
+        table = table_of(app)
+        assert table.row_count == 10_000
+        assert table.current_row.name == "Campaign 09999"  # type: ignore[union-attr]
+        await pilot.press("G")
+        assert table.current_row.name == "Campaign 00000"  # type: ignore[union-attr]
+
+
+async def test_counters_update_live_and_keep_the_cursor(runtime: Runtime) -> None:
+    seed_history()
+    people = [Person(number_with("delivered", prefix=f"+120255{i}"), f"Live {i}") for i in "67"]
+    await send_live(runtime, "Live one", people)
+    app = make_app(runtime, first_run_demo=False)
+    async with app.run_test(size=(120, 30)) as pilot:
+        table = table_of(app)
+        await pilot.press("down")
+        assert table.current_row.name == "Restock alert"  # type: ignore[union-attr]
+
+        def delivered() -> bool:
+            live = table.source.rows(0, 1)[0]
+            return live.name == "Live one" and live.delivered == 2
+
+        await wait_until(pilot, delivered)
+        await wait_until(pilot, lambda: "Live one" in table.render_line(1).text)
+        assert table.cursor_row == 1
+        assert table.current_row.name == "Restock alert"  # type: ignore[union-attr]
