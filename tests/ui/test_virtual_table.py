@@ -484,3 +484,15 @@ async def test_cursor_is_reverse_video_without_colour(monkeypatch: pytest.Monkey
         strips = painted(table)
         assert all(segment.style and segment.style.reverse for segment in strips[2])
         assert not any(segment.style and segment.style.reverse for segment in strips[1])
+
+
+
+async def test_a_cell_keeps_the_base_style_of_its_text() -> None:
+    app = TableApp(ListSource([recipient(0), recipient(1)]))
+    async with app.run_test(size=(80, 8)) as pilot:
+        await pilot.pause()
+        table = app.query_one(VirtualTable)
+        second_row = painted(table)[2]  # header, the cursor row, then this one
+        status = [seg for seg in second_row if seg.text.strip() == recipient(1).status]
+        assert status and status[0].style is not None
+        assert status[0].style.color is not None  # green, as the theme renders it

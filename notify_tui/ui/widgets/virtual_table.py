@@ -503,6 +503,10 @@ class VirtualTable(ScrollView, Generic[RowT], can_focus=True):
         segments: list[Segment] = []
         for (value, justify), width in zip(cells, self._widths, strict=True):
             text = safe_text(value)
+            if text.style:
+                # Text.render drops the base style of a Text without spans: keep it as a span.
+                text.stylize_before(text.style, 0, len(text))
+                text.style = ""
             text.no_wrap = True
             text.truncate(width, overflow="ellipsis")
             text.align(justify, width)
