@@ -16,6 +16,7 @@ from notify_tui.provider.sandbox import SandboxApp
 from notify_tui.provider.sandbox.faults import Faults
 from notify_tui.services.runtime import Runtime
 from notify_tui.store.models import Contact, OptOutEvent
+from notify_tui.store.sending import NewRecipient, add_recipients
 from notify_tui.ui.app import NotifyApp, make_app
 from notify_tui.ui.dialogs.confirm import ConfirmDialog
 from notify_tui.ui.screens.details import DetailsScreen
@@ -202,6 +203,23 @@ async def test_stop_cannot_be_undone(runtime: Runtime, spring: int) -> None:
         await wait_until(pilot, lambda: any("replied STOP" in n for n in notifications(app)))
         assert not isinstance(app.screen, ConfirmDialog)
         assert Contact.get(Contact.phone == "+15005550004").opted_out
+
+
+async def test_an_invalid_number_has_nothing_to_opt_out(runtime: Runtime, spring: int) -> None:
+    add_recipients(spring, [NewRecipient("555-01", "Typo Tom", invalid_reason="too short")])
+    app = make_app(runtime, poll=False, first_run_demo=False, clock=fixed_clock)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_details(app, pilot, spring)
+        await pilot.press("G")
+        assert table(app).current_row.name == "Typo Tom"  # type: ignore[union-attr]
+        await pilot.press("o")
+        await wait_until(
+            pilot, lambda: any("not a valid phone number" in n for n in notifications(app))
+        )
+        assert (
+            OptOutEvent.select().count() == 0
+            or not OptOutEvent.select().where(OptOutEvent.phone == "555-01").exists()
+        )
 
 
 async def test_export_writes_the_filtered_view(

@@ -452,6 +452,18 @@ class DetailsScreen(NotifyScreen):
         row = self.table.current_row
         if row is None:
             return
+        if row.send_state == "invalid":
+            # Never sent and never will be: there is nothing to opt out, only a number to fix.
+            self.app.notify(
+                plain(
+                    f"{row.phone} is not a valid phone number ({row.detail or 'invalid'}): it is "
+                    "never sent. Fix it in your contacts."
+                ),
+                title="Nothing to opt out",
+                severity="warning",
+                markup=False,
+            )
+            return
         if not row.opted_out:
             self._opt_out(row)
         elif row.opt_out_source == SOURCE_PROVIDER:
