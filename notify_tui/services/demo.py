@@ -8,6 +8,7 @@ poller as real work; only the clock is moved back for the older campaigns.
 
 from __future__ import annotations
 
+import asyncio
 import random
 import time
 from collections.abc import Callable, Sequence
@@ -17,12 +18,13 @@ from datetime import timedelta
 from notify_tui.domain.phone import normalize
 from notify_tui.provider import sandbox_client
 from notify_tui.provider.sandbox import SandboxApp
-from notify_tui.services.poller import Poller
+from notify_tui.services.optout_policy import apply_to_updates
 from notify_tui.services.runtime import SANDBOX_FROM, Runtime
 from notify_tui.services.sender import SendProgress, prepare_campaign, send_campaign
 from notify_tui.store.campaigns import backdate_campaign, count_campaigns
 from notify_tui.store.models import SchemaInfo, utcnow
 from notify_tui.store.sending import NewRecipient
+from notify_tui.store.updates import AppliedUpdates
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,6 +147,11 @@ async def build_demo(
     ``recipients`` overrides every campaign's size (``notify-tui demo --recipients N``).
     """
     report = on_progress or (lambda _: None)
+    policy = runtime.settings.policy
+
+    async def apply_policy(applied: AppliedUpdates) -> None:
+        await asyncio.to_thread(apply_to_updates, applied, policy)
+
     SchemaInfo.insert(key=DEMO_KEY, value="building").on_conflict_ignore().execute()
     sizes = [recipients or c.size for c in campaigns]
     people = demo_contacts(max(sizes))
@@ -178,7 +185,9 @@ async def build_demo(
                 def progress(event: SendProgress, base: int = done, stage: str = stage) -> None:
                     report(DemoProgress(stage, base + event.submitted, total))
 
-                await send_campaign(client, campaign_id, on_progress=progress)
+                await send_campaign(
+                    client, campaign_id, on_progress=progress, on_applied=apply_policy
+                )
         finally:
             app.close()
         if campaign.age:
@@ -187,8 +196,7 @@ async def build_demo(
             report(DemoProgress(f"Resolving “{campaign.name}”", done + size, total))
             # A minute ahead: every message just sent is due for its first look. One fetch per
             # message, because the provider's send dates are days older than our records yet.
-            poller = Poller(
-                runtime.client,
+            poller = runtime.make_poller(
                 batch=1000,
                 fetch_threshold=1000,
                 concurrency=32,

@@ -10,6 +10,7 @@ from peewee import fn
 from notify_tui.config import load_settings
 from notify_tui.services.demo import DEMO_CAMPAIGNS, build_demo, needs_demo
 from notify_tui.services.runtime import Runtime
+from notify_tui.store import optouts
 from notify_tui.store.campaigns import campaign_page, tally_series
 from notify_tui.store.models import Campaign, Message, database, utcnow
 
@@ -33,6 +34,9 @@ async def test_demo_builds_resolved_history_and_one_live_campaign() -> None:
     live = campaigns["Flash sale: 2 hours only"]
     assert live.sent_at is not None and live.sent_at > utcnow() - timedelta(minutes=5)
     assert live.unknown > 25 and live.delivered == 0
+    # The opt-out policy ran at send time: the landline is out, and so is the STOP.
+    sources = {r.phone: r.source for r in optouts.list_optouts()}
+    assert sources["+15005550009"] == "policy" and sources["+15005550004"] == "provider"
     # Resolution times come from the provider: days ago for the older campaigns.
     (minute, delivered, _), *_ = tally_series(newsletter.id)
     assert minute < utcnow() - timedelta(days=8) and delivered > 0
