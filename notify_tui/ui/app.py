@@ -7,25 +7,40 @@ both use it, and everything starts when the app mounts.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Callable
 from datetime import datetime, tzinfo
 from importlib.resources import files
 from pathlib import Path
 from typing import Any, ClassVar
 
+from rich.text import Text
 from textual.app import App
 from textual.binding import Binding, BindingType
+from textual.signal import Signal
 from textual.worker import Worker, WorkerState
 
 from notify_tui.config import Settings
+from notify_tui.errors import user_message
+from notify_tui.services.optout_policy import apply_to_updates
 from notify_tui.services.poller import PollCycle, Poller
 from notify_tui.services.runtime import Runtime
+from notify_tui.services.sender import SendProgress, SendResult, resume_campaign, send_campaign
 from notify_tui.store.models import utcnow
-from notify_tui.ui.formatting import plain
+from notify_tui.store.updates import AppliedUpdates
+from notify_tui.ui.dialogs.confirm import ConfirmDialog
+from notify_tui.ui.formatting import count, plain
+from notify_tui.ui.messages import SendingEnded, SendProgressed
 from notify_tui.ui.polling import POLL_BATCH, describe_error
 from notify_tui.ui.screens.help import HelpScreen, help_entries
 
 Clock = Callable[[], datetime]
+
+SEND_GROUP = "send:"
+"""Workers sending a campaign are in group ``send:<campaign id>``: one at a time per campaign."""
+
+STOP_TIMEOUT = 15.0
+"""Seconds to wait, when quitting, for stopped senders to record what they did."""
 
 
 def stylesheet_path() -> Path:
@@ -34,7 +49,7 @@ def stylesheet_path() -> Path:
 
 
 class NotifyApp(App[int]):
-    """notify-tui: History, Details, live resolution of Unknown messages, opt-outs."""
+    """notify-tui: History, Details, sending, live resolution of Unknown messages, opt-outs."""
 
     CSS_PATH = str(stylesheet_path())
     TITLE = "notify-tui"
@@ -72,6 +87,12 @@ class NotifyApp(App[int]):
         """The zone times are shown in (``None``: this machine's)."""
         self._poller: Poller | None = None
         self._problems: dict[str, str] = {}
+        self.send_progress: dict[int, SendProgress | None] = {}
+        """The campaigns this app is sending, with the latest progress of each."""
+        self._senders: dict[int, Worker[SendResult | None]] = {}
+        self._quitting = False
+        self.sends_changed: Signal[int] = Signal(self, "sends_changed")
+        """Published with a campaign id whenever its sending moves on, starts or ends."""
 
     @property
     def poller(self) -> Poller:
@@ -142,6 +163,21 @@ class NotifyApp(App[int]):
         """A poll cycle broke (the loop goes on after a pause)."""
         self.report_problem("poll", error, title="Live updates paused")
 
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        # The app's own workers (senders); each screen forwards its own.
+        worker = event.worker
+        if worker.group.startswith(SEND_GROUP) and event.state in (
+            WorkerState.SUCCESS,
+            WorkerState.ERROR,
+            WorkerState.CANCELLED,
+        ):
+            campaign_id = int(worker.group.removeprefix(SEND_GROUP))
+            if self._senders.get(campaign_id) is worker:
+                del self._senders[campaign_id]
+                self.send_progress.pop(campaign_id, None)
+                self.sends_changed.publish(campaign_id)
+        self.worker_changed(worker, event.state)
+
     def worker_changed(self, worker: Worker[Any], state: WorkerState) -> None:
         """Turn a worker's error into one notification."""
         key = f"worker:{worker.group}"
@@ -151,6 +187,157 @@ class NotifyApp(App[int]):
             )
         elif state is WorkerState.SUCCESS:
             self.problem_solved(key)
+
+    # Sending: app-level workers, so that sending goes on whichever screen is shown
+
+    def is_sending(self, campaign_id: int) -> bool:
+        """Whether this app is sending the campaign right now."""
+        worker = self._senders.get(campaign_id)
+        return worker is not None and not worker.is_finished
+
+    @property
+    def sending_ids(self) -> list[int]:
+        """The campaigns this app is sending."""
+        return [c for c in self._senders if self.is_sending(c)]
+
+    def start_sending(self, campaign_id: int, name: str, *, resume: bool = False) -> bool:
+        """Send (or resume) a recorded campaign in the background; False if already sending."""
+        if self.is_sending(campaign_id):
+            self.notify(f"“{plain(name)}” is being sent already.", title="Sending", markup=False)
+            return False
+        self.send_progress[campaign_id] = None
+        self._senders[campaign_id] = self.run_worker(
+            self._send(campaign_id, name, resume),
+            name=f"send-{campaign_id}",
+            group=f"{SEND_GROUP}{campaign_id}",
+            description="Sending a campaign",
+            exclusive=True,
+            exit_on_error=False,
+        )
+        self.sends_changed.publish(campaign_id)
+        return True
+
+    async def _send(self, campaign_id: int, name: str, resume: bool) -> SendResult | None:
+        settings = self.runtime.settings
+        policy = settings.policy
+
+        async def apply_policy(applied: AppliedUpdates) -> None:
+            # Refusals such as 21614 (landline) resolve at send time: the policy judges them now.
+            await asyncio.to_thread(apply_to_updates, applied, policy)
+
+        def progress(event: SendProgress) -> None:
+            self.post_message(SendProgressed(event))
+
+        job = resume_campaign if resume else send_campaign
+        try:
+            result = await job(
+                self.runtime.client,
+                campaign_id,
+                rate=settings.send_rate or None,
+                on_progress=progress,
+                on_applied=apply_policy,
+            )
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            explained = user_message(exc)
+            if explained is None:
+                raise  # a bug: the worker's error handler tells the user
+            self.post_message(SendingEnded(campaign_id, name, error=plain(explained)))
+            return None
+        self.post_message(SendingEnded(campaign_id, name, result=result))
+        return result
+
+    def on_send_progressed(self, event: SendProgressed) -> None:
+        progress = event.progress
+        campaign_id = progress.campaign_id
+        if not self.is_sending(campaign_id):
+            return
+        self.send_progress[campaign_id] = progress
+        if progress.trouble:
+            self.report_problem(
+                f"send:{campaign_id}",
+                f"{progress.trouble}. Sending goes on as soon as it answers; nothing is sent "
+                "twice.",
+                title="The provider is not answering",
+            )
+        else:
+            self.problem_solved(f"send:{campaign_id}", "The provider answers again.")
+        self.sends_changed.publish(campaign_id)
+
+    def on_sending_ended(self, event: SendingEnded) -> None:
+        self.problem_solved(f"send:{event.campaign_id}")
+        name = plain(event.name)
+        result = event.result
+        if event.error is not None:
+            self.notify(
+                f"“{name}” was not sent: {event.error}",
+                title="Sending failed",
+                severity="error",
+                timeout=15,
+                markup=False,
+            )
+        elif result is not None and result.state == "sent":
+            refused = f", {count(result.refused)} refused by the provider" if result.refused else ""
+            self.notify(
+                f"“{name}”: {count(result.submitted)} messages submitted{refused}. Their "
+                "statuses resolve on History and Details.",
+                title="Campaign sent",
+                timeout=8,
+                markup=False,
+            )
+        elif result is not None:
+            self.notify(
+                f"“{name}” stopped with {count(result.remaining)} messages still to send. "
+                "Select it on History and press R to resume; nothing is sent twice.",
+                title="Sending interrupted",
+                severity="warning",
+                timeout=15,
+                markup=False,
+            )
+        self.sends_changed.publish(event.campaign_id)
+
+    # Quitting: a campaign being sent is stopped cleanly first
+
+    async def action_quit(self) -> None:
+        """Quit; while campaigns are being sent, ask first and stop them cleanly."""
+        sending = self.sending_ids
+        if not sending or self._quitting:
+            # A second Ctrl+Q on the question means yes.
+            await self._stop_sending_and_exit()
+            return
+        self._quitting = True
+        what = "a campaign" if len(sending) == 1 else f"{len(sending)} campaigns"
+        question = Text(
+            f"notify-tui is sending {what}. Quitting stops sending: the rest stays recorded "
+            "and you can resume it later from History (R), without sending anything twice.",
+        )
+
+        def answered(stop: bool | None) -> None:
+            self._quitting = False
+            if stop:
+                self.call_next(self._stop_sending_and_exit)
+
+        dialog = ConfirmDialog(
+            "Stop sending and quit?", question, yes="Stop and quit", no="Keep sending"
+        )
+        self.push_screen(dialog, answered)
+
+    async def _stop_sending_and_exit(self) -> None:
+        workers = [w for w in self._senders.values() if not w.is_finished]
+        for worker in workers:
+            worker.cancel()
+        if workers:
+            # Each sender records what it did and leaves its campaign interrupted.
+            await asyncio.wait(
+                [asyncio.ensure_future(self._finished(w)) for w in workers], timeout=STOP_TIMEOUT
+            )
+        self.exit()
+
+    @staticmethod
+    async def _finished(worker: Worker[Any]) -> None:
+        with contextlib.suppress(Exception):  # cancelled or failed: either way it is over
+            await worker.wait()
 
 
 def make_app(

@@ -50,6 +50,22 @@ def count(value: int) -> str:
     return f"{value:,}"
 
 
+def plural(n: int, one: str, many: str | None = None) -> str:
+    """``1 message``, ``2,000 messages``."""
+    return f"{count(n)} {one if n == 1 else (many or one + 's')}"
+
+
+def duration(seconds: float) -> str:
+    """``about 42 minutes``; ``a few seconds`` for anything under half a minute."""
+    if seconds < 30:
+        return "a few seconds"
+    minutes = round(seconds / 60)
+    if minutes < 90:
+        return f"about {plural(max(minutes, 1), 'minute')}"
+    hours = seconds / 3600
+    return f"about {hours:.1f} hours" if hours < 48 else f"about {hours / 24:.1f} days"
+
+
 def compact(value: int) -> str:
     """``950``, ``12k``, ``1.2M``: for places too narrow for every digit."""
     if value < 10_000:

@@ -14,7 +14,11 @@ from pathlib import Path
 from textual.message import Message
 
 from notify_tui.services.poller import PollCycle
+from notify_tui.services.sender import CampaignPlan, SendProgress, SendResult
 from notify_tui.store.campaigns import CampaignSummary
+from notify_tui.store.contacts import DeliveryRecord
+from notify_tui.store.optouts import OptOutRecord
+from notify_tui.store.suggestions import Suggestion
 
 
 @dataclass(frozen=True)
@@ -24,6 +28,8 @@ class CampaignState:
     campaign: CampaignSummary
     reasons: list[tuple[str, int]]
     series: list[tuple[datetime, int, int]]
+    suggested: int = 0
+    """Pending opt-out suggestions from this campaign."""
 
 
 class CampaignStateLoaded(Message):
@@ -131,3 +137,163 @@ class DemoBuilt(Message):
     def __init__(self, error: str | None = None) -> None:
         super().__init__()
         self.error = error
+
+
+# Sending
+
+
+@dataclass(frozen=True)
+class AudienceSummary:
+    """Where a campaign's recipients came from, for the summary before sending."""
+
+    label: str
+    """``all contacts`` or the file's path."""
+    rows: int
+    """Contacts read, or data lines of the file."""
+    unusable: int = 0
+    """Lines of the file with no number at all, or malformed: not recipients."""
+    rejections: tuple[str, ...] = ()
+    """The first rejected or invalid lines of the file, as plain text."""
+    note: str | None = None
+    """Something to know about the file (it was not UTF-8)."""
+
+
+class CampaignPlanned(Message):
+    """The audience was read and the campaign planned: nothing is recorded yet."""
+
+    def __init__(self, plan: CampaignPlan, audience: AudienceSummary) -> None:
+        super().__init__()
+        self.plan = plan
+        self.audience = audience
+
+
+class CampaignPlanFailed(Message):
+    """The campaign cannot be planned as it is (no name, an unreadable file...)."""
+
+    def __init__(self, error: str, field: str) -> None:
+        super().__init__()
+        self.error = error
+        self.field = field
+        """``name``, ``body``, ``audience`` or ``sender``: where the user should look."""
+
+
+class CampaignRecorded(Message):
+    """The campaign and every recipient were recorded, ready to send."""
+
+    def __init__(self, campaign_id: int, name: str) -> None:
+        super().__init__()
+        self.campaign_id = campaign_id
+        self.name = name
+
+
+class SendProgressed(Message):
+    """A sender moved on; a newer event of the same campaign replaces a queued one."""
+
+    def __init__(self, progress: SendProgress) -> None:
+        super().__init__()
+        self.progress = progress
+
+    def can_replace(self, message: Message) -> bool:
+        # Asked of the queued (older) event: the next one of the same campaign supersedes it,
+        # unless this one is the last (``done``).
+        return (
+            isinstance(message, SendProgressed)
+            and message.progress.campaign_id == self.progress.campaign_id
+            and not self.progress.done
+        )
+
+
+class SendingEnded(Message):
+    """A sender stopped: every message submitted, interrupted, or failed (``error`` says why)."""
+
+    def __init__(
+        self,
+        campaign_id: int,
+        name: str,
+        result: SendResult | None = None,
+        error: str | None = None,
+    ) -> None:
+        super().__init__()
+        self.campaign_id = campaign_id
+        self.name = name
+        self.result = result
+        self.error = error
+
+
+class ResumeChecked(Message):
+    """What is left to send of a campaign the user asked to resume."""
+
+    def __init__(self, campaign: CampaignSummary, remaining: int) -> None:
+        super().__init__()
+        self.campaign = campaign
+        self.remaining = remaining
+
+
+# Contacts and opt-outs
+
+
+class DeliveryHistoryLoaded(Message):
+    """A number's last status in each campaign was read."""
+
+    def __init__(self, phone: str, records: list[DeliveryRecord]) -> None:
+        super().__init__()
+        self.phone = phone
+        self.records = records
+
+
+class OptOutsLoaded(Message):
+    """The opted-out numbers matching a search were read."""
+
+    def __init__(self, search: str, records: list[OptOutRecord]) -> None:
+        super().__init__()
+        self.search = search
+        self.records = records
+
+
+class NumberOptedOut(Message):
+    """A number was opted out (``changed`` is False when it already was)."""
+
+    def __init__(self, phone: str, changed: bool) -> None:
+        super().__init__()
+        self.phone = phone
+        self.changed = changed
+
+
+class NumberOptedIn(Message):
+    """A number was opted back in."""
+
+    def __init__(self, phone: str) -> None:
+        super().__init__()
+        self.phone = phone
+
+
+class NumberOptInRefused(Message):
+    """A number cannot be opted back in by the app (the person replied STOP)."""
+
+    def __init__(self, phone: str, explanation: str) -> None:
+        super().__init__()
+        self.phone = phone
+        self.explanation = explanation
+
+
+# Opt-out suggestions
+
+
+class SuggestionsLoaded(Message):
+    """A campaign's pending suggestions were read, with the names of the campaigns they cite."""
+
+    def __init__(self, suggestions: list[Suggestion], campaign_names: dict[int, str]) -> None:
+        super().__init__()
+        self.suggestions = suggestions
+        self.campaign_names = campaign_names
+
+
+class SuggestionsDecided(Message):
+    """Suggestions were accepted (numbers opted out) or dismissed."""
+
+    def __init__(self, decided: int, opted_out: int, dismissed: int) -> None:
+        super().__init__()
+        self.decided = decided
+        """Suggestions no longer pending."""
+        self.opted_out = opted_out
+        self.dismissed = dismissed

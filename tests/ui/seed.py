@@ -240,3 +240,55 @@ def seed_big_campaign(size: int) -> int:
             Campaign.id == campaign_id
         ).execute()
     return campaign_id
+
+
+def seed_contacts(people: Sequence[Person]) -> None:
+    """Add contacts (no campaign), as an import would."""
+    from notify_tui.store.contacts import ContactInput, contact_import
+
+    with contact_import() as writer:
+        writer.write([ContactInput(p.phone, p.name) for p in people], now=SENT_AT)
+
+
+def seed_suggestions(campaign_id: int, phones: Sequence[str], *, held: bool = False) -> None:
+    """Suggest opting these numbers out after two failures (this campaign and one before)."""
+    from notify_tui.store.suggestions import suggest
+
+    for phone in phones:
+        suggest(
+            phone,
+            campaign_id=campaign_id,
+            rule="repeat",
+            code=30003,
+            reason="failed 2 times in a row as an unknown or unreachable handset",
+            evidence={
+                "rule": "repeat",
+                "failures": [
+                    {"campaign": campaign_id - 1, "code": 30005},
+                    {"campaign": campaign_id, "code": 30003},
+                ],
+            },
+            held=held,
+            now=SENT_AT + timedelta(minutes=10),
+        )
+
+
+def seed_optouts() -> None:
+    """A manual and a policy opt-out beside the STOP one of ``SPRING`` (seed that first)."""
+    from notify_tui.store.optouts import SOURCE_MANUAL, SOURCE_POLICY
+
+    opt_out(
+        "+14155550103",
+        source=SOURCE_MANUAL,
+        reason="opted out from Details (Delivered)",
+        actor="ann",
+        now=SENT_AT + timedelta(hours=1),
+    )
+    opt_out(
+        "+14155550104",
+        source=SOURCE_POLICY,
+        reason="not SMS-capable (landline) (30006)",
+        actor="policy",
+        code=30006,
+        now=SENT_AT + timedelta(minutes=5),
+    )

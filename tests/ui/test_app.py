@@ -46,7 +46,7 @@ async def test_help_lists_the_keys_of_the_current_screen(runtime: Runtime) -> No
         assert isinstance(app.screen, HelpScreen)
         entries = {(e.keys, e.description) for e in app.screen.entries}
         assert (("/",), "Filter") in entries
-        assert (("⏎",), "View Details") in entries
+        assert (("⏎",), "Details") in entries
         assert (("f1",), "Help") in entries
         assert (("^q",), "Quit") in entries
         assert any(keys == ("↓", "j") for keys, _ in entries)  # aliases share an entry
@@ -160,3 +160,70 @@ async def test_no_demo_when_asked_not_to(runtime: Runtime) -> None:
     async with app.run_test(size=(80, 24)):
         assert isinstance(app.screen, HistoryScreen)
         assert app.screen.query_one(CampaignTable).row_count == 0
+
+
+async def test_help_lists_the_keys_of_the_new_screens(runtime: Runtime) -> None:
+    from notify_tui.ui.screens.compose import ComposeScreen
+    from notify_tui.ui.screens.contacts import ContactsScreen
+    from notify_tui.ui.screens.optouts import OptOutsScreen
+
+    seed_history()
+    app = make_app(runtime, poll=False, first_run_demo=False, clock=fixed_clock)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("f1")
+        await wait_until(pilot, lambda: isinstance(app.screen, HelpScreen))
+        entries = {e.description: e.keys for e in app.screen.entries}  # type: ignore[attr-defined]
+        assert entries["New"] == ("n",)
+        assert entries["Contacts"] == ("c",)
+        assert entries["Opt-outs"] == ("O",)
+        assert entries["Resume"] == ("R",)
+        await pilot.press("escape")
+
+        expected = {
+            "n": (ComposeScreen, {"Review & send": ("^r",), "Back": ("esc",)}),
+            "c": (ContactsScreen, {"Search": ("/",), "Opt out": ("o",)}),
+            "O": (OptOutsScreen, {"Opt back in": ("o",), "Manual": ("m",), "STOP": ("s",)}),
+        }
+        for key, (screen_type, keys) in expected.items():
+            await pilot.press(key)
+            await wait_until(pilot, lambda t=screen_type: isinstance(app.screen, t))
+            await pilot.press("f1")  # F1 works in a text box too (New campaign starts in one)
+            await wait_until(pilot, lambda: isinstance(app.screen, HelpScreen))
+            entries = {e.description: e.keys for e in app.screen.entries}  # type: ignore[attr-defined]
+            for description, shown in keys.items():
+                assert entries.get(description) == shown, (screen_type, description)
+            await pilot.press("escape", "escape")
+            await wait_until(pilot, lambda: isinstance(app.screen, HistoryScreen))
+
+        await app.push_screen(DetailsScreen(1))
+        await pilot.pause()
+        await pilot.press("f1")
+        await wait_until(pilot, lambda: isinstance(app.screen, HelpScreen))
+        described = {e.description: e for e in app.screen.entries}  # type: ignore[attr-defined]
+        assert described["Suggested opt-outs"].keys == ("p",)
+
+
+@pytest.mark.parametrize("size", [(80, 24), (200, 50), (60, 16)])
+async def test_new_screens_at_every_size(runtime: Runtime, size: tuple[int, int]) -> None:
+    from notify_tui.ui.dialogs.suggestions import SuggestionsDialog
+    from tests.ui.seed import seed_optouts, seed_suggestions
+
+    spring = seed_history()["Spring sale"]
+    seed_optouts()
+    seed_suggestions(spring, ["+14155550102"])
+    app = make_app(runtime, poll=False, first_run_demo=False, clock=fixed_clock)
+    async with app.run_test(size=size) as pilot:
+        for keys in (("n", "f1", "escape", "escape"), ("c", "j", "f1", "escape", "escape")):
+            await pilot.press(*keys)
+            await pilot.pause()
+            assert isinstance(app.screen, HistoryScreen)
+        await pilot.press("O", "s", "f1")
+        await pilot.pause()
+        await pilot.press("escape", "escape")
+        await app.push_screen(DetailsScreen(spring))
+        await pilot.pause()
+        await pilot.press("p")
+        await wait_until(pilot, lambda: isinstance(app.screen, SuggestionsDialog))
+        await pilot.press("space", "f1")
+        await pilot.pause()
+        assert app.is_running

@@ -65,3 +65,111 @@ def test_details_help(snap_compare, sync_runtime: Runtime) -> None:  # type: ign
     spring = seed_history()["Spring sale"]
     app = build(sync_runtime)
     assert snap_compare(app, terminal_size=(80, 24), run_before=open_details(spring, "f1"))
+
+
+def with_screen(screen_factory, ready=None, *keys: str):  # type: ignore[no-untyped-def]
+    """Push a screen, wait until ``ready(screen)``, press ``keys``, and still every cursor."""
+
+    async def run_before(pilot: Pilot) -> None:
+        from textual.widgets import Input, TextArea
+
+        app = pilot.app
+        screen = screen_factory()
+        await app.push_screen(screen)
+        await pilot.pause()
+        if ready is not None:
+            await wait_until(pilot, lambda: ready(screen))
+        if keys:
+            await pilot.press(*keys)
+        for widget in app.screen.query("Input, TextArea"):
+            assert isinstance(widget, Input | TextArea)
+            widget.cursor_blink = False
+        await pilot.pause()
+
+    return run_before
+
+
+def compose_written():  # type: ignore[no-untyped-def]
+    from textual.widgets import Input, TextArea
+
+    from notify_tui.ui.screens.compose import ComposeScreen
+
+    def build_screen() -> ComposeScreen:
+        return ComposeScreen()
+
+    async def run_before(pilot: Pilot) -> None:
+        await with_screen(build_screen)(pilot)
+        screen = pilot.app.screen
+        screen.query_one("#compose-name", Input).value = "Spring sale [bold]x"
+        body = screen.query_one("#compose-body", TextArea)
+        body.text = (
+            "It’s spring! 20% off everything this weekend with code {SPRING}. "
+            "Reply STOP to opt out."
+        )
+        body.focus()
+        body.cursor_blink = False
+        await pilot.pause()
+
+    return run_before
+
+
+def test_compose(snap_compare, sync_runtime: Runtime) -> None:  # type: ignore[no-untyped-def]
+    seed_history()
+    app = build(sync_runtime)
+    assert snap_compare(app, terminal_size=(80, 24), run_before=compose_written())
+
+
+def test_compose_summary(snap_compare, sync_runtime: Runtime) -> None:  # type: ignore[no-untyped-def]
+    from notify_tui.ui.dialogs.campaign_plan import CampaignPlanDialog
+
+    seed_history()
+    app = build(sync_runtime)
+    written = compose_written()
+
+    async def run_before(pilot: Pilot) -> None:
+        await written(pilot)
+        await pilot.press("ctrl+r")
+        await wait_until(pilot, lambda: isinstance(pilot.app.screen, CampaignPlanDialog))
+        await pilot.pause()
+
+    assert snap_compare(app, terminal_size=(80, 24), run_before=run_before)
+
+
+def test_optouts(snap_compare, sync_runtime: Runtime) -> None:  # type: ignore[no-untyped-def]
+    from notify_tui.ui.screens.optouts import OptOutsScreen
+    from tests.ui.seed import seed_optouts
+
+    seed_history()
+    seed_optouts()
+    app = build(sync_runtime)
+    run_before = with_screen(OptOutsScreen, lambda s: s.loaded)
+    assert snap_compare(app, terminal_size=(80, 24), run_before=run_before)
+
+
+def test_contacts(snap_compare, sync_runtime: Runtime) -> None:  # type: ignore[no-untyped-def]
+    from notify_tui.ui.screens.contacts import ContactsScreen
+
+    seed_history()
+    app = build(sync_runtime)
+    run_before = with_screen(ContactsScreen, lambda s: s.history_phone is not None)
+    assert snap_compare(app, terminal_size=(80, 24), run_before=run_before)
+
+
+def test_suggestions(snap_compare, sync_runtime: Runtime) -> None:  # type: ignore[no-untyped-def]
+    from notify_tui.ui.dialogs.suggestions import SuggestionsDialog
+    from tests.ui.seed import seed_suggestions
+
+    spring = seed_history()["Spring sale"]
+    seed_suggestions(spring, ["+14155550102", "+14155550107"])
+    seed_suggestions(spring, ["+14155550109"], held=True)
+    app = build(sync_runtime)
+
+    async def run_before(pilot: Pilot) -> None:
+        await open_details(spring)(pilot)
+        await pilot.press("p")
+        await wait_until(pilot, lambda: isinstance(pilot.app.screen, SuggestionsDialog))
+        await wait_until(pilot, lambda: pilot.app.screen.loaded)  # type: ignore[attr-defined]
+        await pilot.press("space")
+        await pilot.pause()
+
+    assert snap_compare(app, terminal_size=(80, 24), run_before=run_before)

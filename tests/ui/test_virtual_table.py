@@ -486,7 +486,6 @@ async def test_cursor_is_reverse_video_without_colour(monkeypatch: pytest.Monkey
         assert not any(segment.style and segment.style.reverse for segment in strips[1])
 
 
-
 async def test_a_cell_keeps_the_base_style_of_its_text() -> None:
     app = TableApp(ListSource([recipient(0), recipient(1)]))
     async with app.run_test(size=(80, 8)) as pilot:

@@ -30,7 +30,9 @@ from notify_tui.store.optouts import (
     opt_out,
 )
 from notify_tui.store.recipients import RecipientFilter, RecipientRow, reason_counts
+from notify_tui.store.suggestions import pending_counts
 from notify_tui.ui.dialogs.confirm import ConfirmDialog
+from notify_tui.ui.dialogs.suggestions import SuggestionsDialog
 from notify_tui.ui.formatting import count, plain
 from notify_tui.ui.messages import (
     CampaignState,
@@ -58,6 +60,9 @@ SEARCH_DELAY = 0.2
 DETAILS_IDLE = 2.0
 """At most this long between two poll cycles of the campaign shown."""
 
+SEND_REDRAW = 0.5
+"""At most this often, the header shows how far sending this campaign is."""
+
 _SHOW = Binding.Group("Show")
 
 
@@ -66,7 +71,8 @@ def load_campaign_state(campaign_id: int) -> CampaignState | None:
     campaign = get_campaign(campaign_id)
     if campaign is None:
         return None
-    return CampaignState(campaign, reason_counts(campaign_id), tally_series(campaign_id))
+    suggested = pending_counts([campaign_id]).get(campaign_id, 0)
+    return CampaignState(campaign, reason_counts(campaign_id), tally_series(campaign_id), suggested)
 
 
 def who(row: RecipientRow) -> Text:
@@ -186,6 +192,15 @@ class DetailsScreen(NotifyScreen):
             show=False,
             tooltip="Move between the failure reasons and the recipients table",
         ),
+        Binding(
+            "p",
+            "review_suggestions",
+            "Suggested opt-outs",
+            id="details.review_suggestions",
+            show=False,
+            tooltip="Review the numbers the opt-out policy suggests opting out (the header "
+            "says how many): accept or dismiss them",
+        ),
     ]
 
     def __init__(self, campaign_id: int) -> None:
@@ -195,6 +210,7 @@ class DetailsScreen(NotifyScreen):
         self.poll_worker: Worker[None] | None = None
         self._sending = False
         self._search_timer: Timer | None = None
+        self._send_redraw: Timer | None = None
         self.loaded = False
         """True once the reasons and the time series were read."""
 
@@ -254,6 +270,7 @@ class DetailsScreen(NotifyScreen):
         self._load_state()
         if self.notify_app.poll:
             self.poll_worker = self._poll()
+        self.notify_app.sends_changed.subscribe(self, self._sends_changed)
 
     @work(
         thread=True,
@@ -274,7 +291,7 @@ class DetailsScreen(NotifyScreen):
     def _show_state(self, state: CampaignState, partial: bool = False) -> None:
         campaign = state.campaign
         self._sending = campaign.sending
-        self.header.show(campaign)
+        self.header.show(campaign, None if partial else state.suggested)
         unknown = campaign.unknown
         last = state.series[-1][0] if state.series else None
         until_now = bool(unknown) or last is None
@@ -527,6 +544,47 @@ class DetailsScreen(NotifyScreen):
             timeout=10,
             markup=False,
         )
+
+    # Opt-out suggestions
+
+    def action_review_suggestions(self) -> None:
+        """Review the numbers the policy suggests opting out."""
+        campaign = self.header.campaign
+        if campaign is None:
+            return
+        if not self.header.suggested:
+            self.app.notify(
+                "The opt-out policy suggests no number of this campaign.",
+                title="Opt-out suggestions",
+                markup=False,
+            )
+            return
+        self.app.push_screen(SuggestionsDialog(self.campaign_id, campaign.name), self._reviewed)
+
+    def _reviewed(self, decided: int | None) -> None:
+        if decided:
+            # Accepted numbers are opted out now: the table and the count show it.
+            self.table.reload(keep_cursor=True)
+            self._load_state()
+
+    # Sending (the app sends; this screen shows how far it is)
+
+    def _sends_changed(self, campaign_id: int) -> None:
+        if campaign_id != self.campaign_id or self._send_redraw is not None:
+            return
+        self._send_redraw = self.set_timer(SEND_REDRAW, self._show_sending)
+
+    def _show_sending(self) -> None:
+        self._send_redraw = None
+        campaign = get_campaign(self.campaign_id)
+        if campaign is None:
+            return
+        self._sending = campaign.sending
+        self.header.show(campaign)
+        if not self.notify_app.is_sending(self.campaign_id):
+            # Done (or stopped): read everything once more, refusals and all.
+            self._load_state()
+            self.table.reload(keep_cursor=True)
 
     # Export
 

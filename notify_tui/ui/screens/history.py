@@ -1,4 +1,5 @@
-"""History: every campaign, newest first, with counters that update while messages resolve."""
+"""History: every campaign, newest first, with counters that update while messages resolve and
+progress while they are sent; the way to a new campaign, the contacts and the opt-outs."""
 
 from __future__ import annotations
 
@@ -13,12 +14,14 @@ from textual.timer import Timer
 from textual.widgets import Footer, Input, Static
 from textual.worker import Worker
 
-from notify_tui.store.campaigns import CampaignSummary, count_campaigns
-from notify_tui.ui.formatting import count
-from notify_tui.ui.messages import PollFailed, StatusesResolved
+from notify_tui.store.campaigns import CampaignSummary, count_campaigns, get_campaign
+from notify_tui.store.sending import send_state_counts
+from notify_tui.ui.dialogs.confirm import ConfirmDialog
+from notify_tui.ui.formatting import count, duration, money, plural
+from notify_tui.ui.messages import PollFailed, ResumeChecked, StatusesResolved
 from notify_tui.ui.polling import poll_forever
 from notify_tui.ui.screens.base import NotifyScreen
-from notify_tui.ui.widgets.campaign_table import CampaignSource, CampaignTable
+from notify_tui.ui.widgets.campaign_table import SUGGESTION_MARK, CampaignSource, CampaignTable
 from notify_tui.ui.widgets.filter_input import FilterInput
 from notify_tui.ui.widgets.virtual_table import VirtualTable, safe_text
 
@@ -28,9 +31,16 @@ FILTER_DELAY = 0.15
 HISTORY_IDLE = 5.0
 """At most this long between two poll cycles of every campaign."""
 
+PROGRESS_REDRAW = 0.3
+"""At most this often, the table is read again while campaigns are being sent."""
+
+RESUMABLE = ("draft", "sending", "interrupted")
+"""States of a campaign with messages that may still be waiting to be sent."""
+
 
 class HistoryScreen(NotifyScreen):
-    """The campaigns; Enter opens one, ``/`` filters them by name."""
+    """The campaigns; Enter opens one, ``/`` filters them by name, ``n`` writes a new one, ``R``
+    resumes an interrupted one; ``c`` and ``O`` show the contacts and the opt-outs."""
 
     TITLE = "History"
     HELP_SECTION = "History"
@@ -44,19 +54,50 @@ class HistoryScreen(NotifyScreen):
             id="history.filter",
             tooltip="Filter the campaigns by name (Escape clears the filter)",
         ),
+        Binding(
+            "n",
+            "new_campaign",
+            "New",
+            id="history.new_campaign",
+            tooltip="Write a new campaign, see what it will send and cost, and send it",
+        ),
+        Binding(
+            "c",
+            "contacts",
+            "Contacts",
+            id="history.contacts",
+            tooltip="Every contact, whether it is opted out, and what each campaign did to it",
+        ),
+        Binding(
+            "O",
+            "optouts",
+            "Opt-outs",
+            id="history.optouts",
+            tooltip="Every opted-out number: when, why, by whom; opt numbers back in",
+        ),
+        Binding(
+            "R",
+            "resume",
+            "Resume",
+            id="history.resume",
+            tooltip="Send the rest of an interrupted campaign (nothing is sent twice)",
+        ),
     ]
 
     def __init__(self) -> None:
         super().__init__()
         self.poll_worker: Worker[None] | None = None
         self._filter_timer: Timer | None = None
+        self._redraw_timer: Timer | None = None
 
     def compose(self) -> ComposeResult:
         app = self.notify_app
         with Horizontal(id="history-bar", classes="bar"):
             yield Static(id="history-title")
             yield FilterInput(placeholder="/ filter by name", id="history-filter")
-        yield CampaignTable(now=app.clock, tz=app.tz, id="campaigns")
+        yield CampaignTable(
+            now=app.clock, tz=app.tz, progress=app.send_progress.get, id="campaigns"
+        )
         yield Footer(show_command_palette=False)
 
     @property
@@ -66,6 +107,21 @@ class HistoryScreen(NotifyScreen):
 
     def on_mount(self) -> None:
         self._show_title()
+        # The suggestion marks are counted as rows are read, which is when they are drawn.
+        self.call_after_refresh(self._show_title)
+        self.notify_app.sends_changed.subscribe(self, self._sends_changed)
+
+    def _sends_changed(self, campaign_id: int) -> None:
+        # Progress comes a few times a second per campaign: redraw at most every few tenths.
+        if self._redraw_timer is None:
+            self._redraw_timer = self.set_timer(PROGRESS_REDRAW, self._redraw)
+
+    def _redraw(self) -> None:
+        self._redraw_timer = None
+        if self.is_current:
+            self.table.reload(keep_cursor=True)
+            self._show_title()
+            self.refresh_bindings()
 
     def on_screen_resume(self) -> None:
         # Counters moved while Details was on top: show them, then carry on resolving.
@@ -109,7 +165,106 @@ class HistoryScreen(NotifyScreen):
             title.append("”")
         else:
             title.append(f" · {count(shown)}")
+        if any(self.table.source.suggested.values()):
+            title.append(f" · {SUGGESTION_MARK} opt-outs to review", style="bold")
         self.query_one("#history-title", Static).update(title)
+
+    # Other screens
+
+    def action_new_campaign(self) -> None:
+        """Write a new campaign."""
+        from notify_tui.ui.screens.compose import ComposeScreen
+
+        self.app.push_screen(ComposeScreen(), self._composed)
+
+    def _composed(self, campaign_id: int | None) -> None:
+        if campaign_id is not None:
+            self.table.reload(keep_cursor=False)  # the new campaign is the newest: at the top
+            self._show_title()
+
+    def action_contacts(self) -> None:
+        """Show the contacts."""
+        from notify_tui.ui.screens.contacts import ContactsScreen
+
+        self.app.push_screen(ContactsScreen())
+
+    def action_optouts(self) -> None:
+        """Show the opted-out numbers."""
+        from notify_tui.ui.screens.optouts import OptOutsScreen
+
+        self.app.push_screen(OptOutsScreen())
+
+    # Resuming an interrupted campaign
+
+    def _resumable(self, campaign: CampaignSummary | None) -> bool:
+        return (
+            campaign is not None
+            and campaign.state in RESUMABLE
+            and not self.notify_app.is_sending(campaign.id)
+        )
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "resume":
+            tables = self.query(CampaignTable)
+            if not tables or not self._resumable(tables.first().current_row):
+                return None  # shown dimmed: there is nothing to resume here
+        return True
+
+    @on(VirtualTable.CursorMoved, "#campaigns")
+    def _cursor_moved(self, event: VirtualTable.CursorMoved) -> None:
+        self.refresh_bindings()
+
+    def action_resume(self) -> None:
+        """Ask before sending the rest of the selected campaign."""
+        campaign = self.table.current_row
+        if campaign is None or not self._resumable(campaign):
+            return
+        self._check_resume(campaign.id)
+
+    @work(
+        thread=True,
+        exclusive=True,
+        group="resume",
+        exit_on_error=False,
+        description="Counting what is left to send",
+    )
+    def _check_resume(self, campaign_id: int) -> None:
+        campaign = get_campaign(campaign_id)
+        if campaign is None:
+            return
+        counts = send_state_counts(campaign_id)
+        remaining = counts.get("pending", 0) + counts.get("attempting", 0)
+        self.post_message(ResumeChecked(campaign, remaining))
+
+    def on_resume_checked(self, event: ResumeChecked) -> None:
+        event.stop()
+        campaign = event.campaign
+        if not self._resumable(campaign):
+            return
+        question = Text("Send the rest of “") + safe_text(campaign.name) + Text("”? ")
+        if event.remaining:
+            settings = self.notify_app.runtime.settings
+            cost = campaign.segments * event.remaining * abs(campaign.price_per_segment)
+            question.append(
+                f"{count(campaign.submitted)} of {count(campaign.recipients)} were submitted; "
+                f"{plural(event.remaining, 'message')} left (≈ {money(cost)})"
+            )
+            if settings.send_rate:
+                question.append(f", {duration(event.remaining / settings.send_rate)}")
+            question.append(
+                ". Any message that may have gone out is looked up first: none is sent twice."
+            )
+        else:
+            question.append("Every message was submitted: this only marks it sent.")
+        self.app.push_screen(
+            ConfirmDialog("Resume sending", question, yes="Send the rest", no="Not now"),
+            lambda yes: self._resume(campaign) if yes else None,
+        )
+
+    def _resume(self, campaign: CampaignSummary) -> None:
+        if self.notify_app.start_sending(campaign.id, campaign.name, resume=True):
+            self.table.reload(keep_cursor=True)
+            self.refresh_bindings()
 
     # Filtering
 

@@ -13,6 +13,7 @@ from textual.widget import Widget
 from notify_tui.domain.phone import format_for_humans
 from notify_tui.store.campaigns import CampaignSummary
 from notify_tui.ui.formatting import clock_time, count, money, when
+from notify_tui.ui.widgets.campaign_table import SUGGESTION_MARK
 from notify_tui.ui.widgets.virtual_table import safe_text
 
 ACTIVITY_MARK = "●"
@@ -31,6 +32,7 @@ class CampaignHeader(Widget):
         "campaign-header--muted",
         "campaign-header--activity",
         "campaign-header--sending",
+        "campaign-header--suggested",
     }
 
     DEFAULT_CSS = """
@@ -40,6 +42,7 @@ class CampaignHeader(Widget):
         & > .campaign-header--muted { color: $text-muted; }
         & > .campaign-header--activity { color: $text-accent; }
         & > .campaign-header--sending { color: $text-accent; text-style: bold; }
+        & > .campaign-header--suggested { color: $text-warning; text-style: bold; }
     }
     """
 
@@ -58,6 +61,7 @@ class CampaignHeader(Widget):
         self._campaign: CampaignSummary | None = None
         self._checked: datetime | None = None
         self._busy = False
+        self._suggested = 0
 
     @property
     def campaign(self) -> CampaignSummary | None:
@@ -69,9 +73,17 @@ class CampaignHeader(Widget):
         """True while a poll cycle is running."""
         return self._busy
 
-    def show(self, campaign: CampaignSummary) -> None:
-        """Show ``campaign`` (new counters or a new state)."""
+    @property
+    def suggested(self) -> int:
+        """Pending opt-out suggestions shown."""
+        return self._suggested
+
+    def show(self, campaign: CampaignSummary, suggested: int | None = None) -> None:
+        """Show ``campaign`` (new counters or a new state) and, when given, how many of its
+        numbers are suggested for opt-out."""
         self._campaign = campaign
+        if suggested is not None:
+            self._suggested = suggested
         self.refresh()
 
     def checking(self) -> None:
@@ -114,6 +126,12 @@ class CampaignHeader(Widget):
 
     def _title(self, campaign: CampaignSummary, width: int) -> Text:
         right = self._freshness(campaign)
+        if self._suggested:
+            mark = Text(
+                f"{SUGGESTION_MARK} {count(self._suggested)} to opt out? (p)",
+                style=self._component("suggested"),
+            )
+            right = mark + Text(" ") + right
         name = safe_text(campaign.name)
         name.stylize(self._component("name"))
         room = max(width - right.cell_len - 1, 1)
@@ -145,18 +163,19 @@ class CampaignHeader(Widget):
         else:
             parts.append(Text("Not sent"))
         parts.append(Text(f"cost {money(campaign.cost)}"))
+        if campaign.skipped_opted_out:
+            # What opting out is for: shown before the sender, which is the first to be cut.
+            parts.append(
+                Text(
+                    f"saved {money(campaign.money_saved)} on "
+                    f"{count(campaign.skipped_opted_out)} opted out"
+                )
+            )
+        segments = campaign.segments
+        parts.append(Text(f"{segments} segment{'s' if segments != 1 else ''}"))
         sender = campaign.sender or campaign.messaging_service_sid
         if sender:
             parts.append(Text("from ") + safe_text(format_for_humans(sender)))
-        segments = campaign.segments
-        parts.append(Text(f"{segments} segment{'s' if segments != 1 else ''}"))
-        if campaign.skipped_opted_out:
-            parts.append(
-                Text(
-                    f"{count(campaign.skipped_opted_out)} opted-out skipped "
-                    f"(saved {money(campaign.money_saved)})"
-                )
-            )
         line = Text(" · ", style=self._component("muted")).join(parts)
         line.truncate(width, overflow="ellipsis")
         return line

@@ -11,18 +11,26 @@ from rich.style import Style
 from rich.text import Text
 from textual.binding import Binding, BindingType
 
+from notify_tui.services.sender import SendProgress
 from notify_tui.store.campaigns import CampaignSummary, campaign_page, count_campaigns
+from notify_tui.store.suggestions import pending_counts
 from notify_tui.ui.formatting import compact, count, percent, styled, when
-from notify_tui.ui.widgets.virtual_table import Column, VirtualTable
+from notify_tui.ui.widgets.virtual_table import Column, VirtualTable, safe_text
+
+SUGGESTION_MARK = "◆"
+"""Before the name of a campaign with opt-out suggestions to review."""
 
 
 class CampaignSource:
-    """The campaigns whose name contains ``query``, newest first."""
+    """The campaigns whose name contains ``query``, newest first, with their pending opt-out
+    suggestions (counted a chunk at a time, for the rows read)."""
 
     def __init__(self, query: str = "") -> None:
         self.query = query
         self.saw_sending = False
         """Whether a campaign still sending was among the rows read since the last count."""
+        self.suggested: dict[int, int] = {}
+        """Pending opt-out suggestions per campaign, as of the last time its row was read."""
 
     def count(self) -> int:
         self.saw_sending = False
@@ -31,6 +39,9 @@ class CampaignSource:
     def rows(self, offset: int, limit: int) -> Sequence[CampaignSummary]:
         page = campaign_page(self.query, offset, limit)
         self.saw_sending = self.saw_sending or any(c.sending for c in page)
+        if page:
+            counts = pending_counts([c.id for c in page])
+            self.suggested.update({c.id: counts.get(c.id, 0) for c in page})
         return page
 
 
@@ -62,7 +73,7 @@ class CampaignTable(VirtualTable[CampaignSummary]):
         Binding(
             "enter",
             "activate",
-            "View Details",
+            "Details",
             id="history.view_details",
             tooltip="Open the selected campaign: its status chart and recipients",
         ),
@@ -77,6 +88,7 @@ class CampaignTable(VirtualTable[CampaignSummary]):
         "campaign-table--unknown",
         "campaign-table--zero",
         "campaign-table--sending",
+        "campaign-table--suggested",
     }
 
     DEFAULT_CSS = """
@@ -86,6 +98,7 @@ class CampaignTable(VirtualTable[CampaignSummary]):
         & > .campaign-table--unknown { color: $text-warning; }
         & > .campaign-table--zero { color: $text-muted; }
         & > .campaign-table--sending { color: $text-accent; text-style: italic; }
+        & > .campaign-table--suggested { color: $text-warning; text-style: bold; }
     }
     """
 
@@ -94,13 +107,15 @@ class CampaignTable(VirtualTable[CampaignSummary]):
         *,
         now: Callable[[], datetime],
         tz: tzinfo | None,
+        progress: Callable[[int], SendProgress | None] | None = None,
         id: str | None = None,
     ) -> None:
         self._now = now
         self._tz = tz
+        self._progress = progress or (lambda _: None)
         self._styles: dict[str, Style] = {}
         columns: list[Column[CampaignSummary]] = [
-            Column("name", "Campaign", render=lambda c: c.name, min_width=12, ratio=1),
+            Column("name", "Campaign", render=self._name, min_width=12, ratio=1),
             Column("sent", "Sent", render=self._sent, width=12),
             Column("recipients", "Recipients", render=self._recipients, width=10, justify="right"),
             Column(
@@ -160,7 +175,17 @@ class CampaignTable(VirtualTable[CampaignSummary]):
     def _counter(self, value: int, status: str) -> Text:
         return styled(count(value), self._component(status if value else "zero"))
 
+    def _name(self, campaign: CampaignSummary) -> Text:
+        name = safe_text(campaign.name)
+        if self.source.suggested.get(campaign.id):
+            return styled(f"{SUGGESTION_MARK} ", self._component("suggested")) + name
+        return name
+
     def _sent(self, campaign: CampaignSummary) -> Text:
+        progress = self._progress(campaign.id)
+        if progress is not None and progress.total:
+            done = (progress.submitted + progress.refused) * 100 // progress.total
+            return styled(f"sending {done}%", self._component("sending"))
         if campaign.state == "sending":
             return styled("sending…", self._component("sending"))
         if campaign.state == "interrupted":

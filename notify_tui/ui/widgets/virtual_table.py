@@ -31,7 +31,15 @@ from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-__all__ = ["CHUNK_SIZE", "Column", "RowSource", "VirtualTable", "column_widths", "safe_text"]
+__all__ = [
+    "CHUNK_SIZE",
+    "Column",
+    "ListSource",
+    "RowSource",
+    "VirtualTable",
+    "column_widths",
+    "safe_text",
+]
 
 RowT = TypeVar("RowT")
 RowT_co = TypeVar("RowT_co", covariant=True)
@@ -69,6 +77,19 @@ class RowSource(Protocol[RowT_co]):
     def rows(self, offset: int, limit: int) -> Sequence[RowT_co]:
         """Up to `limit` rows starting at the zero-based `offset`."""
         ...
+
+
+class ListSource(Generic[RowT]):
+    """Rows already in memory (a short list read off the UI thread) as a `RowSource`."""
+
+    def __init__(self, rows: Sequence[RowT] = ()) -> None:
+        self.items: list[RowT] = list(rows)
+
+    def count(self) -> int:
+        return len(self.items)
+
+    def rows(self, offset: int, limit: int) -> Sequence[RowT]:
+        return self.items[offset : offset + limit]
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,248 @@
+"""Opt-outs: every opted-out number, when, why, by whom and from where; undo where allowed."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal
+from textual.timer import Timer
+from textual.widgets import Footer, Input, Static
+from textual.worker import get_current_worker
+
+from notify_tui.store.optouts import (
+    SOURCE_LABELS,
+    SOURCE_MANUAL,
+    SOURCE_POLICY,
+    SOURCE_PROVIDER,
+    OptOutRecord,
+    list_optouts,
+)
+from notify_tui.ui.formatting import count, when
+from notify_tui.ui.messages import OptOutsLoaded
+from notify_tui.ui.screens.opt_out_actions import OptOutActionsScreen, number_and_name
+from notify_tui.ui.widgets.filter_input import FilterInput
+from notify_tui.ui.widgets.optout_table import OptOutTable
+from notify_tui.ui.widgets.virtual_table import ListSource, VirtualTable, safe_text
+
+SEARCH_DELAY = 0.2
+"""Seconds of quiet typing before the search applies."""
+
+_SOURCE = Binding.Group("Source")
+
+SOURCE_NAMES = {
+    SOURCE_MANUAL: "manual",
+    SOURCE_POLICY: "policy",
+    SOURCE_PROVIDER: "STOP",
+}
+"""How the title names each source filter."""
+
+
+class OptOutsScreen(OptOutActionsScreen):
+    """The opted-out numbers, newest first; ``o`` opts the selected one back in (not a STOP)."""
+
+    TITLE = "Opt-outs"
+    HELP_SECTION = "Opt-outs"
+    AUTO_FOCUS = "#optouts"
+    OPT_OUT_FROM = "Opt-outs"
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "back", "Back", id="optouts.back", tooltip="Back to History"),
+        Binding(
+            "m",
+            f"show_source('{SOURCE_MANUAL}')",
+            "Manual",
+            id="optouts.show_manual",
+            tooltip="Show only numbers someone opted out by hand",
+            group=_SOURCE,
+        ),
+        Binding(
+            "p",
+            f"show_source('{SOURCE_POLICY}')",
+            "Policy",
+            id="optouts.show_policy",
+            tooltip="Show only numbers the opt-out policy opted out (or suggested, accepted)",
+            group=_SOURCE,
+        ),
+        Binding(
+            "s",
+            f"show_source('{SOURCE_PROVIDER}')",
+            "STOP",
+            id="optouts.show_provider",
+            tooltip="Show only numbers whose person replied STOP (the provider told us)",
+            group=_SOURCE,
+        ),
+        Binding(
+            "a",
+            "show_source('')",
+            "All",
+            id="optouts.show_all",
+            tooltip="Show opted-out numbers from every source",
+            group=_SOURCE,
+        ),
+        Binding(
+            "slash",
+            "search",
+            "Search",
+            id="optouts.search",
+            tooltip="Find opted-out numbers by number or name as you type",
+        ),
+        Binding(
+            "o",
+            "opt_in",
+            "Opt back in",
+            id="optouts.opt_in",
+            tooltip="Undo the selected opt-out (not possible when the person replied STOP)",
+        ),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.source_filter = ""
+        """The source shown (``manual``, ``policy``, ``provider``), or every source."""
+        self.search = ""
+        self.records: list[OptOutRecord] = []
+        """Every opted-out number matching the search (before the source filter)."""
+        self.loaded = False
+        """True once the list was read."""
+        self._search_timer: Timer | None = None
+
+    def compose(self) -> ComposeResult:
+        app = self.notify_app
+        with Horizontal(id="optouts-bar", classes="bar"):
+            yield Static(Text("Opt-outs", style="bold"), id="optouts-title")
+            yield FilterInput(placeholder="/ search number or name", id="optouts-search")
+        yield OptOutTable(now=app.clock, tz=app.tz, id="optouts")
+        yield Static(id="optout-detail")
+        yield Footer(show_command_palette=False)
+
+    @property
+    def table(self) -> OptOutTable:
+        """The opted-out numbers shown."""
+        return self.query_one(OptOutTable)
+
+    def on_mount(self) -> None:
+        self._load(self.search)
+
+    # Reading and showing
+
+    @work(
+        thread=True,
+        exclusive=True,
+        group="load",
+        exit_on_error=False,
+        description="Reading the opted-out numbers",
+    )
+    def _load(self, search: str) -> None:
+        records = list_optouts(search)
+        if not get_current_worker().is_cancelled:
+            self.post_message(OptOutsLoaded(search, records))
+
+    def on_opt_outs_loaded(self, event: OptOutsLoaded) -> None:
+        event.stop()
+        if event.search != self.search:
+            return  # the search changed meanwhile: its own read follows
+        first = not self.loaded
+        self.loaded = True
+        self.records = event.records
+        self._show(keep_cursor=not first)
+
+    def _show(self, *, keep_cursor: bool) -> None:
+        wanted = self.source_filter
+        shown = [r for r in self.records if not wanted or r.source == wanted]
+        table = self.table
+        if keep_cursor:
+            table.source.items = shown
+            table.reload(keep_cursor=True)
+        else:
+            table.set_source(ListSource(shown))
+        self._show_title()
+        self._show_detail(table.current_row)
+
+    def _show_title(self) -> None:
+        title = Text("Opt-outs", style="bold")
+        shown = self.table.row_count
+        if not self.loaded:
+            title.append(" · reading…")
+        elif self.source_filter or self.search.strip():
+            title.append(f" · {count(shown)} of {count(len(self.records))}")
+        else:
+            title.append(f" · {count(shown)}")
+        title.append(f" · {SOURCE_NAMES.get(self.source_filter, 'every source')}")
+        if self.search.strip():
+            title.append(" · matching “")
+            title.append_text(safe_text(self.search.strip()))
+            title.append("”")
+        self.query_one("#optouts-title", Static).update(title)
+
+    @on(VirtualTable.CursorMoved, "#optouts")
+    def _cursor_moved(self, event: VirtualTable.CursorMoved) -> None:
+        row = event.row
+        self._show_detail(row if isinstance(row, OptOutRecord) else None)
+
+    def _show_detail(self, record: OptOutRecord | None) -> None:
+        line = Text()
+        if record is not None:
+            parts = [
+                number_and_name(record.phone, record.name),
+                Text(SOURCE_LABELS.get(record.source, record.source), style="bold"),
+                Text(when(record.opted_out_at, self.notify_app.clock(), self.notify_app.tz)),
+            ]
+            if record.actor:
+                parts.append(Text("by ") + safe_text(record.actor))
+            if record.reason:
+                parts.append(safe_text(record.reason))
+            line = Text(" · ").join(parts)
+            line.no_wrap = True
+            line.overflow = "ellipsis"
+        self.query_one("#optout-detail", Static).update(line)
+
+    # Filters
+
+    def action_show_source(self, source: str) -> None:
+        """Show one source's opt-outs, or every source's (``''``)."""
+        self.source_filter = source
+        self._show(keep_cursor=False)
+
+    def action_search(self) -> None:
+        """Put the cursor in the search box."""
+        self.query_one("#optouts-search", FilterInput).focus()
+
+    @on(Input.Changed, "#optouts-search")
+    def _search_changed(self, event: Input.Changed) -> None:
+        if self._search_timer is not None:
+            self._search_timer.stop()
+        self._search_timer = self.set_timer(SEARCH_DELAY, self._apply_search)
+
+    def _apply_search(self) -> None:
+        text = self.query_one("#optouts-search", FilterInput).value
+        if text != self.search:
+            self.search = text
+            self.loaded = False
+            self._load(text)
+
+    @on(FilterInput.Dismissed, "#optouts-search")
+    def _search_dismissed(self, event: FilterInput.Dismissed) -> None:
+        if self._search_timer is not None:
+            self._search_timer.stop()
+        self._apply_search()
+        self.table.focus()
+
+    # Undo
+
+    def action_opt_in(self) -> None:
+        """Opt the selected number back in (asks first; refused after a STOP)."""
+        record = self.table.current_row
+        if record is None:
+            return
+        self.toggle_opt_out(record.phone, record.name, True, record.source)
+
+    def opt_outs_changed(self, phone: str) -> None:
+        self._load(self.search)
+
+    def action_back(self) -> None:
+        """Back to History."""
+        self.app.pop_screen()

@@ -1,0 +1,74 @@
+"""The Opt-outs screen's table: every opted-out number with when, why, by whom and from where."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime, tzinfo
+from typing import ClassVar
+
+from rich.text import Text
+from textual.binding import Binding, BindingType
+
+from notify_tui.domain.phone import format_for_humans
+from notify_tui.store.optouts import OptOutRecord
+from notify_tui.ui.formatting import styled, when
+from notify_tui.ui.widgets.contact_table import source_label
+from notify_tui.ui.widgets.virtual_table import Column, ListSource, VirtualTable
+
+
+class OptOutTable(VirtualTable[OptOutRecord]):
+    """Number, name, source (manual, policy, STOP), when, who and why."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("up", "cursor_up", "Up", show=False, id="table.cursor_up"),
+        Binding("down", "cursor_down", "Down", show=False, id="table.cursor_down"),
+    ]
+
+    HELP_SECTION = "Opt-outs table"
+
+    COMPONENT_CLASSES: ClassVar[set[str]] = {
+        *VirtualTable.COMPONENT_CLASSES,
+        "optout-table--stop",
+    }
+
+    DEFAULT_CSS = """
+    OptOutTable {
+        & > .optout-table--stop { text-style: bold; }
+    }
+    """
+
+    def __init__(
+        self, *, now: Callable[[], datetime], tz: tzinfo | None, id: str | None = None
+    ) -> None:
+        self._now = now
+        self._tz = tz
+        columns: list[Column[OptOutRecord]] = [
+            Column("number", "Number", render=lambda r: format_for_humans(r.phone), width=15),
+            Column("name", "Name", render=lambda r: r.name, min_width=8, ratio=2),
+            Column("source", "Source", render=self._source_cell, width=6),
+            Column("when", "When", render=self._when, width=12),
+            Column("who", "Who", render=lambda r: r.actor, min_width=6, ratio=1),
+            Column("why", "Why", render=lambda r: r.reason, min_width=10, ratio=3),
+        ]
+        super().__init__(columns, ListSource(), placeholder="No opted-out numbers match.", id=id)
+
+    @property
+    def source(self) -> ListSource[OptOutRecord]:
+        """The rows shown."""
+        assert isinstance(self._source, ListSource)
+        return self._source
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        # An opt-out has nothing to open: Enter is left to the screen.
+        if action == "activate":
+            return False
+        return super().check_action(action, parameters)
+
+    def _source_cell(self, record: OptOutRecord) -> Text:
+        label = source_label(record.source)
+        if label == "STOP":
+            return styled(label, self.get_component_rich_style("optout-table--stop", partial=True))
+        return Text(label)
+
+    def _when(self, record: OptOutRecord) -> str:
+        return when(record.opted_out_at, self._now(), self._tz)

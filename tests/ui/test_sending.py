@@ -1,0 +1,151 @@
+"""Sending from the app: resuming an interrupted campaign, and quitting while sending."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+from textual.pilot import Pilot
+
+from notify_tui.provider.sandbox import SandboxApp
+from notify_tui.services.runtime import SANDBOX_FROM, Runtime
+from notify_tui.services.sender import prepare_campaign
+from notify_tui.store.campaigns import get_campaign, set_state
+from notify_tui.store.sending import NewRecipient, send_state_counts
+from notify_tui.ui.app import NotifyApp, make_app
+from notify_tui.ui.dialogs.confirm import ConfirmDialog
+from notify_tui.ui.screens.history import HistoryScreen
+from notify_tui.ui.widgets.campaign_table import CampaignTable
+from tests.ui.seed import PRICE, SPRING, fixed_clock, seed_campaign, wait_until
+
+
+def record(name: str, size: int) -> int:
+    """A campaign recorded with ``size`` recipients, none of them sent yet."""
+    prepared = prepare_campaign(
+        name,
+        "Hello from the resume test",
+        [NewRecipient(f"+1415888{i:04d}", f"Person {i}") for i in range(size)],
+        sender=SANDBOX_FROM,
+        price_per_segment=PRICE,
+    )
+    return prepared.campaign_id
+
+
+def table(app: NotifyApp) -> CampaignTable:
+    return app.screen.query_one(CampaignTable)
+
+
+def notifications(app: NotifyApp) -> list[str]:
+    return [f"{n.title}: {n.message}" for n in app._notifications]
+
+
+@pytest.fixture
+def fast(runtime: Runtime) -> Runtime:
+    runtime.settings = replace(runtime.settings, send_rate=0.0)  # no limit
+    return runtime
+
+
+async def press_resume(app: NotifyApp, pilot: Pilot) -> ConfirmDialog:
+    await pilot.press("R")
+    await wait_until(pilot, lambda: isinstance(app.screen, ConfirmDialog))
+    dialog = app.screen
+    assert isinstance(dialog, ConfirmDialog)
+    return dialog
+
+
+async def test_resume_an_interrupted_campaign(fast: Runtime, sandbox: SandboxApp) -> None:
+    campaign_id = record("Half sent", 8)
+    set_state(campaign_id, "sending")
+    set_state(campaign_id, "interrupted")
+    app = make_app(fast, poll=False, first_run_demo=False, clock=fixed_clock)
+    async with app.run_test(size=(80, 24)) as pilot:
+        assert "interrupted" in table(app).render_line(1).text
+        dialog = await press_resume(app, pilot)
+        question = str(dialog.query_one("#confirm-question").render())
+        assert "Half sent" in question and "8 messages left" in question
+        await pilot.press("y")
+        await wait_until(pilot, lambda: get_campaign(campaign_id).state == "sent")  # type: ignore[union-attr]
+        await wait_until(pilot, lambda: "interrupted" not in table(app).render_line(1).text)
+        assert any("Campaign sent" in n for n in notifications(app))
+    assert send_state_counts(campaign_id) == {"submitted": 8}
+    assert sandbox.stats()["create"] == 8
+
+
+async def test_resume_is_only_for_campaigns_with_something_left(fast: Runtime) -> None:
+    seed_campaign("Spring sale", SPRING)  # sent completely
+    app = make_app(fast, poll=False, first_run_demo=False, clock=fixed_clock)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = app.screen
+        assert isinstance(screen, HistoryScreen)
+        assert screen.check_action("resume", ()) is None  # shown dimmed in the footer
+        await pilot.press("R")
+        await pilot.pause()
+        assert app.screen is screen
+
+
+async def test_a_campaign_being_sent_here_is_not_resumed_twice(
+    runtime: Runtime, sandbox: SandboxApp
+) -> None:
+    runtime.settings = replace(runtime.settings, send_rate=2.0)
+    campaign_id = record("Slow one", 20)
+    app = make_app(runtime, poll=False, first_run_demo=False, clock=fixed_clock)
+    async with app.run_test(size=(80, 24)) as pilot:
+        assert app.start_sending(campaign_id, "Slow one")
+        await wait_until(pilot, lambda: "sending" in table(app).render_line(1).text)
+        screen = app.screen
+        assert isinstance(screen, HistoryScreen)
+        assert screen.check_action("resume", ()) is None
+        assert not app.start_sending(campaign_id, "Slow one")
+        await pilot.press("ctrl+q", "y")
+    assert sandbox.stats()["create"] < 20
+
+
+async def test_quitting_while_sending_asks_then_leaves_it_resumable(
+    runtime: Runtime, sandbox: SandboxApp
+) -> None:
+    runtime.settings = replace(runtime.settings, send_rate=4.0)
+    campaign_id = record("Interrupted by quit", 30)
+    app = make_app(runtime, poll=False, first_run_demo=False, clock=fixed_clock)
+    async with app.run_test(size=(80, 24)) as pilot:
+        app.start_sending(campaign_id, "Interrupted by quit")
+        await wait_until(pilot, lambda: get_campaign(campaign_id).submitted >= 1)  # type: ignore[union-attr]
+        await pilot.press("ctrl+q")
+        await wait_until(pilot, lambda: isinstance(app.screen, ConfirmDialog))
+        await pilot.press("n")  # keep sending
+        await pilot.pause()
+        assert app.is_running and app.is_sending(campaign_id)
+        await pilot.press("ctrl+q")
+        await wait_until(pilot, lambda: isinstance(app.screen, ConfirmDialog))
+        await pilot.press("y")
+        await wait_until(pilot, lambda: not app.is_running)
+    campaign = get_campaign(campaign_id)
+    assert campaign is not None and campaign.state == "interrupted"
+    counts = send_state_counts(campaign_id)
+    assert counts.get("pending", 0) > 0 and "attempting" not in counts
+    assert counts["submitted"] == sandbox.stats()["created"]
+
+
+async def test_quitting_when_nothing_is_sent_does_not_ask(fast: Runtime) -> None:
+    app = make_app(fast, poll=False, first_run_demo=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("ctrl+q")
+        await pilot.pause()
+    assert app.return_code == 0
+
+
+async def test_details_follows_a_campaign_being_sent(runtime: Runtime, sandbox: SandboxApp) -> None:
+    from notify_tui.ui.screens.details import DetailsScreen
+    from notify_tui.ui.widgets.campaign_header import CampaignHeader
+
+    runtime.settings = replace(runtime.settings, send_rate=8.0)
+    campaign_id = record("Followed", 12)
+    app = make_app(runtime, poll=False, first_run_demo=False, clock=fixed_clock)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await app.push_screen(DetailsScreen(campaign_id))
+        await pilot.pause()
+        header = app.screen.query_one(CampaignHeader)
+        app.start_sending(campaign_id, "Followed")
+        await wait_until(pilot, lambda: "Sending: " in header.render().plain)
+        assert "of 12 submitted" in header.render().plain
+        await wait_until(pilot, lambda: "Sent " in header.render().plain.splitlines()[1])
+        assert isinstance(app.screen, DetailsScreen)
