@@ -150,11 +150,13 @@ def _policy(table: object, path: Path) -> OptOutPolicy:
     if unknown:
         raise ConfigError(f"{path}: unknown [optout] setting(s): {', '.join(unknown)}")
     values: dict[str, Any] = {}
-    try:
-        for key, value in table.items():
+    modes = ", ".join(m.value for m in RuleMode)
+    # Errors name the key, never the value: a secret pasted in the wrong place must not show.
+    for key, value in table.items():
+        try:
             if key.endswith("_codes"):
                 if not isinstance(value, list) or not all(isinstance(v, int) for v in value):
-                    raise ValueError(f"{key} must be a list of error codes")
+                    raise ValueError
                 values[key] = frozenset(value)
             elif key.endswith("_mode"):
                 values[key] = RuleMode(str(value))
@@ -162,10 +164,21 @@ def _policy(table: object, path: Path) -> OptOutPolicy:
                 values[key] = float(value)
             else:
                 values[key] = int(value)
+        except (ValueError, TypeError):
+            kind = (
+                "a list of error codes"
+                if key.endswith("_codes")
+                else f"one of {modes}"
+                if key.endswith("_mode")
+                else "a number"
+                if key == "threshold_share"
+                else "a whole number"
+            )
+            raise ConfigError(f"{path}: [optout] {key} must be {kind}") from None
+    try:
         return OptOutPolicy(**values)
     except (ValueError, TypeError) as exc:
-        modes = ", ".join(m.value for m in RuleMode)
-        raise ConfigError(f"{path}: [optout] {exc} (modes: {modes})") from None
+        raise ConfigError(f"{path}: [optout] {exc}") from None
 
 
 def _read_file(path: Path) -> tuple[dict[str, Any], list[str]]:

@@ -16,13 +16,19 @@ def user_message(exc: BaseException) -> str | None:
     if isinstance(exc, WorkspaceError | ContactsFileError | SendError):
         return str(exc)
     try:
-        from notify_tui.provider.errors import AuthenticationError, ProviderError
+        from notify_tui.provider.errors import AuthenticationError, NotFoundError, ProviderError
     except ImportError:  # pragma: no cover - the provider package is always there
-        ProviderError = AuthenticationError = ()  # type: ignore[misc,assignment]
+        ProviderError = AuthenticationError = NotFoundError = ()  # type: ignore[misc,assignment]
     if isinstance(exc, AuthenticationError):
         return (
             "the provider refused the credentials (20003): check TWILIO_ACCOUNT_SID and "
             "TWILIO_AUTH_TOKEN (or TWILIO_API_KEY and TWILIO_API_SECRET)"
+        )
+    if isinstance(exc, NotFoundError):
+        # Only a create reaches the user with a 404: the account or the address is wrong.
+        return (
+            f"the provider does not know this account or address ({exc}): check "
+            "TWILIO_ACCOUNT_SID and NOTIFY_PROVIDER_URL"
         )
     if isinstance(exc, ProviderError):
         return f"the provider failed: {exc}"

@@ -1,5 +1,5 @@
 """The subcommands of ``notify-tui``; importing this package registers them all."""
 
-from notify_tui.commands import campaigns, contacts, demo, optouts, poll, sandbox, send
+from notify_tui.commands import campaigns, contacts, demo, doctor, optouts, poll, sandbox, send
 
-__all__ = ["campaigns", "contacts", "demo", "optouts", "poll", "sandbox", "send"]
+__all__ = ["campaigns", "contacts", "demo", "doctor", "optouts", "poll", "sandbox", "send"]

@@ -16,6 +16,7 @@ from collections.abc import Iterable
 from typing import Any, TextIO
 
 from notify_tui.cli import EXIT_FAILURE, EXIT_OK, CommandError, command
+from notify_tui.commands.campaigns import printable
 from notify_tui.config import Settings
 from notify_tui.services.contacts_import import (
     ContactsFileError,
@@ -41,15 +42,29 @@ SHOWN_REJECTIONS = 10
 
 class ProgressLine:
     """Renders ``SendProgress``: one rewritten line on a terminal, a line every few seconds
-    otherwise."""
+    otherwise. Provider trouble is told once when it starts and once when it ends."""
 
     def __init__(self, stream: TextIO, every: float = 5.0) -> None:
         self._stream = stream
         self._tty = stream.isatty()
         self._every = every
         self._last = -float("inf")
+        self._troubled = False
+
+    def _say(self, text: str) -> None:
+        self._stream.write(("\r\x1b[2K" if self._tty else "") + text + "\n")
+        self._stream.flush()
 
     def __call__(self, event: SendProgress) -> None:
+        if event.trouble and not self._troubled:
+            self._troubled = True
+            self._say(
+                f"provider trouble, will retry: {printable(event.trouble)} (nothing is sent "
+                "twice: a create of unknown outcome is looked up first)"
+            )
+        elif not event.trouble and self._troubled:
+            self._troubled = False
+            self._say("the provider is answering again")
         done = event.submitted + event.refused
         share = done / event.total if event.total else 1.0
         text = (

@@ -53,8 +53,19 @@ def normalize(raw: object, region: str = DEFAULT_REGION) -> PhoneResult:
         return PhoneResult(text, error="empty")
     if len(stripped) > _MAX_INPUT:
         return PhoneResult(text, error="too long")
+    result = _parse(text, stripped, (region or DEFAULT_REGION).upper())
+    if result.e164 is None and stripped.startswith("00"):
+        # 00 is the international prefix of most of the world, and people write it whatever
+        # the region (the US dials 011). Tried only when the number means nothing otherwise.
+        international = _parse(text, "+" + stripped[2:], region=None)
+        if international.e164 is not None:
+            return international
+    return result
+
+
+def _parse(text: str, stripped: str, region: str | None) -> PhoneResult:
     try:
-        number = phonenumbers.parse(stripped, (region or DEFAULT_REGION).upper())
+        number = phonenumbers.parse(stripped, region)
     except NumberParseException as exc:
         return PhoneResult(text, error=_PARSE_ERRORS.get(exc.error_type, "not a phone number"))
     possible = phonenumbers.is_possible_number_with_reason(number)

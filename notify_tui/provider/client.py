@@ -10,6 +10,7 @@ any other failure of a create that may have reached the provider raises
 from __future__ import annotations
 
 import asyncio
+import base64
 import math
 import random as _random
 from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
@@ -395,9 +396,13 @@ class TwilioClient:
         return cls(self._redact(f"{text}{detail})"), maybe_sent=maybe_sent)
 
     def _redact(self, text: str) -> str:
-        """Belt and braces: no credential ever reaches an error message."""
+        """Belt and braces: no credential ever reaches an error message, not even as the
+        Basic auth header a provider or a proxy might echo back."""
         secret = self._config.password
-        return text.replace(secret, "***") if secret else text
+        if not secret:
+            return text
+        basic = base64.b64encode(f"{self._config.auth_username}:{secret}".encode()).decode()
+        return text.replace(basic, "***").replace(secret, "***")
 
 
 def _safe_to_resend(error: ProviderError) -> bool:

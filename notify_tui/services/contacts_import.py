@@ -4,7 +4,9 @@ The file needs a header row with a phone column (``phone``, ``number``, ``mobile
 ``phone_number``, ``msisdn`` or ``tel``, in any case, spaces allowed: ``Phone Number``); ``name``
 (or ``first_name`` and ``last_name``) is optional; every other column is kept as an attribute.
 UTF-8 with or without a byte order mark is expected (UTF-16 with a BOM is read too); a file that
-is not valid UTF-8 is read as Windows-1252 (Latin-1), and the report says so.
+is not valid UTF-8 is read as Windows-1252 (Latin-1), and the report says so. A file that is
+UTF-8 with some bytes that are not (two exports pasted together) keeps its UTF-8 text and reads
+only those bytes as Windows-1252.
 
 Files are streamed and written in batches, so a million lines import in bounded memory; only the
 first ``MAX_REJECTION_DETAILS`` rejected lines are kept in detail, the rest are counted. Every
@@ -18,6 +20,7 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -46,12 +49,15 @@ FIRST_NAME_COLUMNS = ("first_name", "firstname", "given_name")
 LAST_NAME_COLUMNS = ("last_name", "lastname", "surname", "family_name")
 
 FALLBACK_ENCODING = "cp1252"
+MIXED_ENCODING = "utf-8+cp1252"
+"""UTF-8, with the bytes that are not valid UTF-8 read as Windows-1252."""
 
-_BIDI_CONTROLS = [0x200E, 0x200F, *range(0x202A, 0x202F), *range(0x2066, 0x206A)]
+_BIDI_CONTROLS = [0x061C, 0x200E, 0x200F, *range(0x202A, 0x202F), *range(0x2066, 0x206A)]
 _UNSAFE: dict[int, str | None] = {
     cp: None for cp in [*range(0x00, 0x20), *range(0x7F, 0xA0), *_BIDI_CONTROLS]
 }
-_UNSAFE.update({ord("\t"): " ", ord("\n"): " ", ord("\r"): " "})
+# Line breaks of every kind become spaces: a name or a number is one line.
+_UNSAFE.update({ord(ch): " " for ch in "\t\n\r\x85\u2028\u2029"})
 _UNSAFE_TABLE = str.maketrans(_UNSAFE)
 
 
@@ -81,13 +87,19 @@ class FileLayout:
     name_columns: tuple[str, ...]
     attribute_columns: tuple[str, ...]
     encoding: str
-    """The encoding the file was read with: ``utf-8``, ``utf-16`` or ``cp1252``."""
+    """The encoding the file was read with: ``utf-8``, ``utf-16``, ``cp1252`` or
+    ``utf-8+cp1252`` (UTF-8 with some bytes read as Windows-1252)."""
 
     @property
     def encoding_note(self) -> str | None:
         """A sentence for the user when the file was not UTF-8."""
         if self.encoding == FALLBACK_ENCODING:
             return "the file is not valid UTF-8: read it as Latin-1 (Windows-1252)"
+        if self.encoding == MIXED_ENCODING:
+            return (
+                "the file is UTF-8 but some of its bytes are not: read those as Latin-1 "
+                "(Windows-1252)"
+            )
         return None
 
 
@@ -183,28 +195,34 @@ def header_key(header: str) -> str:
     return key.strip("_")
 
 
+_ESCAPED_BYTES = re.compile("[\udc80-\udcff]")
+_NON_ASCII = re.compile("[^\x00-\x7f\udc80-\udcff]")
+
+
 def detect_encoding(path: Path) -> str:
-    """``utf-8-sig`` when the whole file is UTF-8 (BOM or not), ``utf-16`` with its BOM, else
-    the Latin-1 fallback. Reads the file once, a chunk at a time."""
-    decoder = codecs.getincrementaldecoder("utf-8")()
+    """``utf-8-sig`` when the whole file is UTF-8 (BOM or not), ``utf-16`` with its BOM; a file
+    with UTF-8 text and bytes that are not UTF-8 is ``utf-8+cp1252``; one with no UTF-8 text
+    beyond ASCII gets the Latin-1 fallback. Reads the file once, a chunk at a time."""
+    decoder = codecs.getincrementaldecoder("utf-8")(errors="surrogateescape")
+    invalid = utf8_text = False
     try:
         with path.open("rb") as handle:
             first = handle.read(1 << 20)
             if first.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
                 return "utf-16"
             chunk = first
-            while chunk:
-                try:
-                    decoder.decode(chunk)
-                except UnicodeDecodeError:
-                    return FALLBACK_ENCODING
-                chunk = handle.read(1 << 20)
-            decoder.decode(b"", final=True)
-    except UnicodeDecodeError:
-        return FALLBACK_ENCODING
+            final = False
+            while not final:
+                final = not chunk
+                text = decoder.decode(chunk, final=final)
+                invalid = invalid or _ESCAPED_BYTES.search(text) is not None
+                utf8_text = utf8_text or _NON_ASCII.search(text) is not None
+                if invalid and utf8_text:
+                    return MIXED_ENCODING
+                chunk = handle.read(1 << 20) if not final else b""
     except OSError as exc:
         raise ContactsFileError(_os_message(path, exc)) from None
-    return "utf-8-sig"
+    return FALLBACK_ENCODING if invalid else "utf-8-sig"
 
 
 def _os_message(path: Path, exc: OSError) -> str:
@@ -218,6 +236,16 @@ def _latin1_fallback(error: UnicodeError) -> tuple[str, int]:
 
 
 codecs.register_error("notify_tui_latin1", _latin1_fallback)
+
+
+def _cp1252_fallback(error: UnicodeError) -> tuple[str, int]:
+    # Inside UTF-8 text: the bytes that are not UTF-8 are read as Windows-1252 (else Latin-1).
+    assert isinstance(error, UnicodeDecodeError)
+    raw = error.object[error.start : error.end]
+    return raw.decode(FALLBACK_ENCODING, errors="notify_tui_latin1"), error.end
+
+
+codecs.register_error("notify_tui_cp1252", _cp1252_fallback)
 
 
 def _unique(names: list[str]) -> list[str]:
@@ -245,6 +273,7 @@ class _Columns:
                 f"cell, phone_number, msisdn or tel (found: {shown})"
             )
         self.phone = phone_index
+        self.width = len(header)
         self.name = next((keys.index(c) for c in NAME_COLUMNS if c in keys), None)
         first = next((keys.index(c) for c in FIRST_NAME_COLUMNS if c in keys), None)
         last = next((keys.index(c) for c in LAST_NAME_COLUMNS if c in keys), None)
@@ -297,9 +326,12 @@ def read_lines(path: str | Path) -> tuple[FileLayout, Iterator[_Line | _Malforme
     if file.is_dir():
         raise ContactsFileError(f"cannot read {file}: it is a folder")
     encoding = detect_encoding(file)
-    errors = "notify_tui_latin1" if encoding == FALLBACK_ENCODING else "strict"
+    errors = {FALLBACK_ENCODING: "notify_tui_latin1", MIXED_ENCODING: "notify_tui_cp1252"}
+    opened_as = "utf-8-sig" if encoding == MIXED_ENCODING else encoding
     try:
-        handle = file.open("r", encoding=encoding, errors=errors, newline="")
+        handle = file.open(
+            "r", encoding=opened_as, errors=errors.get(encoding, "strict"), newline=""
+        )
     except OSError as exc:
         raise ContactsFileError(_os_message(file, exc)) from None
     try:
@@ -348,7 +380,27 @@ def _rows(
             line_num = getattr(reader, "line_num", line_num)
             if not any(c.strip() for c in row):
                 continue
+            if line_num > start and _runaway_quote(row, columns.width):
+                yield _Malformed(
+                    start,
+                    f"malformed CSV: a quote opened on line {start} is not closed before line "
+                    f"{line_num}, so lines {start} to {line_num} were read as one: fix the quote",
+                )
+                continue
             yield columns.line(start, row)
+
+
+def _runaway_quote(row: list[str], width: int) -> bool:
+    """Whether a row read over several lines swallowed whole rows: a quoted cell holds a line
+    break followed by a line with as many commas as a row of the file. (A quoted address that
+    spans lines legitimately rarely looks like that.)"""
+    commas = max(1, width - 1)
+    for cell in row:
+        if "\n" in cell or "\r" in cell:
+            lines = cell.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+            if any(line.count(",") >= commas for line in lines[1:]):
+                return True
+    return False
 
 
 def _phone_value(raw: str) -> str:

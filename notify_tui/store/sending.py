@@ -91,13 +91,26 @@ def add_recipients(
         invalid = [r for r in invalid if r.phone not in existing]
         names = {r.phone: r.name for r in valid}
         contact_ids = _contact_ids([r.phone for r in valid], names, now)
+        del names
+        # Written a batch at a time as they are built: a million rows never sit in memory.
         rows: list[dict[str, object]] = []
-        skipped = 0
+        written = queued = skipped = 0
+
+        def write(final: bool = False) -> None:
+            nonlocal rows, written
+            if rows and (final or len(rows) >= _BATCH):
+                # insert_many takes its columns from the first row of each batch.
+                Message.insert_many(rows).execute()
+                written += len(rows)
+                rows = []
+
         for r in valid:
             contact_id = contact_ids[r.phone]
             if contact_id < 0:
                 skipped += 1
                 continue
+            queued += 1
+            write()
             rows.append(
                 {
                     "campaign": campaign_id,
@@ -112,8 +125,8 @@ def add_recipients(
                     "resolved_at": None,
                 }
             )
-        queued = len(rows)
         for r in invalid:
+            write()
             rows.append(
                 {
                     "campaign": campaign_id,
@@ -127,12 +140,10 @@ def add_recipients(
                     "resolved_at": now,
                 }
             )
-        # insert_many takes its columns from the first row: every row carries the same keys.
-        for start in range(0, len(rows), _BATCH):
-            Message.insert_many(rows[start : start + _BATCH]).execute()
+        write(final=True)
         Campaign.update(
             {
-                Campaign.recipients: Campaign.recipients + len(rows),
+                Campaign.recipients: Campaign.recipients + written,
                 Campaign.unknown: Campaign.unknown + queued,
                 Campaign.failed: Campaign.failed + len(invalid),
                 Campaign.skipped_opted_out: Campaign.skipped_opted_out + skipped,
@@ -260,8 +271,10 @@ def linked_sids(sids: Iterable[str], except_message_id: int | None = None) -> se
     return found
 
 
-_LOCK_NAMESPACE = 0x6E74
-"""PostgreSQL advisory locks of campaign sends: ``(namespace, campaign id)``."""
+_LOCK_NAMESPACE = "notify-tui send "
+"""PostgreSQL advisory locks of campaign sends: ``(hashtext(namespace || schema), campaign id)``.
+Advisory locks are database-wide: the schema keeps workspaces in two schemas of one database
+from locking each other's campaigns."""
 _lock_files: dict[tuple[str, int], int] = {}
 
 
@@ -275,7 +288,8 @@ def try_lock_campaign(campaign_id: int) -> bool:
     db = database.obj
     if isinstance(db, PostgresqlDatabase):
         row = db.execute_sql(
-            "SELECT pg_try_advisory_lock(%s, %s)", (_LOCK_NAMESPACE, campaign_id)
+            "SELECT pg_try_advisory_lock(hashtext(%s || current_schema()), %s)",
+            (_LOCK_NAMESPACE, campaign_id),
         ).fetchone()
         return bool(row and row[0])
     try:
@@ -301,7 +315,10 @@ def unlock_campaign(campaign_id: int) -> None:
     """Give up the right to send a campaign (taken on this thread's connection)."""
     db = database.obj
     if isinstance(db, PostgresqlDatabase):
-        db.execute_sql("SELECT pg_advisory_unlock(%s, %s)", (_LOCK_NAMESPACE, campaign_id))
+        db.execute_sql(
+            "SELECT pg_advisory_unlock(hashtext(%s || current_schema()), %s)",
+            (_LOCK_NAMESPACE, campaign_id),
+        )
         return
     path = f"{db.database}.send-{campaign_id}.lock"
     handle = _lock_files.pop((path, campaign_id), None)

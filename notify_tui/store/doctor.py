@@ -1,0 +1,710 @@
+"""Checking a workspace for what a crash, a killed process or a bug may have left inconsistent.
+
+What is checked, and why it is checkable:
+
+- the schema: the recorded version is the one this notify-tui writes, every table is there, and
+  (SQLite) the file passes ``PRAGMA quick_check`` and ``foreign_key_check``;
+- each campaign's counters against its rows: ``recipients`` is the number of its messages,
+  ``delivered``/``failed``/``unknown`` the messages in each status (so they add up to
+  ``recipients``), ``submitted`` the messages the provider accepted, ``cost`` the sum of their
+  prices. Every writer moves a counter in the transaction that changes the rows it counts, so any
+  difference is damage. ``skipped_opted_out`` counts rows that were never written (or removed):
+  nothing to check it against;
+- the status history (the per-minute tallies behind the sparkline) against the final messages:
+  each message that became Delivered or Failed from a provider answer was tallied once, in the
+  minute of its ``resolved_at``; numbers that failed the app's own validation were recorded
+  Failed without a resolution and are not tallied. So per campaign, tallied deliveries equal
+  Delivered messages and tallied failures equal Failed messages less invalid ones. (Which minute
+  a resolution went to is only checked through the totals.);
+- leases: an expired lease is harmless (any poller may take the message) but is cleared; a lease
+  on a message that is no longer Unknown, or half a lease, is an orphan. Live leases are noted;
+- sending: a message ``attempting`` when no sender holds its campaign may or may not have
+  reached the provider; only ``notify-tui send --resume`` can find out (it looks the message up
+  before sending anything). A campaign still marked ``sending`` with no sender is interrupted;
+- polling: an Unknown message with a SID, inside the polling window, that no poller is scheduled
+  to look at again would stay Unknown for ever;
+- opt-outs: each contact's opt-out state agrees with the last event of its audit trail.
+
+``repair`` fixes what can be derived from the rows, each in one transaction: it recomputes
+counters, rebuilds tallies, clears expired and orphan leases, marks abandoned ``sending``
+campaigns ``interrupted`` and schedules forgotten Unknown messages for a look. It never touches
+a message's status, and never guesses whether a create reached the provider.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from enum import StrEnum
+from typing import Any
+
+from peewee import JOIN, Case, PostgresqlDatabase, SqliteDatabase, fn
+
+from notify_tui.domain.status import Status
+from notify_tui.store import sending
+from notify_tui.store.db import SCHEMA_VERSION, schema_version
+from notify_tui.store.models import (
+    ALL_MODELS,
+    Campaign,
+    Contact,
+    Message,
+    OptOutEvent,
+    StatusTally,
+    database,
+    utcnow,
+)
+
+__all__ = ["Check", "Examination", "Problem", "examine", "repair"]
+
+_CENT = Decimal("0.0001")
+"""Costs agree when they round to the same hundredth of a cent (SQLite sums prices as floats)."""
+
+
+class Check(StrEnum):
+    """The kinds of problem the doctor knows."""
+
+    SCHEMA = "schema"
+    INTEGRITY = "integrity"
+    COUNTERS = "counters"
+    TALLIES = "tallies"
+    EXPIRED_LEASES = "expired leases"
+    ORPHAN_LEASES = "orphan leases"
+    ABANDONED_SEND = "abandoned send"
+    ATTEMPTING = "attempting"
+    NEVER_POLLED = "never polled"
+    OPT_OUT_TRAIL = "opt-out trail"
+
+
+REPAIRABLE = frozenset(
+    {
+        Check.COUNTERS,
+        Check.TALLIES,
+        Check.EXPIRED_LEASES,
+        Check.ORPHAN_LEASES,
+        Check.ABANDONED_SEND,
+        Check.NEVER_POLLED,
+    }
+)
+"""What ``repair`` can fix from the rows alone."""
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """Something wrong, in one line for the user."""
+
+    check: Check
+    text: str
+    campaign_id: int | None = None
+    ids: tuple[int, ...] = ()
+    """The campaigns (or messages) concerned, for the repair."""
+
+    @property
+    def repairable(self) -> bool:
+        """True when ``repair`` can fix it."""
+        return self.check in REPAIRABLE
+
+
+@dataclass
+class Examination:
+    """What ``examine`` found: problems, and notes on what is fine or merely in progress."""
+
+    at: datetime
+    backend: str
+    schema_version: int | None
+    problems: list[Problem] = field(default_factory=list)
+    healthy: list[str] = field(default_factory=list)
+    """One line per check that passed."""
+    notes: list[str] = field(default_factory=list)
+    """Things in progress that are not problems (live leases, campaigns being sent)."""
+
+    @property
+    def ok(self) -> bool:
+        """True when nothing is wrong."""
+        return not self.problems
+
+    def of(self, check: Check) -> list[Problem]:
+        """The problems of one kind."""
+        return [p for p in self.problems if p.check is check]
+
+
+@dataclass(frozen=True, slots=True)
+class _Counts:
+    recipients: int = 0
+    delivered: int = 0
+    failed: int = 0
+    unknown: int = 0
+    submitted: int = 0
+    cost: Decimal = Decimal(0)
+    invalid: int = 0
+
+
+# -- reading ----------------------------------------------------------------------------------
+
+
+def _backend() -> str:
+    db = database.obj
+    if isinstance(db, PostgresqlDatabase):
+        params = db.connect_params
+        where = f"{params.get('host', 'localhost')}:{params.get('port', 5432)}"
+        row = db.execute_sql("SELECT current_schema()").fetchone()
+        schema = f", schema {row[0]}" if row and row[0] and row[0] != "public" else ""
+        return f"PostgreSQL database {db.database}{schema} on {where}"
+    if isinstance(db, SqliteDatabase):
+        return f"SQLite file {db.database}"
+    return type(db).__name__
+
+
+@contextmanager
+def _snapshot() -> Iterator[None]:
+    """One consistent view of the workspace for every query of the examination, without
+    blocking writers: a deferred SQLite transaction (WAL readers see a snapshot), PostgreSQL
+    at REPEATABLE READ."""
+    db = database.obj
+    if isinstance(db, PostgresqlDatabase):
+        with db.atomic(isolation_level="REPEATABLE READ"):
+            yield
+    elif isinstance(db, SqliteDatabase):
+        with db.atomic(lock_type="DEFERRED"):
+            yield
+    else:  # pragma: no cover - the store knows only these two
+        with db.atomic():
+            yield
+
+
+def _decimal(value: object) -> Decimal:
+    if value is None:
+        return Decimal(0)
+    return Decimal(str(value))
+
+
+def _row_counts(campaign_ids: list[int] | None = None) -> dict[int, _Counts]:
+    """What each campaign's rows say, in one pass over the messages."""
+    submitted = fn.SUM(Case(None, [(Message.send_state == "submitted", 1)], 0))
+    invalid = fn.SUM(Case(None, [(Message.send_state == "invalid", 1)], 0))
+    select = Message.select(
+        Message.campaign,
+        Message.status,
+        fn.COUNT(Message.id),
+        submitted,
+        fn.SUM(fn.ABS(Message.price)),
+        invalid,
+    ).group_by(Message.campaign, Message.status)
+    if campaign_ids is not None:
+        select = select.where(Message.campaign.in_(campaign_ids))
+    found: dict[int, dict[str, Any]] = defaultdict(
+        lambda: {"recipients": 0, "submitted": 0, "cost": Decimal(0), "invalid": 0}
+    )
+    for campaign_id, status, count, sent, cost, bad in select.tuples():
+        entry = found[int(campaign_id)]
+        entry["recipients"] += int(count)
+        entry["submitted"] += int(sent or 0)
+        entry["cost"] += _decimal(cost)
+        entry["invalid"] += int(bad or 0)
+        if status in (Status.DELIVERED.value, Status.FAILED.value, Status.UNKNOWN.value):
+            entry[status] = entry.get(status, 0) + int(count)
+    return {campaign_id: _Counts(**values) for campaign_id, values in found.items()}
+
+
+def _campaigns() -> dict[int, tuple[str, str, _Counts]]:
+    select = Campaign.select(
+        Campaign.id,
+        Campaign.name,
+        Campaign.state,
+        Campaign.recipients,
+        Campaign.delivered,
+        Campaign.failed,
+        Campaign.unknown,
+        Campaign.submitted,
+        Campaign.cost,
+    ).order_by(Campaign.id)
+    return {
+        int(cid): (
+            name or "",
+            state or "",
+            _Counts(int(r), int(d), int(f), int(u), int(s), _decimal(cost)),
+        )
+        for cid, name, state, r, d, f, u, s, cost in select.tuples()
+    }
+
+
+def _same_cost(a: Decimal, b: Decimal) -> bool:
+    return a.quantize(_CENT) == b.quantize(_CENT)
+
+
+def _describe(counts: _Counts) -> str:
+    return (
+        f"{counts.recipients:,} recipients: {counts.delivered:,} delivered, "
+        f"{counts.failed:,} failed, {counts.unknown:,} unknown, {counts.submitted:,} submitted, "
+        f"cost {counts.cost.quantize(_CENT)}"
+    )
+
+
+def _label(campaign_id: int, name: str) -> str:
+    shown = "".join(ch if ch.isprintable() else "\ufffd" for ch in name)
+    if len(shown) > 40:
+        shown = shown[:39] + "…"
+    return f"campaign {campaign_id} ({shown})"
+
+
+def _tally_totals() -> dict[int, tuple[int, int]]:
+    select = StatusTally.select(
+        StatusTally.campaign, fn.SUM(StatusTally.delivered), fn.SUM(StatusTally.failed)
+    ).group_by(StatusTally.campaign)
+    return {int(c): (int(d or 0), int(f or 0)) for c, d, f in select.tuples()}
+
+
+def _lease_condition_expired(now: datetime) -> Any:
+    return (
+        Message.lease_owner.is_null(False)
+        & Message.lease_until.is_null(False)
+        & (Message.lease_until < now)
+        & (Message.status == Status.UNKNOWN.value)
+    )
+
+
+def _lease_condition_orphan() -> Any:
+    held = Message.lease_owner.is_null(False) | Message.lease_until.is_null(False)
+    half = Message.lease_owner.is_null() | Message.lease_until.is_null()
+    return held & (half | (Message.status != Status.UNKNOWN.value))
+
+
+def _never_polled_condition() -> Any:
+    return (
+        (Message.status == Status.UNKNOWN.value)
+        & Message.sid.is_null(False)
+        & Message.next_poll_at.is_null()
+        & Message.note.is_null()
+    )
+
+
+def _sender_running(campaign_id: int) -> bool:
+    """Whether some process holds the right to send this campaign now."""
+    if sending.try_lock_campaign(campaign_id):
+        sending.unlock_campaign(campaign_id)
+        return False
+    return True
+
+
+def _check_schema(found: Examination) -> None:
+    db = database.obj
+    tables = set(db.get_tables())
+    missing = sorted(m._meta.table_name for m in ALL_MODELS if m._meta.table_name not in tables)
+    version = found.schema_version
+    if version != SCHEMA_VERSION or missing:
+        parts = []
+        if version != SCHEMA_VERSION:
+            parts.append(f"schema version {version}, expected {SCHEMA_VERSION}")
+        if missing:
+            parts.append(f"missing tables: {', '.join(missing)}")
+        found.problems.append(Problem(Check.SCHEMA, "; ".join(parts)))
+    else:
+        found.healthy.append(f"schema version {version} (current), all {len(ALL_MODELS)} tables")
+    if isinstance(db, SqliteDatabase):
+        quick = [str(row[0]) for row in db.execute_sql("PRAGMA quick_check").fetchall()]
+        keys = db.execute_sql("PRAGMA foreign_key_check").fetchall()
+        if quick != ["ok"]:
+            found.problems.append(
+                Problem(Check.INTEGRITY, f"SQLite quick_check: {'; '.join(quick[:3])}")
+            )
+        elif keys:
+            found.problems.append(
+                Problem(Check.INTEGRITY, f"{len(keys):,} rows refer to rows that do not exist")
+            )
+        else:
+            found.healthy.append("SQLite file integrity (quick_check, foreign keys)")
+
+
+def _check_campaigns(found: Examination) -> None:
+    campaigns = _campaigns()
+    rows = _row_counts()
+    tallies = _tally_totals()
+    message_total = 0
+    bad_counters = bad_tallies = 0
+    for campaign_id, (name, _state, stored) in campaigns.items():
+        actual = rows.get(campaign_id, _Counts())
+        message_total += actual.recipients
+        expected = _Counts(
+            actual.recipients,
+            actual.delivered,
+            actual.failed,
+            actual.unknown,
+            actual.submitted,
+            actual.cost,
+        )
+        if (
+            stored.recipients,
+            stored.delivered,
+            stored.failed,
+            stored.unknown,
+            stored.submitted,
+        ) != (
+            expected.recipients,
+            expected.delivered,
+            expected.failed,
+            expected.unknown,
+            expected.submitted,
+        ) or not _same_cost(stored.cost, expected.cost):
+            bad_counters += 1
+            found.problems.append(
+                Problem(
+                    Check.COUNTERS,
+                    f"{_label(campaign_id, name)}: its counters say {_describe(stored)}; its "
+                    f"messages say {_describe(expected)}",
+                    campaign_id,
+                    (campaign_id,),
+                )
+            )
+        tallied = tallies.get(campaign_id, (0, 0))
+        resolved = (actual.delivered, actual.failed - actual.invalid)
+        if tallied != resolved:
+            bad_tallies += 1
+            found.problems.append(
+                Problem(
+                    Check.TALLIES,
+                    f"{_label(campaign_id, name)}: its status history counts {tallied[0]:,} "
+                    f"deliveries and {tallied[1]:,} failures; its messages show {resolved[0]:,} "
+                    f"delivered and {resolved[1]:,} failed by the provider",
+                    campaign_id,
+                    (campaign_id,),
+                )
+            )
+    strays = sorted(set(rows) - set(campaigns))
+    if strays:
+        found.problems.append(
+            Problem(Check.INTEGRITY, f"messages of campaigns that do not exist: {strays[:5]}")
+        )
+    n = len(campaigns)
+    if not bad_counters:
+        found.healthy.append(
+            f"counters of {n:,} campaign{'s' if n != 1 else ''} agree with their "
+            f"{message_total:,} messages"
+        )
+    if not bad_tallies:
+        found.healthy.append(f"status history of {n:,} campaign{'s' if n != 1 else ''}")
+
+
+def _check_leases(found: Examination) -> None:
+    now = found.at
+    expired = Message.select().where(_lease_condition_expired(now)).count()
+    orphans = Message.select().where(_lease_condition_orphan()).count()
+    live = (
+        Message.select(fn.COUNT(Message.id), fn.MAX(Message.lease_until))
+        .where(
+            Message.lease_owner.is_null(False)
+            & (Message.lease_until >= now)
+            & (Message.status == Status.UNKNOWN.value)
+        )
+        .tuples()
+        .first()
+    )
+    if expired:
+        found.problems.append(
+            Problem(
+                Check.EXPIRED_LEASES,
+                f"{_count(expired, 'expired poller lease')} (a poller stopped without giving "
+                "them back; other pollers can take the messages, but the leases should go)",
+            )
+        )
+    if orphans:
+        found.problems.append(
+            Problem(
+                Check.ORPHAN_LEASES,
+                f"{_count(orphans, 'lease')} on messages that are no longer Unknown, or "
+                "half-written",
+            )
+        )
+    if live and live[0]:
+        until = live[1]
+        until_text = f" until {until:%Y-%m-%d %H:%M:%S} UTC" if isinstance(until, datetime) else ""
+        found.notes.append(
+            f"{int(live[0]):,} messages leased by a poller{until_text} (a running poller, or one "
+            "that stopped: the leases expire on their own)"
+        )
+    if not expired and not orphans:
+        found.healthy.append("no expired or orphan poller leases")
+
+
+def _check_sending(found: Examination) -> None:
+    states = (
+        Message.select(Message.campaign, Message.send_state, fn.COUNT(Message.id))
+        .where(Message.send_state.in_(["pending", "attempting"]))
+        .group_by(Message.campaign, Message.send_state)
+        .tuples()
+    )
+    unsent: dict[int, dict[str, int]] = defaultdict(dict)
+    for campaign_id, state, count in states:
+        unsent[int(campaign_id)][state] = int(count)
+    marked_sending = {
+        int(cid): name or ""
+        for cid, name in Campaign.select(Campaign.id, Campaign.name)
+        .where(Campaign.state == "sending")
+        .tuples()
+    }
+    names = {
+        int(cid): name or ""
+        for cid, name in Campaign.select(Campaign.id, Campaign.name)
+        .where(Campaign.id.in_(sorted(set(unsent) | set(marked_sending)) or [0]))
+        .tuples()
+    }
+    trouble = False
+    for campaign_id in sorted(set(unsent) | set(marked_sending)):
+        label = _label(campaign_id, names.get(campaign_id, ""))
+        counts = unsent.get(campaign_id, {})
+        attempting, pending = counts.get("attempting", 0), counts.get("pending", 0)
+        if _sender_running(campaign_id):
+            found.notes.append(f"{label} is being sent now ({pending + attempting:,} to go)")
+            continue
+        if campaign_id in marked_sending:
+            trouble = True
+            found.problems.append(
+                Problem(
+                    Check.ABANDONED_SEND,
+                    f"{label} is marked as sending but no sender is running (it was stopped "
+                    "or killed)",
+                    campaign_id,
+                    (campaign_id,),
+                )
+            )
+        if attempting:
+            trouble = True
+            found.problems.append(
+                Problem(
+                    Check.ATTEMPTING,
+                    f"{label}: {_count(attempting, 'message')} of unknown outcome (the sender "
+                    "stopped while creating them). Run notify-tui send --resume "
+                    f"{campaign_id}: it looks each one up and sends only those the provider "
+                    "does not have",
+                    campaign_id,
+                    (campaign_id,),
+                )
+            )
+        elif pending:
+            found.notes.append(
+                f"{label}: {pending:,} messages not sent yet (resume with notify-tui send "
+                f"--resume {campaign_id})"
+            )
+    if not trouble:
+        found.healthy.append("no message left attempting by a stopped sender")
+
+
+def _check_polling(found: Examination) -> None:
+    forgotten = Message.select().where(_never_polled_condition()).count()
+    if forgotten:
+        found.problems.append(
+            Problem(
+                Check.NEVER_POLLED,
+                f"{_count(forgotten, 'Unknown message')} that no poller is scheduled to look "
+                "at again",
+            )
+        )
+    else:
+        found.healthy.append("every Unknown message inside the polling window is scheduled")
+
+
+def _check_opt_outs(found: Examination) -> None:
+    last = (
+        OptOutEvent.select(OptOutEvent.contact, fn.MAX(OptOutEvent.id).alias("last_id"))
+        .group_by(OptOutEvent.contact)
+        .alias("last")
+    )
+    event = OptOutEvent.alias("event")
+    select = (
+        Contact.select(Contact.phone, Contact.opted_out, event.action)
+        .join(last, JOIN.LEFT_OUTER, on=(last.c.contact_id == Contact.id))
+        .join(event, JOIN.LEFT_OUTER, on=(event.id == last.c.last_id))
+        .where(Contact.opted_out | event.id.is_null(False))
+    )
+    disagree = [
+        phone
+        for phone, opted_out, action in select.tuples()
+        if bool(opted_out) != (action == "opt_out")
+    ]
+    if disagree:
+        shown = ", ".join(disagree[:3]) + (" ..." if len(disagree) > 3 else "")
+        found.problems.append(
+            Problem(
+                Check.OPT_OUT_TRAIL,
+                f"{_count(len(disagree), 'contact')} whose opt-out state disagrees with the "
+                f"last entry of the audit trail ({shown}); check with notify-tui optouts",
+            )
+        )
+    else:
+        found.healthy.append("opt-outs agree with their audit trail")
+
+
+def examine(now: datetime | None = None) -> Examination:
+    """Check the open workspace; changes nothing."""
+    now = now or utcnow()
+    with _snapshot():
+        found = Examination(now, _backend(), schema_version(database.obj))
+        _check_schema(found)
+        _check_campaigns(found)
+        _check_leases(found)
+        _check_polling(found)
+        _check_opt_outs(found)
+    # Outside the snapshot: taking a campaign's send lock must see the current state.
+    _check_sending(found)
+    return found
+
+
+# -- repairing --------------------------------------------------------------------------------
+
+
+def _lock_campaigns(campaign_ids: list[int]) -> None:
+    """PostgreSQL: hold the campaigns' rows until commit, so that a poller committing meanwhile
+    adds its deltas after ours instead of being overwritten by a count that missed it."""
+    if isinstance(database.obj, PostgresqlDatabase):
+        list(
+            Campaign.select(Campaign.id)
+            .where(Campaign.id.in_(campaign_ids))
+            .order_by(Campaign.id)
+            .for_update()
+            .tuples()
+        )
+
+
+def recompute_counters(campaign_ids: list[int]) -> dict[int, tuple[int, ...]]:
+    """Set the campaigns' counters to what their rows say, in one transaction."""
+    changed: dict[int, tuple[int, ...]] = {}
+    if not campaign_ids:
+        return changed
+    with database.atomic():
+        _lock_campaigns(campaign_ids)
+        rows = _row_counts(campaign_ids)
+        for campaign_id in campaign_ids:
+            counts = rows.get(campaign_id, _Counts())
+            Campaign.update(
+                {
+                    Campaign.recipients: counts.recipients,
+                    Campaign.delivered: counts.delivered,
+                    Campaign.failed: counts.failed,
+                    Campaign.unknown: counts.unknown,
+                    Campaign.submitted: counts.submitted,
+                    Campaign.cost: counts.cost,
+                }
+            ).where(Campaign.id == campaign_id).execute()
+            changed[campaign_id] = (counts.recipients, counts.delivered, counts.failed)
+    return changed
+
+
+def _minute(value: object) -> datetime:
+    if isinstance(value, datetime):
+        return value.replace(second=0, microsecond=0)
+    return datetime.strptime(str(value)[:16], "%Y-%m-%d %H:%M")
+
+
+def rebuild_tallies(campaign_ids: list[int]) -> int:
+    """Rebuild the campaigns' status history from their messages' ``resolved_at``; answers how
+    many minutes were written."""
+    if not campaign_ids:
+        return 0
+    if isinstance(database.obj, PostgresqlDatabase):
+        minute: Any = fn.date_trunc("minute", Message.resolved_at)
+    else:
+        minute = fn.strftime("%Y-%m-%d %H:%M:00", Message.resolved_at)
+    written = 0
+    with database.atomic():
+        _lock_campaigns(campaign_ids)
+        select = (
+            Message.select(Message.campaign, minute, Message.status, fn.COUNT(Message.id))
+            .where(
+                Message.campaign.in_(campaign_ids)
+                & Message.status.in_([Status.DELIVERED.value, Status.FAILED.value])
+                & (Message.send_state != "invalid")
+                & Message.resolved_at.is_null(False)
+            )
+            .group_by(Message.campaign, minute, Message.status)
+        )
+        series: dict[tuple[int, datetime], list[int]] = defaultdict(lambda: [0, 0])
+        for campaign_id, at, status, count in select.tuples():
+            slot = series[(int(campaign_id), _minute(at))]
+            slot[0 if status == Status.DELIVERED.value else 1] += int(count)
+        StatusTally.delete().where(StatusTally.campaign.in_(campaign_ids)).execute()
+        rows = [
+            {"campaign": c, "minute": m, "delivered": d, "failed": f}
+            for (c, m), (d, f) in sorted(series.items())
+        ]
+        for start in range(0, len(rows), 500):
+            StatusTally.insert_many(rows[start : start + 500]).execute()
+        written = len(rows)
+    return written
+
+
+def clear_leases(now: datetime | None = None) -> int:
+    """Clear expired and orphan leases; answers how many."""
+    now = now or utcnow()
+    with database.atomic():
+        return int(
+            Message.update(lease_owner=None, lease_until=None)
+            .where(_lease_condition_expired(now) | _lease_condition_orphan())
+            .execute()
+        )
+
+
+def schedule_forgotten(now: datetime | None = None) -> int:
+    """Make forgotten Unknown messages due now; the next poller cycle looks at them."""
+    now = now or utcnow()
+    with database.atomic():
+        return int(Message.update(next_poll_at=now).where(_never_polled_condition()).execute())
+
+
+def mark_interrupted(campaign_ids: list[int]) -> list[int]:
+    """Mark campaigns ``interrupted`` that are marked ``sending`` with no sender running."""
+    done = []
+    for campaign_id in campaign_ids:
+        if not sending.try_lock_campaign(campaign_id):
+            continue
+        try:
+            updated = (
+                Campaign.update(state="interrupted")
+                .where((Campaign.id == campaign_id) & (Campaign.state == "sending"))
+                .execute()
+            )
+        finally:
+            sending.unlock_campaign(campaign_id)
+        if updated:
+            done.append(campaign_id)
+    return done
+
+
+def repair(found: Examination, now: datetime | None = None) -> list[str]:
+    """Fix the repairable problems of ``found``; answers one line per thing done."""
+    now = now or utcnow()
+    done: list[str] = []
+    counters = sorted({p.campaign_id for p in found.of(Check.COUNTERS) if p.campaign_id})
+    if counters:
+        recompute_counters(counters)
+        done.append(f"recomputed the counters of {_campaign_list(counters)} from the messages")
+    tallies = sorted({p.campaign_id for p in found.of(Check.TALLIES) if p.campaign_id})
+    if tallies:
+        minutes = rebuild_tallies(tallies)
+        done.append(
+            f"rebuilt the status history of {_campaign_list(tallies)} from the messages "
+            f"({minutes:,} minutes)"
+        )
+    if found.of(Check.EXPIRED_LEASES) or found.of(Check.ORPHAN_LEASES):
+        done.append(f"cleared {clear_leases(now):,} expired or orphan poller leases")
+    if found.of(Check.NEVER_POLLED):
+        done.append(f"scheduled {schedule_forgotten(now):,} forgotten Unknown messages for a look")
+    abandoned = sorted({p.campaign_id for p in found.of(Check.ABANDONED_SEND) if p.campaign_id})
+    if abandoned:
+        marked = mark_interrupted(abandoned)
+        if marked:
+            done.append(
+                f"marked {_campaign_list(marked)} interrupted (resume with notify-tui send "
+                "--resume ID)"
+            )
+    return done
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n:,} {noun}{'' if n == 1 else 's'}"
+
+
+def _campaign_list(ids: list[int]) -> str:
+    shown = ", ".join(str(i) for i in ids[:10]) + (" ..." if len(ids) > 10 else "")
+    return f"campaign{'s' if len(ids) != 1 else ''} {shown}"
