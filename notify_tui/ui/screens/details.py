@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import replace
+from datetime import timedelta
 from pathlib import Path
 from typing import ClassVar
 
@@ -102,6 +103,10 @@ def row_summary(row: RecipientRow) -> Text:
     line.no_wrap = True
     line.overflow = "ellipsis"
     return line
+
+
+QUIET_AFTER = timedelta(hours=1)
+"""A campaign with no resolution for this long is drawn up to its last one, not to now."""
 
 
 class DetailsScreen(NotifyScreen):
@@ -294,7 +299,10 @@ class DetailsScreen(NotifyScreen):
         self.header.show(campaign, None if partial else state.suggested)
         unknown = campaign.unknown
         last = state.series[-1][0] if state.series else None
-        until_now = bool(unknown) or last is None
+        now = self.notify_app.clock()
+        # Up to now while messages are still resolving; once the last hour brought nothing, the
+        # rest are awaiting receipts that may never come, and the line ends at the last one.
+        until_now = last is None or (bool(unknown) and now - last < QUIET_AFTER)
         self.chart.update(
             ChartData(
                 delivered=campaign.delivered,
@@ -302,7 +310,7 @@ class DetailsScreen(NotifyScreen):
                 unknown=unknown,
                 series=tuple(state.series),
                 since=campaign.sent_at,
-                until=self.notify_app.clock() if until_now else last,
+                until=now if until_now else last,
                 until_now=until_now,
             )
         )
