@@ -368,7 +368,12 @@ class TwilioClient:
             if isinstance(body.get("more_info"), str):
                 more_info = body["more_info"]
         message = self._redact(f"{where}: {text}")
-        kwargs: dict[str, Any] = {"http_status": status, "code": code, "more_info": more_info}
+        kwargs: dict[str, Any] = {
+            "http_status": status,
+            "code": code,
+            "more_info": more_info,
+            "provider_text": self._redact(text),
+        }
         if status == 429 or (400 <= status < 500 and code == 20429):
             after = _retry_after(response.headers.get("Retry-After"))
             return RateLimitedError(message, retry_after=after, **kwargs)

@@ -47,12 +47,15 @@ class ProviderError(Exception):
         http_status: int | None = None,
         code: int | None = None,
         more_info: str | None = None,
+        provider_text: str | None = None,
     ) -> None:
         super().__init__(message)
         self.message = message
         self.http_status = http_status
         self.code = code
         self.more_info = more_info
+        self.provider_text = provider_text
+        """The provider's own words (its error body's ``message``), without our context."""
 
     def __str__(self) -> str:
         details = []
@@ -82,8 +85,15 @@ class RateLimitedError(ProviderError):
         code: int | None = 20429,
         more_info: str | None = None,
         retry_after: float | None = None,
+        provider_text: str | None = None,
     ) -> None:
-        super().__init__(message, http_status=http_status, code=code, more_info=more_info)
+        super().__init__(
+            message,
+            http_status=http_status,
+            code=code,
+            more_info=more_info,
+            provider_text=provider_text,
+        )
         self.retry_after = retry_after
         """Seconds the provider asked us to wait (``Retry-After``), when it said."""
 

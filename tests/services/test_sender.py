@@ -228,6 +228,8 @@ async def test_send_submits_everyone_once_and_records_refusals_with_their_reason
     assert reasons[LANDLINE] == Reason.LANDLINE.value
     stop = Message.get(Message.phone == STOP)
     assert stop.error_code == 21610 and stop.detail.startswith("21610 · ")
+    # The provider's own words, without the request line the client adds to its errors.
+    assert stop.error_message == "Attempt to send to unsubscribed recipient"
 
     contact = Contact.get(Contact.phone == STOP)
     assert contact.opted_out
