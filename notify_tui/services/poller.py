@@ -2,20 +2,26 @@
 
 Each cycle leases the messages that are due (so that any number of pollers never work the same
 message), asks the provider about them and applies the answers in one transaction. With few
-messages due it fetches them one by one; with many it lists pages of up to 1,000 messages by
-sender and send date and matches them by SID, which takes a thousand times fewer requests.
+messages due it fetches them one by one. With many it *sweeps* the provider's listing of their
+sender: pages of 1,000 messages by sender and send date, newest first, each page answering for
+every Unknown message it shows (not only the ones leased), so that a hundred thousand pending
+messages cost about a hundred requests. A sweep is leased too (``store.polling.take_sweep``):
+while one poller reads a sender's pages the others leave that sender alone, so the requests do
+not grow with the number of pollers. A long sweep carries on over several cycles.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import socket
+import time
 import uuid
-from collections import defaultdict
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from functools import lru_cache
 
 from notify_tui.domain.polling import next_poll_delay
 from notify_tui.domain.status import (
@@ -23,10 +29,11 @@ from notify_tui.domain.status import (
     Classification,
     Status,
     classify_fetch_not_found,
+    classify_message,
 )
 from notify_tui.provider import NotFoundError, ProviderError, ProviderMessage, TwilioClient
 from notify_tui.store import polling
-from notify_tui.store.models import utcnow
+from notify_tui.store.models import database, utcnow
 from notify_tui.store.updates import AppliedUpdates, StatusUpdate, apply_updates
 
 FETCH_THRESHOLD = 50
@@ -39,7 +46,19 @@ younger ones may not have a send date yet, which the list filters on."""
 RETRY_AFTER_ERROR = timedelta(seconds=30)
 """After provider trouble, a message waits at least this long before the next try."""
 
+SWEEP_PAGES = 25
+"""Pages of a listing read in one cycle at most; a longer sweep goes on in the next cycle."""
+
+SWEEP_SECONDS = 2.0
+"""A cycle stops reading pages after about this long, so that progress shows regularly."""
+
+EXPIRE_EVERY = timedelta(minutes=1)
+"""How often a poller looks for messages past the polling window."""
+
 STILL_UNKNOWN = Classification(Status.UNKNOWN)
+
+NOT_FOUND_CODE = 20404
+"""The provider's code for "no such message": only a 404 carrying it marks a message lost."""
 
 
 @dataclass(frozen=True)
@@ -67,6 +86,18 @@ class PollCycle:
 
 
 ResolutionHook = Callable[[AppliedUpdates], Awaitable[None]]
+
+
+@dataclass
+class _Sweep:
+    """One sender's listing being read, and the leased messages it must answer for."""
+
+    sender: str | None
+    """The ``From`` filter; ``None`` lists every sender (Messaging Service sends)."""
+    pages: AsyncIterator[list[ProviderMessage]]
+    anchors: dict[int, polling.PollTask]
+    """Messages leased for this sweep and not answered yet."""
+    renewed_at: datetime
 
 
 @dataclass
@@ -109,39 +140,66 @@ class Poller:
         self._on_applied = on_applied
         self._receipt_grace = receipt_grace
         self.requests = 0
+        self._sweeps: list[_Sweep] = []
+        self._expired_at: datetime | None = None
+
+    @property
+    def sweeping(self) -> bool:
+        """True while a listing is being read: the next cycle carries on with it at once."""
+        return bool(self._sweeps)
 
     async def poll_once(self, campaign_id: int | None = None) -> PollCycle:
-        """Lease what is due, ask the provider, apply the answers."""
+        """Lease what is due, ask the provider, apply the answers (or go on with a sweep)."""
         now = self._clock()
-        await asyncio.to_thread(polling.expire_old, now)
-        tasks = await asyncio.to_thread(
-            polling.claim_due,
-            self.owner,
-            limit=self._batch,
-            lease_for=self._lease_for,
-            now=now,
-            campaign_id=campaign_id,
-        )
+        if self._expired_at is None or not now - EXPIRE_EVERY < self._expired_at <= now:
+            await asyncio.to_thread(polling.expire_old, now)
+            self._expired_at = now
         answers = _Answers()
+        applied = AppliedUpdates()
+        checked = 0
+        tasks: list[polling.PollTask] = []
         try:
-            if len(tasks) <= self._fetch_threshold:
-                await self._fetch_each(tasks, answers)
-            else:
-                await self._list_pages(tasks, answers, now)
+            if not self._sweeps:
+                due = await asyncio.to_thread(
+                    polling.due_by_sender,
+                    self.owner,
+                    limit=self._batch,
+                    now=now,
+                    campaign_id=campaign_id,
+                )
+                busiest = max(due, key=lambda sender: due[sender], default=None)
+                if due and due[busiest] > self._fetch_threshold:
+                    await self._start_sweep(busiest, now, campaign_id)
+                else:
+                    tasks = await asyncio.to_thread(
+                        polling.claim_due,
+                        self.owner,
+                        limit=self._batch,
+                        lease_for=self._lease_for,
+                        now=now,
+                        campaign_id=campaign_id,
+                    )
+                    await self._fetch_each(tasks, answers)
+                    updates = self._updates(tasks, answers, self._clock())
+                    applied = await asyncio.to_thread(apply_updates, updates, self._clock())
+                    checked = len(tasks)
+                    tasks = []
+            if self._sweeps:
+                checked += await self._sweep(answers, applied)
         except asyncio.CancelledError:
-            await asyncio.to_thread(polling.release, self.owner, [t.message_id for t in tasks])
+            await self._abandon([t.message_id for t in tasks])
+            raise
+        except BaseException:
+            await self._abandon([t.message_id for t in tasks])
             raise
         self.requests += answers.requests
-        updates = self._updates(tasks, answers, self._clock())
-        applied = await asyncio.to_thread(apply_updates, updates, self._clock())
         if self._on_applied is not None and applied.resolutions:
             await self._on_applied(applied)
-        pending = await asyncio.to_thread(polling.pending_count, campaign_id)
-        resolvable = await asyncio.to_thread(
-            polling.resolvable_now_count, self._clock(), campaign_id, self._receipt_grace
+        pending, resolvable = await asyncio.to_thread(
+            polling.pending_counts, self._clock(), campaign_id, self._receipt_grace
         )
         return PollCycle(
-            now, len(tasks), applied, pending, answers.requests, answers.error, resolvable
+            now, checked, applied, pending, answers.requests, answers.error, resolvable
         )
 
     async def run(
@@ -157,9 +215,9 @@ class Poller:
             cycle = await self.poll_once(campaign_id)
             if on_cycle is not None:
                 on_cycle(cycle)
-            if until_settled and cycle.resolvable == 0:
+            if until_settled and cycle.resolvable == 0 and not self._sweeps:
                 return
-            if cycle.checked >= self._batch:
+            if cycle.checked >= self._batch or self._sweeps:
                 continue
             due = await asyncio.to_thread(polling.next_due_at, campaign_id)
             wait = idle_sleep
@@ -175,48 +233,156 @@ class Poller:
                 answers.requests += 1
                 try:
                     answers.found[task.message_id] = await self._client.fetch_message(task.sid)
-                except NotFoundError:
-                    answers.lost.add(task.message_id)
+                except NotFoundError as exc:
+                    if exc.code == NOT_FOUND_CODE:
+                        answers.lost.add(task.message_id)
+                    else:
+                        # A 404 that is not the provider's own answer about this message (a
+                        # proxy, a wrong URL) says nothing about it: try again later.
+                        answers.failed.add(task.message_id)
+                        answers.error = answers.error or str(exc)
                 except ProviderError as exc:
                     answers.failed.add(task.message_id)
                     answers.error = answers.error or str(exc)
 
         await asyncio.gather(*(fetch(t) for t in tasks))
 
-    async def _list_pages(
-        self, tasks: Sequence[polling.PollTask], answers: _Answers, now: datetime
+    # ---------------------------------------------------------------- sweeps
+
+    async def _start_sweep(
+        self, sender: str | None, now: datetime, campaign_id: int | None
     ) -> None:
-        groups: dict[str | None, list[polling.PollTask]] = defaultdict(list)
-        for task in tasks:
-            groups[task.sender if not task.messaging_service_sid else None].append(task)
-        for sender, group in groups.items():
-            wanted = {t.sid: t.message_id for t in group}
-            days = [_day(t) for t in group]
+        """Take the sweep of ``sender``'s listing, then lease its due messages. In that order:
+        a poller never holds messages of a sender that another one is sweeping."""
+        taken = await asyncio.to_thread(
+            polling.take_sweep, self.owner, sender, lease_for=self._lease_for, now=now
+        )
+        if not taken:
+            return  # another poller just took it: it answers for these messages
+        tasks = await asyncio.to_thread(
+            polling.claim_due,
+            self.owner,
+            limit=self._batch,
+            lease_for=self._lease_for,
+            now=now,
+            campaign_id=campaign_id,
+            senders=[sender],
+        )
+        if not tasks:
+            await asyncio.to_thread(polling.end_sweep, self.owner, sender)
+            return
+        days = [_day(t) for t in tasks]
+        pages = self._client.list_messages(
+            from_=sender,
+            date_sent_after=min(days) - timedelta(days=1),
+            date_sent_before=max(days) + timedelta(days=1),
+        )
+        self._sweeps.append(_Sweep(sender, pages, {t.message_id: t for t in tasks}, now))
+
+    async def _sweep(self, answers: _Answers, applied: AppliedUpdates) -> int:
+        """Read the current sweep's next pages; answers how many messages they answered for.
+
+        Each page is written (on a worker thread) before the next is read: reading ahead gains
+        nothing while both hold the interpreter, and the write says whether to read on.
+        """
+        sweep = self._sweeps[0]
+        started = time.monotonic()
+        checked = pages = 0
+        finished = failed = False
+        while pages < SWEEP_PAGES and time.monotonic() - started < SWEEP_SECONDS:
             try:
-                async for page in self._client.list_messages(
-                    from_=sender,
-                    date_sent_after=min(days) - timedelta(days=1),
-                    date_sent_before=max(days) + timedelta(days=1),
-                ):
-                    answers.requests += 1
-                    for message in page:
-                        message_id = wanted.pop(message.sid or "", None)
-                        if message_id is not None:
-                            answers.found[message_id] = message
-                    if not wanted:
-                        break
+                page = await anext(sweep.pages)
+            except StopAsyncIteration:
+                finished = True
+                break
             except ProviderError as exc:
                 answers.error = answers.error or str(exc)
-                answers.failed.update(wanted.values())
+                finished = failed = True
+                break
+            pages += 1
+            answers.requests += 1
+            listed = {m.sid: m for m in page if m.sid}
+            page_applied = await asyncio.to_thread(self._apply_listed, listed)
+            applied.merge(page_applied)
+            checked += len(page_applied.changed_ids)
+            for message_id in page_applied.changed_ids:
+                sweep.anchors.pop(message_id, None)
+            if not sweep.anchors and not page_applied.changed_ids:
+                # Everything leased is answered, and this page showed nothing more to answer.
+                finished = True
+                break
+            if self._lease_due() and not await self._renew():
+                return checked
+        if finished:
+            self._sweeps.remove(sweep)
+            checked += await self._finish(sweep, answers, applied, failed)
+        return checked
+
+    def _apply_listed(self, listed: Mapping[str, ProviderMessage]) -> AppliedUpdates:
+        """Answer, in one transaction, for every Unknown message of one page no other poller
+        holds (runs on a worker thread)."""
+        now = self._clock()
+        with database.atomic():
+            rows = polling.claim_listed(self.owner, listed, now)
+            answer = self._answer
+            updates = [answer(r.message_id, r.attempted_at, listed[r.sid], now) for r in rows]
+            return apply_updates(updates, now)
+
+    def _lease_due(self) -> bool:
+        """True when the sweeps' leases should be renewed (a third of them has passed)."""
+        oldest = min(s.renewed_at for s in self._sweeps)
+        return self._clock() - oldest >= self._lease_for / 3
+
+    async def _renew(self) -> bool:
+        """Keep the sweeps' leases (theirs and their messages') alive; ``False`` when the
+        current one was lost (this poller stalled past its lease) and was dropped."""
+        now = self._clock()
+        kept = True
+        for sweep in list(self._sweeps):
+            taken = await asyncio.to_thread(
+                polling.take_sweep, self.owner, sweep.sender, lease_for=self._lease_for, now=now
+            )
+            if taken:
+                await asyncio.to_thread(
+                    polling.renew, self.owner, list(sweep.anchors), now + self._lease_for
+                )
+                sweep.renewed_at = now
                 continue
-            # Not in the pages: too young to carry a send date, or lost by the provider.
-            by_id = {t.message_id: t for t in group}
-            stragglers = [
-                by_id[i]
-                for i in wanted.values()
-                if now - (by_id[i].attempted_at or now) >= UNLISTED_GRACE
-            ]
-            await self._fetch_each(stragglers, answers)
+            kept = kept and sweep is not self._sweeps[0]
+            self._sweeps.remove(sweep)
+            await asyncio.to_thread(polling.release, self.owner, list(sweep.anchors))
+            await _close(sweep.pages)
+        return kept
+
+    async def _finish(
+        self, sweep: _Sweep, answers: _Answers, applied: AppliedUpdates, failed: bool
+    ) -> int:
+        """End a sweep: what it leased and never saw is fetched, or looked at again later."""
+        await _close(sweep.pages)
+        left = list(sweep.anchors.values())
+        if left:
+            now = self._clock()
+            if failed:
+                answers.failed.update(t.message_id for t in left)
+            else:
+                # Not in the pages: too young to carry a send date, or lost by the provider.
+                stragglers = [t for t in left if now - (t.attempted_at or now) >= UNLISTED_GRACE]
+                await self._fetch_each(stragglers, answers)
+            updates = self._updates(left, answers, self._clock())
+            applied.merge(await asyncio.to_thread(apply_updates, updates, self._clock()))
+        await asyncio.to_thread(polling.end_sweep, self.owner, sweep.sender)
+        return len(left)
+
+    async def _abandon(self, leased: list[int]) -> None:
+        """Give back every lease (the cycle was cancelled or broke)."""
+        sweeps, self._sweeps = self._sweeps, []
+        for sweep in sweeps:
+            leased.extend(sweep.anchors)
+        await asyncio.to_thread(polling.release, self.owner, leased)
+        for sweep in sweeps:
+            await asyncio.to_thread(polling.end_sweep, self.owner, sweep.sender)
+            with contextlib.suppress(ProviderError, RuntimeError):
+                await _close(sweep.pages)
 
     def _updates(
         self, tasks: Sequence[polling.PollTask], answers: _Answers, now: datetime
@@ -229,21 +395,7 @@ class Poller:
             note = NO_RECEIPT_NOTE if delay is None else None
             message = answers.found.get(task.message_id)
             if message is not None:
-                updates.append(
-                    StatusUpdate(
-                        task.message_id,
-                        message.classify(),
-                        provider_status=message.status,
-                        error_message=message.error_message,
-                        price=message.price,
-                        price_unit=message.price_unit,
-                        num_segments=message.num_segments,
-                        date_sent=_naive(message.date_sent),
-                        resolved_at=_naive(message.date_updated),
-                        next_poll_at=next_at,
-                        note=note,
-                    )
-                )
+                updates.append(self._answer(task.message_id, task.attempted_at, message, now))
             elif task.message_id in answers.lost:
                 updates.append(StatusUpdate(task.message_id, classify_fetch_not_found()))
             else:
@@ -255,12 +407,44 @@ class Poller:
                 )
         return updates
 
+    @staticmethod
+    def _answer(
+        message_id: int, attempted_at: datetime | None, message: ProviderMessage, now: datetime
+    ) -> StatusUpdate:
+        delay = next_poll_delay(now - (attempted_at or now))
+        return StatusUpdate(
+            message_id,
+            _classify(message.status, message.error_code, message.error_message),
+            provider_status=message.status,
+            error_message=message.error_message,
+            price=message.price,
+            price_unit=message.price_unit,
+            num_segments=message.num_segments,
+            date_sent=_naive(message.date_sent),
+            resolved_at=_naive(message.date_updated),
+            next_poll_at=now + delay if delay is not None else None,
+            note=NO_RECEIPT_NOTE if delay is None else None,
+        )
+
+
+async def _close(pages: AsyncIterator[list[ProviderMessage]]) -> None:
+    """Close a listing left before its end (its generator holds a response open)."""
+    close = getattr(pages, "aclose", None)
+    if close is not None:
+        await close()
+
 
 def _day(task: polling.PollTask) -> date:
     moment = task.date_sent or task.attempted_at or utcnow()
     return moment.date()
 
 
+# A page of a thousand answers holds a handful of distinct statuses and timestamps (to the
+# second): both conversions are cached.
+_classify = lru_cache(maxsize=1024)(classify_message)
+
+
+@lru_cache(maxsize=8192)
 def _naive(moment: datetime | None) -> datetime | None:
     """The store keeps naive UTC."""
     if moment is None or moment.tzinfo is None:

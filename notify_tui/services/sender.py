@@ -96,6 +96,9 @@ one run, with backoff; then the message stays pending for a resume."""
 PROGRESS_INTERVAL = 0.25
 """Seconds between progress events (a few per second)."""
 
+TROUBLE_QUIET = 10.0
+"""Seconds of good answers after provider trouble before the trouble is reported over."""
+
 FLUSH_INTERVAL = 0.05
 FLUSH_MAX = 1000
 """Outcomes are written every ``FLUSH_INTERVAL`` seconds, or as soon as this many wait."""
@@ -318,6 +321,8 @@ class SendProgress:
     looked_up: int = 0
     """Creates of unknown outcome looked up in the provider's records in this run."""
     done: bool = False
+    trouble: str | None = None
+    """What the provider last failed with, while it keeps failing (``None`` once it answers)."""
 
     @property
     def remaining(self) -> int:
@@ -494,6 +499,8 @@ class _CampaignSender:
         self.looked_up = 0
         self.unresolved = 0
         self.given_up = 0
+        self.trouble: str | None = None
+        self.trouble_at = -math.inf
         self.started = clock()
         self.samples: deque[tuple[float, int]] = deque()
         self.last_event = -math.inf
@@ -524,8 +531,22 @@ class _CampaignSender:
                 retrying=len(self.retries),
                 looked_up=self.looked_up,
                 done=done,
+                trouble=self.trouble,
             )
         )
+
+    def _note_trouble(self, error: BaseException | None) -> None:
+        """Remember provider trouble (its first error), or its end once the provider has answered
+        well for ``TROUBLE_QUIET`` seconds; an event tells each change, not each failure."""
+        now = self.clock()
+        if error is not None:
+            self.trouble_at = now
+            if self.trouble is None:
+                self.trouble = str(error)
+                self._progress(force=True)
+        elif self.trouble is not None and now - self.trouble_at >= TROUBLE_QUIET:
+            self.trouble = None
+            self._progress(force=True)
 
     # ---------------------------------------------------------------- the run
 
@@ -561,6 +582,8 @@ class _CampaignSender:
                 moved = state = "sent" if remaining == 0 else "interrupted"
         finally:
             await asyncio.shield(self._finish(moved))
+        if state == "sent":
+            self.trouble = None
         self._progress(force=True, done=True)
         return SendResult(
             campaign_id=self.id,
@@ -664,6 +687,10 @@ class _CampaignSender:
         due: dict[int, int] = {}
         while self.retries and self.retries[0][0] <= now:
             _, _, work = heapq.heappop(self.retries)
+            if work.ambiguous:
+                # Still attempting, outcome unknown: only a lookup may decide, never a claim.
+                await self.queue.put(work)
+                continue
             due[work.message_id] = work.tries
         if due:
             await self._claim(list(due), due)
@@ -710,13 +737,18 @@ class _CampaignSender:
             )
         except RefusedError as error:
             classification = classify_create_refusal(
-                error.http_status or 400, error.code, error.message
+                error.http_status or 400, error.code, error.provider_text or error.message
             )
             update = StatusUpdate(
-                work.message_id, classification, error_message=error.message, send_state="refused"
+                work.message_id,
+                classification,
+                error_message=error.provider_text or error.message,
+                send_state="refused",
             )
+            self._note_trouble(None)
             return _Outcome(work, update, refused=True, stop=error.code == STOP_CODE)
         except CreateOutcomeUnknownError as error:
+            self._note_trouble(error.cause)
             tried_at = _aware(error.attempted_at) or datetime.now(UTC)
             work.attempted_at = min(work.attempted_at or tried_at, tried_at)
             work.last_try_at = tried_at
@@ -728,6 +760,7 @@ class _CampaignSender:
             raise
         except (RateLimitedError, TransportError) as error:
             # For a create the client raises these only when it certainly created nothing.
+            self._note_trouble(error)
             after = error.retry_after if isinstance(error, RateLimitedError) else None
             if after:
                 self.pacer.hold(after)
@@ -741,6 +774,7 @@ class _CampaignSender:
         return _Outcome(work, retry_after=max(delay, at_least or 0.0))
 
     def _submitted(self, work: _Work, message: ProviderMessage, linked: bool = False) -> _Outcome:
+        self._note_trouble(None)
         delay = next_poll_delay(timedelta(0)) or timedelta(seconds=2)
         next_poll_at = utcnow() + delay
         classification = message.classify()
@@ -775,6 +809,7 @@ class _CampaignSender:
 
     async def _resolve(self, work: _Work) -> _Outcome:
         """A create of unknown outcome: link the message if the provider has it, else resend."""
+        work.ambiguous = True
         attempted_at = work.attempted_at or datetime.now(UTC)
         last_try = work.last_try_at or attempted_at
         wait = (last_try - datetime.now(UTC)).total_seconds() + self.settle
@@ -788,19 +823,25 @@ class _CampaignSender:
             except (AuthenticationError, NotFoundError) as error:
                 self.fatal = self.fatal or error
                 raise
-            except ProviderError:
+            except ProviderError as error:
+                self._note_trouble(error)
                 if attempt + 1 < LOOKUP_TRIES:
                     await self.sleep(min(RETRY_CAP, self.retry_base * 2.0**attempt))
                 continue
             if found is not None:
                 return self._submitted(work, found, linked=True)
             # Not there: the create never reached the provider. Only now is it sent again.
+            self._note_trouble(None)
             work.ambiguous = False
             outcome = self._retry(work)
             outcome.retry_after = 0.0
             outcome.resent = True
             return outcome
-        return _Outcome(work, unresolved=True)
+        # The provider keeps failing: look it up again after a backoff (it stays attempting,
+        # never resent blindly); past MAX_TRIES it is left for a resume.
+        outcome = self._retry(work)
+        outcome.unresolved = True
+        return outcome
 
     async def _lookup(self, work: _Work, attempted_at: datetime) -> ProviderMessage | None:
         since = attempted_at - LOOKUP_SKEW
@@ -889,7 +930,9 @@ class _CampaignSender:
         """One transaction: the provider's answers, the counters, the opt-outs (DB thread)."""
         now = utcnow()
         updates = [o.update for o in batch if o.update is not None]
-        release = release + [o.work.message_id for o in batch if o.retry_after is not None]
+        release = release + [
+            o.work.message_id for o in batch if o.retry_after is not None and not o.work.ambiguous
+        ]
         rows = [o.submitted_row for o in batch if o.submitted_row is not None]
         with database.atomic():
             sending.record_submitted(rows, now)

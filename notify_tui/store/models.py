@@ -121,7 +121,25 @@ class Message(BaseModel):
             (("campaign", "status", "id"), False),
             (("campaign", "reason", "id"), False),
             (("next_poll_at",), False),
+            # The failure reasons of a campaign, counted from the index alone.
+            (("campaign", "status", "reason"), False),
+            # A number's history across campaigns, for the opt-out policy.
+            (("phone",), False),
         )
+
+
+# The messages still being polled, and all a poll cycle counts of them: a small index (only
+# these rows are in it) that answers "how many are pending" without reading the table.
+Message.add_index(
+    Message.campaign,
+    Message.status,
+    Message.next_poll_at,
+    Message.provider_status,
+    Message.updated_at,
+    Message.attempted_at,
+    where=Message.next_poll_at.is_null(False),
+    name="message_pending",
+)
 
 
 class StatusTally(BaseModel):

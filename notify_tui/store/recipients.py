@@ -173,13 +173,46 @@ def recipients_at(
     if limit == 0:
         return []
     from_end = total - offset - limit
-    if from_end < offset:
-        select = _select(campaign_id, flt).order_by(*_order(flt, descending=True))
-        rows = [_row(r) for r in select.offset(from_end).limit(limit).tuples()]
+    descending = from_end < offset
+    skip = from_end if descending else offset
+    select = _select(campaign_id, flt)
+    if skip:
+        # Skip along the index alone to the page's first key, then read the page by key: an
+        # OFFSET on the full query would read (and join) every row it skips.
+        key = _key_at(campaign_id, flt, skip, descending)
+        if key is None:
+            return []
+        select = select.where(_from_key(flt, key, descending))
+    select = select.order_by(*_order(flt, descending)).limit(limit)
+    rows = [_row(r) for r in select.tuples()]
+    if descending:
         rows.reverse()
-        return rows
-    select = _select(campaign_id, flt).order_by(*_order(flt, descending=False))
-    return [_row(r) for r in select.offset(offset).limit(limit).tuples()]
+    return rows
+
+
+def _key_at(
+    campaign_id: int, flt: RecipientFilter, offset: int, descending: bool
+) -> tuple[str, int] | int | None:
+    keys = [Message.status, Message.id] if flt.sort_by_status else [Message.id]
+    select = (
+        Message.select(*keys)
+        .where(_where(campaign_id, flt))
+        .order_by(*_order(flt, descending))
+        .offset(offset)
+        .limit(1)
+    )
+    row = select.tuples().first()
+    if row is None:
+        return None
+    return (str(row[0]), int(row[1])) if flt.sort_by_status else int(row[0])
+
+
+def _from_key(flt: RecipientFilter, key: tuple[str, int] | int, descending: bool) -> Any:
+    """The rows at ``key`` and after it in view order (before it, ``descending``)."""
+    if isinstance(key, tuple):
+        pair, bound = Tuple(Message.status, Message.id), Tuple(*key)
+        return pair <= bound if descending else pair >= bound
+    return Message.id <= key if descending else Message.id >= key
 
 
 def iter_recipients(

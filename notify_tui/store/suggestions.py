@@ -230,11 +230,19 @@ def dismiss(ids: Iterable[int], actor: str, now: datetime | None = None) -> int:
 
 def dismiss_for_phones(phones: Iterable[str], actor: str, rule: str | None = None) -> int:
     """Dismiss pending suggestions of these numbers (a delivery since, or an opt-out)."""
-    condition = OptOutSuggestion.phone.in_(list(phones)) & (OptOutSuggestion.state == "pending")
-    if rule is not None:
-        condition &= OptOutSuggestion.rule == rule
-    return int(
-        OptOutSuggestion.update(state="dismissed", decided_at=utcnow(), decided_by=actor)
-        .where(condition)
-        .execute()
-    )
+    wanted = list(phones)
+    now = utcnow()
+    dismissed = 0
+    # In chunks: a poll cycle may report tens of thousands of deliveries at once.
+    for start in range(0, len(wanted), 500):
+        condition = OptOutSuggestion.phone.in_(wanted[start : start + 500]) & (
+            OptOutSuggestion.state == "pending"
+        )
+        if rule is not None:
+            condition &= OptOutSuggestion.rule == rule
+        dismissed += (
+            OptOutSuggestion.update(state="dismissed", decided_at=now, decided_by=actor)
+            .where(condition)
+            .execute()
+        )
+    return int(dismissed)

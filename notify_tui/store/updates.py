@@ -11,6 +11,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
+from functools import lru_cache
+
+from peewee import PostgresqlDatabase
 
 from notify_tui.domain.status import Classification, Status
 from notify_tui.store.models import Campaign, Message, StatusTally, database, utcnow
@@ -76,7 +79,23 @@ class AppliedUpdates:
     tallies: dict[tuple[int, datetime], list[int]] = field(default_factory=dict)
     """Resolutions per (campaign, minute): [delivered, failed]."""
 
+    def merge(self, other: AppliedUpdates) -> None:
+        """Add what ``other`` (a later batch) changed to this report."""
+        self.changed_ids |= other.changed_ids
+        self.resolutions.extend(other.resolutions)
+        for campaign_id, delta in other.campaigns.items():
+            mine = self.campaigns.setdefault(campaign_id, CounterDelta())
+            mine.delivered += delta.delivered
+            mine.failed += delta.failed
+            mine.unknown += delta.unknown
+            mine.cost += delta.cost
+        for key, (delivered, failed) in other.tallies.items():
+            tally = self.tallies.setdefault(key, [0, 0])
+            tally[0] += delivered
+            tally[1] += failed
 
+
+@lru_cache(maxsize=4096)
 def _minute(moment: datetime) -> datetime:
     return moment.replace(second=0, microsecond=0)
 
@@ -94,94 +113,179 @@ def apply_updates(updates: Sequence[StatusUpdate], now: datetime | None = None) 
     return result
 
 
-def _apply_chunk(chunk: Sequence[StatusUpdate], now: datetime, result: AppliedUpdates) -> None:
-    ids = [u.message_id for u in chunk]
-    current = {
-        row[0]: row
-        for row in Message.select(
-            Message.id,
-            Message.campaign,
-            Message.status,
-            Message.price,
-            Message.contact,
-            Message.phone,
-            Message.provider_status,
+@dataclass(slots=True)
+class _Effect:
+    """What one message's row change means, counted once the change is known to be written."""
+
+    message_id: int
+    campaign_id: int
+    contact_id: int | None
+    phone: str
+    classification: Classification
+    new_price: Decimal | None
+    resolves: bool
+    resolved_at: datetime
+
+
+_PLAN_CACHE: dict[tuple[str, tuple[str, ...]], str] = {}
+
+
+def _update_sql(columns: tuple[str, ...]) -> str:
+    """``UPDATE message SET ... WHERE id = ? AND status = ?`` for these columns (``+polls``
+    bumps the poll count), built once per shape and database dialect."""
+    param = database.param
+    sql = _PLAN_CACHE.get((param, columns))
+    if sql is None:
+        assignments = [
+            '"polls" = "polls" + 1' if column == "+polls" else f'"{column}" = {param}'
+            for column in columns
+        ]
+        sql = (
+            f'UPDATE "{Message._meta.table_name}" SET {", ".join(assignments)} '
+            f'WHERE "id" = {param} AND "status" = {param}'
         )
-        .where(Message.id.in_(ids))
-        .tuples()
-    }
+        _PLAN_CACHE[(param, columns)] = sql
+    return sql
+
+
+_F = Message._meta.fields
+_STATUSES = {status.value: status for status in Status}
+
+
+def _current(ids: Sequence[int]) -> dict[int, tuple[object, ...]]:
+    """The rows the answers apply to (raw SQL: this runs for every thousand answers)."""
+    param = database.param
+    sql = (
+        'SELECT "id", "campaign_id", "status", "price", "contact_id", "phone", "provider_status" '
+        f'FROM "{Message._meta.table_name}" WHERE "id" IN ({", ".join(param for _ in ids)}) '
+        'ORDER BY "id"'
+    )
+    if isinstance(database.obj, PostgresqlDatabase):
+        # Held until commit, so every status guard below holds (SQLite's write lock, taken
+        # when the transaction began, does the same there).
+        sql += " FOR UPDATE"
+    return {row[0]: row for row in database.execute_sql(sql, list(ids)).fetchall()}
+
+
+def _apply_chunk(chunk: Sequence[StatusUpdate], now: datetime, result: AppliedUpdates) -> None:
+    current = _current([u.message_id for u in chunk])
+    now_db = _F["updated_at"].db_value(now)
+    # One prepared statement per shape of change, run with executemany: a poll cycle's
+    # thousand answers cost a handful of statements instead of a thousand.
+    groups: dict[tuple[str, ...], list[tuple[list[object], _Effect]]] = {}
+    later: list[tuple[tuple[str, ...], list[object], _Effect]] = []
+    seen: set[int] = set()
     for update in chunk:
         row = current.get(update.message_id)
         if row is None:
             continue
         _, campaign_id, status, old_price, contact_id, phone, old_raw = row
-        old = Status(status)
+        old = _STATUSES[status]
         new = update.classification.status
-        fields: dict[object, object] = {}
+        fields: dict[str, object] = {}
         if update.sid is not None:
-            fields[Message.sid] = update.sid
+            fields["sid"] = update.sid
         if update.send_state is not None:
-            fields[Message.send_state] = update.send_state
+            fields["send_state"] = update.send_state
         if update.num_segments is not None:
-            fields[Message.num_segments] = update.num_segments
+            fields["num_segments"] = update.num_segments
         if update.date_sent is not None:
-            fields[Message.date_sent] = update.date_sent
+            fields["date_sent"] = _F["date_sent"].db_value(update.date_sent)
         raw = update.provider_status
         # "read" may refine "delivered"; a stale "sent" never overwrites a final status.
         if raw is not None and raw != old_raw and (old is Status.UNKNOWN or new is old):
-            fields[Message.provider_status] = raw
-            fields[Message.updated_at] = now
+            fields["provider_status"] = raw
+            fields["updated_at"] = now_db
         new_price = update.price if update.price is not None and old_price is None else None
         if new_price is not None:
-            fields[Message.price] = new_price
-            fields[Message.price_unit] = update.price_unit
+            fields["price"] = _F["price"].db_value(new_price)
+            fields["price_unit"] = update.price_unit
         resolves = old is Status.UNKNOWN and new is not Status.UNKNOWN
         if old is Status.UNKNOWN:
-            fields[Message.lease_owner] = None
-            fields[Message.lease_until] = None
-            fields[Message.polls] = Message.polls + 1
-            fields[Message.next_poll_at] = None if resolves else update.next_poll_at
+            fields["lease_owner"] = None
+            fields["lease_until"] = None
+            fields["+polls"] = None
+            next_poll_at = None if resolves else update.next_poll_at
+            fields["next_poll_at"] = _F["next_poll_at"].db_value(next_poll_at)
             if update.note is not None:
-                fields[Message.note] = update.note
+                fields["note"] = update.note
         resolved_at = min(update.resolved_at or now, now)
         if resolves:
             classification = update.classification
-            reason = classification.reason.value if classification.reason else None
             fields.update(
                 {
-                    Message.status: new.value,
-                    Message.reason: reason,
-                    Message.detail: classification.detail or None,
-                    Message.error_code: classification.code,
-                    Message.error_message: update.error_message,
-                    Message.resolved_at: resolved_at,
-                    Message.updated_at: now,
+                    "status": new.value,
+                    "reason": classification.reason.value if classification.reason else None,
+                    "detail": classification.detail or None,
+                    "error_code": classification.code,
+                    "error_message": update.error_message,
+                    "resolved_at": _F["resolved_at"].db_value(resolved_at),
+                    "updated_at": now_db,
                 }
             )
         if not fields:
             continue
+        shape = tuple(fields)
         # The status guard makes the move forward-only even against a concurrent writer.
-        query = Message.update(fields).where(
-            (Message.id == update.message_id) & (Message.status == old.value)
+        params = [v for k, v in fields.items() if k != "+polls"]
+        params += [update.message_id, old.value]
+        effect = _Effect(
+            update.message_id,
+            campaign_id,
+            contact_id,
+            phone,
+            update.classification,
+            new_price,
+            resolves,
+            resolved_at,
         )
-        if query.execute() == 0:
+        if update.message_id in seen:
+            # A second answer about the same message in one batch: after the first one.
+            later.append((shape, params, effect))
             continue
-        result.changed_ids.add(update.message_id)
-        delta = result.campaigns.setdefault(campaign_id, CounterDelta())
-        if new_price is not None:
-            delta.cost += abs(new_price)
-        if resolves:
-            delta.unknown -= 1
-            tally = result.tallies.setdefault((campaign_id, _minute(resolved_at)), [0, 0])
-            if new is Status.DELIVERED:
-                delta.delivered += 1
-                tally[0] += 1
-            else:
-                delta.failed += 1
-                tally[1] += 1
-            result.resolutions.append(
-                Resolution(update.message_id, campaign_id, contact_id, phone, update.classification)
+        seen.add(update.message_id)
+        groups.setdefault(shape, []).append((params, effect))
+    cursor = database.cursor()
+    for shape, items in groups.items():
+        sql = _update_sql(shape)
+        with database.atomic() as savepoint:
+            cursor.executemany(sql, [params for params, _ in items])
+            if cursor.rowcount == len(items):
+                for _, effect in items:
+                    _count(effect, result)
+                continue
+            # Some guard failed (a writer that does not lock the rows): find out which.
+            savepoint.rollback()
+        later[:0] = [(shape, params, effect) for params, effect in items]
+    for shape, params, effect in later:
+        cursor.execute(_update_sql(shape), params)
+        if cursor.rowcount:
+            _count(effect, result)
+
+
+def _count(effect: _Effect, result: AppliedUpdates) -> None:
+    result.changed_ids.add(effect.message_id)
+    delta = result.campaigns.setdefault(effect.campaign_id, CounterDelta())
+    if effect.new_price is not None:
+        delta.cost += abs(effect.new_price)
+    if effect.resolves:
+        delta.unknown -= 1
+        tally = result.tallies.setdefault((effect.campaign_id, _minute(effect.resolved_at)), [0, 0])
+        if effect.classification.status is Status.DELIVERED:
+            delta.delivered += 1
+            tally[0] += 1
+        else:
+            delta.failed += 1
+            tally[1] += 1
+        result.resolutions.append(
+            Resolution(
+                effect.message_id,
+                effect.campaign_id,
+                effect.contact_id,
+                effect.phone,
+                effect.classification,
             )
+        )
 
 
 def _apply_counters(result: AppliedUpdates, now: datetime) -> None:

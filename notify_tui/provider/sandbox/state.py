@@ -169,23 +169,31 @@ class SandboxState:
         if from_ is not None:
             where.append("from_ = ?")
             args.append(from_)
+        # One lower and one upper bound on sending_us, the tightest of the filters and the
+        # cursor: the index range then starts at the cursor, and the thousandth page of a
+        # listing costs what the first does (the row-value test only breaks ties).
+        low: int | None = sent_since_us
+        high: int | None = sent_before_us
         if sent_since_us is not None or sent_before_us is not None:
-            where.append("sending_us <= ?")
-            args.append(now_us)
-        if sent_since_us is not None:
-            where.append("sending_us >= ?")
-            args.append(sent_since_us)
-        if sent_before_us is not None:
-            where.append("sending_us < ?")
-            args.append(sent_before_us)
+            high = _lowest(high, None if now_us is None else now_us + 1)
         order = "DESC"
+        if after is not None:
+            high = _lowest(high, after[0] + 1)
+        elif before is not None:
+            low = before[0] if low is None else max(low, before[0])
+            order = "ASC"
+        if low is not None:
+            where.append("sending_us >= ?")
+            args.append(low)
+        if high is not None:
+            where.append("sending_us < ?")
+            args.append(high)
         if after is not None:
             where.append("(sending_us, id) < (?, ?)")
             args.extend(after)
         elif before is not None:
             where.append("(sending_us, id) > (?, ?)")
             args.extend(before)
-            order = "ASC"
         args.append(limit)
         rows = self._db.execute(
             f"SELECT {_SELECT} FROM messages WHERE {' AND '.join(where)} "
@@ -213,6 +221,10 @@ class SandboxState:
         self.flush()
         self._closed = True
         self._db.close()
+
+
+def _lowest(a: int | None, b: int | None) -> int | None:
+    return b if a is None else a if b is None else min(a, b)
 
 
 def _message(row: tuple[object, ...]) -> StoredMessage:

@@ -1,0 +1,1 @@
+"""notify-tui's benchmark: ``python benchmarks/run.py`` (see its docstring)."""

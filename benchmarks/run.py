@@ -1,0 +1,567 @@
+"""notify-tui's benchmark: how the app copes with a million recipients and many pending messages.
+
+Usage::
+
+    .venv/bin/python benchmarks/run.py            # the full run (about five minutes on 2 cores)
+    .venv/bin/python benchmarks/run.py --quick    # a small run, for a CI smoke test (~20 s)
+
+It builds its own workspaces in a temporary directory (nothing of the user's is read or
+written), measures each figure in a fresh process, and prints progress on stderr and, as its
+last line on stdout, one JSON object:
+
+``details_open_s``
+    Details of a campaign of ``--recipients`` recipients (1,000,000), from pushing the screen to
+    its first full frame (chart, reasons and the table's rows), headless ``run_test`` at 120x40.
+``details_end_s``
+    Moving the cursor from the first to the last row of that campaign (``End``), to the frame
+    that shows it.
+``rss_mb``
+    Peak resident memory of that process (the million-recipient campaign open).
+``history_open_s``
+    History with ``--campaigns`` campaigns (10,000), from pushing the screen to its first frame.
+``startup_s``
+    From process start to History's first frame, ``python -m notify_tui`` in a real
+    pseudo-terminal on the prepared workspace (``NOTIFY_DATA_DIR``; no first-run demo).
+``stock_datatable_100k_s``
+    The stock Textual ``DataTable`` given ``--datatable-rows`` rows (100,000) of the same
+    recipients (already read), from pushing its screen to its first frame: the baseline.
+``send_rate``
+    Messages per second submitted by ``send_campaign`` to the in-process sandbox, no rate limit
+    (``--sends`` messages, 20,000).
+``resolve_rate`` and ``requests_per_1000_resolved``
+    Unknown-to-final resolutions per second by ``Poller.poll_once`` loops against the in-process
+    sandbox, ``--pending`` (100,000) messages pending in the million-recipient workspace, every
+    one final at the sandbox; and the provider requests it took per thousand resolved.
+``resolve_rate_with_policy``
+    The same with the poller ``notify-tui poll`` and the app run (``Runtime.make_poller``),
+    which also applies the opt-out policy to every resolution.
+
+Each figure is the median of ``--runs`` runs (3; the resolve figures of ``--heavy-runs``, 3).
+Flags: ``--quick`` (100,000 recipients, 1,000 campaigns, 10,000 pending, 2,000 sends, 10,000
+DataTable rows, one run each), ``--runs N``, ``--heavy-runs N``, ``--recipients N``,
+``--campaigns N``, ``--pending N``, ``--sends N``, ``--datatable-rows N``, ``--only NAME,...``
+(details, history, startup, datatable, send, resolve, resolve_policy), ``--workdir DIR`` (build
+there and keep it: a later run with the same sizes reuses the workspaces).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import os
+import resource
+import select
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+MEASUREMENTS = ("details", "history", "startup", "datatable", "send", "resolve", "resolve_policy")
+SIZE = (120, 40)
+"""Terminal columns and rows of every UI measurement."""
+TIMEOUT = 300.0
+"""No single measurement may take longer than this (seconds)."""
+
+
+def log(text: str) -> None:
+    print(text, file=sys.stderr, flush=True)
+
+
+def clean_environment(data_dir: Path) -> dict[str, str]:
+    """This process's environment without the user's notify-tui settings, on ``data_dir``."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("NOTIFY_", "TWILIO_"))}
+    env["NOTIFY_DATA_DIR"] = str(data_dir)
+    env["NOTIFY_CONFIG"] = str(data_dir / "no-config.toml")
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
+    return env
+
+
+# -- building -------------------------------------------------------------------------------------
+
+
+def build(workdir: Path, args: argparse.Namespace) -> dict[str, Any]:
+    """The workspaces every measurement uses, built once per set of sizes."""
+    from benchmarks.workspace import build_big_campaign, build_many_campaigns, open_db
+
+    sizes = {"recipients": args.recipients, "campaigns": args.campaigns, "pending": args.pending}
+    manifest_path = workdir / "manifest.json"
+    if manifest_path.exists():
+        manifest = json.loads(manifest_path.read_text())
+        if manifest.get("sizes") == sizes:
+            log(f"reusing the workspaces in {workdir}")
+            return dict(manifest)
+    for name in ("big", "pending-template"):
+        shutil.rmtree(workdir / name, ignore_errors=True)
+    log(f"building {args.campaigns:,} campaigns, one of {args.recipients:,} recipients")
+    started = time.perf_counter()
+    db = open_db(workdir / "big")
+    build_many_campaigns(db, args.campaigns - 1, newest_ago=timedelta(hours=2))
+    big_id = build_big_campaign(db, args.recipients, sent_ago=timedelta(days=4))
+    db.execute_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+    db.close()
+    log(f"  built in {time.perf_counter() - started:.0f} s")
+    manifest = {"sizes": sizes, "big_campaign": big_id}
+    manifest_path.write_text(json.dumps(manifest))
+    return manifest
+
+
+def build_resolve(workdir: Path, pending: int) -> Path:
+    """The big workspace plus ``pending`` messages that wait, Unknown, for the sandbox's answer
+    (a template: each run works on a copy)."""
+    from benchmarks.pending import build_pending
+    from notify_tui.store.db import open_workspace
+
+    target = workdir / "pending-template"
+    if (target / "ready").exists():
+        return target
+    shutil.rmtree(target, ignore_errors=True)
+    target.mkdir(parents=True)
+    shutil.copy(workdir / "big" / "workspace.db", target / "workspace.db")
+    log(f"adding {pending:,} pending messages, real in the sandbox, to a copy")
+    started = time.perf_counter()
+    db = open_workspace(None, target / "workspace.db")
+    build_pending(db, target / "sandbox.db", pending)
+    db.execute_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+    db.close()
+    (target / "ready").write_text("")
+    log(f"  added in {time.perf_counter() - started:.0f} s")
+    return target
+
+
+# -- workers: one measurement each, in a process of its own ---------------------------------------
+
+
+def peak_rss_mb() -> float:
+    """This process's peak resident memory. ``VmHWM`` on Linux: ``ru_maxrss`` would count the
+    memory of the parent this process was forked from (Linux keeps it across ``exec``)."""
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+class Frames:
+    """The frames an app displays (headless: rendered, then not written), each with the time and
+    what ``probe`` said of its screen at that moment."""
+
+    def __init__(self, app: Any, probe: Callable[[Any], Any] = lambda screen: None) -> None:
+        self.app = app
+        self.probe = probe
+        self.shown: list[tuple[float, Any, Any]] = []
+        original = app._display
+
+        def display(screen: Any, renderable: Any) -> None:
+            original(screen, renderable)
+            if renderable is not None:
+                # What a terminal driver would do with the frame: its escape sequences.
+                renderable.render_segments(app.console)
+                try:
+                    probed = self.probe(screen)
+                except Exception:  # a screen still being put together: nothing to tell yet
+                    probed = None
+                self.shown.append((time.perf_counter(), screen, probed))
+
+        app._display = display
+
+    async def wait(self, after: int, done: Callable[[Any, Any], bool]) -> float:
+        """When the first frame from index ``after`` on showed ``done(screen, probed)``."""
+        deadline = time.perf_counter() + TIMEOUT
+        while time.perf_counter() < deadline:
+            for moment, screen, probed in self.shown[after:]:
+                if done(screen, probed):
+                    return moment
+            await asyncio.sleep(0.001)
+        raise TimeoutError("no such frame")
+
+
+def _app(data_dir: Path):  # type: ignore[no-untyped-def]
+    from notify_tui.config import load_settings
+    from notify_tui.services.runtime import Runtime
+    from notify_tui.ui.app import make_app
+
+    runtime = Runtime.open(load_settings())
+    return runtime, make_app(runtime, poll=False, first_run_demo=False)
+
+
+async def work_details(data_dir: Path, manifest: dict[str, Any]) -> dict[str, float]:
+    from notify_tui.ui.screens.details import DetailsScreen
+    from notify_tui.ui.screens.history import HistoryScreen
+    from notify_tui.ui.widgets.recipient_table import RecipientTable
+
+    def table_state(screen: Any) -> tuple[int, int] | None:
+        """(rows, cursor row) of the recipients table as the frame shows it."""
+        if not isinstance(screen, DetailsScreen):
+            return None
+        table = screen.query_one(RecipientTable)
+        return table.row_count, table.cursor_row
+
+    runtime, app = _app(data_dir)
+    frames = Frames(app, table_state)
+    campaign_id = int(manifest["big_campaign"])
+    try:
+        async with app.run_test(size=SIZE) as pilot:
+            await frames.wait(0, lambda s, _: isinstance(s, HistoryScreen))
+            await pilot.pause()
+            mark = len(frames.shown)
+            started = time.perf_counter()
+            app.push_screen(DetailsScreen(campaign_id))
+            opened = await frames.wait(mark, lambda _, state: state is not None and state[0] > 0)
+            await pilot.pause()
+            screen = app.screen
+            rows = screen.query_one(RecipientTable).row_count
+            mark = len(frames.shown)
+            started_end = time.perf_counter()
+            await pilot.press("end")
+            ended = await frames.wait(
+                mark, lambda s, state: s is screen and state == (rows, rows - 1)
+            )
+            await pilot.pause()
+    finally:
+        await runtime.aclose()
+    return {
+        "details_open_s": opened - started,
+        "details_end_s": ended - started_end,
+        "rss_mb": peak_rss_mb(),
+        "details_rows": rows,
+    }
+
+
+async def work_history(data_dir: Path, manifest: dict[str, Any]) -> dict[str, float]:
+    from notify_tui.ui.screens.history import HistoryScreen
+    from notify_tui.ui.widgets.campaign_table import CampaignTable
+
+    def rows(screen: Any) -> int:
+        return screen.query_one(CampaignTable).row_count if isinstance(screen, HistoryScreen) else 0
+
+    runtime, app = _app(data_dir)
+    frames = Frames(app, rows)
+    try:
+        async with app.run_test(size=SIZE) as pilot:
+            await frames.wait(0, lambda s, _: isinstance(s, HistoryScreen))
+            await pilot.pause()
+            first = app.screen
+            mark = len(frames.shown)
+            started = time.perf_counter()
+            app.push_screen(HistoryScreen())
+            opened = await frames.wait(mark, lambda s, shown: s is not first and bool(shown))
+            campaigns = app.screen.query_one(CampaignTable).row_count
+            await pilot.pause()
+    finally:
+        await runtime.aclose()
+    return {"history_open_s": opened - started, "history_campaigns": campaigns}
+
+
+async def work_datatable(data_dir: Path, manifest: dict[str, Any], rows: int) -> dict[str, float]:
+    from textual.app import App, ComposeResult
+    from textual.screen import Screen
+    from textual.widgets import DataTable
+
+    from notify_tui.store.db import open_workspace
+    from notify_tui.store.recipients import RecipientFilter, recipients_at
+
+    db = open_workspace(None, data_dir / "workspace.db")
+    campaign_id = int(manifest["big_campaign"])
+    data = [
+        (r.phone, r.name, r.status.label, r.reason or "", r.detail or "", f"{r.updated_at:%H:%M}")
+        for offset in range(0, rows, 5000)
+        for r in recipients_at(campaign_id, RecipientFilter(), offset, min(5000, rows - offset))
+    ]
+    db.close()
+
+    class TableScreen(Screen[None]):
+        def compose(self) -> ComposeResult:
+            yield DataTable(cursor_type="row")
+
+        def on_mount(self) -> None:
+            table = self.query_one(DataTable)
+            table.add_columns("Number", "Name", "Status", "Failed Message Reason", "Detail", "At")
+            table.add_rows(data)
+
+    class Baseline(App[None]):
+        pass
+
+    def table_rows(screen: Any) -> int:
+        return screen.query_one(DataTable).row_count if isinstance(screen, TableScreen) else 0
+
+    app = Baseline()
+    frames = Frames(app, table_rows)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        mark = len(frames.shown)
+        started = time.perf_counter()
+        app.push_screen(TableScreen())
+        opened = await frames.wait(mark, lambda _, shown: shown == rows)
+        await pilot.pause()
+    return {"stock_datatable_100k_s": opened - started, "datatable_rows": len(data)}
+
+
+async def work_send(data_dir: Path, manifest: dict[str, Any], sends: int) -> dict[str, float]:
+    from benchmarks.pending import BODY, SENDER, final_numbers
+    from notify_tui.provider import sandbox_client
+    from notify_tui.provider.sandbox import SandboxApp
+    from notify_tui.services.sender import prepare_campaign, send_campaign
+    from notify_tui.store.db import open_workspace
+    from notify_tui.store.sending import NewRecipient
+
+    shutil.rmtree(data_dir, ignore_errors=True)
+    data_dir.mkdir(parents=True)
+    db = open_workspace(None, data_dir / "workspace.db")
+    recipients = [NewRecipient(p) for p in final_numbers(sends)]
+    prepared = prepare_campaign("Send benchmark", BODY, recipients, sender=SENDER)
+    sandbox = SandboxApp(state_path=data_dir / "sandbox.db")
+    try:
+        async with sandbox_client(sandbox) as client:
+            started = time.perf_counter()
+            result = await send_campaign(client, prepared.campaign_id, rate=None)
+            elapsed = time.perf_counter() - started
+    finally:
+        sandbox.close()
+        db.close()
+    if result.state != "sent" or result.submitted != sends:
+        raise RuntimeError(f"the send benchmark did not send everything: {result}")
+    return {"send_rate": result.submitted / elapsed}
+
+
+async def work_resolve(
+    data_dir: Path, manifest: dict[str, Any], template: Path, with_policy: bool
+) -> dict[str, float]:
+    from notify_tui.config import load_settings
+    from notify_tui.provider import sandbox_client
+    from notify_tui.provider.sandbox import SandboxApp
+    from notify_tui.services.poller import Poller
+    from notify_tui.services.runtime import Runtime
+
+    shutil.rmtree(data_dir, ignore_errors=True)
+    data_dir.mkdir(parents=True)
+    shutil.copy(template / "workspace.db", data_dir / "workspace.db")
+    shutil.copy(template / "sandbox.db", data_dir / "sandbox.db")
+    runtime = Runtime.open(load_settings())
+    sandbox = SandboxApp(state_path=data_dir / "sandbox.db")
+    client = sandbox_client(sandbox)
+    runtime = Runtime(runtime.settings, runtime.database, client)
+    poller = runtime.make_poller() if with_policy else Poller(client)
+    resolved = cycles = 0
+    try:
+        started = time.perf_counter()
+        deadline = started + TIMEOUT
+        while time.perf_counter() < deadline:
+            cycle = await poller.poll_once()
+            cycles += 1
+            resolved += cycle.resolved
+            if not poller.sweeping and (cycle.pending == 0 or not cycle.checked):
+                break
+        elapsed = time.perf_counter() - started
+        stats = sandbox.stats()
+    finally:
+        await runtime.aclose()
+        sandbox.close()
+    requests = stats["list"] + stats["fetch"]
+    key = "resolve_rate_with_policy" if with_policy else "resolve_rate"
+    figures = {key: resolved / elapsed, f"{key}_resolved": resolved, f"{key}_cycles": cycles}
+    if not with_policy:
+        figures["requests_per_1000_resolved"] = 1000 * requests / max(resolved, 1)
+    return figures
+
+
+def run_worker(args: argparse.Namespace) -> None:
+    workdir = Path(args.workdir)
+    manifest = json.loads((workdir / "manifest.json").read_text())
+    data_dir = Path(os.environ["NOTIFY_DATA_DIR"])
+    name = args.worker
+    job: Any
+    if name == "details":
+        job = work_details(data_dir, manifest)
+    elif name == "history":
+        job = work_history(data_dir, manifest)
+    elif name == "datatable":
+        job = work_datatable(data_dir, manifest, args.datatable_rows)
+    elif name == "send":
+        job = work_send(data_dir, manifest, args.sends)
+    elif name in ("resolve", "resolve_policy"):
+        template = workdir / "pending-template"
+        job = work_resolve(data_dir, manifest, template, name == "resolve_policy")
+    else:
+        raise SystemExit(f"unknown worker {name}")
+    print(json.dumps(asyncio.run(job)), flush=True)
+
+
+# -- start-up in a pseudo-terminal ----------------------------------------------------------------
+
+
+def measure_startup(data_dir: Path, marker: str) -> float:
+    """Seconds from spawning ``python -m notify_tui`` in a pseudo-terminal to ``marker`` (the top
+    row of History) appearing on it."""
+    import fcntl
+    import pty
+    import struct
+    import termios
+
+    master, slave = pty.openpty()
+    columns, lines = SIZE
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", lines, columns, 0, 0))
+    env = clean_environment(data_dir)
+    env.update(TERM="xterm-256color", COLUMNS=str(columns), LINES=str(lines))
+    started = time.perf_counter()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "notify_tui"],
+        stdin=slave,
+        stdout=slave,
+        stderr=slave,
+        env=env,
+        cwd=data_dir,
+        start_new_session=True,
+    )
+    os.close(slave)
+    seen = b""
+    wanted = marker.encode()
+    try:
+        while True:
+            if time.perf_counter() - started > 60:
+                raise TimeoutError(f"History did not show within 60 s: {seen[-300:]!r}")
+            ready, _, _ = select.select([master], [], [], 0.5)
+            if not ready:
+                continue
+            try:
+                chunk = os.read(master, 65536)
+            except OSError:
+                raise RuntimeError(f"the app exited: {seen[-500:]!r}") from None
+            seen += chunk
+            if wanted in seen:
+                return time.perf_counter() - started
+    finally:
+        with contextlib.suppress(OSError):
+            os.write(master, b"\x11")  # ctrl+q
+        try:
+            deadline = time.monotonic() + 10
+            while process.poll() is None and time.monotonic() < deadline:
+                if select.select([master], [], [], 0.1)[0]:
+                    with contextlib.suppress(OSError):
+                        os.read(master, 65536)
+        finally:
+            if process.poll() is None:
+                os.killpg(process.pid, signal.SIGKILL)
+            process.wait(timeout=10)
+            os.close(master)
+
+
+# -- the run --------------------------------------------------------------------------------------
+
+
+def worker_figures(name: str, workdir: Path, data_dir: Path, args: argparse.Namespace) -> dict:
+    command = [
+        sys.executable,
+        str(Path(__file__).resolve()),
+        "--worker",
+        name,
+        "--workdir",
+        str(workdir),
+        "--sends",
+        str(args.sends),
+        "--datatable-rows",
+        str(args.datatable_rows),
+    ]
+    done = subprocess.run(
+        command,
+        env=clean_environment(data_dir),
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT + 60,
+        check=False,
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"{name} failed:\n{done.stderr[-3000:]}")
+    return dict(json.loads(done.stdout.strip().splitlines()[-1]))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="a small run for CI smoke tests")
+    parser.add_argument("--runs", type=int, help="runs per figure (3; --quick: 1)")
+    parser.add_argument("--heavy-runs", type=int, help="runs of the resolve figures (3)")
+    parser.add_argument("--recipients", type=int, help="recipients of the big campaign")
+    parser.add_argument("--campaigns", type=int, help="campaigns in History")
+    parser.add_argument("--pending", type=int, help="pending messages to resolve")
+    parser.add_argument("--sends", type=int, help="messages to send")
+    parser.add_argument("--datatable-rows", type=int, help="rows given to the stock DataTable")
+    parser.add_argument("--only", help="comma-separated measurements: " + ", ".join(MEASUREMENTS))
+    parser.add_argument("--workdir", help="build and keep the workspaces here")
+    parser.add_argument("--worker", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    quick = args.quick
+    defaults = {
+        "runs": 1 if quick else 3,
+        "heavy_runs": 1 if quick else 3,
+        "recipients": 100_000 if quick else 1_000_000,
+        "campaigns": 1_000 if quick else 10_000,
+        "pending": 10_000 if quick else 100_000,
+        "sends": 2_000 if quick else 20_000,
+        "datatable_rows": 10_000 if quick else 100_000,
+    }
+    for key, value in defaults.items():
+        if getattr(args, key) is None:
+            setattr(args, key, value)
+    if args.worker:
+        run_worker(args)
+        return 0
+    only = args.only.split(",") if args.only else list(MEASUREMENTS)
+    unknown = sorted(set(only) - set(MEASUREMENTS))
+    if unknown:
+        parser.error(f"unknown measurement(s): {', '.join(unknown)}")
+
+    temporary = None
+    if args.workdir:
+        workdir = Path(args.workdir).resolve()
+        workdir.mkdir(parents=True, exist_ok=True)
+    else:
+        temporary = tempfile.TemporaryDirectory(prefix="notify-bench-")
+        workdir = Path(temporary.name)
+    results: dict[str, list[float]] = {}
+    started = time.perf_counter()
+    try:
+        from benchmarks.workspace import NEWEST_NAME
+
+        build(workdir, args)
+        big = workdir / "big"
+        if {"resolve", "resolve_policy"} & set(only):
+            build_resolve(workdir, args.pending)
+        for name in only:
+            runs = args.heavy_runs if name.startswith("resolve") else args.runs
+            for run in range(runs):
+                if name == "startup":
+                    figures: dict[str, float] = {"startup_s": measure_startup(big, NEWEST_NAME)}
+                else:
+                    shared = name in ("details", "history", "datatable")
+                    data_dir = big if shared else workdir / name
+                    figures = worker_figures(name, workdir, data_dir, args)
+                shown = ", ".join(f"{k} {v:,.3f}" for k, v in figures.items())
+                log(f"{name} {run + 1}/{runs}: {shown}")
+                for key, value in figures.items():
+                    results.setdefault(key, []).append(value)
+    finally:
+        if temporary is not None:
+            temporary.cleanup()
+    summary: dict[str, Any] = {k: round(statistics.median(v), 4) for k, v in results.items()}
+    summary["quick"] = quick
+    summary["runs"] = args.runs
+    summary["cores"] = os.cpu_count()
+    summary["elapsed_s"] = round(time.perf_counter() - started, 1)
+    print(json.dumps(summary), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
