@@ -1008,37 +1008,12 @@ async def send_campaign(
     return await sender.run()
 
 
-async def resume_campaign(
-    client: TwilioClient,
-    campaign_id: int,
-    *,
-    rate: float | None = None,
-    concurrency: int = DEFAULT_CONCURRENCY,
-    on_progress: ProgressCallback | None = None,
-    on_applied: ResolutionHook | None = None,
-    clock: Clock = time.monotonic,
-    sleep: Sleep = asyncio.sleep,
-    settle: float = SETTLE,
-    retry_base: float = RETRY_BASE,
-    actor: str = "provider",
-) -> SendResult:
+async def resume_campaign(client: TwilioClient, campaign_id: int, **options: Any) -> SendResult:
     """Carry on sending a campaign that a crash, a cancellation or provider trouble interrupted.
 
-    Every message left ``attempting`` is looked up in the provider's records first (by ``To``
-    around its attempt, matching the body and a SID no other message has): linked if there,
-    sent again only if not. Then the pending ones are submitted. A campaign with nothing left
-    to send is only marked ``sent``.
+    The same as ``send_campaign`` (and takes its options): every message left ``attempting`` is
+    looked up in the provider's records first (by ``To`` around its attempt, matching the body
+    and a SID no other message has), linked if there and sent again only if not; then the
+    pending ones are submitted. A campaign with nothing left to send is only marked ``sent``.
     """
-    return await send_campaign(
-        client,
-        campaign_id,
-        rate=rate,
-        concurrency=concurrency,
-        on_progress=on_progress,
-        on_applied=on_applied,
-        clock=clock,
-        sleep=sleep,
-        settle=settle,
-        retry_base=retry_base,
-        actor=actor,
-    )
+    return await send_campaign(client, campaign_id, **options)
