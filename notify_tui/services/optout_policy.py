@@ -61,6 +61,7 @@ def judge(phones_by_campaign: dict[int, set[str]], policy: OptOutPolicy) -> Poli
     histories = suggestions.phone_histories(everyone)
     already_out = optouts.opted_out_phones(everyone)
     recipients = suggestions.campaign_recipients(phones_by_campaign)
+    to_suggest: list[suggestions.NewSuggestion] = []
     for campaign_id, phones in sorted(phones_by_campaign.items()):
         decisions = {
             phone: decision
@@ -96,16 +97,15 @@ def judge(phones_by_campaign: dict[int, set[str]], policy: OptOutPolicy) -> Poli
                     " (held for review: this campaign would opt out more than "
                     f"{policy.threshold_share:.0%} of its recipients)"
                 )
-            if suggestions.suggest(
-                phone,
-                campaign_id=campaign_id,
-                rule=decision.rule.value,
-                code=decision.code,
-                reason=reason,
-                evidence=evidence,
-                held=held,
-            ):
-                (outcome.held if held else outcome.suggested).append(phone)
+            to_suggest.append(
+                suggestions.NewSuggestion(
+                    phone, campaign_id, decision.rule.value, decision.code, reason, evidence, held
+                )
+            )
+    # One bulk write: a poll cycle can bring thousands of suggestions.
+    latest = {entry.phone: entry for entry in to_suggest}
+    for phone in suggestions.suggest_many(to_suggest):
+        (outcome.held if latest[phone].held else outcome.suggested).append(phone)
     return outcome
 
 

@@ -99,6 +99,19 @@ def campaign_recipients(campaign_ids: Iterable[int]) -> dict[int, int]:
     return dict(select.tuples())
 
 
+@dataclass(frozen=True, slots=True)
+class NewSuggestion:
+    """A suggestion to record: the number, why, and the failures that led to it."""
+
+    phone: str
+    campaign_id: int | None
+    rule: str
+    code: int | None
+    reason: str
+    evidence: Mapping[str, object]
+    held: bool = False
+
+
 def suggest(
     phone: str,
     *,
@@ -111,27 +124,63 @@ def suggest(
     now: datetime | None = None,
 ) -> bool:
     """Record a pending suggestion (one per number: a newer one replaces the older)."""
+    entry = NewSuggestion(phone, campaign_id, rule, code, reason, evidence, held)
+    return bool(suggest_many([entry], now))
+
+
+def suggest_many(entries: Sequence[NewSuggestion], now: datetime | None = None) -> list[str]:
+    """Record pending suggestions in bulk; returns the numbers suggested.
+
+    One pending suggestion per number: a newer one replaces the older. Numbers without a
+    contact, or already opted out, are skipped.
+    """
     now = now or utcnow()
+    latest = {entry.phone: entry for entry in entries}
+    phones = sorted(latest)
+    done: list[str] = []
     with database.atomic():
-        contact = Contact.get_or_none(Contact.phone == phone)
-        if contact is None or contact.opted_out:
-            return False
-        fields = {
-            "campaign": campaign_id,
-            "rule": rule,
-            "code": code,
-            "reason": reason,
-            "evidence": json.dumps(dict(evidence), default=str),
-            "held": held,
-        }
-        updated = (
-            OptOutSuggestion.update(fields)
-            .where((OptOutSuggestion.phone == phone) & (OptOutSuggestion.state == "pending"))
-            .execute()
-        )
-        if not updated:
-            OptOutSuggestion.create(contact=contact.id, phone=phone, created_at=now, **fields)
-    return True
+        for start in range(0, len(phones), 500):
+            chunk = phones[start : start + 500]
+            contacts = {
+                phone: contact_id
+                for phone, contact_id, opted_out in Contact.select(
+                    Contact.phone, Contact.id, Contact.opted_out
+                )
+                .where(Contact.phone.in_(chunk))
+                .tuples()
+                if not opted_out
+            }
+            pending_ids: dict[str, int] = dict(
+                OptOutSuggestion.select(OptOutSuggestion.phone, OptOutSuggestion.id)
+                .where(OptOutSuggestion.phone.in_(chunk) & (OptOutSuggestion.state == "pending"))
+                .tuples()
+            )
+            new_rows: list[dict[str, object]] = []
+            for phone in chunk:
+                contact_id = contacts.get(phone)
+                if contact_id is None:
+                    continue
+                entry = latest[phone]
+                fields: dict[str, object] = {
+                    "campaign": entry.campaign_id,
+                    "rule": entry.rule,
+                    "code": entry.code,
+                    "reason": entry.reason,
+                    "evidence": json.dumps(dict(entry.evidence), default=str),
+                    "held": entry.held,
+                }
+                if phone in pending_ids:
+                    OptOutSuggestion.update(fields).where(
+                        OptOutSuggestion.id == pending_ids[phone]
+                    ).execute()
+                else:
+                    new_rows.append(
+                        {"contact": contact_id, "phone": phone, "created_at": now, **fields}
+                    )
+                done.append(phone)
+            if new_rows:
+                OptOutSuggestion.insert_many(new_rows).execute()
+    return done
 
 
 def _suggestion(row: tuple[object, ...]) -> Suggestion:
