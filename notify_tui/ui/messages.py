@@ -83,35 +83,6 @@ class PollFailed(Message):
         self.error = error
 
 
-class RecipientOptedOut(Message):
-    """A recipient's number was opted out from Details."""
-
-    def __init__(self, message_id: int, phone: str, changed: bool) -> None:
-        super().__init__()
-        self.message_id = message_id
-        self.phone = phone
-        self.changed = changed
-        """False when the number already was opted out."""
-
-
-class RecipientOptedIn(Message):
-    """A recipient's number was opted back in from Details."""
-
-    def __init__(self, message_id: int, phone: str) -> None:
-        super().__init__()
-        self.message_id = message_id
-        self.phone = phone
-
-
-class OptInWasRefused(Message):
-    """The number cannot be opted back in by the app (the person replied STOP)."""
-
-    def __init__(self, message_id: int, explanation: str) -> None:
-        super().__init__()
-        self.message_id = message_id
-        self.explanation = explanation
-
-
 class RecipientsExported(Message):
     """The filtered recipients were written to a CSV file."""
 

@@ -24,30 +24,21 @@ from notify_tui.services.poller import PollCycle
 from notify_tui.store.campaigns import get_campaign, tally_series
 from notify_tui.store.optouts import (
     SOURCE_LABELS,
-    SOURCE_MANUAL,
-    SOURCE_PROVIDER,
-    OptInRefused,
-    opt_in,
-    opt_out,
 )
 from notify_tui.store.recipients import RecipientFilter, RecipientRow, reason_counts
 from notify_tui.store.suggestions import pending_counts
-from notify_tui.ui.dialogs.confirm import ConfirmDialog
 from notify_tui.ui.dialogs.suggestions import SuggestionsDialog
 from notify_tui.ui.formatting import count, plain
 from notify_tui.ui.messages import (
     CampaignState,
     CampaignStateLoaded,
-    OptInWasRefused,
     PollFailed,
     PollStarted,
-    RecipientOptedIn,
-    RecipientOptedOut,
     RecipientsExported,
     StatusesResolved,
 )
 from notify_tui.ui.polling import poll_forever
-from notify_tui.ui.screens.base import NotifyScreen
+from notify_tui.ui.screens.opt_out_actions import OptOutActionsScreen
 from notify_tui.ui.widgets.campaign_header import CampaignHeader
 from notify_tui.ui.widgets.filter_input import FilterInput
 from notify_tui.ui.widgets.reason_list import ReasonList, advice_for
@@ -109,8 +100,10 @@ QUIET_AFTER = timedelta(hours=1)
 """A campaign with no resolution for this long is drawn up to its last one, not to now."""
 
 
-class DetailsScreen(NotifyScreen):
+class DetailsScreen(OptOutActionsScreen):
     """A campaign: header, status chart, failure reasons, and its recipients."""
+
+    OPT_OUT_FROM = "Details"
 
     TITLE = "Details"
     HELP_SECTION = "Details"
@@ -489,69 +482,19 @@ class DetailsScreen(NotifyScreen):
                 markup=False,
             )
             return
-        if not row.opted_out:
-            self._opt_out(row)
-        elif row.opt_out_source == SOURCE_PROVIDER:
-            self._opt_in(row)  # refused by the store, which says why
-        else:
-            question = Text("Opt ") + who(row) + Text(" back in? Future campaigns will text it.")
-            self.app.push_screen(
-                ConfirmDialog("Opt back in", question, yes="Opt in", no="Keep opted out"),
-                lambda yes: self._opt_in(row) if yes else None,
-            )
-
-    @work(thread=True, group="opt-out", exit_on_error=False, description="Opting a number out")
-    def _opt_out(self, row: RecipientRow) -> None:
-        why = row.reason or row.status.label
-        changed = opt_out(
+        self.toggle_opt_out(
             row.phone,
-            source=SOURCE_MANUAL,
-            reason=f"opted out from Details ({why})",
-            actor=self.notify_app.runtime.settings.operator,
+            row.name,
+            row.opted_out,
+            row.opt_out_source,
+            why=row.reason or row.status.label,
             campaign_id=self.campaign_id,
             code=row.error_code,
         )
-        self.post_message(RecipientOptedOut(row.id, row.phone, changed))
 
-    @work(thread=True, group="opt-out", exit_on_error=False, description="Opting a number in")
-    def _opt_in(self, row: RecipientRow) -> None:
-        try:
-            opt_in(
-                row.phone,
-                actor=self.notify_app.runtime.settings.operator,
-                reason=f"opted back in from Details (campaign {self.campaign_id})",
-            )
-        except OptInRefused as refused:
-            self.post_message(OptInWasRefused(row.id, str(refused)))
-            return
-        self.post_message(RecipientOptedIn(row.id, row.phone))
-
-    def on_recipient_opted_out(self, event: RecipientOptedOut) -> None:
-        event.stop()
+    def opt_outs_changed(self, phone: str) -> None:
+        """The row shows the change at once, without moving the cursor."""
         self.table.reload(keep_cursor=True)
-        number = plain(format_for_humans(event.phone))
-        if event.changed:
-            message = f"Opted out {number}: future campaigns will skip it."
-        else:
-            message = f"{number} was already opted out."
-        self.app.notify(message, title="Opt-out", markup=False)
-
-    def on_recipient_opted_in(self, event: RecipientOptedIn) -> None:
-        event.stop()
-        self.table.reload(keep_cursor=True)
-        number = plain(format_for_humans(event.phone))
-        self.app.notify(f"Opted {number} back in.", title="Opt-in", markup=False)
-
-    def on_opt_in_was_refused(self, event: OptInWasRefused) -> None:
-        event.stop()
-        self.table.reload(keep_cursor=True)
-        self.app.notify(
-            plain(event.explanation),
-            title="Can't opt back in",
-            severity="warning",
-            timeout=10,
-            markup=False,
-        )
 
     # Opt-out suggestions
 

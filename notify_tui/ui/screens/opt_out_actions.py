@@ -1,7 +1,5 @@
-"""Opting a number out and back in from a screen that lists numbers (Contacts, Opt-outs).
-
-Details does the same for a campaign's recipients (with the campaign in the audit trail).
-"""
+"""Opting a number out and back in from a screen that lists numbers (Details, Contacts,
+Opt-outs): one set of workers, messages and notifications for all three."""
 
 from __future__ import annotations
 
@@ -39,10 +37,23 @@ class OptOutActionsScreen(NotifyScreen):
     OPT_OUT_FROM = "the app"
     """Where the change was made, for the audit trail (``opted out from Contacts``)."""
 
-    def toggle_opt_out(self, phone: str, name: str, opted_out: bool, source: str | None) -> None:
-        """Opt ``phone`` out; when it is opted out, offer to opt it back in."""
+    def toggle_opt_out(
+        self,
+        phone: str,
+        name: str,
+        opted_out: bool,
+        source: str | None,
+        *,
+        why: str | None = None,
+        campaign_id: int | None = None,
+        code: int | None = None,
+    ) -> None:
+        """Opt ``phone`` out; when it is opted out, offer to opt it back in.
+
+        ``why``, ``campaign_id`` and ``code`` go into the audit trail of an opt-out.
+        """
         if not opted_out:
-            self._opt_out_number(phone)
+            self._opt_out_number(phone, why, campaign_id, code)
         elif source == SOURCE_PROVIDER:
             self._opt_in_number(phone)  # refused by the store, which says why
         else:
@@ -61,12 +72,17 @@ class OptOutActionsScreen(NotifyScreen):
         )
 
     @work(thread=True, group="opt-out", exit_on_error=False, description="Opting a number out")
-    def _opt_out_number(self, phone: str) -> None:
+    def _opt_out_number(
+        self, phone: str, why: str | None, campaign_id: int | None, code: int | None
+    ) -> None:
+        reason = f"opted out from {self.OPT_OUT_FROM}" + (f" ({why})" if why else "")
         changed = opt_out(
             phone,
             source=SOURCE_MANUAL,
-            reason=f"opted out from {self.OPT_OUT_FROM}",
+            reason=reason,
             actor=self.notify_app.runtime.settings.operator,
+            campaign_id=campaign_id,
+            code=code,
         )
         self.post_message(NumberOptedOut(phone, changed))
 
