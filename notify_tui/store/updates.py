@@ -309,11 +309,3 @@ def _apply_counters(result: AppliedUpdates, now: datetime) -> None:
                 StatusTally.failed: StatusTally.failed + failed,
             },
         ).execute()
-
-
-def touch_checked(campaign_ids: Sequence[int], now: datetime | None = None) -> None:
-    """Record that these campaigns were just checked with the provider."""
-    if campaign_ids:
-        Campaign.update(last_checked_at=now or utcnow()).where(
-            Campaign.id.in_(list(campaign_ids))
-        ).execute()
