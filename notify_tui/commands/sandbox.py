@@ -15,6 +15,8 @@ from notify_tui.provider.sandbox.server import run_sandbox_server
 def _serve(args: argparse.Namespace, settings: Settings) -> int:
     if args.speed <= 0:
         raise CommandError("--speed must be above zero")
+    if not 0 < args.port < 65536:
+        raise CommandError(f"--port must be between 1 and 65535, not {args.port}")
     try:
         faults = Faults(
             latency=args.latency,
