@@ -8,6 +8,16 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
+
+# Property tests explore new random inputs on every developer run. The CI gate replays the same
+# inputs every time (a submission must not pass or fail by lottery); "thorough" is for hunting:
+#   HYPOTHESIS_PROFILE=thorough .venv/bin/pytest tests/hardening/test_properties.py
+settings.register_profile("ci", derandomize=True, print_blob=True)
+settings.register_profile("thorough", max_examples=5_000, deadline=None)
+settings.load_profile(
+    os.environ.get("HYPOTHESIS_PROFILE", "ci" if os.environ.get("CI") else "default")
+)
 
 DEFAULT_TEST_PG = "postgresql://postgres@127.0.0.1:5432/test"
 

@@ -86,3 +86,22 @@ def format_for_humans(e164: str) -> str:
     except NumberParseException:
         return e164
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+
+
+_ASCII_DIGITS = frozenset("0123456789")
+_NUMBER_PUNCTUATION = frozenset("+()-. ")
+
+
+def search_digits(text: str) -> str | None:
+    """The digits of a search typed as a formatted number, for matching stored E.164 numbers.
+
+    "(415) 555-0100" finds "+14155550100". Returns None when the text is not a formatted number
+    (it has letters, or it is already bare digits), so the caller searches the text as typed.
+    Only ASCII digits count: "²" is a digit to ``str.isdigit`` but never part of a phone number.
+    """
+    digits = "".join(ch for ch in text if ch in _ASCII_DIGITS)
+    if not digits or digits == text:
+        return None
+    if not all(ch in _ASCII_DIGITS or ch in _NUMBER_PUNCTUATION for ch in text):
+        return None
+    return digits

@@ -180,7 +180,7 @@ def parse_error_code(value: object) -> int | None:
         return int(value)
     if isinstance(value, str):
         text = value.strip()
-        if text.isdigit():
+        if text.isascii() and text.isdigit():
             return int(text)
     return None
 

@@ -18,6 +18,7 @@ from typing import Any, NamedTuple
 
 from peewee import CharField
 
+from notify_tui.domain.phone import search_digits
 from notify_tui.store.campaigns import contains
 from notify_tui.store.models import BaseModel, Campaign, Contact, Message, database, utcnow
 
@@ -99,8 +100,8 @@ def _search(search: str):  # type: ignore[no-untyped-def]
     text = search.strip()
     if text:
         match = contains(Contact.phone, text) | contains(Contact.name, text)
-        digits = "".join(ch for ch in text if ch.isdigit())
-        if digits and digits != text and all(ch.isdigit() or ch in "+()-. " for ch in text):
+        digits = search_digits(text)
+        if digits:
             match |= contains(Contact.phone, digits)
         select = select.where(match)
     return select

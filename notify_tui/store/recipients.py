@@ -15,6 +15,7 @@ from typing import Any
 
 from peewee import JOIN, Tuple, fn
 
+from notify_tui.domain.phone import search_digits
 from notify_tui.domain.status import Status
 from notify_tui.store.campaigns import contains
 from notify_tui.store.models import Campaign, Contact, Message
@@ -101,10 +102,9 @@ def _where(campaign_id: int, flt: RecipientFilter):  # type: ignore[no-untyped-d
         condition &= Message.reason == flt.reason
     text = flt.search.strip()
     if text:
-        digits = "".join(ch for ch in text if ch.isdigit())
         match = contains(Message.name, text) | contains(Message.phone, text)
-        looks_like_a_number = all(ch.isdigit() or ch in "+()-. " for ch in text)
-        if digits and digits != text and looks_like_a_number:
+        digits = search_digits(text)
+        if digits:
             match |= contains(Message.phone, digits)
         condition &= match
     return condition

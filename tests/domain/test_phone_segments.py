@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from notify_tui.domain.phone import format_for_humans, normalize
+from notify_tui.domain.phone import format_for_humans, normalize, search_digits
 from notify_tui.domain.polling import POLL_WINDOW, next_poll_delay
 from notify_tui.domain.segments import count_segments, estimate_cost
 
@@ -120,3 +120,19 @@ def test_polling_backs_off_with_age_and_stops_after_72_hours() -> None:
     assert next_poll_delay(timedelta(minutes=4)) == timedelta(minutes=1)
     assert next_poll_delay(timedelta(hours=10)) == timedelta(hours=1)
     assert next_poll_delay(POLL_WINDOW) is None
+
+
+@pytest.mark.parametrize(
+    ("typed", "digits"),
+    [
+        ("(415) 555-0100", "4155550100"),
+        ("+1 415.555.0100", "14155550100"),
+        ("4155550100", None),  # bare digits are searched as typed
+        ("Bob 555", None),  # a name, not a number
+        ("²³", None),  # digits to str.isdigit, never in a phone number
+        ("(٤١٥) 555", None),
+        ("", None),
+    ],
+)
+def test_a_formatted_number_is_searched_by_its_digits(typed: str, digits: str | None) -> None:
+    assert search_digits(typed) == digits

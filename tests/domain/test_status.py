@@ -156,6 +156,8 @@ def test_fetch_404_and_invalid_number() -> None:
         (None, None),
         ("", None),
         ("abc", None),
+        ("²", None),
+        ("٣٠٠٠٣", None),
         (True, None),
         ([1], None),
         ({}, None),

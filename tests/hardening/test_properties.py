@@ -69,6 +69,8 @@ error_codes = st.one_of(
 
 
 @given(raw_statuses, error_codes, st.one_of(st.none(), st.text(max_size=60)))
+@example(status=None, code="²", message=None)  # a digit to str.isdigit, not to int()
+@example(status="failed", code="٣٠٠٠٣", message=None)  # Arabic-Indic digits are not a code
 def test_every_provider_answer_classifies_to_one_of_three_statuses(
     status: str | None, code: object, message: str | None
 ) -> None:
@@ -91,6 +93,7 @@ def test_every_provider_answer_classifies_to_one_of_three_statuses(
 
 
 @given(st.integers(min_value=400, max_value=499), error_codes, st.none() | st.text(max_size=40))
+@example(http_status=400, code="²", message=None)
 def test_every_create_refusal_is_failed_with_a_reason(
     http_status: int, code: object, message: str | None
 ) -> None:

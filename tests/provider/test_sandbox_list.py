@@ -100,7 +100,7 @@ async def test_new_messages_do_not_shift_a_listing_in_progress(
     assert len(set(sids)) == 4
 
 
-@pytest.mark.parametrize("size", ["0", "1001", "abc", "-1"])
+@pytest.mark.parametrize("size", ["0", "1001", "abc", "-1", "²", "٣"])
 async def test_page_size_is_1_to_1000(size: str, raw: httpx.AsyncClient) -> None:
     response = await raw.get(MESSAGES_PATH, params={"PageSize": size})
     assert response.status_code == 400

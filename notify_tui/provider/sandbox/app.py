@@ -304,11 +304,11 @@ class SandboxApp:
     def _list(self, account: str, path: str, query_string: bytes) -> dict[str, Any]:
         query = _form(query_string)
         size_text = query.get("PageSize", str(DEFAULT_PAGE_SIZE))
-        if not size_text.isdigit() or not 1 <= int(size_text) <= MAX_PAGE_SIZE:
+        if not _is_count(size_text) or not 1 <= int(size_text) <= MAX_PAGE_SIZE:
             raise _Refusal(400, 20001, f"PageSize must be between 1 and {MAX_PAGE_SIZE}")
         size = int(size_text)
         page_text = query.get("Page", "0")
-        page = int(page_text) if page_text.isdigit() else 0
+        page = int(page_text) if _is_count(page_text) else 0
         filters = {key: query[key] for key in ("To", "From") if query.get(key)}
         since = before = None
         for key in ("DateSent", "DateSent<", "DateSent>"):
@@ -616,3 +616,8 @@ def _parse_token(token: str) -> Cursor | None:
         return int(sending, 16), int(row_id, 16)
     except ValueError:
         return None
+
+
+def _is_count(text: str) -> bool:
+    """True for a plain non-negative ASCII integer ("²" passes ``isdigit`` but not ``int``)."""
+    return text.isascii() and text.isdigit()
