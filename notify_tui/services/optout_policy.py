@@ -61,6 +61,7 @@ def judge(phones_by_campaign: dict[int, set[str]], policy: OptOutPolicy) -> Poli
     histories = suggestions.phone_histories(everyone)
     already_out = optouts.opted_out_phones(everyone)
     recipients = suggestions.campaign_recipients(phones_by_campaign)
+    to_opt_out: list[optouts.OptOutRequest] = []
     to_suggest: list[suggestions.NewSuggestion] = []
     for campaign_id, phones in sorted(phones_by_campaign.items()):
         decisions = {
@@ -77,17 +78,17 @@ def judge(phones_by_campaign: dict[int, set[str]], policy: OptOutPolicy) -> Poli
             evidence = _evidence(decision)
             if decision.automatic and not (hold and decision.code != STOP_CODE):
                 is_stop = decision.code == STOP_CODE
-                if optouts.opt_out(
-                    phone,
-                    source=optouts.SOURCE_PROVIDER if is_stop else optouts.SOURCE_POLICY,
-                    reason=decision.reason,
-                    actor=ACTOR,
-                    campaign_id=campaign_id,
-                    code=decision.code,
-                    evidence=evidence,
-                ):
-                    outcome.opted_out.append(phone)
-                    suggestions.dismiss_for_phones([phone], ACTOR)
+                to_opt_out.append(
+                    optouts.OptOutRequest(
+                        phone,
+                        source=optouts.SOURCE_PROVIDER if is_stop else optouts.SOURCE_POLICY,
+                        reason=decision.reason,
+                        actor=ACTOR,
+                        campaign_id=campaign_id,
+                        code=decision.code,
+                        evidence=evidence,
+                    )
+                )
                 already_out.add(phone)
                 continue
             held = decision.automatic
@@ -102,7 +103,10 @@ def judge(phones_by_campaign: dict[int, set[str]], policy: OptOutPolicy) -> Poli
                     phone, campaign_id, decision.rule.value, decision.code, reason, evidence, held
                 )
             )
-    # One bulk write: a poll cycle can bring thousands of suggestions.
+    # Bulk writes: a poll cycle can bring thousands of opt-outs and suggestions.
+    opted_out = optouts.opt_out_many(to_opt_out)
+    outcome.opted_out = [r.phone for r in to_opt_out if r.phone in opted_out]
+    suggestions.dismiss_for_phones(opted_out, ACTOR)
     latest = {entry.phone: entry for entry in to_suggest}
     for phone in suggestions.suggest_many(to_suggest):
         (outcome.held if latest[phone].held else outcome.suggested).append(phone)

@@ -243,27 +243,31 @@ def pending_counts(campaign_ids: Sequence[int] | None = None) -> dict[int, int]:
 def accept(ids: Iterable[int], actor: str, now: datetime | None = None) -> int:
     """Opt out the numbers of these pending suggestions; returns how many were opted out."""
     now = now or utcnow()
+    wanted = list(ids)
     accepted = 0
     with database.atomic():
-        rows = list(
-            OptOutSuggestion.select().where(
-                OptOutSuggestion.id.in_(list(ids)) & (OptOutSuggestion.state == "pending")
+        for start in range(0, len(wanted), 500):
+            chunk = wanted[start : start + 500]
+            rows = list(
+                OptOutSuggestion.select().where(
+                    OptOutSuggestion.id.in_(chunk) & (OptOutSuggestion.state == "pending")
+                )
             )
-        )
-        for row in rows:
-            if optouts.opt_out(
-                row.phone,
-                source=optouts.SOURCE_POLICY,
-                reason=f"suggestion accepted: {row.reason}",
-                actor=actor,
-                campaign_id=row.campaign_id,  # type: ignore[attr-defined]  # peewee's FK id
-                code=row.code,
-                evidence=json.loads(row.evidence or "{}"),
-                now=now,
-            ):
-                accepted += 1
+            requests = [
+                optouts.OptOutRequest(
+                    row.phone,
+                    source=optouts.SOURCE_POLICY,
+                    reason=f"suggestion accepted: {row.reason}",
+                    actor=actor,
+                    campaign_id=row.campaign_id,  # type: ignore[attr-defined]  # FK id
+                    code=row.code,
+                    evidence=json.loads(row.evidence or "{}"),
+                )
+                for row in rows
+            ]
+            accepted += len(optouts.opt_out_many(requests, now))
             OptOutSuggestion.update(state="accepted", decided_at=now, decided_by=actor).where(
-                OptOutSuggestion.id == row.id
+                OptOutSuggestion.id.in_([row.id for row in rows])
             ).execute()
     return accepted
 
@@ -279,10 +283,16 @@ def dismiss(ids: Iterable[int], actor: str, now: datetime | None = None) -> int:
 
 def dismiss_for_phones(phones: Iterable[str], actor: str, rule: str | None = None) -> int:
     """Dismiss pending suggestions of these numbers (a delivery since, or an opt-out)."""
-    wanted = list(phones)
+    pending = OptOutSuggestion.select(OptOutSuggestion.phone).where(
+        OptOutSuggestion.state == "pending"
+    )
+    if rule is not None:
+        pending = pending.where(OptOutSuggestion.rule == rule)
+    # A poll cycle reports tens of thousands of deliveries, and few numbers (often none) have
+    # a suggestion pending: read those (from the state index) and update only them.
+    wanted = sorted({phone for (phone,) in pending.tuples()}.intersection(phones))
     now = utcnow()
     dismissed = 0
-    # In chunks: a poll cycle may report tens of thousands of deliveries at once.
     for start in range(0, len(wanted), 500):
         condition = OptOutSuggestion.phone.in_(wanted[start : start + 500]) & (
             OptOutSuggestion.state == "pending"

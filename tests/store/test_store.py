@@ -254,6 +254,36 @@ def test_opt_out_and_back_in_keeps_an_audit_trail() -> None:
     assert [(e.action, e.actor) for e in events] == [("opt_out", "ann"), ("opt_in", "bob")]
 
 
+def test_many_numbers_opt_out_in_one_call_with_one_event_each() -> None:
+    from notify_tui.store.models import Contact
+
+    Contact.create(phone="+14155550300", name="Known")
+    optouts.opt_out("+14155550301", source="manual", reason="asked", actor="ann")
+    phones = [f"+1415555{n:04d}" for n in range(300, 1600)]  # more than one chunk of 500
+    requests = [
+        optouts.OptOutRequest(phone, "policy", "landline", "policy", code=30006, evidence={"n": 1})
+        for phone in phones
+    ]
+    requests.append(optouts.OptOutRequest("+14155550300", "manual", "second ask", "bob"))
+    changed = optouts.opt_out_many(requests)
+    assert changed == set(phones) - {"+14155550301"}  # already out; the first request wins
+    assert optouts.opted_out_phones(phones) == set(phones)
+    known = Contact.get(Contact.phone == "+14155550300")
+    assert (known.name, known.opt_out_source, known.opt_out_reason) == (
+        "Known",
+        "policy",
+        "landline",
+    )
+    events = OptOutEvent.select().where(OptOutEvent.action == "opt_out")
+    assert events.count() == len(phones)  # one each, the earlier manual one included
+    event = OptOutEvent.get(OptOutEvent.phone == "+14155550999")
+    assert (event.code, event.evidence, event.reason) == (30006, '{"n": 1}', "landline")
+    # A STOP outranks the policy and is recorded; nothing else changes a second time.
+    stop = optouts.OptOutRequest("+14155550400", "provider", "replied STOP", "provider")
+    assert optouts.opt_out_many([stop, *requests[:10]]) == {"+14155550400"}
+    assert optouts.opt_out_many([]) == set()
+
+
 def test_stop_cannot_be_undone_by_the_app() -> None:
     optouts.opt_out("+14155550200", source="manual", reason="asked", actor="ann")
     assert optouts.opt_out(
