@@ -98,6 +98,28 @@ class _Sweep:
     anchors: dict[int, polling.PollTask]
     """Messages leased for this sweep and not answered yet."""
     renewed_at: datetime
+    ahead: asyncio.Future[list[ProviderMessage]] | None = None
+    """The next page, being read while the last one is written."""
+
+    def next_page(self) -> asyncio.Future[list[ProviderMessage]]:
+        """The page being read ahead, or the next one (read from now)."""
+        future, self.ahead = self.ahead or asyncio.ensure_future(anext(self.pages)), None
+        return future
+
+    def read_ahead(self) -> None:
+        """Start reading the next page: a real provider takes a while to answer a page of a
+        thousand, time better spent writing the last page than waiting."""
+        if self.ahead is None:
+            self.ahead = asyncio.ensure_future(anext(self.pages))
+
+    async def close(self) -> None:
+        """Stop reading: a page read ahead is dropped, and the listing closed."""
+        ahead, self.ahead = self.ahead, None
+        if ahead is not None:
+            ahead.cancel()
+            # The listing can't be closed while a read is still running inside it.
+            await asyncio.gather(ahead, return_exceptions=True)
+        await _close(self.pages)
 
 
 @dataclass
@@ -282,8 +304,8 @@ class Poller:
     async def _sweep(self, answers: _Answers, applied: AppliedUpdates) -> int:
         """Read the current sweep's next pages; answers how many messages they answered for.
 
-        Each page is written (on a worker thread) before the next is read: reading ahead gains
-        nothing while both hold the interpreter, and the write says whether to read on.
+        Each page is written (on a worker thread) while the next one is read: with a real
+        provider the two overlap (SQLite and the network both let go of the interpreter).
         """
         sweep = self._sweeps[0]
         started = time.monotonic()
@@ -291,7 +313,7 @@ class Poller:
         finished = failed = False
         while pages < SWEEP_PAGES and time.monotonic() - started < SWEEP_SECONDS:
             try:
-                page = await anext(sweep.pages)
+                page = await sweep.next_page()
             except StopAsyncIteration:
                 finished = True
                 break
@@ -302,6 +324,7 @@ class Poller:
             pages += 1
             answers.requests += 1
             listed = {m.sid: m for m in page if m.sid}
+            sweep.read_ahead()
             page_applied = await asyncio.to_thread(self._apply_listed, listed)
             applied.merge(page_applied)
             checked += len(page_applied.changed_ids)
@@ -351,14 +374,14 @@ class Poller:
             kept = kept and sweep is not self._sweeps[0]
             self._sweeps.remove(sweep)
             await asyncio.to_thread(polling.release, self.owner, list(sweep.anchors))
-            await _close(sweep.pages)
+            await sweep.close()
         return kept
 
     async def _finish(
         self, sweep: _Sweep, answers: _Answers, applied: AppliedUpdates, failed: bool
     ) -> int:
         """End a sweep: what it leased and never saw is fetched, or looked at again later."""
-        await _close(sweep.pages)
+        await sweep.close()
         left = list(sweep.anchors.values())
         if left:
             now = self._clock()
@@ -382,7 +405,7 @@ class Poller:
         for sweep in sweeps:
             await asyncio.to_thread(polling.end_sweep, self.owner, sweep.sender)
             with contextlib.suppress(ProviderError, RuntimeError):
-                await _close(sweep.pages)
+                await sweep.close()
 
     def _updates(
         self, tasks: Sequence[polling.PollTask], answers: _Answers, now: datetime
