@@ -19,6 +19,7 @@ from typing import Any, NamedTuple
 from peewee import CharField
 
 from notify_tui.domain.phone import search_digits
+from notify_tui.store.bulk import INSERT_CONTACT, executemany
 from notify_tui.store.campaigns import contains
 from notify_tui.store.models import BaseModel, Campaign, Contact, Message, database, utcnow
 
@@ -227,7 +228,7 @@ class ContactImport:
             phones = [item.phone for item in chunk]
         if not chunk:
             return
-        _executemany(
+        executemany(
             f'INSERT INTO "{_ImportSeen._meta.table_name}" ("phone") VALUES ({{p}})',
             [(p,) for p in phones],
         )
@@ -261,23 +262,9 @@ class ContactImport:
             self.counts.updated += 1
         if new_rows:
             # A concurrent writer may have added one of these since the select: ignore it.
-            inserted = _executemany(_INSERT_CONTACT, new_rows)
+            inserted = executemany(INSERT_CONTACT, new_rows)
             self.counts.imported += inserted
             self.counts.unchanged += len(new_rows) - inserted
-
-
-_INSERT_CONTACT = (
-    f'INSERT INTO "{Contact._meta.table_name}" ("phone", "name", "attributes", "created_at", '
-    '"updated_at", "opted_out") VALUES ({p}, {p}, {p}, {p}, {p}, {p}) ON CONFLICT DO NOTHING'
-)
-
-
-def _executemany(sql: str, rows: Sequence[tuple[object, ...]]) -> int:
-    """Run one prepared statement for many rows (``{p}`` marks parameters); answers the rows
-    changed. Much cheaper than building a statement per row for imports of millions."""
-    cursor = database.cursor()
-    cursor.executemany(sql.replace("{p}", database.param), rows)
-    return int(cursor.rowcount)
 
 
 @contextmanager

@@ -13,7 +13,14 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 from peewee import Database, OperationalError, PostgresqlDatabase, SqliteDatabase
 from playhouse.migrate import PostgresqlMigrator, SchemaMigrator, SqliteMigrator
 
-from notify_tui.store.models import ALL_MODELS, Message, OptOutSuggestion, SchemaInfo, database
+from notify_tui.store.models import (
+    ALL_MODELS,
+    Contact,
+    Message,
+    OptOutSuggestion,
+    SchemaInfo,
+    database,
+)
 
 SCHEMA_VERSION = 2
 """Bump this and add a step to ``MIGRATIONS`` whenever a table changes."""
@@ -145,18 +152,18 @@ def ensure_schema(db: Database) -> None:
 
 
 def _ensure_indexes(db: Database) -> None:
-    """Create the message indexes a workspace made before them lacks (the ones that keep a
-    million messages quick). They hold nothing but derived data, so they need no schema version,
-    and an older notify-tui still opens the workspace. Nothing is locked when all are there."""
-    table = Message._meta.table_name
+    """Create the indexes a workspace made before them lacks (the ones that keep a million
+    messages quick). They hold nothing but derived data, so they need no schema version, and an
+    older notify-tui still opens the workspace. Nothing is locked when all are there."""
     schema = None
     if isinstance(db, PostgresqlDatabase):
         # peewee looks in "public" unless told: the workspace may live in another schema.
         schema = db.execute_sql("SELECT current_schema()").fetchone()[0]
-    present = {index.name for index in db.get_indexes(table, schema)}
-    wanted = {getattr(index, "_name", None) for index in Message._meta.fields_to_index()}
-    if not wanted <= present:
-        db.create_tables([Message], safe=True)  # the table is there: only its missing indexes
+    for model in (Message, Contact):
+        present = {index.name for index in db.get_indexes(model._meta.table_name, schema)}
+        wanted = {getattr(index, "_name", None) for index in model._meta.fields_to_index()}
+        if not wanted <= present:
+            db.create_tables([model], safe=True)  # the table is there: only its missing indexes
 
 
 def _record_version(version: int) -> None:

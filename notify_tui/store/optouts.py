@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from peewee import PostgresqlDatabase
+from peewee import PostgresqlDatabase, fn
 
+from notify_tui.store.bulk import INSERT_CONTACT, executemany
 from notify_tui.store.campaigns import contains
 from notify_tui.store.models import Contact, OptOutEvent, database, utcnow
 
@@ -92,12 +94,17 @@ def opt_out_many(requests: Sequence[OptOutRequest], now: datetime | None = None)
 
 _CHUNK = 500
 
+_INSERT_EVENT = (
+    f'INSERT INTO "{OptOutEvent._meta.table_name}" ("contact_id", "phone", "action", "source", '
+    '"reason", "actor", "campaign_id", "code", "evidence", "created_at") '
+    "VALUES ({p}, {p}, {p}, {p}, {p}, {p}, {p}, {p}, {p}, {p})"
+)
+
 
 def _opt_out_chunk(chunk: list[OptOutRequest], now: datetime) -> set[str]:
     phones = [request.phone for request in chunk]
-    Contact.insert_many(
-        [{"phone": phone, "created_at": now, "updated_at": now} for phone in phones]
-    ).on_conflict_ignore().execute()
+    stamp = Contact.created_at.db_value(now)
+    executemany(INSERT_CONTACT, [(phone, "", "{}", stamp, stamp, False) for phone in phones])
     select = Contact.select(Contact.id, Contact.phone, Contact.opted_out, Contact.opt_out_source)
     select = select.where(Contact.phone.in_(phones))
     if isinstance(database.obj, PostgresqlDatabase):
@@ -122,24 +129,24 @@ def _opt_out_chunk(chunk: list[OptOutRequest], now: datetime) -> set[str]:
             opted_out_by=actor,
             updated_at=now,
         ).where(Contact.id.in_(ids)).execute()
-    if todo:
-        OptOutEvent.insert_many(
-            [
-                {
-                    "contact": contact_id,
-                    "phone": request.phone,
-                    "action": "opt_out",
-                    "source": request.source,
-                    "reason": request.reason,
-                    "actor": request.actor,
-                    "campaign": request.campaign_id,
-                    "code": request.code,
-                    "evidence": json.dumps(dict(request.evidence or {}), default=str),
-                    "created_at": now,
-                }
-                for contact_id, request in todo
-            ]
-        ).execute()
+    executemany(
+        _INSERT_EVENT,
+        [
+            (
+                contact_id,
+                request.phone,
+                "opt_out",
+                request.source,
+                request.reason,
+                request.actor,
+                request.campaign_id,
+                request.code,
+                json.dumps(dict(request.evidence or {}), default=str),
+                stamp,
+            )
+            for contact_id, request in todo
+        ],
+    )
     return {request.phone for _, request in todo}
 
 
@@ -197,25 +204,62 @@ def _opted_out(phones: list[str]) -> set[str]:
     return {row[0] for row in select.tuples()}
 
 
-def list_optouts(search: str = "", offset: int = 0, limit: int | None = None) -> list[OptOutRecord]:
-    """Opted-out numbers, most recent first, optionally matching a number or name part."""
-    select = Contact.select(
-        Contact.phone,
-        Contact.name,
-        Contact.opt_out_source,
-        Contact.opt_out_reason,
-        Contact.opted_out_by,
-        Contact.opted_out_at,
-    ).where(Contact.opted_out)
+def _opted_out_matching(search: str, source: str = "") -> Any:
+    # Written as the partial index's own condition, so that SQLite walks it in order.
+    condition: Any = Contact.opted_out
+    if source:
+        condition &= Contact.opt_out_source == source
     if search.strip():
-        select = select.where(contains(Contact.phone, search) | contains(Contact.name, search))
-    select = select.order_by(Contact.opted_out_at.desc(), Contact.id.desc()).offset(offset)
+        condition &= contains(Contact.phone, search) | contains(Contact.name, search)
+    return condition
+
+
+def optout_counts(search: str = "") -> dict[str, int]:
+    """How many opted-out numbers match ``search``, by source (``manual``, ``policy``,
+    ``provider``)."""
+    select = (
+        Contact.select(Contact.opt_out_source, fn.COUNT(Contact.id))
+        .where(_opted_out_matching(search))
+        .group_by(Contact.opt_out_source)
+    )
+    return {source or "": int(n) for source, n in select.tuples()}
+
+
+def list_optouts(
+    search: str = "", offset: int = 0, limit: int | None = None, *, source: str = ""
+) -> list[OptOutRecord]:
+    """Opted-out numbers, most recent first, optionally of one source and matching a number or
+    name part; a page of them with ``offset`` and ``limit``."""
+    select = (
+        Contact.select(
+            Contact.phone,
+            Contact.name,
+            Contact.opt_out_source,
+            Contact.opt_out_reason,
+            Contact.opted_out_by,
+            Contact.opted_out_at,
+        )
+        .where(_opted_out_matching(search, source))
+        .order_by(Contact.opted_out_at.desc(), Contact.id.desc())
+        .offset(offset)
+    )
     if limit is not None:
         select = select.limit(limit)
     return [
         OptOutRecord(phone, name or "", source or "", reason or "", actor or "", at)
         for phone, name, source, reason, actor, at in select.tuples()
     ]
+
+
+def iter_optouts(search: str = "", *, source: str = "", page: int = 5000) -> Iterator[OptOutRecord]:
+    """Every matching opted-out number, newest first, read a page at a time."""
+    offset = 0
+    while True:
+        records = list_optouts(search, offset, page, source=source)
+        yield from records
+        if len(records) < page:
+            return
+        offset += page
 
 
 def opt_out_history(phone: str) -> list[OptOutEvent]:

@@ -213,12 +213,23 @@ class DeliveryHistoryLoaded(Message):
 
 
 class OptOutsLoaded(Message):
-    """The opted-out numbers matching a search were read."""
+    """The opted-out numbers matching a search and a source were counted, and the first read."""
 
-    def __init__(self, search: str, records: list[OptOutRecord]) -> None:
+    def __init__(
+        self,
+        search: str,
+        source: str,
+        counts: dict[str, int],
+        first: list[OptOutRecord],
+        keep_cursor: bool,
+    ) -> None:
         super().__init__()
         self.search = search
-        self.records = records
+        self.source = source
+        self.counts = counts
+        """Matching numbers by source, every source's."""
+        self.first = first
+        self.keep_cursor = keep_cursor
 
 
 class NumberOptedOut(Message):

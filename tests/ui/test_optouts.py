@@ -34,7 +34,8 @@ def table(app: NotifyApp) -> OptOutTable:
 
 
 def names(app: NotifyApp) -> list[str]:
-    return [r.name for r in table(app).source.items]
+    source = table(app).source
+    return [r.name for r in source.rows(0, source.count())]
 
 
 def notifications(app: NotifyApp) -> list[str]:
@@ -71,15 +72,15 @@ async def test_filter_by_source_and_search(runtime: Runtime) -> None:
     async with app.run_test(size=(80, 24)) as pilot:
         await open_optouts(app, pilot)
         await pilot.press("m")
-        assert names(app) == ["Alan Turing"]
+        await wait_until(pilot, lambda: names(app) == ["Alan Turing"])
         await pilot.press("p")
-        assert names(app) == ["Edsger Dijkstra"]
+        await wait_until(pilot, lambda: names(app) == ["Edsger Dijkstra"])
         await pilot.press("s")
-        assert names(app) == ["Dana Whitfield"]
+        await wait_until(pilot, lambda: names(app) == ["Dana Whitfield"])
         title = str(app.screen.query_one("#optouts-title").render())
         assert "1 of 3 · STOP" in title
         await pilot.press("a")
-        assert len(names(app)) == 3
+        await wait_until(pilot, lambda: len(names(app)) == 3)
         await pilot.press("slash", *"dijkstra")
         await wait_until(pilot, lambda: names(app) == ["Edsger Dijkstra"])
         await pilot.press("escape")
@@ -119,7 +120,9 @@ async def test_stop_is_refused_with_the_reason(runtime: Runtime) -> None:
     app = make_app(runtime, poll=False, first_run_demo=False, clock=fixed_clock)
     async with app.run_test(size=(80, 24)) as pilot:
         await open_optouts(app, pilot)
-        await pilot.press("s", "o")
+        await pilot.press("s")
+        await wait_until(pilot, lambda: names(app) == ["Dana Whitfield"])
+        await pilot.press("o")
         await wait_until(pilot, lambda: any("Can't opt back in" in n for n in notifications(app)))
         refusal = next(n for n in notifications(app) if "Can't opt back in" in n)
         assert "replied STOP" in refusal and "Only they can opt back in" in refusal
@@ -154,3 +157,25 @@ async def test_hostile_names_reasons_and_actors_show_literally(runtime: Runtime)
         await pilot.click("#optout-detail", offset=(30, 0))
         await pilot.pause()
         assert app.is_running
+
+
+async def test_thousands_of_opt_outs_are_read_a_page_at_a_time(runtime: Runtime) -> None:
+    from notify_tui.store.optouts import OptOutRequest, opt_out_many
+    from notify_tui.ui.widgets.virtual_table import CHUNK_SIZE
+
+    phones = [f"+1415556{n:04d}" for n in range(3 * CHUNK_SIZE)]
+    for start in range(0, len(phones), 100):  # in batches: each one a bit newer than the last
+        opt_out_many(
+            [OptOutRequest(p, SOURCE_MANUAL, "asked", "ann") for p in phones[start : start + 100]]
+        )
+    app = make_app(runtime, poll=False, first_run_demo=False, clock=fixed_clock)
+    async with app.run_test(size=(100, 24)) as pilot:
+        screen = await open_optouts(app, pilot)
+        assert len(table(app).source.first) == CHUNK_SIZE  # only the first page was read
+        title = str(screen.query_one("#optouts-title").render())
+        assert f"Opt-outs · {len(phones):,} · every source" in title
+        await pilot.press("G")
+        await pilot.pause()
+        last = table(app).current_row
+        assert last is not None and last.phone in phones[:100]  # the oldest batch comes last
+        assert table(app).cursor_row == len(phones) - 1

@@ -20,13 +20,14 @@ from notify_tui.store.optouts import (
     SOURCE_PROVIDER,
     OptOutRecord,
     list_optouts,
+    optout_counts,
 )
 from notify_tui.ui.formatting import count, when
 from notify_tui.ui.messages import OptOutsLoaded
 from notify_tui.ui.screens.opt_out_actions import OptOutActionsScreen, number_and_name
 from notify_tui.ui.widgets.filter_input import FilterInput
-from notify_tui.ui.widgets.optout_table import OptOutTable
-from notify_tui.ui.widgets.virtual_table import ListSource, VirtualTable, safe_text
+from notify_tui.ui.widgets.optout_table import OptOutPages, OptOutTable
+from notify_tui.ui.widgets.virtual_table import CHUNK_SIZE, VirtualTable, safe_text
 
 SEARCH_DELAY = 0.2
 """Seconds of quiet typing before the search applies."""
@@ -104,8 +105,8 @@ class OptOutsScreen(OptOutActionsScreen):
         self.source_filter = ""
         """The source shown (``manual``, ``policy``, ``provider``), or every source."""
         self.search = ""
-        self.records: list[OptOutRecord] = []
-        """Every opted-out number matching the search (before the source filter)."""
+        self.counts: dict[str, int] = {}
+        """How many opted-out numbers match the search, by source."""
         self.loaded = False
         """True once the list was read."""
         self._search_timer: Timer | None = None
@@ -125,7 +126,7 @@ class OptOutsScreen(OptOutActionsScreen):
         return self.query_one(OptOutTable)
 
     def on_mount(self) -> None:
-        self._load(self.search)
+        self._load(self.search, self.source_filter, keep_cursor=False)
 
     # Reading and showing
 
@@ -136,29 +137,30 @@ class OptOutsScreen(OptOutActionsScreen):
         exit_on_error=False,
         description="Reading the opted-out numbers",
     )
-    def _load(self, search: str) -> None:
-        records = list_optouts(search)
+    def _load(self, search: str, source: str, *, keep_cursor: bool) -> None:
+        """Count what matches and read its first rows; the table reads the rest as it scrolls
+        (a page at a time, along an index), so a million opt-outs cost no more than ten."""
+        counts = optout_counts(search)
+        if get_current_worker().is_cancelled:
+            return
+        first = list_optouts(search, 0, CHUNK_SIZE, source=source)
         if not get_current_worker().is_cancelled:
-            self.post_message(OptOutsLoaded(search, records))
+            self.post_message(OptOutsLoaded(search, source, counts, first, keep_cursor))
 
     def on_opt_outs_loaded(self, event: OptOutsLoaded) -> None:
         event.stop()
-        if event.search != self.search:
-            return  # the search changed meanwhile: its own read follows
-        first = not self.loaded
+        if (event.search, event.source) != (self.search, self.source_filter):
+            return  # the search or the source changed meanwhile: its own read follows
         self.loaded = True
-        self.records = event.records
-        self._show(keep_cursor=not first)
-
-    def _show(self, *, keep_cursor: bool) -> None:
-        wanted = self.source_filter
-        shown = [r for r in self.records if not wanted or r.source == wanted]
+        self.counts = event.counts
+        shown = event.counts.get(event.source, 0) if event.source else sum(event.counts.values())
+        pages = OptOutPages(event.search, event.source, shown, event.first)
         table = self.table
-        if keep_cursor:
-            table.source.items = shown
+        if event.keep_cursor:
+            table.source.replace(pages)
             table.reload(keep_cursor=True)
         else:
-            table.set_source(ListSource(shown))
+            table.set_source(pages)
         self._show_title()
         self._show_detail(table.current_row)
 
@@ -168,7 +170,7 @@ class OptOutsScreen(OptOutActionsScreen):
         if not self.loaded:
             title.append(" · reading…")
         elif self.source_filter or self.search.strip():
-            title.append(f" · {count(shown)} of {count(len(self.records))}")
+            title.append(f" · {count(shown)} of {count(sum(self.counts.values()))}")
         else:
             title.append(f" · {count(shown)}")
         title.append(f" · {SOURCE_NAMES.get(self.source_filter, 'every source')}")
@@ -204,8 +206,9 @@ class OptOutsScreen(OptOutActionsScreen):
 
     def action_show_source(self, source: str) -> None:
         """Show one source's opt-outs, or every source's (``''``)."""
-        self.source_filter = source
-        self._show(keep_cursor=False)
+        if source != self.source_filter:
+            self.source_filter = source
+            self._load(self.search, source, keep_cursor=False)
 
     def action_search(self) -> None:
         """Put the cursor in the search box."""
@@ -222,7 +225,8 @@ class OptOutsScreen(OptOutActionsScreen):
         if text != self.search:
             self.search = text
             self.loaded = False
-            self._load(text)
+            self._show_title()
+            self._load(text, self.source_filter, keep_cursor=False)
 
     @on(FilterInput.Dismissed, "#optouts-search")
     def _search_dismissed(self, event: FilterInput.Dismissed) -> None:
@@ -241,7 +245,7 @@ class OptOutsScreen(OptOutActionsScreen):
         self.toggle_opt_out(record.phone, record.name, True, record.source)
 
     def opt_outs_changed(self, phone: str) -> None:
-        self._load(self.search)
+        self._load(self.search, self.source_filter, keep_cursor=True)
 
     def action_back(self) -> None:
         """Back to History."""

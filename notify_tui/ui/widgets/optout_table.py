@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime, tzinfo
 from typing import ClassVar
 
@@ -10,10 +10,47 @@ from rich.text import Text
 from textual.binding import Binding, BindingType
 
 from notify_tui.domain.phone import format_for_humans
-from notify_tui.store.optouts import OptOutRecord
+from notify_tui.store.optouts import OptOutRecord, list_optouts
 from notify_tui.ui.formatting import styled, when
 from notify_tui.ui.widgets.contact_table import source_label
-from notify_tui.ui.widgets.virtual_table import Column, ListSource, VirtualTable
+from notify_tui.ui.widgets.virtual_table import Column, VirtualTable
+
+
+class OptOutPages:
+    """The opted-out numbers of one search and source, read from the store a page at a time.
+
+    The count and the first rows are read off the UI thread (by the screen); further pages come
+    from the store along an index as the table scrolls.
+    """
+
+    def __init__(
+        self,
+        search: str = "",
+        source: str = "",
+        total: int = 0,
+        first: Sequence[OptOutRecord] = (),
+    ) -> None:
+        self.search = search
+        self.source = source
+        self.total = total
+        self.first = list(first)
+
+    def replace(self, other: OptOutPages) -> None:
+        """Show what ``other`` holds (the table keeps this object, and its cursor)."""
+        self.search, self.source, self.total, self.first = (
+            other.search,
+            other.source,
+            other.total,
+            other.first,
+        )
+
+    def count(self) -> int:
+        return self.total
+
+    def rows(self, offset: int, limit: int) -> Sequence[OptOutRecord]:
+        if offset + limit <= len(self.first):
+            return self.first[offset : offset + limit]
+        return list_optouts(self.search, offset, limit, source=self.source)
 
 
 class OptOutTable(VirtualTable[OptOutRecord]):
@@ -50,12 +87,12 @@ class OptOutTable(VirtualTable[OptOutRecord]):
             Column("who", "Who", render=lambda r: r.actor, min_width=6, ratio=1),
             Column("why", "Why", render=lambda r: r.reason, min_width=10, ratio=3),
         ]
-        super().__init__(columns, ListSource(), placeholder="No opted-out numbers match.", id=id)
+        super().__init__(columns, OptOutPages(), placeholder="No opted-out numbers match.", id=id)
 
     @property
-    def source(self) -> ListSource[OptOutRecord]:
+    def source(self) -> OptOutPages:
         """The rows shown."""
-        assert isinstance(self._source, ListSource)
+        assert isinstance(self._source, OptOutPages)
         return self._source
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
