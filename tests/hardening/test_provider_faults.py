@@ -282,7 +282,9 @@ def test_notify_tui_poll_tells_once_and_resolves_everything_when_the_provider_co
     assert main(command) == 0
     time.sleep(0.5)  # every message final at the provider
     capsys.readouterr()
-    cli_provider.transport.outage("503_html", 1.5, kinds=("fetch", "list"))
+    # Longer than one fetch's retries can wait (4 backoffs from 0.2 s, full jitter: at most 3 s),
+    # so that the first cycle certainly fails and the trouble is told.
+    cli_provider.transport.outage("503_html", 4.0, kinds=("fetch", "list"))
 
     assert main(["--database-url", sqlite_url, "poll", "--until-settled", "--timeout", "30"]) == 0
     captured = capsys.readouterr()

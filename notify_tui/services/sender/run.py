@@ -1,19 +1,5 @@
-"""Sending a campaign: plan it, record every recipient, submit at the configured rate, resume.
-
-Every recipient is recorded before anything is submitted (``prepare_campaign``). Just before a
-create is sent its message is marked ``attempting`` with the time, so a crash at any moment leaves
-a record of every create that may have reached the provider. A create whose outcome is unknown
-(a timeout, a dropped connection, a 5xx) is never resent blindly: the provider's records are
-listed by ``To`` around the attempt, and only when no unclaimed message with the same body is
-there is the message sent again. ``resume_campaign`` does the same for every message a crash
-left ``attempting``, then carries on with the pending ones.
-
-The store is synchronous (peewee): its calls run on one worker thread, a batch at a time, so the
-event loop (the TUI's) stays responsive and one sender never contends with itself for SQLite's
-write lock. Only one process sends a campaign at a time (``store.sending.try_lock_campaign``).
-
-Events: ``on_progress`` receives a ``SendProgress`` a few times a second and once at the end.
-"""
+"""One run of one campaign: a feeder claims pending messages, workers create them at the
+configured pace, a writer records each outcome in batches (see the package's docstring)."""
 
 from __future__ import annotations
 
@@ -22,20 +8,15 @@ import contextlib
 import heapq
 import math
 import random
-import re
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal
 from functools import partial
-from typing import Any, Protocol, TypeVar
+from typing import Any
 
-from notify_tui.domain.phone import DEFAULT_REGION, normalize
+from notify_tui.domain.optout_policy import STOP_CODE
 from notify_tui.domain.polling import next_poll_delay
-from notify_tui.domain.segments import SegmentInfo, count_segments, estimate_cost
 from notify_tui.domain.status import Status, classify_create_refusal
 from notify_tui.provider import (
     AuthenticationError,
@@ -48,38 +29,25 @@ from notify_tui.provider import (
     TransportError,
     TwilioClient,
 )
+from notify_tui.services.sender.events import (
+    ProgressCallback,
+    ResolutionHook,
+    SendProgress,
+    SendResult,
+)
+from notify_tui.services.sender.lookup import find_created
+from notify_tui.services.sender.pacing import Clock, DatabaseThread, Pacer, Sleep
+from notify_tui.services.sender.plan import SendError
 from notify_tui.store import sending
-from notify_tui.store.campaigns import CampaignSummary, create_campaign, get_campaign, set_state
+from notify_tui.store.campaigns import CampaignSummary, get_campaign, set_state
 from notify_tui.store.models import database, utcnow
-from notify_tui.store.optouts import SOURCE_PROVIDER, opt_out, opted_out_phones
-from notify_tui.store.sending import AddedRecipients, NewRecipient, add_recipients
+from notify_tui.store.optouts import SOURCE_PROVIDER, OptOutRequest, opt_out_many
 from notify_tui.store.updates import AppliedUpdates, StatusUpdate, apply_updates
-
-__all__ = [
-    "CampaignPlan",
-    "PreparedCampaign",
-    "RecipientLike",
-    "SendError",
-    "SendProgress",
-    "SendResult",
-    "plan_campaign",
-    "prepare_campaign",
-    "record_campaign",
-    "resume_campaign",
-    "send_campaign",
-]
 
 DEFAULT_CONCURRENCY = 16
 """Creates in flight at once: well under the provider's concurrency limit (the sandbox's 100)."""
 
-STOP_CODE = 21610
 STOP_REASON = "replied STOP (21610)"
-
-LOOKUP_SKEW = timedelta(minutes=5)
-"""How far the provider's clock may be behind ours when matching a message to an attempt."""
-
-LOOKUP_MAX_PAGES = 10
-"""Pages of one number's messages read, at most, to find one create."""
 
 SETTLE = 2.0
 """Seconds after an ambiguous create before the provider's records are looked at."""
@@ -107,257 +75,6 @@ FEED_BATCH = 200
 """Messages claimed per transaction when sending as fast as possible. At most twice this many
 are claimed ahead of the creates: after a crash, each of them costs a lookup."""
 
-_E164 = re.compile(r"^\+[1-9][0-9]{6,14}$")
-
-Clock = Callable[[], float]
-Sleep = Callable[[float], Awaitable[object]]
-T = TypeVar("T")
-
-
-class SendError(Exception):
-    """A campaign cannot be planned or sent; the message says why, in one line."""
-
-
-class RecipientLike(Protocol):
-    """Anything with a phone, a name and, for a number that failed validation, why."""
-
-    @property
-    def phone(self) -> str: ...
-
-    @property
-    def name(self) -> str: ...
-
-    @property
-    def invalid_reason(self) -> str | None: ...
-
-
-# -- planning ---------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class CampaignPlan:
-    """What sending a campaign would do, before anything is recorded."""
-
-    name: str
-    body: str
-    sender: str | None
-    messaging_service_sid: str | None
-    price_per_segment: Decimal
-    recipients: list[NewRecipient] = field(repr=False)
-    """Unique by number: valid ones first seen, and invalid ones (recorded, never sent)."""
-    to_send: int
-    skipped_opted_out: int
-    invalid: int
-    duplicates: int
-    segment_info: SegmentInfo
-
-    @property
-    def segments(self) -> int:
-        """Segments per message."""
-        return self.segment_info.segments
-
-    @property
-    def encoding(self) -> str:
-        """``GSM-7`` or ``UCS-2``."""
-        return self.segment_info.encoding
-
-    @property
-    def estimated_cost(self) -> Decimal:
-        """What the messages to send are estimated to cost."""
-        return estimate_cost(self.segments * self.to_send, self.price_per_segment)
-
-    @property
-    def money_saved(self) -> Decimal:
-        """The estimated cost of the messages not sent to opted-out numbers."""
-        return estimate_cost(self.segments * self.skipped_opted_out, self.price_per_segment)
-
-    def summary_lines(self) -> list[str]:
-        """The plan as a few lines of plain text, for a confirmation prompt."""
-        info = self.segment_info
-        trigger = f" (because of {info.ucs2_trigger!r})" if info.ucs2_trigger else ""
-        lines = [
-            f"Campaign: {self.name}",
-            f"Message: {info.characters} characters, {info.encoding}{trigger}, "
-            f"{info.segments} segment{'s' if info.segments != 1 else ''} per message",
-            f"Recipients: {self.to_send:,} to send, {self.skipped_opted_out:,} skipped (opted "
-            f"out), {self.invalid:,} invalid (recorded as Failed, not sent), "
-            f"{self.duplicates:,} duplicates",
-            f"Estimated cost: ${self.estimated_cost:.4f} ({self.segments * self.to_send:,} "
-            f"segments at ${self.price_per_segment})",
-        ]
-        if self.skipped_opted_out:
-            lines.append(f"Saved by skipping opted-out numbers: ${self.money_saved:.4f}")
-        return lines
-
-
-@dataclass(frozen=True)
-class PreparedCampaign:
-    """A campaign recorded with all its recipients, ready to send."""
-
-    campaign_id: int
-    plan: CampaignPlan
-    added: AddedRecipients
-    """What was recorded (opt-outs may have changed since the plan)."""
-
-
-def plan_campaign(
-    name: str,
-    body: str,
-    recipients: Iterable[RecipientLike],
-    *,
-    sender: str | None = None,
-    messaging_service_sid: str | None = None,
-    price_per_segment: Decimal = Decimal(0),
-    region: str = DEFAULT_REGION,
-) -> CampaignPlan:
-    """Count what a campaign would send, skip and cost; nothing is recorded.
-
-    Numbers not in E.164 are normalised with ``region``. Raises ``SendError`` for an empty name
-    or body, a body the provider would refuse for its length, or no sender.
-    """
-    name = name.strip()
-    if not name:
-        raise SendError("the campaign needs a name")
-    if not body.strip():
-        raise SendError("the message is empty")
-    info = count_segments(body)
-    if info.too_long:
-        raise SendError(
-            f"the message has {info.characters:,} characters: the provider refuses more than 1,600"
-        )
-    if not sender and not messaging_service_sid:
-        raise SendError("no sender: set from_number (NOTIFY_FROM) or messaging_service_sid")
-    seen: set[str] = set()
-    unique: list[NewRecipient] = []
-    duplicates = invalid = 0
-    for recipient in recipients:
-        phone, reason = recipient.phone, recipient.invalid_reason
-        if reason is None and not _E164.match(phone):
-            result = normalize(phone, region)
-            phone, reason = (result.e164, None) if result.e164 else (phone, result.error)
-        if phone in seen:
-            duplicates += 1
-            continue
-        seen.add(phone)
-        if reason is not None:
-            invalid += 1
-        unique.append(NewRecipient(phone, recipient.name or "", reason))
-    opted = opted_out_phones(r.phone for r in unique if r.invalid_reason is None)
-    return CampaignPlan(
-        name=name,
-        body=body,
-        sender=sender,
-        messaging_service_sid=messaging_service_sid,
-        price_per_segment=abs(price_per_segment),
-        recipients=unique,
-        to_send=len(unique) - invalid - len(opted),
-        skipped_opted_out=len(opted),
-        invalid=invalid,
-        duplicates=duplicates,
-        segment_info=info,
-    )
-
-
-def record_campaign(plan: CampaignPlan) -> PreparedCampaign:
-    """Record the campaign and every recipient (invalid ones as Failed), ready to send."""
-    with database.atomic():
-        campaign_id = create_campaign(
-            plan.name,
-            plan.body,
-            sender=plan.sender,
-            messaging_service_sid=plan.messaging_service_sid,
-            segments=plan.segments,
-            price_per_segment=plan.price_per_segment,
-            state="draft",
-        )
-        added = add_recipients(campaign_id, plan.recipients)
-    return PreparedCampaign(campaign_id, plan, added)
-
-
-def prepare_campaign(
-    name: str,
-    body: str,
-    recipients: Iterable[RecipientLike],
-    *,
-    sender: str | None = None,
-    messaging_service_sid: str | None = None,
-    price_per_segment: Decimal = Decimal(0),
-    region: str = DEFAULT_REGION,
-) -> PreparedCampaign:
-    """Plan a campaign and record it with all its recipients (``plan_campaign`` then
-    ``record_campaign``); nothing is submitted."""
-    plan = plan_campaign(
-        name,
-        body,
-        recipients,
-        sender=sender,
-        messaging_service_sid=messaging_service_sid,
-        price_per_segment=price_per_segment,
-        region=region,
-    )
-    return record_campaign(plan)
-
-
-# -- events -----------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class SendProgress:
-    """How far a campaign's sending is: the event the UI and the CLI render."""
-
-    campaign_id: int
-    submitted: int
-    """Accepted by the provider (including before a resume)."""
-    refused: int
-    """Refused by the provider at create (recorded as Failed)."""
-    total: int
-    """Messages to submit in all: submitted + refused + still to go."""
-    rate: float
-    """Messages per second over the last few seconds."""
-    skipped_opted_out: int = 0
-    """Skipped in this run because the number opted out after the campaign was prepared."""
-    retrying: int = 0
-    """Waiting to be retried after the provider was busy or unreachable."""
-    looked_up: int = 0
-    """Creates of unknown outcome looked up in the provider's records in this run."""
-    done: bool = False
-    trouble: str | None = None
-    """What the provider last failed with, while it keeps failing (``None`` once it answers)."""
-
-    @property
-    def remaining(self) -> int:
-        """Messages not yet submitted or refused."""
-        return max(0, self.total - self.submitted - self.refused)
-
-
-@dataclass(frozen=True, slots=True)
-class SendResult:
-    """How a run ended."""
-
-    campaign_id: int
-    state: str
-    """``sent`` when every message was submitted or refused; ``interrupted`` otherwise."""
-    submitted: int
-    refused: int
-    total: int
-    skipped_opted_out: int
-    linked: int
-    """Creates of unknown outcome found in the provider's records (not resent)."""
-    resent: int
-    """Creates of unknown outcome not found, and sent again."""
-    remaining: int
-    """Messages left pending or attempting, for ``resume_campaign``."""
-    elapsed: float
-
-
-ProgressCallback = Callable[[SendProgress], object]
-ResolutionHook = Callable[[AppliedUpdates], Awaitable[None]]
-"""Called with what each write resolved (refusals, creates found already final): the hook the
-opt-out policy takes, as with the poller's ``on_applied``."""
-
-
-# -- the run ----------------------------------------------------------------------------------
-
 
 @dataclass(slots=True)
 class _Work:
@@ -384,50 +101,6 @@ class _Outcome:
     resent: bool = False
     linked: bool = False
     unresolved: bool = False
-
-
-class _DatabaseThread:
-    """Runs store calls on one thread, in order, so the event loop never blocks on them."""
-
-    def __init__(self) -> None:
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="notify-sender-db")
-
-    async def call(self, function: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._executor, partial(function, *args, **kwargs))
-
-    async def close(self) -> None:
-        with contextlib.suppress(Exception):
-            await self.call(_close_connection)
-        self._executor.shutdown(wait=False)
-
-
-def _close_connection() -> None:
-    if not database.is_closed():
-        database.close()
-
-
-class _Pacer:
-    """Spaces creates ``1 / rate`` seconds apart (no burst), or lets them all through."""
-
-    def __init__(self, rate: float | None, clock: Clock, sleep: Sleep) -> None:
-        if rate is not None and not (rate > 0 and math.isfinite(rate)):
-            raise SendError("the send rate must be a positive number of messages per second")
-        self._interval = 1.0 / rate if rate else 0.0
-        self._clock = clock
-        self._sleep = sleep
-        self._next = clock()
-
-    async def acquire(self) -> None:
-        now = self._clock()
-        slot = max(self._next, now)
-        self._next = slot + self._interval
-        if slot > now:
-            await self._sleep(slot - now)
-
-    def hold(self, seconds: float) -> None:
-        """Send nothing for ``seconds`` (the provider said it is busy)."""
-        self._next = max(self._next, self._clock() + seconds)
 
 
 def _aware(moment: datetime | None) -> datetime | None:
@@ -473,10 +146,10 @@ class _CampaignSender:
         self.settle = settle
         self.retry_base = retry_base
         self.actor = actor
-        self.pacer = _Pacer(rate, clock, sleep)
+        self.pacer = Pacer(rate, clock, sleep)
         # Claim no further ahead than about half a second of sending.
         self.feed_batch = FEED_BATCH if rate is None else max(1, min(FEED_BATCH, int(rate / 4)))
-        self.db = _DatabaseThread()
+        self.db = DatabaseThread()
         self.queue: asyncio.Queue[_Work | None] = asyncio.Queue(maxsize=self.feed_batch)
         self.retries: list[tuple[float, int, _Work]] = []
         self.retry_seq = 0
@@ -819,7 +492,13 @@ class _CampaignSender:
         self.looked_up += 1
         for attempt in range(LOOKUP_TRIES):
             try:
-                found = await self._lookup(work, attempted_at)
+                found = await find_created(
+                    self.client,
+                    self.campaign_summary,
+                    work.phone,
+                    attempted_at,
+                    partial(self.db.call, sending.linked_sids, except_message_id=work.message_id),
+                )
             except (AuthenticationError, NotFoundError) as error:
                 self.fatal = self.fatal or error
                 raise
@@ -843,53 +522,10 @@ class _CampaignSender:
         outcome.unresolved = True
         return outcome
 
-    async def _lookup(self, work: _Work, attempted_at: datetime) -> ProviderMessage | None:
-        since = attempted_at - LOOKUP_SKEW
-        tomorrow = (datetime.now(UTC) + timedelta(days=1)).date()
-        candidates: dict[str, ProviderMessage] = {}
-        # By To and DateSent around the attempt, as the reference says; then by To alone: a
-        # message still queued has no send date yet, and no DateSent filter lists it.
-        searches: list[dict[str, Any]] = [
-            {"date_sent_after": since.date(), "date_sent_before": tomorrow},
-            {},
-        ]
-        for filters in searches:
-            pages = 0
-            async for page in self.client.list_messages(to=work.phone, page_size=100, **filters):
-                pages += 1
-                for message in page:
-                    if message.sid and self._matches(work, message, since):
-                        candidates[message.sid] = message
-                # Newest first: once a whole page is well before the attempt, stop reading.
-                older = [m for m in page if m.date_created and m.date_created < since - LOOKUP_SKEW]
-                if pages >= LOOKUP_MAX_PAGES or (page and len(older) == len(page)):
-                    break
-            if candidates:
-                break
-        if not candidates:
-            return None
-        taken = await self.db.call(sending.linked_sids, list(candidates), work.message_id)
-        free = [m for sid, m in candidates.items() if sid not in taken]
-        if not free:
-            return None
-        far_past = datetime.min.replace(tzinfo=UTC)
-        return min(free, key=lambda m: (m.date_created or far_past, m.sid or ""))
-
-    def _matches(self, work: _Work, message: ProviderMessage, since: datetime) -> bool:
-        campaign = self.campaign
-        assert campaign is not None
-        if message.to is not None and message.to != work.phone:
-            return False
-        body = message.body or ""
-        # A trial account prefixes the body with a notice: the end still matches.
-        if body != campaign.body and not body.endswith(campaign.body):
-            return False
-        if campaign.messaging_service_sid:
-            if message.messaging_service_sid not in (None, campaign.messaging_service_sid):
-                return False
-        elif message.from_ is not None and campaign.sender and message.from_ != campaign.sender:
-            return False
-        return message.date_created is None or message.date_created >= since
+    @property
+    def campaign_summary(self) -> CampaignSummary:
+        assert self.campaign is not None, "read when the run starts"
+        return self.campaign
 
     # ---------------------------------------------------------------- writing
 
@@ -939,17 +575,14 @@ class _CampaignSender:
             applied = apply_updates(updates, now)
             sending.count_submitted(self.id, sum(1 for o in batch if o.submitted))
             sending.release_to_pending(release)
-            for outcome in batch:
-                if outcome.stop:
-                    opt_out(
-                        outcome.work.phone,
-                        source=SOURCE_PROVIDER,
-                        reason=STOP_REASON,
-                        actor=self.actor,
-                        campaign_id=self.id,
-                        code=STOP_CODE,
-                        now=now,
-                    )
+            stops = [
+                OptOutRequest(
+                    o.work.phone, SOURCE_PROVIDER, STOP_REASON, self.actor, self.id, STOP_CODE
+                )
+                for o in batch
+                if o.stop
+            ]
+            opt_out_many(stops, now)
         return applied
 
 

@@ -1,0 +1,63 @@
+"""What a run tells as it goes (``SendProgress``) and how it ended (``SendResult``)."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from notify_tui.store.updates import AppliedUpdates
+
+
+@dataclass(frozen=True, slots=True)
+class SendProgress:
+    """How far a campaign's sending is: the event the UI and the CLI render."""
+
+    campaign_id: int
+    submitted: int
+    """Accepted by the provider (including before a resume)."""
+    refused: int
+    """Refused by the provider at create (recorded as Failed)."""
+    total: int
+    """Messages to submit in all: submitted + refused + still to go."""
+    rate: float
+    """Messages per second over the last few seconds."""
+    skipped_opted_out: int = 0
+    """Skipped in this run because the number opted out after the campaign was prepared."""
+    retrying: int = 0
+    """Waiting to be retried after the provider was busy or unreachable."""
+    looked_up: int = 0
+    """Creates of unknown outcome looked up in the provider's records in this run."""
+    done: bool = False
+    trouble: str | None = None
+    """What the provider last failed with, while it keeps failing (``None`` once it answers)."""
+
+    @property
+    def remaining(self) -> int:
+        """Messages not yet submitted or refused."""
+        return max(0, self.total - self.submitted - self.refused)
+
+
+@dataclass(frozen=True, slots=True)
+class SendResult:
+    """How a run ended."""
+
+    campaign_id: int
+    state: str
+    """``sent`` when every message was submitted or refused; ``interrupted`` otherwise."""
+    submitted: int
+    refused: int
+    total: int
+    skipped_opted_out: int
+    linked: int
+    """Creates of unknown outcome found in the provider's records (not resent)."""
+    resent: int
+    """Creates of unknown outcome not found, and sent again."""
+    remaining: int
+    """Messages left pending or attempting, for ``resume_campaign``."""
+    elapsed: float
+
+
+ProgressCallback = Callable[[SendProgress], object]
+ResolutionHook = Callable[[AppliedUpdates], Awaitable[None]]
+"""Called with what each write resolved (refusals, creates found already final): the hook the
+opt-out policy takes, as with the poller's ``on_applied``."""
