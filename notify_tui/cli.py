@@ -2,17 +2,24 @@
 
 A user's mistake (a bad flag, an unreadable file, an unreachable database) ends with one line on
 stderr and a non-zero exit, never a traceback.
+
+Building the parser imports argparse alone (``notify_tui.commands`` holds the subcommands'
+arguments): the app, ``--help`` and ``--version`` load only what they use, and a subcommand's
+module is imported when that subcommand runs.
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Callable, Sequence
-from typing import Any
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from notify_tui import __version__
-from notify_tui.config import ConfigError, Settings, load_settings
+from notify_tui.commands import Handler, add_commands
+
+if TYPE_CHECKING:
+    from notify_tui.config import Settings
 
 EXIT_OK = 0
 EXIT_FAILURE = 1
@@ -24,10 +31,8 @@ class CommandError(Exception):
     """A command cannot do what was asked; the message says why, in one line."""
 
 
-Handler = Callable[[argparse.Namespace, Settings], int]
-
-
-def _parser() -> argparse.ArgumentParser:
+def build_parser() -> argparse.ArgumentParser:
+    """The ``notify-tui`` parser; each command's handler is in ``args.handler``."""
     parser = argparse.ArgumentParser(
         prog="notify-tui",
         description="Know what happened to every text message of an SMS campaign.",
@@ -48,9 +53,7 @@ def _parser() -> argparse.ArgumentParser:
         "machine (env NOTIFY_PROVIDER_URL)",
     )
     parser.set_defaults(handler=_run_app)
-    commands = parser.add_subparsers(title="commands", metavar="COMMAND")
-    for register in _COMMANDS:
-        register(commands)
+    add_commands(parser.add_subparsers(title="commands", metavar="COMMAND"))
     return parser
 
 
@@ -60,21 +63,12 @@ def _run_app(args: argparse.Namespace, settings: Settings) -> int:
     return run_app(settings)
 
 
-_COMMANDS: list[Callable[[Any], None]] = []
-
-
-def command(register: Callable[[Any], None]) -> Callable[[Any], None]:
-    """Add a subcommand: ``register`` receives the subparsers object."""
-    _COMMANDS.append(register)
-    return register
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     """Run ``notify-tui`` with ``argv``; returns the exit status."""
-    from notify_tui import commands  # noqa: F401  (registers the subcommands)
+    args = build_parser().parse_args(argv)
+    # Only now: --help, --version and a mistyped flag need no settings.
+    from notify_tui.config import ConfigError, load_settings
 
-    parser = _parser()
-    args = parser.parse_args(argv)
     flags = {"database_url": args.database_url, "provider_url": args.provider_url}
     try:
         settings = load_settings(flags)

@@ -1,5 +1,255 @@
-"""The subcommands of ``notify-tui``; importing this package registers them all."""
+"""The subcommands of ``notify-tui``: their arguments here, what each does in its own module.
 
-from notify_tui.commands import campaigns, contacts, demo, doctor, optouts, poll, sandbox, send
+This module imports nothing but argparse, so that the app (no subcommand), ``--help`` and
+``--version`` start without loading what the subcommands use (the services, the provider client
+and httpx, the sandbox server). Each subcommand names its handler with ``Deferred``: the module
+that holds it is imported when that command runs, never to build the parser or print its help.
+"""
 
-__all__ = ["campaigns", "contacts", "demo", "doctor", "optouts", "poll", "sandbox", "send"]
+from __future__ import annotations
+
+import argparse
+import importlib
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from notify_tui.config import Settings
+
+Handler = Callable[[argparse.Namespace, "Settings"], int]
+"""What runs a command: the parsed arguments and the settings in, the exit status out."""
+
+STATUS_CHOICES = ("unknown", "delivered", "failed")
+"""The values of ``notify_tui.domain.status.Status``, spelled out to keep the domain unloaded
+(a test checks they agree)."""
+
+DEMO_CAMPAIGNS = 4
+"""How many campaigns ``demo`` builds by default: ``len(services.demo.DEMO_CAMPAIGNS)`` (a test
+checks they agree)."""
+
+DEFAULT_LEASE = 120.0
+"""Seconds a ``poll`` holds the messages it works on, unless ``--lease`` says otherwise."""
+
+
+class Deferred:
+    """The handler ``function`` of ``notify_tui.commands.<module>``, imported when it runs."""
+
+    __slots__ = ("function", "module")
+
+    def __init__(self, module: str, function: str) -> None:
+        self.module = module
+        self.function = function
+
+    def load(self) -> Handler:
+        """Import the handler's module and return the handler."""
+        handler: Handler = getattr(
+            importlib.import_module(f"{__name__}.{self.module}"), self.function
+        )
+        return handler
+
+    def __call__(self, args: argparse.Namespace, settings: Settings) -> int:
+        return self.load()(args, settings)
+
+    def __repr__(self) -> str:
+        return f"Deferred({self.module!r}, {self.function!r})"
+
+
+def add_commands(commands: Any) -> None:
+    """Add every subcommand to ``commands``, the subparsers object of the ``notify-tui`` parser."""
+    for add in (_campaigns, _contacts, _demo, _doctor, _optouts, _poll, _sandbox, _send):
+        add(commands)
+
+
+def _campaigns(commands: Any) -> None:
+    listing = commands.add_parser("campaigns", help="list campaigns, newest first")
+    listing.add_argument("--json", action="store_true", help="print JSON objects")
+    listing.add_argument("--search", metavar="TEXT", help="only campaigns whose name has TEXT")
+    listing.add_argument("--limit", type=int, default=1000, help="at most this many (1000)")
+    listing.set_defaults(handler=Deferred("campaigns", "run_campaigns"))
+
+    export = commands.add_parser("export", help="write a campaign's recipients to CSV")
+    export.add_argument("campaign_id", type=int, metavar="CAMPAIGN_ID")
+    export.add_argument("--status", choices=STATUS_CHOICES)
+    export.add_argument("--output", "-o", metavar="FILE", help="default: campaign-ID.csv here")
+    export.set_defaults(handler=Deferred("campaigns", "run_export"))
+
+
+def _contacts(commands: Any) -> None:
+    contacts = commands.add_parser("contacts", help="manage contacts")
+    actions = contacts.add_subparsers(title="actions", metavar="ACTION", required=True)
+    importer = actions.add_parser(
+        "import",
+        help="import contacts from a CSV file",
+        description="The file needs a header row with a phone column (phone, number, mobile, "
+        "cell, phone_number, msisdn or tel); name (or first_name and last_name) is optional, "
+        "other columns are kept as attributes. Numbers are stored in E.164. Importing the "
+        "same file again changes nothing, and an import never clears an opt-out.",
+    )
+    importer.add_argument("file", metavar="FILE.csv")
+    importer.add_argument(
+        "--region",
+        metavar="CC",
+        help="country for numbers without a country code (default: default_region, US)",
+    )
+    importer.set_defaults(handler=Deferred("contacts", "run_contacts_import"))
+
+
+def _demo(commands: Any) -> None:
+    demo = commands.add_parser(
+        "demo",
+        help="build demo campaigns through the built-in sandbox",
+        description="Sends made-up campaigns through the in-process sandbox provider, older "
+        "ones resolved and the last one still resolving, into the current workspace.",
+    )
+    demo.add_argument("--recipients", type=int, metavar="N", help="recipients per campaign")
+    demo.add_argument(
+        "--campaigns",
+        type=int,
+        default=DEMO_CAMPAIGNS,
+        metavar="K",
+        help=f"how many ({DEMO_CAMPAIGNS})",
+    )
+    demo.set_defaults(handler=Deferred("demo", "run_demo"))
+
+
+def _doctor(commands: Any) -> None:
+    doctor = commands.add_parser(
+        "doctor",
+        help="check the workspace for damage (and repair it)",
+        description="Checks the schema, each campaign's counters against its messages, the "
+        "status history, poller leases, messages a stopped sender left of unknown outcome, "
+        "and the opt-out audit trail. Exit status 0 when healthy, 1 when problems remain.",
+    )
+    doctor.add_argument(
+        "--repair",
+        action="store_true",
+        help="recompute counters and status history from the messages, clear expired "
+        "leases, mark abandoned sends interrupted; never resends or changes a status",
+    )
+    doctor.set_defaults(handler=Deferred("doctor", "run_doctor"))
+
+
+def _optouts(commands: Any) -> None:
+    out = commands.add_parser("optout", help="opt a number out of every future campaign")
+    out.add_argument("phone", metavar="PHONE")
+    out.add_argument("--reason", metavar="TEXT", help="why (kept in the audit trail)")
+    out.set_defaults(handler=Deferred("optouts", "run_optout"))
+
+    back = commands.add_parser(
+        "optin",
+        help="undo an opt-out (not for a number that replied STOP)",
+    )
+    back.add_argument("phone", metavar="PHONE")
+    back.add_argument("--reason", metavar="TEXT", help="why (kept in the audit trail)")
+    back.set_defaults(handler=Deferred("optouts", "run_optin"))
+
+    listing = commands.add_parser("optouts", help="list opted-out numbers, newest first")
+    listing.add_argument("--csv", action="store_true", help="print CSV")
+    listing.add_argument("--search", metavar="TEXT", help="only numbers or names with TEXT")
+    listing.set_defaults(handler=Deferred("optouts", "run_optouts"))
+
+    pending = commands.add_parser(
+        "suggestions", help="list the opt-outs the policy suggests (and accept them)"
+    )
+    pending.add_argument("--accept", action="store_true", help="accept every pending one")
+    pending.add_argument("--campaign", type=int, metavar="ID", help="only from this campaign")
+    pending.set_defaults(handler=Deferred("optouts", "run_suggestions"))
+
+
+def _lease_seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
+    if not 1 <= value <= 86_400:
+        raise argparse.ArgumentTypeError("the lease must be between 1 and 86400 seconds")
+    return value
+
+
+def _poll(commands: Any) -> None:
+    poll = commands.add_parser(
+        "poll",
+        help="resolve Unknown messages by asking the provider",
+        description="Runs the same poller as the app, without the UI. Several pollers may "
+        "share one PostgreSQL workspace: each message is worked by one at a time.",
+    )
+    mode = poll.add_mutually_exclusive_group()
+    mode.add_argument("--once", action="store_true", help="one cycle, then exit")
+    mode.add_argument(
+        "--until-settled",
+        action="store_true",
+        help="exit when no message is left that can still resolve now",
+    )
+    poll.add_argument("--timeout", type=float, metavar="SECONDS", help="stop after this long")
+    poll.add_argument("--campaign", type=int, metavar="ID", help="only this campaign")
+    poll.add_argument(
+        "--lease",
+        type=_lease_seconds,
+        default=DEFAULT_LEASE,
+        metavar="SECONDS",
+        help=f"how long this poller holds the messages it works on ({DEFAULT_LEASE:g}): when "
+        "it dies, other pollers take them over after this long",
+    )
+    poll.set_defaults(handler=Deferred("poll", "run_poll"))
+
+
+def _sandbox(commands: Any) -> None:
+    sandbox = commands.add_parser(
+        "sandbox",
+        help="serve the built-in sandbox provider over HTTP",
+        description="A provider that speaks Twilio's Messages API (create, fetch, list), keeps "
+        "its messages across restarts and moves them through queued, sent and delivered or "
+        "failed, with outcomes chosen from each number. GET /_sandbox/stats counts requests; "
+        "POST /_sandbox/faults changes the faults below while it runs.",
+    )
+    sandbox.add_argument("--host", default="127.0.0.1", help="address to listen on (127.0.0.1)")
+    sandbox.add_argument("--port", type=int, default=8099, help="port (8099)")
+    sandbox.add_argument(
+        "--speed", type=float, default=1.0, help="divide every status delay by this (1)"
+    )
+    sandbox.add_argument(
+        "--auth-token", metavar="TOKEN", help="require Basic auth with this password"
+    )
+    sandbox.add_argument("--state", metavar="FILE", help="SQLite file for its messages")
+    sandbox.add_argument(
+        "--max-concurrency", type=int, default=100, help="answer 429 past this many (100)"
+    )
+    sandbox.add_argument("--seed", type=int, help="make SIDs, timings and faults repeatable")
+    sandbox.add_argument("--latency", type=float, default=0.0, help="seconds added to answers")
+    sandbox.add_argument("--error-rate", type=float, default=0.0, help="share answered 500")
+    sandbox.add_argument("--drop-rate", type=float, default=0.0, help="share of dropped requests")
+    sandbox.add_argument(
+        "--lost-answer-rate",
+        type=float,
+        default=0.0,
+        help="share of creates that create the message, then drop the connection",
+    )
+    sandbox.add_argument(
+        "--lost-rate", type=float, default=0.0, help="share of messages that later answer 404"
+    )
+    sandbox.add_argument("--quiet", action="store_true", help="log only warnings")
+    sandbox.set_defaults(handler=Deferred("sandbox", "run_sandbox"))
+
+
+def _send(commands: Any) -> None:
+    send = commands.add_parser(
+        "send",
+        help="send a campaign, or resume one",
+        description="Shows what will be sent, skipped and what it costs, asks to confirm, "
+        "records every recipient, then sends at the configured rate. Ctrl+C stops cleanly; "
+        "--resume carries on without sending anything twice.",
+    )
+    send.add_argument("--name", metavar="NAME", help="the campaign's name")
+    send.add_argument("--message", metavar="TEXT", help="the text to send")
+    audience = send.add_mutually_exclusive_group()
+    audience.add_argument("--all-contacts", action="store_true", help="send to every contact")
+    audience.add_argument("--csv", metavar="FILE", help="send to the numbers of a CSV file")
+    send.add_argument(
+        "--rate",
+        type=float,
+        metavar="N",
+        help="messages per second (default: send_rate, 1); 0 for no limit",
+    )
+    send.add_argument("--yes", "-y", action="store_true", help="send without asking")
+    send.add_argument("--resume", type=int, metavar="ID", help="carry on sending campaign ID")
+    send.set_defaults(handler=Deferred("send", "run_send"))

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from notify_tui.cli import CommandError, command
+from notify_tui.cli import CommandError
 from notify_tui.config import Settings
 from notify_tui.domain.status import Status
 from notify_tui.services.export import default_export_path, export_campaign
@@ -34,7 +34,8 @@ def campaign_json(c: CampaignSummary) -> dict[str, Any]:
     }
 
 
-def _campaigns(args: argparse.Namespace, settings: Settings) -> int:
+def run_campaigns(args: argparse.Namespace, settings: Settings) -> int:
+    """``notify-tui campaigns``: list campaigns, as a table or JSON."""
     runtime = Runtime.open(settings)
     try:
         campaigns = campaign_page(args.search or "", 0, args.limit)
@@ -64,7 +65,8 @@ def printable(text: str) -> str:
     return "".join(ch if ch.isprintable() else "\ufffd" for ch in text)
 
 
-def _export(args: argparse.Namespace, settings: Settings) -> int:
+def run_export(args: argparse.Namespace, settings: Settings) -> int:
+    """``notify-tui export``: write a campaign's recipients to CSV."""
     runtime = Runtime.open(settings)
     try:
         campaign = get_campaign(args.campaign_id)
@@ -80,19 +82,3 @@ def _export(args: argparse.Namespace, settings: Settings) -> int:
         runtime.close()
     print(f"Exported {written:,} recipients of campaign {campaign.id} to {output}")
     return 0
-
-
-@command
-def register(commands: Any) -> None:
-    """Register ``campaigns`` and ``export``."""
-    listing = commands.add_parser("campaigns", help="list campaigns, newest first")
-    listing.add_argument("--json", action="store_true", help="print JSON objects")
-    listing.add_argument("--search", metavar="TEXT", help="only campaigns whose name has TEXT")
-    listing.add_argument("--limit", type=int, default=1000, help="at most this many (1000)")
-    listing.set_defaults(handler=_campaigns)
-
-    export = commands.add_parser("export", help="write a campaign's recipients to CSV")
-    export.add_argument("campaign_id", type=int, metavar="CAMPAIGN_ID")
-    export.add_argument("--status", choices=[s.value for s in Status])
-    export.add_argument("--output", "-o", metavar="FILE", help="default: campaign-ID.csv here")
-    export.set_defaults(handler=_export)

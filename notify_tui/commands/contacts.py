@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import Any
 
-from notify_tui.cli import CommandError, command
+from notify_tui.cli import CommandError
 from notify_tui.config import Settings
 from notify_tui.services.contacts_import import ContactsFileError, import_contacts
 from notify_tui.services.runtime import Runtime
 
 
-def _import(args: argparse.Namespace, settings: Settings) -> int:
+def run_contacts_import(args: argparse.Namespace, settings: Settings) -> int:
+    """``notify-tui contacts import``: import a CSV file and print its report."""
     region = (args.region or settings.default_region).upper()
     tty = sys.stderr.isatty()
 
@@ -34,25 +34,3 @@ def _import(args: argparse.Namespace, settings: Settings) -> int:
     for line in report.summary_lines():
         print(line)
     return 0
-
-
-@command
-def register(commands: Any) -> None:
-    """Register ``contacts import``."""
-    contacts = commands.add_parser("contacts", help="manage contacts")
-    actions = contacts.add_subparsers(title="actions", metavar="ACTION", required=True)
-    importer = actions.add_parser(
-        "import",
-        help="import contacts from a CSV file",
-        description="The file needs a header row with a phone column (phone, number, mobile, "
-        "cell, phone_number, msisdn or tel); name (or first_name and last_name) is optional, "
-        "other columns are kept as attributes. Numbers are stored in E.164. Importing the "
-        "same file again changes nothing, and an import never clears an opt-out.",
-    )
-    importer.add_argument("file", metavar="FILE.csv")
-    importer.add_argument(
-        "--region",
-        metavar="CC",
-        help="country for numbers without a country code (default: default_region, US)",
-    )
-    importer.set_defaults(handler=_import)

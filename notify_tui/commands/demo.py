@@ -7,9 +7,8 @@ import asyncio
 import sys
 import time
 from dataclasses import replace
-from typing import Any
 
-from notify_tui.cli import CommandError, command
+from notify_tui.cli import CommandError
 from notify_tui.config import Settings
 from notify_tui.services.demo import DEMO_CAMPAIGNS, DemoCampaign, DemoProgress, build_demo
 from notify_tui.services.runtime import Runtime
@@ -67,25 +66,10 @@ async def _build(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def _handler(args: argparse.Namespace, settings: Settings) -> int:
+def run_demo(args: argparse.Namespace, settings: Settings) -> int:
+    """``notify-tui demo``: build demo campaigns through the in-process sandbox."""
     if args.recipients is not None and args.recipients < 1:
         raise CommandError("--recipients must be at least 1")
     if args.campaigns < 1:
         raise CommandError("--campaigns must be at least 1")
     return asyncio.run(_build(args, settings))
-
-
-@command
-def register(commands: Any) -> None:
-    """Register ``demo``."""
-    demo = commands.add_parser(
-        "demo",
-        help="build demo campaigns through the built-in sandbox",
-        description="Sends made-up campaigns through the in-process sandbox provider, older "
-        "ones resolved and the last one still resolving, into the current workspace.",
-    )
-    demo.add_argument("--recipients", type=int, metavar="N", help="recipients per campaign")
-    demo.add_argument(
-        "--campaigns", type=int, default=len(DEMO_CAMPAIGNS), metavar="K", help="how many (4)"
-    )
-    demo.set_defaults(handler=_handler)

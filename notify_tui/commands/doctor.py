@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import argparse
-from typing import Any
 
-from notify_tui.cli import EXIT_FAILURE, EXIT_OK, command
+from notify_tui.cli import EXIT_FAILURE, EXIT_OK
 from notify_tui.config import Settings
 from notify_tui.services.runtime import Runtime
 from notify_tui.store.doctor import Examination, examine, repair
@@ -21,7 +20,8 @@ def _print(found: Examination) -> None:
         print(f"  PROBLEM  {problem.text}")
 
 
-def _doctor(args: argparse.Namespace, settings: Settings) -> int:
+def run_doctor(args: argparse.Namespace, settings: Settings) -> int:
+    """``notify-tui doctor``: check the workspace, and repair it with ``--repair``."""
     runtime = Runtime.open(settings)
     try:
         found = examine()
@@ -49,22 +49,3 @@ def _doctor(args: argparse.Namespace, settings: Settings) -> int:
         return EXIT_FAILURE
     finally:
         runtime.close()
-
-
-@command
-def register(commands: Any) -> None:
-    """Register ``doctor``."""
-    doctor = commands.add_parser(
-        "doctor",
-        help="check the workspace for damage (and repair it)",
-        description="Checks the schema, each campaign's counters against its messages, the "
-        "status history, poller leases, messages a stopped sender left of unknown outcome, "
-        "and the opt-out audit trail. Exit status 0 when healthy, 1 when problems remain.",
-    )
-    doctor.add_argument(
-        "--repair",
-        action="store_true",
-        help="recompute counters and status history from the messages, clear expired "
-        "leases, mark abandoned sends interrupted; never resends or changes a status",
-    )
-    doctor.set_defaults(handler=_doctor)

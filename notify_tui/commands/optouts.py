@@ -5,9 +5,8 @@ from __future__ import annotations
 import argparse
 import csv
 import sys
-from typing import Any
 
-from notify_tui.cli import CommandError, command
+from notify_tui.cli import CommandError
 from notify_tui.commands.campaigns import printable
 from notify_tui.config import Settings
 from notify_tui.domain.phone import normalize
@@ -23,7 +22,8 @@ def _phone(raw: str, settings: Settings) -> str:
     return result.e164
 
 
-def _optout(args: argparse.Namespace, settings: Settings) -> int:
+def run_optout(args: argparse.Namespace, settings: Settings) -> int:
+    """``notify-tui optout``: opt a number out of every future campaign."""
     phone = _phone(args.phone, settings)
     runtime = Runtime.open(settings)
     try:
@@ -39,7 +39,8 @@ def _optout(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def _optin(args: argparse.Namespace, settings: Settings) -> int:
+def run_optin(args: argparse.Namespace, settings: Settings) -> int:
+    """``notify-tui optin``: undo an opt-out (refused for a STOP)."""
     phone = _phone(args.phone, settings)
     runtime = Runtime.open(settings)
     try:
@@ -52,33 +53,37 @@ def _optin(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def _list(args: argparse.Namespace, settings: Settings) -> int:
+def run_optouts(args: argparse.Namespace, settings: Settings) -> int:
+    """``notify-tui optouts``: list opted-out numbers, as a table or CSV (streamed: read a page
+    at a time, so any number of them lists in bounded memory)."""
     runtime = Runtime.open(settings)
     try:
-        records = optouts.list_optouts(args.search or "")
+        records = optouts.iter_optouts(args.search or "")
+        if args.csv:
+            writer = csv.writer(sys.stdout)
+            writer.writerow(["phone", "name", "source", "reason", "by", "opted_out_at"])
+            for r in records:
+                at = r.opted_out_at.strftime("%Y-%m-%dT%H:%M:%SZ") if r.opted_out_at else ""
+                writer.writerow([r.phone, r.name, r.source, r.reason, r.actor, at])
+            return 0
+        listed = 0
+        for r in records:
+            listed += 1
+            at = r.opted_out_at.strftime("%Y-%m-%d %H:%M") if r.opted_out_at else ""
+            source = optouts.SOURCE_LABELS.get(r.source, r.source)
+            print(
+                f"{r.phone:16}  {at:16}  {source:15}  {printable(r.actor):12}  "
+                f"{printable(r.reason)}  {printable(r.name)}"
+            )
+        if not listed:
+            print("No opted-out numbers.")
+        return 0
     finally:
         runtime.close()
-    if args.csv:
-        writer = csv.writer(sys.stdout)
-        writer.writerow(["phone", "name", "source", "reason", "by", "opted_out_at"])
-        for r in records:
-            at = r.opted_out_at.strftime("%Y-%m-%dT%H:%M:%SZ") if r.opted_out_at else ""
-            writer.writerow([r.phone, r.name, r.source, r.reason, r.actor, at])
-        return 0
-    if not records:
-        print("No opted-out numbers.")
-        return 0
-    for r in records:
-        at = r.opted_out_at.strftime("%Y-%m-%d %H:%M") if r.opted_out_at else ""
-        source = optouts.SOURCE_LABELS.get(r.source, r.source)
-        print(
-            f"{r.phone:16}  {at:16}  {source:15}  {printable(r.actor):12}  "
-            f"{printable(r.reason)}  {printable(r.name)}"
-        )
-    return 0
 
 
-def _suggestions(args: argparse.Namespace, settings: Settings) -> int:
+def run_suggestions(args: argparse.Namespace, settings: Settings) -> int:
+    """``notify-tui suggestions``: list the policy's opt-out suggestions, or accept them."""
     runtime = Runtime.open(settings)
     try:
         ensure_applied(settings.policy)
@@ -100,32 +105,3 @@ def _suggestions(args: argparse.Namespace, settings: Settings) -> int:
         )
     print(f"{len(pending)} pending. Accept them all: notify-tui suggestions --accept")
     return 0
-
-
-@command
-def register(commands: Any) -> None:
-    """Register the opt-out commands."""
-    out = commands.add_parser("optout", help="opt a number out of every future campaign")
-    out.add_argument("phone", metavar="PHONE")
-    out.add_argument("--reason", metavar="TEXT", help="why (kept in the audit trail)")
-    out.set_defaults(handler=_optout)
-
-    back = commands.add_parser(
-        "optin",
-        help="undo an opt-out (not for a number that replied STOP)",
-    )
-    back.add_argument("phone", metavar="PHONE")
-    back.add_argument("--reason", metavar="TEXT", help="why (kept in the audit trail)")
-    back.set_defaults(handler=_optin)
-
-    listing = commands.add_parser("optouts", help="list opted-out numbers, newest first")
-    listing.add_argument("--csv", action="store_true", help="print CSV")
-    listing.add_argument("--search", metavar="TEXT", help="only numbers or names with TEXT")
-    listing.set_defaults(handler=_list)
-
-    pending = commands.add_parser(
-        "suggestions", help="list the opt-outs the policy suggests (and accept them)"
-    )
-    pending.add_argument("--accept", action="store_true", help="accept every pending one")
-    pending.add_argument("--campaign", type=int, metavar="ID", help="only from this campaign")
-    pending.set_defaults(handler=_suggestions)

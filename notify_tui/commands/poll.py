@@ -6,9 +6,8 @@ import argparse
 import asyncio
 import sys
 from datetime import datetime, timedelta
-from typing import Any, TextIO
+from typing import TextIO
 
-from notify_tui.cli import command
 from notify_tui.commands.campaigns import printable
 from notify_tui.config import Settings
 from notify_tui.services.optout_policy import ensure_applied
@@ -110,47 +109,6 @@ def _duration(seconds: float) -> str:
     return f"{seconds / 3600:.1f} h"
 
 
-DEFAULT_LEASE = 120.0
-
-
-def _seconds(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
-    if not 1 <= value <= 86_400:
-        raise argparse.ArgumentTypeError("the lease must be between 1 and 86400 seconds")
-    return value
-
-
-def _handler(args: argparse.Namespace, settings: Settings) -> int:
+def run_poll(args: argparse.Namespace, settings: Settings) -> int:
+    """``notify-tui poll``: resolve Unknown messages: one cycle, until settled, or until stopped."""
     return asyncio.run(_poll(args, settings))
-
-
-@command
-def register(commands: Any) -> None:
-    """Register ``poll``."""
-    poll = commands.add_parser(
-        "poll",
-        help="resolve Unknown messages by asking the provider",
-        description="Runs the same poller as the app, without the UI. Several pollers may "
-        "share one PostgreSQL workspace: each message is worked by one at a time.",
-    )
-    mode = poll.add_mutually_exclusive_group()
-    mode.add_argument("--once", action="store_true", help="one cycle, then exit")
-    mode.add_argument(
-        "--until-settled",
-        action="store_true",
-        help="exit when no message is left that can still resolve now",
-    )
-    poll.add_argument("--timeout", type=float, metavar="SECONDS", help="stop after this long")
-    poll.add_argument("--campaign", type=int, metavar="ID", help="only this campaign")
-    poll.add_argument(
-        "--lease",
-        type=_seconds,
-        default=DEFAULT_LEASE,
-        metavar="SECONDS",
-        help=f"how long this poller holds the messages it works on ({DEFAULT_LEASE:g}): when "
-        "it dies, other pollers take them over after this long",
-    )
-    poll.set_defaults(handler=_handler)

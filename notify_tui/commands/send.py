@@ -13,9 +13,9 @@ import asyncio
 import sys
 import time
 from collections.abc import Iterable
-from typing import Any, TextIO
+from typing import TextIO
 
-from notify_tui.cli import EXIT_FAILURE, EXIT_OK, CommandError, command
+from notify_tui.cli import EXIT_FAILURE, EXIT_OK, CommandError
 from notify_tui.commands.campaigns import printable
 from notify_tui.config import Settings
 from notify_tui.services.contacts_import import (
@@ -161,7 +161,7 @@ def _audience(args: argparse.Namespace, settings: Settings) -> Iterable[NewRecip
     if audience.layout.encoding_note:
         print(f"Note: {audience.layout.encoding_note}.")
     if audience.rejections:
-        print(f"Lines of {args.csv} with no usable number (invalid ones are recorded as Failed):")
+        print(f"Lines of {args.csv} not sent (invalid numbers are recorded as Failed):")
     for rejection in audience.rejections[:SHOWN_REJECTIONS]:
         print(f"  {rejection}")
     if len(audience.rejections) > SHOWN_REJECTIONS:
@@ -179,7 +179,8 @@ def _confirm() -> bool:
     return answer.strip().lower() in ("y", "yes")
 
 
-def _send(args: argparse.Namespace, settings: Settings) -> int:
+def run_send(args: argparse.Namespace, settings: Settings) -> int:
+    """``notify-tui send``: plan, confirm, record and send a campaign, or resume one."""
     rate = _rate(args, settings)
     if args.resume is not None:
         if args.name or args.message or args.csv or args.all_contacts:
@@ -220,29 +221,3 @@ def _send(args: argparse.Namespace, settings: Settings) -> int:
         raise
     print(f"Campaign {prepared.campaign_id} recorded; sending.")
     return _run(runtime, prepared.campaign_id, rate, resume=False)
-
-
-@command
-def register(commands: Any) -> None:
-    """Register ``send``."""
-    send = commands.add_parser(
-        "send",
-        help="send a campaign, or resume one",
-        description="Shows what will be sent, skipped and what it costs, asks to confirm, "
-        "records every recipient, then sends at the configured rate. Ctrl+C stops cleanly; "
-        "--resume carries on without sending anything twice.",
-    )
-    send.add_argument("--name", metavar="NAME", help="the campaign's name")
-    send.add_argument("--message", metavar="TEXT", help="the text to send")
-    audience = send.add_mutually_exclusive_group()
-    audience.add_argument("--all-contacts", action="store_true", help="send to every contact")
-    audience.add_argument("--csv", metavar="FILE", help="send to the numbers of a CSV file")
-    send.add_argument(
-        "--rate",
-        type=float,
-        metavar="N",
-        help="messages per second (default: send_rate, 1); 0 for no limit",
-    )
-    send.add_argument("--yes", "-y", action="store_true", help="send without asking")
-    send.add_argument("--resume", type=int, metavar="ID", help="carry on sending campaign ID")
-    send.set_defaults(handler=_send)

@@ -8,6 +8,11 @@ is not valid UTF-8 is read as Windows-1252 (Latin-1), and the report says so. A 
 UTF-8 with some bytes that are not (two exports pasted together) keeps its UTF-8 text and reads
 only those bytes as Windows-1252.
 
+A line with more cells than the header is rejected, with its line number and why, unless the
+cells past the header's are all empty (the trailing commas spreadsheets leave): most often it is
+an unquoted comma inside a value (``Smith, John``), and keeping its first cells would store a
+wrong name without a word.
+
 Files are streamed and written in batches, so a million lines import in bounded memory; only the
 first ``MAX_REJECTION_DETAILS`` rejected lines are kept in detail, the rest are counted. Every
 piece of text from the file is kept as plain text with control characters (terminal escape
@@ -120,7 +125,7 @@ class ImportReport:
     duplicates: int
     """Lines repeating a number seen earlier in the same file (the first one counts)."""
     invalid: int
-    """Lines rejected (no or an invalid number, malformed CSV)."""
+    """Lines rejected (no or an invalid number, malformed CSV, more cells than the header)."""
     rejections: tuple[RejectedLine, ...] = ()
     """The first ``MAX_REJECTION_DETAILS`` rejected lines, in file order."""
 
@@ -158,7 +163,8 @@ class AudienceFile:
     invalid: int = 0
     """Lines with an invalid number (they are in ``recipients``)."""
     unusable: int = 0
-    """Lines with no number at all, or malformed: not recipients."""
+    """Lines with no number at all, malformed, or with more cells than the header: not
+    recipients."""
     rejections: list[RejectedLine] = field(default_factory=list)
     """The first rejected or invalid lines, in detail."""
 
@@ -295,6 +301,14 @@ class _Columns:
             encoding="utf-8" if encoding == "utf-8-sig" else encoding,
         )
 
+    def cells(self, row: list[str]) -> int:
+        """The cells of ``row`` that count: all of them but the empty ones at its end past the
+        header's (trailing commas)."""
+        cells = len(row)
+        while cells > self.width and not row[cells - 1].strip():
+            cells -= 1
+        return cells
+
     def line(self, number: int, row: list[str]) -> _Line:
         def cell(index: int | None) -> str:
             return row[index] if index is not None and index < len(row) else ""
@@ -387,7 +401,19 @@ def _rows(
                     f"{line_num}, so lines {start} to {line_num} were read as one: fix the quote",
                 )
                 continue
+            cells = columns.cells(row)
+            if cells > columns.width:
+                yield _Malformed(start, too_many_cells(cells, columns.width))
+                continue
             yield columns.line(start, row)
+
+
+def too_many_cells(cells: int, width: int) -> str:
+    """Why a line with ``cells`` cells under a header of ``width`` is rejected."""
+    return (
+        f"{cells} cells but the header has {width}; put quotes around a value that contains "
+        "a comma, or give each extra column a header"
+    )
 
 
 def _runaway_quote(row: list[str], width: int) -> bool:
@@ -485,7 +511,8 @@ def read_audience(
 
     Nothing is stored. Lines with an invalid number become recipients with ``invalid_reason``
     (the campaign records them as Failed, Invalid number, and never sends them); lines without
-    a number or that are malformed are left out and listed in ``rejections``.
+    a number, malformed, or with more cells than the header are left out and listed in
+    ``rejections``.
     """
     layout, lines = read_lines(path)
     audience = AudienceFile(str(path), layout)

@@ -2,9 +2,11 @@
 
 Every file has the columns ``phone,name,e164,expect``: ``e164`` is the number the line should be
 stored as, ``expect`` what should happen to the line: ``imported``, ``duplicate`` (the number was
-seen on an earlier line: the first one wins), ``invalid:<reason>``, ``no-number`` or
-``malformed``. The tests read these columns back from the file to check every line; the importer
-keeps them as attributes, which does no harm. Files that must not be UTF-8 are written as bytes.
+seen on an earlier line: the first one wins), ``invalid:<reason>``, ``no-number``, ``malformed``
+or ``extra-cells:<n>`` (rejected for its ``n`` cells, more than the header's, not counting empty
+ones at the end). The tests read these columns back from the file to check every line; the
+importer keeps them as attributes, which does no harm. Files that must not be UTF-8 are written
+as bytes.
 
 The million-line file is not here: ``tests/hardening/test_hostile_input.py`` generates it.
 """
@@ -261,7 +263,7 @@ def malformed() -> str:
         "+14155553600,Fine,+14155553600,imported\n"
         '+14155553601,"Quoted, fine",+14155553601,imported\n'
         '+14155553602,Bob "The Builder" Smith,+14155553602,imported\n'
-        "+14155553603,Too,many,columns,here,+14155553603,imported\n"
+        "+14155553603,Too,many,columns,here,+14155553603,extra-cells:7\n"
         "+14155553604\n"
         ",no number,,no-number\n"
         "\n"
@@ -270,6 +272,30 @@ def malformed() -> str:
         "+14155553607,Swallowed,+14155553607,malformed\n"
         "+14155553608,Swallowed too,+14155553608,malformed\n"
     )
+
+
+def extra_cells() -> str:
+    """Lines with more cells than the header: rejected, unless the extra cells are empty."""
+    number = numbered(3650)
+    lines = ["phone,name,e164,expect"]
+
+    def line(name: str, expect: str, extra: str) -> None:
+        written, e164 = number()
+        lines.append(f"{written},{name},{e164},{expect}{extra}")
+
+    line("Trailing comma", "imported", ",")
+    line("Trailing commas", "imported", ",,,")
+    line("Trailing blanks", "imported", ", ,\t,")
+    line("Trailing quoted empty", "imported", ',""')
+    line('"Quoted, comma"', "imported", "")
+    line("Surplus", "extra-cells:5", ",surplus")
+    line("Surplus then commas", "extra-cells:6", ",,surplus,,")
+    line("Hostile surplus", "extra-cells:5", ",\x1b[31m[b]x[/b]")
+    lines.append("not a number,Invalid and surplus,,extra-cells:5,x")
+    lines.append(",No number and surplus,,extra-cells:5,x")
+    lines.append("(415) 555-3650,Repeat and surplus,+14155553650,extra-cells:5,x")
+    line("After them all", "imported", "")
+    return "\n".join(lines) + "\n"
 
 
 LATIN1_NAMES = ["José Müller", "Françoise", "Søren Ærø", "Œuvre €uro", "“Smart” ‘quotes’"]
@@ -324,6 +350,7 @@ TEXT_FILES = {
     "long_fields.csv": long_fields,
     "duplicates.csv": duplicates,
     "malformed.csv": malformed,
+    "extra_cells.csv": extra_cells,
 }
 BINARY_FILES = {
     "latin1.csv": latin1,

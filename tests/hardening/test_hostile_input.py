@@ -27,6 +27,7 @@ from notify_tui.provider.sandbox import SandboxApp
 from notify_tui.services.contacts_import import (
     MAX_ATTRIBUTE,
     MAX_NAME,
+    AudienceFile,
     ImportReport,
     all_contacts_recipients,
     import_contacts,
@@ -50,6 +51,7 @@ SELF_DESCRIBING = [
     "latin1.csv",
     "mixed_encoding.csv",
     "invalid_utf8.csv",
+    "extra_cells.csv",
 ]
 
 _BIDI = {0x061C, 0x200E, 0x200F, *range(0x202A, 0x202F), *range(0x2066, 0x206A)}
@@ -133,11 +135,14 @@ def check_report(report: ImportReport, lines: list[Line]) -> None:
         0,
         0,
     )
-    assert report.invalid == counts["invalid"] + counts["no-number"] + counts["malformed"]
+    assert report.invalid == (
+        counts["invalid"] + counts["no-number"] + counts["malformed"] + counts["extra-cells"]
+    )
     assert report.rows == (
         report.imported + report.updated + report.unchanged + report.duplicates + report.invalid
     )
     rejected = {r.line: r for r in report.rejections}
+    kept = {line.e164 for line in lines if line.expect in ("imported", "duplicate")}
     first_name: dict[str, str] = {}
     for line in lines:
         kind, _, why = line.expect.partition(":")
@@ -154,12 +159,46 @@ def check_report(report: ImportReport, lines: list[Line]) -> None:
             assert is_plain(rejected[line.number].value)
         elif kind == "no-number":
             assert rejected[line.number].reason == "no phone number", line
+        elif kind == "extra-cells":
+            assert rejected[line.number].reason == too_many_cells(int(why)), line
+            # Not stored from its first cells under a wrong name.
+            assert line.e164 in kept or not line.e164 or get_contact(line.e164) is None, line
         else:
             assert rejected[line.number].reason.startswith("malformed CSV"), line
     for contact in contact_page(limit=100_000):
         assert is_plain(contact.name) and len(contact.name) <= MAX_NAME
         for key, value in contact.attributes.items():
             assert is_plain(key) and is_plain(value) and len(value) <= MAX_ATTRIBUTE
+
+
+def too_many_cells(cells: int) -> str:
+    """The reason a line of ``cells`` cells of a corpus file (a header of four) is rejected."""
+    return (
+        f"{cells} cells but the header has 4; put quotes around a value that contains a comma, "
+        "or give each extra column a header"
+    )
+
+
+def check_audience(audience: AudienceFile, lines: list[Line]) -> None:
+    """Read as an audience, a line the import rejects is left out (an invalid number stays, to
+    be recorded as Failed), with the same line number and reason."""
+    counts = Counter(line.expect.split(":")[0] for line in lines)
+    assert audience.rows == len(lines)
+    assert audience.invalid == counts["invalid"]
+    assert audience.unusable == counts["no-number"] + counts["malformed"] + counts["extra-cells"]
+    usable = [line.e164 for line in lines if line.expect in ("imported", "duplicate")]
+    assert [r.phone for r in audience.recipients if not r.invalid_reason] == usable
+    details = {r.line: r.reason for r in audience.rejections}
+    for line in lines:
+        kind, _, why = line.expect.partition(":")
+        if kind in ("imported", "duplicate"):
+            assert line.number not in details, line
+        elif kind == "extra-cells":
+            assert details[line.number] == too_many_cells(int(why)), line
+        elif kind == "invalid":
+            assert details[line.number] == f"invalid phone number: {why}", line
+        elif kind == "no-number":
+            assert details[line.number] == "no phone number", line
 
 
 ENCODINGS = {"latin1.csv": "cp1252", "invalid_utf8.csv": "cp1252", "mixed_encoding.csv": "mixed"}
@@ -179,6 +218,12 @@ def test_every_line_of_the_corpus_gets_its_result(name: str) -> None:
     again = import_contacts(path)
     assert (again.imported, again.updated) == (0, 0)
     assert again.unchanged == report.imported
+
+
+@pytest.mark.parametrize("name", SELF_DESCRIBING)
+def test_every_line_of_the_corpus_reads_as_an_audience_as_it_imports(name: str) -> None:
+    path = CORPUS / name
+    check_audience(read_audience(path), corpus_lines(path, ENCODINGS.get(name, "utf-8")))
 
 
 @pytest.mark.usefixtures("sqlite_url")
@@ -214,19 +259,21 @@ def test_markup_and_escape_sequences_are_kept_as_plain_text() -> None:
 def test_a_runaway_quote_is_reported_with_the_lines_it_swallowed() -> None:
     report = import_contacts(CORPUS / "malformed.csv")
     assert report.rows == 8
-    assert (report.imported, report.invalid) == (6, 2)
+    assert (report.imported, report.invalid) == (5, 3)
     reasons = {r.line: r.reason for r in report.rejections}
+    assert reasons[5] == too_many_cells(7)
     assert reasons[7] == "no phone number"
     assert reasons[10].startswith("malformed CSV: a quote opened on line 10 is not closed")
     assert "lines 10 to 12" in reasons[10]
     stored = {c.phone: c.name for c in contact_page(limit=100)}
     assert stored["+14155553602"] == 'Bob "The Builder" Smith'
-    assert stored["+14155553603"] == "Too"  # cells past the header's are not kept
-    assert stored["+14155553604"] == ""
+    assert "+14155553603" not in stored  # not as "Too": its cells shifted past the header's
+    assert stored["+14155553604"] == ""  # a line shorter than the header is fine
     assert "+14155553606" not in stored and "+14155553607" not in stored
     # The audience reader says the same.
     audience = read_audience(CORPUS / "malformed.csv")
-    assert audience.unusable == 2 and len(audience.recipients) == 6
+    assert audience.unusable == 3 and len(audience.recipients) == 5
+    assert [r.line for r in audience.rejections] == [5, 7, 10]
 
 
 def test_everything_imported_goes_out_and_exports_back_intact(
@@ -278,7 +325,7 @@ def test_everything_imported_goes_out_and_exports_back_intact(
 def test_the_import_report_on_the_terminal_is_plain_text(
     sqlite_url: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    for name in ("escapes.csv", "bidi.csv", "long_fields.csv", "malformed.csv"):
+    for name in ("escapes.csv", "bidi.csv", "long_fields.csv", "malformed.csv", "extra_cells.csv"):
         assert main(["--database-url", sqlite_url, "contacts", "import", str(CORPUS / name)]) == 0
     captured = capsys.readouterr()
     assert captured.err == ""
@@ -286,6 +333,7 @@ def test_the_import_report_on_the_terminal_is_plain_text(
     assert "line 21: invalid phone number: not a phone number ('[31m(415) 555-3199[0m')" in (
         captured.out
     )
+    assert f"line 7: {too_many_cells(5)}" in captured.out.splitlines()
     assert max(len(line) for line in captured.out.splitlines()) < 200
 
 

@@ -7,7 +7,7 @@ import csv
 import io
 import math
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
@@ -30,6 +30,7 @@ from notify_tui.domain.status import (
 )
 from notify_tui.services.contacts_import import (
     ContactsFileError,
+    RejectedLine,
     import_contacts,
     read_audience,
 )
@@ -354,6 +355,41 @@ def test_reading_an_audience_only_ever_raises_contacts_file_error_and_accounts_f
     assert audience.invalid == sum(1 for r in audience.recipients if r.invalid_reason)
     for recipient in audience.recipients:
         assert recipient.invalid_reason is not None or E164.match(recipient.phone)
+
+
+one_line_cells = st.text(alphabet=[ch for ch in HOSTILE if ch not in "\r\n"], max_size=12)
+
+
+@DB_SETTINGS
+@given(
+    st.integers(min_value=1, max_value=4),
+    st.lists(st.lists(one_line_cells, max_size=7), max_size=20),
+)
+@example(width=2, rows=[["4155550100", "Smith", " John"], ["4155550101", "Ann", "", " "]])
+def test_a_line_is_rejected_for_its_cells_exactly_when_one_past_the_header_has_text(
+    tmp_path: Path, sqlite_url: str, width: int, rows: list[list[str]]
+) -> None:
+    # Written by csv.writer: a value with a comma is quoted, so cells are cells.
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(["phone", "name", "city", "notes"][:width])
+    writer.writerows(rows)
+    path = write_file(tmp_path, out.getvalue().encode("utf-8"))
+    expected = {}
+    for line, row in enumerate(rows, start=2):
+        counted = max((i + 1 for i, cell in enumerate(row) if cell.strip()), default=0)
+        if counted > width:
+            expected[line] = (
+                f"{counted} cells but the header has {width}; put quotes around a value that "
+                "contains a comma, or give each extra column a header"
+            )
+    event("some lines have extra cells" if expected else "no line has extra cells")
+
+    def cell_rejections(rejections: Iterable[RejectedLine]) -> dict[int, str]:
+        return {r.line: r.reason for r in rejections if "cells but the header" in r.reason}
+
+    assert cell_rejections(read_audience(path).rejections) == expected
+    assert cell_rejections(import_contacts(path).rejections) == expected
 
 
 # -- the export ------------------------------------------------------------------------------

@@ -212,6 +212,71 @@ def test_a_huge_or_malformed_line_is_rejected_and_the_rest_imported(
     assert contact is not None and contact.name == "ab"
 
 
+EXTRA_CELLS = (
+    "phone,name\n"
+    "4155550100,Smith, John\n"
+    "4155550101,Ann,\n"
+    "4155550102,Bo,,, ,\n"
+    '4155550103,"Lee, Ann"\n'
+    "4155550104\n"
+    "4155550105,Cy,,x,,\n"
+    "not a number,Smith, Jane\n"
+)
+TOO_MANY = "cells but the header has 2; put quotes around a value that contains a comma"
+
+
+@pytest.mark.usefixtures("workspace")
+def test_a_line_with_more_cells_than_the_header_is_rejected_with_its_line_and_why(
+    tmp_path: Path,
+) -> None:
+    report = import_contacts(write(tmp_path, EXTRA_CELLS))
+
+    assert (report.rows, report.imported, report.invalid) == (7, 4, 3)
+    # Counted up to the last cell with text: trailing commas don't count.
+    assert [(r.line, r.reason.split(", or")[0], r.value) for r in report.rejections] == [
+        (2, f"3 {TOO_MANY}", ""),
+        (7, f"4 {TOO_MANY}", ""),
+        (8, f"3 {TOO_MANY}", ""),
+    ]
+    assert report.rejections[0].reason.endswith(", or give each extra column a header")
+    assert get_contact("+14155550100") is None  # never stored as "Smith"
+    stored = {c.phone: c.name for c in contact_page()}
+    # Empty cells past the header (trailing commas, blanks) are accepted silently; a comma
+    # inside quotes is part of the value; a short line is fine.
+    assert stored == {
+        "+14155550101": "Ann",
+        "+14155550102": "Bo",
+        "+14155550103": "Lee, Ann",
+        "+14155550104": "",
+    }
+    shown = report.summary_lines()
+    assert f"line 2: 3 {TOO_MANY}, or give each extra column a header" in shown
+
+
+def test_an_audience_leaves_out_lines_with_more_cells_than_the_header(tmp_path: Path) -> None:
+    audience = read_audience(write(tmp_path, EXTRA_CELLS))
+
+    assert (audience.rows, audience.unusable, audience.invalid) == (7, 3, 0)
+    assert [r.phone for r in audience.recipients] == [
+        "+14155550101",
+        "+14155550102",
+        "+14155550103",
+        "+14155550104",
+    ]
+    assert [str(r).split(", or")[0] for r in audience.rejections] == [
+        f"line 2: 3 {TOO_MANY}",
+        f"line 7: 4 {TOO_MANY}",
+        f"line 8: 3 {TOO_MANY}",
+    ]
+
+
+def test_extra_cells_are_counted_against_the_header_as_written(tmp_path: Path) -> None:
+    # An empty header cell is still a column (its values are kept as "column 3").
+    audience = read_audience(write(tmp_path, "phone,name,\n4155550100,Ann,x\n4155550101,B,x,y\n"))
+    assert [r.line for r in audience.rejections] == [3]
+    assert audience.rejections[0].reason.startswith("4 cells but the header has 3;")
+
+
 @pytest.mark.parametrize(
     ("content", "message"),
     [

@@ -6,8 +6,6 @@ from pathlib import Path
 
 import pytest
 
-import notify_tui.commands.contacts
-import notify_tui.commands.send  # noqa: F401  (registers the subcommands)
 from notify_tui.cli import main
 from notify_tui.provider import TwilioClient, sandbox_client
 from notify_tui.provider.sandbox import SandboxApp
@@ -47,6 +45,21 @@ def test_contacts_import_prints_the_report(
 
     assert main(["contacts", "import", str(path)]) == 0
     assert "0 imported, 0 updated, 3 unchanged" in capsys.readouterr().out
+
+
+def test_contacts_import_says_which_line_has_more_cells_than_the_header_and_why(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = write(tmp_path, "phone,name\n4155550100,Ann,\n4155550101,Smith, John\n")
+
+    assert main(["contacts", "import", str(path)]) == 0
+
+    out = capsys.readouterr().out.splitlines()
+    assert "2 lines: 1 imported, 0 updated, 0 unchanged, 0 duplicates, 1 invalid" in out
+    assert (
+        "line 3: 3 cells but the header has 2; put quotes around a value that contains a comma, "
+        "or give each extra column a header"
+    ) in out
 
 
 def test_contacts_import_of_an_unusable_file_is_one_line(
@@ -100,6 +113,27 @@ def test_send_from_a_csv_skips_opted_out_numbers_and_records_invalid_ones(
     second = get_campaign(2)
     assert second is not None
     assert (second.recipients, second.skipped_opted_out, second.failed) == (3, 1, 1)
+
+
+def test_send_from_a_csv_leaves_out_a_line_with_more_cells_than_the_header_and_says_why(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    csv = write(tmp_path, "phone,name\n4155550100,Ann,,\n4155550101,Smith, John\n", "a.csv")
+
+    code = main(
+        ["send", "--name", "Spring", "--message", "Hi", "--csv", str(csv), "--yes", "--rate", "0"]
+    )
+
+    out = capsys.readouterr().out.splitlines()
+    assert code == 0, out
+    assert f"Lines of {csv} not sent (invalid numbers are recorded as Failed):" in out
+    assert (
+        "  line 3: 3 cells but the header has 2; put quotes around a value that contains a "
+        "comma, or give each extra column a header"
+    ) in out
+    assert "Recipients: 1 to send, 0 skipped (opted out), 0 invalid" in "\n".join(out)
+    campaign = get_campaign(1)
+    assert campaign is not None and campaign.recipients == 1
 
 
 def test_send_asks_before_sending_and_needs_a_terminal_to(
