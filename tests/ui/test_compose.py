@@ -161,7 +161,7 @@ async def test_summary_of_a_csv_file_counts_skips_invalid_and_duplicates(
         assert "1 number skipped · saves $0.0079" in summary
         assert "1 number: recorded as Failed (Invalid number), never sent" in summary
         assert "1 left out: each number gets one message" in summary
-        assert "1 line of the file without a number" in summary
+        assert "1 line of the file left out (why: see File)" in summary
         assert "≈ $0.02" in summary
         assert "line 6" in summary  # the invalid line, shown in detail
         await pilot.press("n")

@@ -69,7 +69,7 @@ def plan_table(plan: CampaignPlan, audience: AudienceSummary, rate: float | None
     if audience.unusable:
         table.add_row(
             "Unusable",
-            Text(f"{plural(audience.unusable, 'line')} of the file without a number, left out"),
+            Text(f"{plural(audience.unusable, 'line')} of the file left out (why: see File)"),
         )
     segments = plan.segments * plan.to_send
     table.add_row(
