@@ -127,6 +127,20 @@ async def test_counts_size_encoding_and_cost_as_you_type(runtime: Runtime) -> No
         assert "refuses more than 1,600" in text_of(app, "#compose-size")
 
 
+async def test_the_estimate_leaves_out_opted_out_contacts(runtime: Runtime) -> None:
+    from notify_tui.store.optouts import opt_out
+
+    seed_contacts(PEOPLE)
+    opt_out(PEOPLE[0].phone, source="manual", reason="asked", actor="ann")
+    app = make_app(runtime, poll=False, first_run_demo=False, clock=fixed_clock)
+    async with app.run_test(size=(100, 24)) as pilot:
+        screen = await open_compose(app, pilot)
+        await write(pilot, screen, name="Spring", body="Hi there")
+        assert "≈ $0.04 for 5 contacts" in text_of(app, "#compose-size")
+        audience = text_of(app, "#compose-audience")
+        assert "All contacts: 6 numbers, 1 of them opted out (skipped)" in audience
+
+
 async def test_summary_of_a_csv_file_counts_skips_invalid_and_duplicates(
     runtime: Runtime, tmp_path: Path
 ) -> None:

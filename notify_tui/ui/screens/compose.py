@@ -25,7 +25,7 @@ from notify_tui.services.contacts_import import (
     read_audience,
 )
 from notify_tui.services.sender import CampaignPlan, SendError, plan_campaign, record_campaign
-from notify_tui.store.contacts import count_contacts
+from notify_tui.store.contacts import count_contacts, count_opted_out
 from notify_tui.ui.dialogs.campaign_plan import CampaignPlanDialog, ucs2_reason
 from notify_tui.ui.dialogs.confirm import ConfirmDialog
 from notify_tui.ui.formatting import count, money, plural
@@ -105,6 +105,8 @@ class ComposeScreen(NotifyScreen):
         super().__init__()
         self.contacts = 0
         """How many contacts the workspace has (the audience when no file is given)."""
+        self.opted_out = 0
+        """How many of them are opted out: skipped, and not in the estimate."""
         self.busy = False
         """True while the audience is read or the campaign recorded."""
         self.info = count_segments("")
@@ -141,6 +143,7 @@ class ComposeScreen(NotifyScreen):
 
     def on_mount(self) -> None:
         self.contacts = count_contacts()
+        self.opted_out = count_opted_out() if self.contacts else 0
         self._show_size()
         self._show_audience()
         self._say(Text("ctrl+r shows the summary; nothing is sent before you confirm it."))
@@ -180,9 +183,10 @@ class ComposeScreen(NotifyScreen):
         if info.characters and not info.too_long:
             price = self.notify_app.runtime.settings.price_per_segment
             line.append(f" · {money(estimate_cost(info.segments, price))} a message")
-            if not self.file_path and self.contacts:
-                total = estimate_cost(info.segments * self.contacts, price)
-                line.append(f" · ≈ {money(total)} for {plural(self.contacts, 'contact')}")
+            to_send = self.contacts - self.opted_out
+            if not self.file_path and to_send:
+                total = estimate_cost(info.segments * to_send, price)
+                line.append(f" · ≈ {money(total)} for {plural(to_send, 'contact')}")
         self.query_one("#compose-size", Static).update(line)
         self.query_one("#compose-encoding", Static).update(encoding_line(info))
 
@@ -190,6 +194,8 @@ class ComposeScreen(NotifyScreen):
         path = self.file_path
         if not path:
             text = Text(f"All contacts: {plural(self.contacts, 'number')}")
+            if self.opted_out:
+                text.append(f", {count(self.opted_out)} of them opted out (skipped)")
             if not self.contacts:
                 text.append(" (import some with notify-tui contacts import FILE)")
         else:
