@@ -15,8 +15,17 @@ last line on stdout, one JSON object:
 ``details_end_s``
     Moving the cursor from the first to the last row of that campaign (``End``), to the frame
     that shows it.
+``details_search_s``
+    Searching that campaign: in Details' search box a steady typist (a key every 0.1 s) types
+    "olivia", pauses 0.4 s (its search starts), then types " smith" while it runs; the time from
+    the last key to the frame that shows the rows of "olivia smith" (5,968 of them), debounce
+    (0.2 s) included.
+``details_search_key_s`` and ``details_search_stall_s``
+    Meanwhile, the longest any key took to show in the box (from when it was due), and the
+    longest the UI's event loop could not run (how late a 5 ms sleep woke up).
 ``rss_mb``
-    Peak resident memory of that process (the million-recipient campaign open).
+    Peak resident memory of that process with the million-recipient campaign open, before the
+    search (``search_rss_mb``: after it).
 ``history_open_s``
     History with ``--campaigns`` campaigns (10,000), from pushing the screen to its first frame.
 ``startup_s``
@@ -72,6 +81,8 @@ if str(ROOT) not in sys.path:
 MEASUREMENTS = ("details", "history", "startup", "datatable", "send", "resolve", "resolve_policy")
 SIZE = (120, 40)
 """Terminal columns and rows of every UI measurement."""
+SEARCH_FIRST, SEARCH_REST = "olivia", " smith"
+"""What ``details_search_s`` types into Details' search box, in two bursts."""
 TIMEOUT = 300.0
 """No single measurement may take longer than this (seconds)."""
 
@@ -198,20 +209,36 @@ def _app(data_dir: Path):  # type: ignore[no-untyped-def]
 
 
 async def work_details(data_dir: Path, manifest: dict[str, Any]) -> dict[str, float]:
+    from textual import events
+
     from notify_tui.ui.screens.details import DetailsScreen
     from notify_tui.ui.screens.history import HistoryScreen
+    from notify_tui.ui.widgets.filter_input import FilterInput
     from notify_tui.ui.widgets.recipient_table import RecipientTable
 
-    def table_state(screen: Any) -> tuple[int, int] | None:
-        """(rows, cursor row) of the recipients table as the frame shows it."""
+    def table_state(screen: Any) -> tuple[int, int, str, str] | None:
+        """(rows, cursor row, search the rows are of, search box) as the frame shows them."""
         if not isinstance(screen, DetailsScreen):
             return None
         table = screen.query_one(RecipientTable)
-        return table.row_count, table.cursor_row
+        typed = screen.query_one(FilterInput).value
+        return table.row_count, table.cursor_row, table.source.filter.search, typed
 
     runtime, app = _app(data_dir)
     frames = Frames(app, table_state)
     campaign_id = int(manifest["big_campaign"])
+    # How late the event loop runs a 5 ms sleep: anything the UI thread does in one go (a query
+    # on it, a long render) shows up as one late wake-up.
+    wakeups: list[tuple[float, float]] = []
+
+    async def watch_loop() -> None:
+        last = time.perf_counter()
+        while True:
+            await asyncio.sleep(0.005)
+            now = time.perf_counter()
+            wakeups.append((now, now - last - 0.005))
+            last = now
+
     try:
         async with app.run_test(size=SIZE) as pilot:
             await frames.wait(0, lambda s, _: isinstance(s, HistoryScreen))
@@ -227,16 +254,62 @@ async def work_details(data_dir: Path, manifest: dict[str, Any]) -> dict[str, fl
             started_end = time.perf_counter()
             await pilot.press("end")
             ended = await frames.wait(
-                mark, lambda s, state: s is screen and state == (rows, rows - 1)
+                mark, lambda s, state: s is screen and state[:2] == (rows, rows - 1)
             )
+            await pilot.pause()
+            rss = peak_rss_mb()
+            # Search: type the first word, pause long enough for its search to start, type the
+            # rest while it runs, and wait for the frame with the rows of the whole text.
+            await pilot.press("slash")
+            await pilot.pause()
+            mark = len(frames.shown)
+            watcher = asyncio.create_task(watch_loop())
+            watched_from = time.perf_counter()
+            # A steady typist: each key reaches the driver when it is due, as a terminal's would
+            # (``pilot.press`` would wait for the whole process, worker threads too, to idle),
+            # and its latency counts from then: a key the app could not take is a late key.
+            keys: list[tuple[float, str]] = []
+            due = time.perf_counter()
+            typed = ""
+            for word, pause in ((SEARCH_FIRST, 0.4), (SEARCH_REST, 0.0)):
+                for char in word:
+                    typed += char
+                    keys.append((due, typed))
+                    await asyncio.sleep(max(due - time.perf_counter(), 0))
+                    key = events.Key("space" if char == " " else char, char)
+                    key.set_sender(app)
+                    app._driver.send_message(key)
+                    due += 0.1
+                due += pause
+            typed_at = keys[-1][0]
+            found = await frames.wait(mark, lambda s, state: s is screen and state[2] == typed)
+            watcher.cancel()
+            search_rows = screen.query_one(RecipientTable).row_count
+            # A key is shown by the first frame with it in the box (keys that came in together
+            # are drawn together).
+            key_latency = max(
+                next(
+                    m
+                    for m, s, state in frames.shown[mark:]
+                    if s is screen and state[3].startswith(text)
+                )
+                - at
+                for at, text in keys
+            )
+            stall = max((gap for at, gap in wakeups if watched_from <= at <= found), default=0.0)
             await pilot.pause()
     finally:
         await runtime.aclose()
     return {
         "details_open_s": opened - started,
         "details_end_s": ended - started_end,
-        "rss_mb": peak_rss_mb(),
+        "details_search_s": found - typed_at,
+        "details_search_key_s": key_latency,
+        "details_search_stall_s": stall,
+        "rss_mb": rss,
+        "search_rss_mb": peak_rss_mb(),
         "details_rows": rows,
+        "details_search_rows": search_rows,
     }
 
 

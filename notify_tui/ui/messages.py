@@ -18,6 +18,7 @@ from notify_tui.services.sender import CampaignPlan, SendProgress, SendResult
 from notify_tui.store.campaigns import CampaignSummary
 from notify_tui.store.contacts import DeliveryRecord
 from notify_tui.store.optouts import OptOutRecord
+from notify_tui.store.recipients import RecipientIndex, RecipientRow
 from notify_tui.store.suggestions import Suggestion
 
 
@@ -81,6 +82,26 @@ class PollFailed(Message):
     def __init__(self, error: str) -> None:
         super().__init__()
         self.error = error
+
+
+class RecipientsFound(Message):
+    """A search of a campaign's recipients was read off the UI thread: its index and first rows."""
+
+    def __init__(
+        self,
+        view: int,
+        index: RecipientIndex,
+        pages: dict[int, list[RecipientRow]],
+        keep_cursor: bool,
+    ) -> None:
+        super().__init__()
+        self.view = view
+        """Which of the screen's requests this answers: only the latest is shown."""
+        self.index = index
+        self.pages = pages
+        """Rows read along with the index, by offset: what the table shows first."""
+        self.keep_cursor = keep_cursor
+        """The same view read again after the data changed: the cursor stays."""
 
 
 class RecipientsExported(Message):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
@@ -15,7 +16,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.timer import Timer
 from textual.widgets import Footer, Input, OptionList, Static
-from textual.worker import Worker
+from textual.worker import Worker, WorkerState, get_current_worker
 
 from notify_tui.domain.phone import format_for_humans
 from notify_tui.domain.status import Status
@@ -25,7 +26,13 @@ from notify_tui.store.campaigns import get_campaign, tally_series
 from notify_tui.store.optouts import (
     SOURCE_LABELS,
 )
-from notify_tui.store.recipients import RecipientFilter, RecipientRow, reason_counts
+from notify_tui.store.recipients import (
+    RecipientFilter,
+    RecipientRow,
+    index_recipients,
+    indexed_recipients,
+    reason_counts,
+)
 from notify_tui.store.suggestions import pending_counts
 from notify_tui.ui.dialogs.suggestions import SuggestionsDialog
 from notify_tui.ui.formatting import count, plain
@@ -35,6 +42,7 @@ from notify_tui.ui.messages import (
     PollFailed,
     PollStarted,
     RecipientsExported,
+    RecipientsFound,
     StatusesResolved,
 )
 from notify_tui.ui.polling import poll_forever
@@ -44,10 +52,13 @@ from notify_tui.ui.widgets.filter_input import FilterInput
 from notify_tui.ui.widgets.reason_list import ReasonList, advice_for
 from notify_tui.ui.widgets.recipient_table import RecipientTable
 from notify_tui.ui.widgets.status_chart import ChartData, StatusChart
-from notify_tui.ui.widgets.virtual_table import VirtualTable, safe_text
+from notify_tui.ui.widgets.virtual_table import CHUNK_SIZE, VirtualTable, safe_text
 
 SEARCH_DELAY = 0.2
 """Seconds of quiet typing before the search applies."""
+
+SEARCH_GROUP = "search"
+"""The worker group of searches: one at a time, a newer one cancels the older."""
 
 DETAILS_IDLE = 2.0
 """At most this long between two poll cycles of the campaign shown."""
@@ -208,6 +219,14 @@ class DetailsScreen(OptOutActionsScreen):
         self.poll_worker: Worker[None] | None = None
         self._sending = False
         self._search_timer: Timer | None = None
+        self._search_worker: Worker[None] | None = None
+        self._view = 0
+        """Bumped by every change of what the table should show: a search result for an older
+        view is dropped."""
+        self._searching = False
+        """A search is being read and the table still shows the view before it."""
+        self._search_again = False
+        """The data moved while a search was read: read it again once it is shown."""
         self._send_redraw: Timer | None = None
         self.loaded = False
         """True once the reasons and the time series were read."""
@@ -344,8 +363,7 @@ class DetailsScreen(OptOutActionsScreen):
         if event.state is not None:
             self._show_state(event.state)
             # Rows, counts and order may all have moved: read them again where the user is.
-            self.table.reload(keep_cursor=True)
-            self._show_summary()
+            self._refresh_rows(statuses_moved=True)
 
     def on_poll_failed(self, event: PollFailed) -> None:
         event.stop()
@@ -364,16 +382,94 @@ class DetailsScreen(OptOutActionsScreen):
 
     def _apply_filter(self, flt: RecipientFilter) -> None:
         self.filter = flt
-        self.table.show(self.campaign_id, flt)
         self.reasons.set_active(flt.reason)
+        if flt.search.strip():
+            # A search tests every recipient: it is read in a worker, and the rows shown stay
+            # until it is done, so that typing and scrolling never wait for it.
+            self._searching = True
+            self._find(keep_cursor=False)
+        else:
+            # Every recipient, a status, a reason: the database counts them from an index.
+            self._stop_search()
+            self.table.show(self.campaign_id, flt)
         self._show_summary()
+
+    def _refresh_rows(self, statuses_moved: bool = False) -> None:
+        """The data changed: show it again without moving what the user looks at."""
+        # The rows on screen are read again at once (a search's between the keys of its index);
+        # a search's count and order are read again in the worker, when they can have moved.
+        self.table.reload(keep_cursor=True)
+        flt = self.filter
+        by_status = flt.status is not None or flt.reason is not None or flt.sort_by_status
+        if flt.search.strip() and statuses_moved and by_status:
+            if self._search_worker is not None and self._search_worker.is_running:
+                self._search_again = True
+            else:
+                self._find(keep_cursor=True)
+        self._show_summary()
+
+    def _find(self, keep_cursor: bool) -> None:
+        self._view += 1
+        self._search_again = False
+        offsets = [0]
+        if keep_cursor:
+            rows = [*self.table.rows_in_view, self.table.cursor_row]
+            offsets = sorted({row // CHUNK_SIZE * CHUNK_SIZE for row in rows})
+        self._search_worker = self._find_recipients(self._view, self.filter, offsets, keep_cursor)
+
+    def _stop_search(self) -> None:
+        self._view += 1  # whatever a search still running finds is out of date
+        self._searching = self._search_again = False
+        self.workers.cancel_group(self, SEARCH_GROUP)
+
+    @work(
+        thread=True,
+        exclusive=True,
+        group=SEARCH_GROUP,
+        exit_on_error=False,
+        description="Searching the recipients",
+    )
+    def _find_recipients(
+        self, view: int, flt: RecipientFilter, offsets: Sequence[int], keep_cursor: bool
+    ) -> None:
+        worker = get_current_worker()
+        index = index_recipients(
+            self.campaign_id, flt, CHUNK_SIZE, cancelled=lambda: worker.is_cancelled
+        )
+        if index is None:
+            return
+        pages = {}
+        for offset in offsets:
+            if offset < index.total and not worker.is_cancelled:
+                pages[offset] = indexed_recipients(index, offset, CHUNK_SIZE)
+        if not worker.is_cancelled:
+            self.post_message(RecipientsFound(view, index, pages, keep_cursor))
+
+    def on_recipients_found(self, event: RecipientsFound) -> None:
+        event.stop()
+        if event.view != self._view:
+            return  # the user asked for something else meanwhile
+        self._searching = False
+        self.table.show_found(event.index, event.pages, keep_cursor=event.keep_cursor)
+        self._show_summary()
+        if self._search_again:
+            self._find(keep_cursor=True)
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        super().on_worker_state_changed(event)
+        if event.worker is self._search_worker and event.state is WorkerState.ERROR:
+            # The app tells what went wrong; the table keeps what it showed.
+            self._searching = self._search_again = False
+            self._show_summary()
 
     def _show_summary(self) -> None:
         flt = self.filter
         campaign = self.header.campaign
         total = campaign.recipients if campaign else 0
         shown = self.table.row_count
-        if flt.is_everything:
+        if self._searching:
+            parts = [Text("searching…", style="italic")]
+        elif flt.is_everything:
             parts = [Text(f"{count(shown)} recipients", style="bold")]
         else:
             parts = [Text(f"{count(shown)} of {count(total)}", style="bold")]
@@ -494,7 +590,7 @@ class DetailsScreen(OptOutActionsScreen):
 
     def opt_outs_changed(self, phone: str) -> None:
         """The row shows the change at once, without moving the cursor."""
-        self.table.reload(keep_cursor=True)
+        self._refresh_rows()
 
     # Opt-out suggestions
 
@@ -515,7 +611,7 @@ class DetailsScreen(OptOutActionsScreen):
     def _reviewed(self, decided: int | None) -> None:
         if decided:
             # Accepted numbers are opted out now: the table and the count show it.
-            self.table.reload(keep_cursor=True)
+            self._refresh_rows()
             self._load_state()
 
     # Sending (the app sends; this screen shows how far it is)
@@ -535,15 +631,14 @@ class DetailsScreen(OptOutActionsScreen):
         if not self.notify_app.is_sending(self.campaign_id):
             # Done (or stopped): read everything once more, refusals and all.
             self._load_state()
-            self.table.reload(keep_cursor=True)
+            self._refresh_rows(statuses_moved=True)
 
     # Export
 
     def action_export(self) -> None:
         """Write the recipients shown to a CSV file."""
-        self.app.notify(
-            f"Exporting {count(self.table.row_count)} recipients…", title="Export", timeout=3
-        )
+        shown = "the matching" if self._searching else count(self.table.row_count)
+        self.app.notify(f"Exporting {shown} recipients…", title="Export", timeout=3)
         self._export(self.filter)
 
     def _export_directory(self) -> Path:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, tzinfo
 from typing import ClassVar
 
@@ -15,8 +15,10 @@ from notify_tui.domain.status import Status
 from notify_tui.store.optouts import SOURCE_PROVIDER
 from notify_tui.store.recipients import (
     RecipientFilter,
+    RecipientIndex,
     RecipientRow,
     count_recipients,
+    indexed_recipients,
     recipients_at,
 )
 from notify_tui.ui.formatting import short_when, styled
@@ -24,18 +26,44 @@ from notify_tui.ui.widgets.virtual_table import Column, VirtualTable
 
 
 class RecipientSource:
-    """A campaign's recipients as one filter shows them; the count is read once per load."""
+    """A campaign's recipients as one filter shows them.
 
-    def __init__(self, campaign_id: int, flt: RecipientFilter) -> None:
+    Without an index the count is read once per load and rows by position: quick for the views
+    the database answers from its indexes (every recipient, a status, a reason). A search tests
+    every recipient, so it is read off the UI thread into a `RecipientIndex`: then the count is
+    the index's and rows are read between its keys, and ``pages`` (offset: rows) are the rows
+    read along with it, each handed out once.
+    """
+
+    def __init__(
+        self,
+        campaign_id: int,
+        flt: RecipientFilter,
+        index: RecipientIndex | None = None,
+        pages: Mapping[int, Sequence[RecipientRow]] | None = None,
+    ) -> None:
         self.campaign_id = campaign_id
-        self.filter = flt
+        self.filter = flt if index is None else index.filter
+        self.index = index
         self._total: int | None = None
+        self._ready = dict(pages or {})
+        self._loads = 0
 
     def count(self) -> int:
+        if self.index is not None:
+            if self._loads:
+                self._ready.clear()  # loaded again: the data changed since they were read
+            self._loads += 1
+            return self.index.total
         self._total = count_recipients(self.campaign_id, self.filter)
         return self._total
 
     def rows(self, offset: int, limit: int) -> Sequence[RecipientRow]:
+        ready = self._ready.pop(offset, None)
+        if ready is not None and len(ready) >= limit:
+            return ready[:limit]
+        if self.index is not None:
+            return indexed_recipients(self.index, offset, limit)
         return recipients_at(self.campaign_id, self.filter, offset, limit, total=self._total)
 
 
@@ -136,8 +164,19 @@ class RecipientTable(VirtualTable[RecipientRow]):
         return self._source
 
     def show(self, campaign_id: int, flt: RecipientFilter) -> None:
-        """Show the recipients ``flt`` selects, from the top."""
+        """Show the recipients ``flt`` selects, from the top (counted here: no search)."""
         self.set_source(RecipientSource(campaign_id, flt))
+
+    def show_found(
+        self,
+        index: RecipientIndex,
+        pages: Mapping[int, Sequence[RecipientRow]],
+        *,
+        keep_cursor: bool = False,
+    ) -> None:
+        """Show a view read off the UI thread, with the pages read along with it."""
+        source = RecipientSource(index.campaign_id, index.filter, index, pages)
+        self.set_source(source, keep_cursor=keep_cursor)
 
     def notify_style_update(self) -> None:
         super().notify_style_update()

@@ -387,6 +387,12 @@ class VirtualTable(ScrollView, Generic[RowT], can_focus=True):
         return self._count
 
     @property
+    def rows_in_view(self) -> range:
+        """The indexes of the rows on screen (the cursor's is one of them)."""
+        top = round(self.scroll_y)
+        return range(min(top, self._count), min(top + self._body_height(), self._count))
+
+    @property
     def current_row(self) -> RowT | None:
         """The row under the cursor, or None when there is none."""
         if not self._count:
@@ -394,11 +400,19 @@ class VirtualTable(ScrollView, Generic[RowT], can_focus=True):
         row = self._get_row(self.cursor_row)
         return None if row is _MISSING else row
 
-    def set_source(self, source: RowSource[RowT] | None) -> None:
-        """Show the rows of another source, from the top."""
+    def set_source(self, source: RowSource[RowT] | None, *, keep_cursor: bool = False) -> None:
+        """Show the rows of another source: from the top, or where the user is.
+
+        With `keep_cursor` the cursor index and the scroll position stay, as with `reload`: for
+        the same view read again (off the UI thread, say) after the data changed.
+        """
         self._source = source
         if not self.is_mounted:
             return  # loaded on mount
+        if keep_cursor:
+            self.reload(keep_cursor=True)
+            self._post_cursor_moved_soon()  # the row under the cursor may be another one now
+            return
         self._load()
         self.scroll_to(0, 0, animate=False, force=True)
         if self.cursor_row == 0:

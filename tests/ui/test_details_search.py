@@ -1,0 +1,248 @@
+"""Details' search: the scan runs in a worker, the screen says so, and only the latest one shows.
+
+Speed is the benchmark's (``details_search_s``); these tests assert what the user sees and which
+thread does the reading, never how long it takes.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+import pytest
+
+from notify_tui.domain.status import Status, classify_message
+from notify_tui.services.runtime import Runtime
+from notify_tui.store.models import Message, utcnow
+from notify_tui.store.recipients import RecipientFilter, RecipientIndex
+from notify_tui.store.updates import StatusUpdate, apply_updates
+from notify_tui.ui import messages
+from notify_tui.ui.app import NotifyApp, make_app
+from notify_tui.ui.screens import details as details_screen
+from notify_tui.ui.screens.details import DetailsScreen, load_campaign_state
+from notify_tui.ui.widgets import recipient_table
+from notify_tui.ui.widgets.recipient_table import RecipientTable
+from tests.ui.seed import SPRING, fixed_clock, seed_campaign, wait_until
+
+
+@pytest.fixture
+def spring() -> int:
+    return seed_campaign("Spring sale", SPRING)
+
+
+async def open_details(app: NotifyApp, pilot: Any, campaign_id: int) -> DetailsScreen:
+    await app.push_screen(DetailsScreen(campaign_id))
+    await pilot.pause()
+    screen = app.screen
+    assert isinstance(screen, DetailsScreen)
+    await wait_until(pilot, lambda: screen.loaded)
+    return screen
+
+
+def table(app: NotifyApp) -> RecipientTable:
+    return app.screen.query_one(RecipientTable)
+
+
+def shown(app: NotifyApp) -> tuple[str, int]:
+    """The search the table's rows are of, and how many there are."""
+    t = table(app)
+    return t.source.filter.search, t.row_count
+
+
+def names(app: NotifyApp) -> list[str]:
+    t = table(app)
+    return [row.name for row in t.source.rows(0, t.row_count)]
+
+
+def summary(app: NotifyApp) -> str:
+    return str(app.screen.query_one("#filter-summary").render())
+
+
+class Gate:
+    """Holds every search for ``text`` in its worker until released."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch, text: str) -> None:
+        self.entered = threading.Event()
+        self.release = threading.Event()
+        self.finished = threading.Event()
+        real = details_screen.index_recipients
+
+        def index(campaign_id: int, flt: RecipientFilter, *args: Any, **kwargs: Any) -> Any:
+            if flt.search != text:
+                return real(campaign_id, flt, *args, **kwargs)
+            self.entered.set()
+            try:
+                assert self.release.wait(10), "the test never released the search"
+                return real(campaign_id, flt, *args, **kwargs)
+            finally:
+                self.finished.set()
+
+        monkeypatch.setattr(details_screen, "index_recipients", index)
+
+
+async def test_typing_a_search_shows_the_matches_and_their_count(
+    runtime: Runtime, spring: int
+) -> None:
+    app = make_app(runtime, poll=False, first_run_demo=False, clock=fixed_clock)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_details(app, pilot, spring)
+        await pilot.press("slash", *"HOPPER")
+        await wait_until(pilot, lambda: shown(app) == ("HOPPER", 1))
+        await pilot.pause()
+        assert names(app) == ["Grace Hopper"]
+        assert "415-555-0102" in table(app).render_line(1).text
+        assert "1 of 12" in summary(app) and "matching “HOPPER”" in summary(app)
+        assert "searching" not in summary(app)
+
+        await pilot.press("ctrl+a", "ctrl+k", *"555-011")  # a number, as people type them
+        await wait_until(pilot, lambda: shown(app) == ("555-011", 3))
+        assert names(app) == ["Margaret Hamilton", "Dennis Ritchie", "Radia Perlman"]
+        await pilot.press("f")  # in the box: a letter of the search, not the Failed key
+        await wait_until(pilot, lambda: shown(app) == ("555-011f", 0))
+        assert "0 of 12" in summary(app)
+        assert "No recipients match." in table(app).render_line(1).text
+
+        await pilot.press("enter", "f")  # in the table: Failed, within the search
+        await wait_until(pilot, lambda: table(app).source.filter.status is Status.FAILED)
+        assert table(app).row_count == 0
+        await pilot.press("c")  # clear filters: every recipient again, at once
+        assert shown(app) == ("", 12) and "12 recipients" in summary(app)
+
+
+async def test_a_search_in_progress_says_so_and_the_screen_keeps_answering(
+    runtime: Runtime, spring: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    gate = Gate(monkeypatch, "hopper")
+    app = make_app(runtime, poll=False, first_run_demo=False, clock=fixed_clock)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_details(app, pilot, spring)
+        await pilot.press("slash", *"hopper")
+        await wait_until(pilot, gate.entered.is_set)
+        await wait_until(pilot, lambda: "searching…" in summary(app))
+        assert "matching “hopper”" in summary(app)
+        # The rows shown before stay, and the keys work while the search runs.
+        await pilot.press("enter", "j", "j")
+        assert shown(app) == ("", 12)
+        assert table(app).current_row.name == "Alan Turing"  # type: ignore[union-attr]
+        gate.release.set()
+        await wait_until(pilot, lambda: shown(app) == ("hopper", 1))
+        assert "searching" not in summary(app) and "1 of 12" in summary(app)
+        assert table(app).current_row.name == "Grace Hopper"  # type: ignore[union-attr]
+
+
+async def test_the_search_reads_the_database_off_the_ui_thread(
+    runtime: Runtime, spring: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls: list[tuple[str, str, int]] = []
+
+    def record(module: Any, name: str) -> None:
+        real = getattr(module, name)
+
+        def call(*args: Any, **kwargs: Any) -> Any:
+            search = ""
+            for arg in (*args, *kwargs.values()):
+                if isinstance(arg, RecipientIndex):
+                    arg = arg.filter
+                if isinstance(arg, RecipientFilter):
+                    search = arg.search
+            calls.append((name, search, threading.get_ident()))
+            return real(*args, **kwargs)
+
+        monkeypatch.setattr(module, name, call)
+
+    for module, name in (
+        (details_screen, "index_recipients"),
+        (details_screen, "indexed_recipients"),
+        (recipient_table, "count_recipients"),
+        (recipient_table, "recipients_at"),
+        (recipient_table, "indexed_recipients"),
+    ):
+        record(module, name)
+    app = make_app(runtime, poll=False, first_run_demo=False, clock=fixed_clock)
+    async with app.run_test(size=(80, 24)) as pilot:
+        ui_thread = threading.get_ident()  # the app and this test share the event loop
+        await open_details(app, pilot, spring)
+        await pilot.press("slash", *"hopper")
+        await wait_until(pilot, lambda: shown(app) == ("hopper", 1))
+        await pilot.pause()
+        assert "415-555-0102" in table(app).render_line(1).text  # drawn from what was read
+        searched = [(name, thread) for name, search, thread in calls if search]
+    assert {"index_recipients", "indexed_recipients"} <= {name for name, _ in searched}
+    assert all(thread != ui_thread for _, thread in searched), searched
+    # Without a search the count comes from the campaign's counters, on the UI thread: cheap.
+    assert any(name == "count_recipients" and thread == ui_thread for name, _, thread in calls)
+
+
+async def test_a_slow_older_search_never_replaces_a_newer_one(
+    runtime: Runtime, spring: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    gate = Gate(monkeypatch, "ada")
+    app = make_app(runtime, poll=False, first_run_demo=False, clock=fixed_clock)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_details(app, pilot, spring)
+        await pilot.press("slash", *"ada")
+        await wait_until(pilot, gate.entered.is_set)
+        await pilot.press("ctrl+a", "ctrl+k", *"hopper")
+        await wait_until(pilot, lambda: shown(app) == ("hopper", 1))
+        gate.release.set()  # the search for "ada" finishes now, after the newer one
+        await wait_until(pilot, gate.finished.is_set)
+        await pilot.pause()
+        await pilot.pause()
+        assert shown(app) == ("hopper", 1) and names(app) == ["Grace Hopper"]
+        assert "matching “hopper”" in summary(app)
+
+
+async def test_a_result_for_an_older_search_is_dropped(
+    runtime: Runtime, spring: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    found: list[messages.RecipientsFound] = []
+    real = DetailsScreen.on_recipients_found
+
+    def keep(self: DetailsScreen, event: messages.RecipientsFound) -> None:
+        found.append(event)
+        real(self, event)
+
+    monkeypatch.setattr(DetailsScreen, "on_recipients_found", keep)
+    app = make_app(runtime, poll=False, first_run_demo=False, clock=fixed_clock)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_details(app, pilot, spring)
+        await pilot.press("slash", *"ada")
+        await wait_until(pilot, lambda: shown(app) == ("ada", 1))
+        await pilot.press("ctrl+a", "ctrl+k", *"hopper")
+        await wait_until(pilot, lambda: shown(app) == ("hopper", 1))
+        # The race the worker cannot rule out: a result posted just before a newer search began.
+        late = next(event for event in found if event.index.filter.search == "ada")
+        screen.post_message(
+            messages.RecipientsFound(late.view, late.index, late.pages, late.keep_cursor)
+        )
+        await pilot.pause()
+        assert shown(app) == ("hopper", 1) and names(app) == ["Grace Hopper"]
+
+
+async def test_live_changes_read_a_search_again_where_the_user_is(
+    runtime: Runtime, spring: int
+) -> None:
+    app = make_app(runtime, poll=False, first_run_demo=False, clock=fixed_clock)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_details(app, pilot, spring)
+        await pilot.press("slash", *"a", "enter", "u")  # Unknown recipients with an "a"
+        await wait_until(pilot, lambda: table(app).source.filter.status is Status.UNKNOWN)
+        assert names(app) == ["Barbara Liskov", "Radia Perlman"]
+        barbara = Message.get((Message.campaign == spring) & (Message.name == "Barbara Liskov"))
+        apply_updates([StatusUpdate(barbara.id, classify_message("delivered"))], utcnow())
+        # What the poller would post after that change.
+        cycle = _cycle()
+        state = load_campaign_state(spring)
+        screen.post_message(messages.StatusesResolved(cycle, spring, state))
+        await wait_until(pilot, lambda: table(app).row_count == 1)
+        assert names(app) == ["Radia Perlman"]
+        assert "1 of 12" in summary(app) and "Unknown" in summary(app)
+
+
+def _cycle() -> Any:
+    from datetime import datetime
+
+    from notify_tui.services.poller import PollCycle
+    from notify_tui.store.updates import AppliedUpdates
+
+    return PollCycle(datetime(2025, 1, 1), 1, AppliedUpdates(), 0, 1, None)
