@@ -14,6 +14,7 @@ from datetime import datetime
 from peewee import Field, PostgresqlDatabase, fn
 
 from notify_tui.domain.status import Reason, Status
+from notify_tui.store.bulk import INSERT_CONTACT, executemany
 from notify_tui.store.models import Campaign, Contact, Message, database, utcnow
 from notify_tui.store.optouts import opted_out_phones
 
@@ -51,19 +52,25 @@ class Submission:
 
 def _contact_ids(phones: Sequence[str], names: dict[str, str], now: datetime) -> dict[str, int]:
     ids: dict[str, int] = {}
+    stamp = Contact.created_at.db_value(now)
     for start in range(0, len(phones), _BATCH):
         chunk = phones[start : start + _BATCH]
-        rows = [
-            {"phone": p, "name": names.get(p, ""), "created_at": now, "updated_at": now}
-            for p in chunk
-        ]
-        Contact.insert_many(rows).on_conflict_ignore().execute()
+        executemany(
+            INSERT_CONTACT, [(p, names.get(p, ""), "{}", stamp, stamp, False) for p in chunk]
+        )
         select = Contact.select(Contact.phone, Contact.id, Contact.opted_out).where(
             Contact.phone.in_(chunk)
         )
         for phone, contact_id, opted_out in select.tuples():
             ids[phone] = -contact_id if opted_out else contact_id
     return ids
+
+
+_INSERT_MESSAGE = (
+    f'INSERT INTO "{Message._meta.table_name}" ("campaign_id", "contact_id", "phone", "name", '
+    '"send_state", "status", "reason", "detail", "updated_at", "resolved_at", "polls") '
+    "VALUES ({p}, {p}, {p}, {p}, {p}, {p}, {p}, {p}, {p}, {p}, 0)"
+)
 
 
 def add_recipients(
@@ -93,17 +100,18 @@ def add_recipients(
         contact_ids = _contact_ids([r.phone for r in valid], names, now)
         del names
         # Written a batch at a time as they are built: a million rows never sit in memory.
-        rows: list[dict[str, object]] = []
+        rows: list[tuple[object, ...]] = []
         written = queued = skipped = 0
+        stamp = Message.updated_at.db_value(now)
 
         def write(final: bool = False) -> None:
             nonlocal rows, written
             if rows and (final or len(rows) >= _BATCH):
-                # insert_many takes its columns from the first row of each batch.
-                Message.insert_many(rows).execute()
+                executemany(_INSERT_MESSAGE, rows)
                 written += len(rows)
                 rows = []
 
+        pending, unknown = "pending", Status.UNKNOWN.value
         for r in valid:
             contact_id = contact_ids[r.phone]
             if contact_id < 0:
@@ -112,33 +120,35 @@ def add_recipients(
             queued += 1
             write()
             rows.append(
-                {
-                    "campaign": campaign_id,
-                    "contact": contact_id,
-                    "phone": r.phone,
-                    "name": r.name,
-                    "status": Status.UNKNOWN.value,
-                    "reason": None,
-                    "detail": None,
-                    "send_state": "pending",
-                    "updated_at": now,
-                    "resolved_at": None,
-                }
+                (
+                    campaign_id,
+                    contact_id,
+                    r.phone,
+                    r.name,
+                    pending,
+                    unknown,
+                    None,
+                    None,
+                    stamp,
+                    None,
+                )
             )
+        failed, invalid_number = Status.FAILED.value, Reason.INVALID_NUMBER.value
         for r in invalid:
             write()
             rows.append(
-                {
-                    "campaign": campaign_id,
-                    "phone": r.phone,
-                    "name": r.name,
-                    "status": Status.FAILED.value,
-                    "reason": Reason.INVALID_NUMBER.value,
-                    "detail": r.invalid_reason,
-                    "send_state": "invalid",
-                    "updated_at": now,
-                    "resolved_at": now,
-                }
+                (
+                    campaign_id,
+                    None,
+                    r.phone,
+                    r.name,
+                    "invalid",
+                    failed,
+                    invalid_number,
+                    r.invalid_reason,
+                    stamp,
+                    stamp,
+                )
             )
         write(final=True)
         Campaign.update(
