@@ -92,6 +92,26 @@ COMMANDS = [
 ]
 
 
+FIRST_FRAME = """
+import sys
+import notify_tui.services.demo, notify_tui.ui.app, notify_tui.ui.screens.history
+late = ("notify_tui.provider", "notify_tui.services.poller", "notify_tui.services.sender")
+print(" ".join(sorted(
+    m for m in sys.modules if m.split(".")[0] in ("httpx", "phonenumbers") or m.startswith(late)
+)))
+"""
+
+
+def test_historys_first_frame_loads_neither_httpx_nor_the_provider_nor_the_services() -> None:
+    # What the app loads before History's first frame (the app, History, the first-run demo
+    # check): the poller and the senders, with httpx and the provider, load once they are used.
+    result = subprocess.run(
+        [sys.executable, "-c", FIRST_FRAME], capture_output=True, text=True, cwd=ROOT, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == []
+
+
 def test_help_version_and_parsing_any_command_load_nothing_heavy() -> None:
     helps = [["--help"], ["--version"], ["contacts", "import", "--help"]]
     helps += [[argv[0], "--help"] for argv in COMMANDS]

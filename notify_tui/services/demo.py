@@ -14,17 +14,16 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
-from notify_tui.domain.phone import normalize
-from notify_tui.provider import sandbox_client
-from notify_tui.provider.sandbox import SandboxApp
-from notify_tui.services.optout_policy import apply_to_updates
-from notify_tui.services.runtime import SANDBOX_FROM, Runtime
-from notify_tui.services.sender import SendProgress, prepare_campaign, send_campaign
 from notify_tui.store.campaigns import backdate_campaign, count_campaigns
 from notify_tui.store.models import SchemaInfo, utcnow
 from notify_tui.store.sending import NewRecipient
-from notify_tui.store.updates import AppliedUpdates
+
+if TYPE_CHECKING:
+    from notify_tui.services.runtime import Runtime
+    from notify_tui.services.sender import SendProgress
+    from notify_tui.store.updates import AppliedUpdates
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,6 +115,8 @@ def needs_demo(runtime: Runtime) -> bool:
 
 def demo_contacts(count: int, seed: int = 2026) -> list[NewRecipient]:
     """``count`` made-up people with valid US numbers, the same ones every time."""
+    from notify_tui.domain.phone import normalize  # phonenumbers: not before the first frame
+
     rng = random.Random(seed)
     people: list[NewRecipient] = []
     seen: set[str] = set()
@@ -146,6 +147,14 @@ async def build_demo(
 
     ``recipients`` overrides every campaign's size (``notify-tui demo --recipients N``).
     """
+    # Imported here: the app asks ``needs_demo`` before its first frame, and these bring httpx,
+    # the provider and the sandbox.
+    from notify_tui.provider import sandbox_client
+    from notify_tui.provider.sandbox import SandboxApp
+    from notify_tui.services.optout_policy import apply_to_updates
+    from notify_tui.services.runtime import SANDBOX_FROM
+    from notify_tui.services.sender import prepare_campaign, send_campaign
+
     report = on_progress or (lambda _: None)
     policy = runtime.settings.policy
 

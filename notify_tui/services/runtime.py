@@ -7,23 +7,18 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from peewee import Database
-
-from notify_tui.config import Settings
-from notify_tui.provider import (
-    DEFAULT_BASE_URL,
-    SANDBOX_ACCOUNT_SID,
-    ProviderConfig,
-    TwilioClient,
-    sandbox_client,
-)
-from notify_tui.provider.sandbox import SandboxApp
-from notify_tui.services.optout_policy import apply_to_updates
-from notify_tui.services.poller import Poller
 from notify_tui.store.db import open_workspace
-from notify_tui.store.updates import AppliedUpdates
+
+if TYPE_CHECKING:
+    from peewee import Database
+
+    from notify_tui.config import Settings
+    from notify_tui.provider import TwilioClient
+    from notify_tui.provider.sandbox import SandboxApp
+    from notify_tui.services.poller import Poller
+    from notify_tui.store.updates import AppliedUpdates
 
 SANDBOX_FROM = "+15005550006"
 """The sender the built-in sandbox sends from when none is configured (Twilio's test From)."""
@@ -32,6 +27,17 @@ SANDBOX_FROM = "+15005550006"
 def build_client(settings: Settings) -> tuple[TwilioClient, SandboxApp | None]:
     """The provider client the settings call for (Twilio, a remote sandbox, or the built-in
     one), and the built-in sandbox app when it is the provider (it must be closed too)."""
+    # Imported here, not with the module: the app opens a runtime before its first frame and
+    # needs the client (httpx, the provider, the sandbox) only once it polls or sends.
+    from notify_tui.provider import (
+        DEFAULT_BASE_URL,
+        SANDBOX_ACCOUNT_SID,
+        ProviderConfig,
+        TwilioClient,
+        sandbox_client,
+    )
+    from notify_tui.provider.sandbox import SandboxApp
+
     if settings.uses_sandbox:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         app = SandboxApp(state_path=settings.sandbox_state_path)
@@ -80,6 +86,9 @@ class Runtime:
 
     def make_poller(self, **options: Any) -> Poller:
         """A poller on this runtime's client that applies the opt-out policy as it resolves."""
+        from notify_tui.services.optout_policy import apply_to_updates
+        from notify_tui.services.poller import Poller
+
         policy = self.settings.policy
 
         async def apply_policy(applied: AppliedUpdates) -> None:

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from datetime import datetime, tzinfo
 from importlib.resources import files
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from rich.text import Text
 from textual.app import App
@@ -20,19 +20,22 @@ from textual.binding import Binding, BindingType
 from textual.signal import Signal
 from textual.worker import Worker, WorkerState
 
-from notify_tui.config import Settings
 from notify_tui.errors import user_message
-from notify_tui.services.optout_policy import apply_to_updates
-from notify_tui.services.poller import PollCycle, Poller
 from notify_tui.services.runtime import Runtime
-from notify_tui.services.sender import SendProgress, SendResult, resume_campaign, send_campaign
 from notify_tui.store.models import utcnow
-from notify_tui.store.updates import AppliedUpdates
 from notify_tui.ui.dialogs.confirm import ConfirmDialog
 from notify_tui.ui.formatting import count, plain
 from notify_tui.ui.messages import SendingEnded, SendProgressed
 from notify_tui.ui.polling import POLL_BATCH, describe_error
 from notify_tui.ui.screens.help import HelpScreen, help_entries
+
+if TYPE_CHECKING:
+    # The services that poll and send bring httpx and the provider: they are imported when
+    # they are first used, after History's first frame.
+    from notify_tui.config import Settings
+    from notify_tui.services.poller import PollCycle, Poller
+    from notify_tui.services.sender import SendProgress, SendResult
+    from notify_tui.store.updates import AppliedUpdates
 
 Clock = Callable[[], datetime]
 
@@ -218,6 +221,9 @@ class NotifyApp(App[int]):
         return True
 
     async def _send(self, campaign_id: int, name: str, resume: bool) -> SendResult | None:
+        from notify_tui.services.optout_policy import apply_to_updates
+        from notify_tui.services.sender import resume_campaign, send_campaign
+
         settings = self.runtime.settings
         policy = settings.policy
 

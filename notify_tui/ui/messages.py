@@ -8,18 +8,23 @@ each carries the whole state the screen needs.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 from textual.message import Message
 
-from notify_tui.services.poller import PollCycle
-from notify_tui.services.sender import CampaignPlan, SendProgress, SendResult
-from notify_tui.store.campaigns import CampaignSummary
-from notify_tui.store.contacts import DeliveryRecord
-from notify_tui.store.optouts import OptOutRecord
-from notify_tui.store.recipients import RecipientIndex, RecipientRow
-from notify_tui.store.suggestions import Suggestion
+if TYPE_CHECKING:
+    # Annotations only: History's first frame must not wait for the services (httpx, the
+    # provider) nor for the stores of the other screens.
+    from datetime import datetime
+    from pathlib import Path
+
+    from notify_tui.services.poller import PollCycle
+    from notify_tui.services.sender import CampaignPlan, SendProgress, SendResult
+    from notify_tui.store.campaigns import CampaignSummary
+    from notify_tui.store.contacts import DeliveryRecord
+    from notify_tui.store.optouts import OptOutRecord
+    from notify_tui.store.recipients import RecipientIndex, RecipientRow
+    from notify_tui.store.suggestions import Suggestion
 
 
 @dataclass(frozen=True)

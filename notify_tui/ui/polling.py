@@ -10,22 +10,27 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 from datetime import datetime
+from typing import TYPE_CHECKING, TypeAlias
 
 from textual.message import Message
 
 from notify_tui.errors import user_message
-from notify_tui.services.poller import PollCycle, Poller
 from notify_tui.store import polling
 from notify_tui.store.models import utcnow
 from notify_tui.ui.formatting import plain
 from notify_tui.ui.messages import CampaignState, PollFailed, PollStarted, StatusesResolved
+
+if TYPE_CHECKING:
+    # The poller brings httpx and the provider: they load once polling starts, after the first
+    # frame.
+    from notify_tui.services.poller import PollCycle, Poller
 
 POLL_BATCH = 1000
 """Messages leased per cycle; a full batch means more are due: poll again at once."""
 
 MAX_BACKOFF = 60.0
 
-StateLoader = Callable[[PollCycle], CampaignState | None]
+StateLoader: TypeAlias = "Callable[[PollCycle], CampaignState | None]"
 Sleep = Callable[[float], Awaitable[object]]
 
 

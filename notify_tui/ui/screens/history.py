@@ -89,6 +89,7 @@ class HistoryScreen(NotifyScreen):
         self.poll_worker: Worker[None] | None = None
         self._filter_timer: Timer | None = None
         self._redraw_timer: Timer | None = None
+        self._shown_before = False
 
     def compose(self) -> ComposeResult:
         app = self.notify_app
@@ -124,9 +125,12 @@ class HistoryScreen(NotifyScreen):
             self.refresh_bindings()
 
     def on_screen_resume(self) -> None:
-        # Counters moved while Details was on top: show them, then carry on resolving.
-        self.table.reload(keep_cursor=True)
-        self._show_title()
+        if self._shown_before:
+            # Counters moved while Details was on top: show them, then carry on resolving.
+            self.table.reload(keep_cursor=True)
+            self._show_title()
+        # The first time, the table has just read the campaigns on mount: no need to again.
+        self._shown_before = True
         if self.notify_app.poll:
             self.poll_worker = self._poll()
 
@@ -141,6 +145,9 @@ class HistoryScreen(NotifyScreen):
         description="Resolving Unknown messages of every campaign",
     )
     async def _poll(self) -> None:
+        # The first poller loads httpx, the provider and the sandbox (about half a second, on
+        # the event loop): the campaigns are drawn first.
+        await self.wait_for_refresh()
         await poll_forever(self.notify_app.poller, self.post_message, idle=HISTORY_IDLE)
 
     def on_statuses_resolved(self, event: StatusesResolved) -> None:

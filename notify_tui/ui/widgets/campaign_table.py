@@ -5,17 +5,19 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from datetime import datetime, tzinfo
 from decimal import Decimal
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from rich.style import Style
 from rich.text import Text
 from textual.binding import Binding, BindingType
 
-from notify_tui.services.sender import SendProgress
 from notify_tui.store.campaigns import CampaignSummary, campaign_page, count_campaigns
 from notify_tui.store.suggestions import pending_counts
 from notify_tui.ui.formatting import compact, count, percent, styled, when
 from notify_tui.ui.widgets.virtual_table import Column, VirtualTable, safe_text
+
+if TYPE_CHECKING:
+    from notify_tui.services.sender import SendProgress
 
 SUGGESTION_MARK = "◆"
 """Before the name of a campaign with opt-out suggestions to review."""
