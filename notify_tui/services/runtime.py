@@ -84,6 +84,16 @@ class Runtime:
         )
         return {"from_": number, "messaging_service_sid": None}
 
+    @staticmethod
+    def load_provider_modules() -> None:
+        """Import what the client and the poller are built from (httpx, the provider, the
+        sandbox, the poller: about half a second). Safe on a worker thread, so that a UI can
+        stay responsive meanwhile; ``make_poller`` then only builds."""
+        import notify_tui.provider
+        import notify_tui.provider.sandbox
+        import notify_tui.services.optout_policy
+        import notify_tui.services.poller  # noqa: F401
+
     def make_poller(self, **options: Any) -> Poller:
         """A poller on this runtime's client that applies the opt-out policy as it resolves."""
         from notify_tui.services.optout_policy import apply_to_updates

@@ -3,6 +3,7 @@ progress while they are sent; the way to a new campaign, the contacts and the op
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any, ClassVar
 
 from rich.text import Text
@@ -14,6 +15,7 @@ from textual.timer import Timer
 from textual.widgets import Footer, Input, Static
 from textual.worker import Worker
 
+from notify_tui.services.runtime import Runtime
 from notify_tui.store.campaigns import CampaignSummary, count_campaigns, get_campaign
 from notify_tui.store.sending import send_state_counts
 from notify_tui.ui.dialogs.confirm import ConfirmDialog
@@ -145,9 +147,11 @@ class HistoryScreen(NotifyScreen):
         description="Resolving Unknown messages of every campaign",
     )
     async def _poll(self) -> None:
-        # The first poller loads httpx, the provider and the sandbox (about half a second, on
-        # the event loop): the campaigns are drawn first.
+        # The first poller needs httpx, the provider and the sandbox (about half a second to
+        # import): the campaigns are drawn first, and the imports run on a thread so that keys
+        # are answered meanwhile.
         await self.wait_for_refresh()
+        await asyncio.to_thread(Runtime.load_provider_modules)
         await poll_forever(self.notify_app.poller, self.post_message, idle=HISTORY_IDLE)
 
     def on_statuses_resolved(self, event: StatusesResolved) -> None:
