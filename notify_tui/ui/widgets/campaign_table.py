@@ -69,9 +69,6 @@ class CampaignTable(VirtualTable[CampaignSummary]):
     """Campaigns with their counters; Enter opens one."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        # The arrows need no footer space; F1 lists them.
-        Binding("up", "cursor_up", "Up", show=False, id="table.cursor_up"),
-        Binding("down", "cursor_down", "Down", show=False, id="table.cursor_down"),
         Binding(
             "enter",
             "activate",

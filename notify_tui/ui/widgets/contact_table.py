@@ -40,8 +40,6 @@ class ContactTable(VirtualTable[ContactRow]):
     """Number, name, and when, why and how the number was opted out."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("up", "cursor_up", "Up", show=False, id="table.cursor_up"),
-        Binding("down", "cursor_down", "Down", show=False, id="table.cursor_down"),
         Binding(
             "enter",
             "activate",

@@ -31,8 +31,6 @@ class DeliveryHistoryTable(VirtualTable[DeliveryRecord]):
     """Campaign, status, Failed Message Reason and when; Enter opens the campaign."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("up", "cursor_up", "Up", show=False, id="table.cursor_up"),
-        Binding("down", "cursor_down", "Down", show=False, id="table.cursor_down"),
         Binding(
             "enter",
             "activate",

@@ -7,7 +7,6 @@ from datetime import datetime, tzinfo
 from typing import ClassVar
 
 from rich.text import Text
-from textual.binding import Binding, BindingType
 
 from notify_tui.domain.phone import format_for_humans
 from notify_tui.store.optouts import OptOutRecord, list_optouts
@@ -55,11 +54,6 @@ class OptOutPages:
 
 class OptOutTable(VirtualTable[OptOutRecord]):
     """Number, name, source (manual, policy, STOP), when, who and why."""
-
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("up", "cursor_up", "Up", show=False, id="table.cursor_up"),
-        Binding("down", "cursor_down", "Down", show=False, id="table.cursor_down"),
-    ]
 
     HELP_SECTION = "Opt-outs table"
 

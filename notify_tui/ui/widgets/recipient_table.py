@@ -8,7 +8,6 @@ from typing import ClassVar
 
 from rich.style import Style
 from rich.text import Text
-from textual.binding import Binding, BindingType
 
 from notify_tui.domain.phone import format_for_humans
 from notify_tui.domain.status import Status
@@ -90,12 +89,6 @@ def opt_out_text(row: RecipientRow) -> str:
 
 class RecipientTable(VirtualTable[RecipientRow]):
     """Number, name, status, Failed Message Reason, detail, last update and opt-out mark."""
-
-    BINDINGS: ClassVar[list[BindingType]] = [
-        # The arrows need no footer space; F1 lists them.
-        Binding("up", "cursor_up", "Up", show=False, id="table.cursor_up"),
-        Binding("down", "cursor_down", "Down", show=False, id="table.cursor_down"),
-    ]
 
     HELP_SECTION = "Recipients table"
 

@@ -69,8 +69,6 @@ class SuggestionTable(VirtualTable[Suggestion]):
     """Mark, number, name, reason, evidence and whether an automatic opt-out was held."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("up", "cursor_up", "Up", show=False, id="table.cursor_up"),
-        Binding("down", "cursor_down", "Down", show=False, id="table.cursor_down"),
         Binding(
             "enter",
             "activate",

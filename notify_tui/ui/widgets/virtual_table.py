@@ -210,20 +210,9 @@ class VirtualTable(ScrollView, Generic[RowT], can_focus=True):
     ALLOW_SELECT = False
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding(
-            "up",
-            "cursor_up",
-            "Up",
-            id="table.cursor_up",
-            group=_MOVE,
-        ),
-        Binding(
-            "down",
-            "cursor_down",
-            "Down",
-            id="table.cursor_down",
-            group=_MOVE,
-        ),
+        # The arrows need no footer space; F1 lists them.
+        Binding("up", "cursor_up", "Up", show=False, id="table.cursor_up", group=_MOVE),
+        Binding("down", "cursor_down", "Down", show=False, id="table.cursor_down", group=_MOVE),
         Binding("k", "cursor_up", "Up", show=False, id="table.cursor_up"),
         Binding("j", "cursor_down", "Down", show=False, id="table.cursor_down"),
         Binding("pageup", "page_up", "Page up", show=False, id="table.page_up"),
