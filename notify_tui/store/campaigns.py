@@ -91,9 +91,12 @@ def contains(field: Field, text: str) -> Expression:
     """``field`` contains ``text``, ignoring case, with ``%`` and ``_`` taken literally.
 
     Written out rather than peewee's ``**`` so that it escapes the same way on both databases.
+    SQLite's ``LIKE`` already folds case (ASCII, exactly as its ``lower()`` does), so there the
+    column is compared as it is: ``lower()`` on every row was a third of a search's scan.
     """
     escaped = text.strip().lower().replace("!", "!!").replace("%", "!%").replace("_", "!_")
-    return NodeList((fn.LOWER(field), SQL("LIKE"), Value(f"%{escaped}%"), SQL("ESCAPE '!'")))  # type: ignore[return-value]
+    column = fn.LOWER(field) if isinstance(database.obj, PostgresqlDatabase) else field
+    return NodeList((column, SQL("LIKE"), Value(f"%{escaped}%"), SQL("ESCAPE '!'")))  # type: ignore[return-value]
 
 
 def count_campaigns(query: str = "") -> int:
