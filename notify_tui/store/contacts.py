@@ -113,11 +113,6 @@ def count_contacts(search: str = "") -> int:
     return int(_search(search).count())
 
 
-def count_opted_out() -> int:
-    """How many contacts are opted out (from the partial index of opted-out contacts)."""
-    return int(Contact.select().where(Contact.opted_out).count())
-
-
 def contact_page(search: str = "", offset: int = 0, limit: int = 100) -> list[ContactRow]:
     """Contacts matching ``search`` in the order they were added, from ``offset``."""
     select = _search(search).order_by(Contact.id).offset(max(offset, 0)).limit(max(limit, 0))

@@ -25,7 +25,8 @@ from notify_tui.services.contacts_import import (
     read_audience,
 )
 from notify_tui.services.sender import CampaignPlan, SendError, plan_campaign, record_campaign
-from notify_tui.store.contacts import count_contacts, count_opted_out
+from notify_tui.store.contacts import count_contacts
+from notify_tui.store.optouts import optout_counts
 from notify_tui.ui.dialogs.campaign_plan import CampaignPlanDialog, ucs2_reason
 from notify_tui.ui.dialogs.confirm import ConfirmDialog
 from notify_tui.ui.formatting import count, money, plural
@@ -143,7 +144,7 @@ class ComposeScreen(NotifyScreen):
 
     def on_mount(self) -> None:
         self.contacts = count_contacts()
-        self.opted_out = count_opted_out() if self.contacts else 0
+        self.opted_out = sum(optout_counts().values()) if self.contacts else 0
         self._show_size()
         self._show_audience()
         self._say(Text("ctrl+r shows the summary; nothing is sent before you confirm it."))
