@@ -52,6 +52,10 @@ SWEEP_PAGES = 25
 SWEEP_SECONDS = 2.0
 """A cycle stops reading pages after about this long, so that progress shows regularly."""
 
+READ_AHEAD_WAIT = 0.005
+"""A sweep reads each next page while writing the last once the provider has made it wait at
+least this long for a page (and for at least half the time its own share of the work took)."""
+
 EXPIRE_EVERY = timedelta(minutes=1)
 """How often a poller looks for messages past the polling window."""
 
@@ -100,16 +104,27 @@ class _Sweep:
     renewed_at: datetime
     ahead: asyncio.Future[list[ProviderMessage]] | None = None
     """The next page, being read while the last one is written."""
+    waits: bool = False
+    """The provider has been seen to make us wait for a page: reading ahead pays."""
 
-    def next_page(self) -> asyncio.Future[list[ProviderMessage]]:
-        """The page being read ahead, or the next one (read from now)."""
-        future, self.ahead = self.ahead or asyncio.ensure_future(anext(self.pages)), None
-        return future
+    async def read(self) -> list[ProviderMessage]:
+        """The next page: the one read ahead, or one read now (timed, to learn whether the
+        provider makes us wait; raises ``StopAsyncIteration`` at the end of the listing)."""
+        ahead, self.ahead = self.ahead, None
+        if ahead is not None:
+            return await ahead
+        started, cpu = time.perf_counter(), time.thread_time()
+        page = await anext(self.pages)
+        cpu = time.thread_time() - cpu
+        self.waits = self.waits or provider_made_us_wait(time.perf_counter() - started, cpu)
+        return page
 
     def read_ahead(self) -> None:
-        """Start reading the next page: a real provider takes a while to answer a page of a
-        thousand, time better spent writing the last page than waiting."""
-        if self.ahead is None:
+        """Start reading the next page, when the provider makes us wait for one: a real one
+        takes a while to answer a page of a thousand, time better spent writing the last page.
+        Not when reading costs only work of our own (the in-process sandbox): both would then
+        compete for the interpreter, and the pair run slower than one after the other."""
+        if self.ahead is None and self.waits:
             self.ahead = asyncio.ensure_future(anext(self.pages))
 
     async def close(self) -> None:
@@ -129,6 +144,13 @@ class _Answers:
     failed: set[int] = field(default_factory=set)
     requests: int = 0
     error: str | None = None
+
+
+def provider_made_us_wait(elapsed: float, cpu: float) -> bool:
+    """Whether reading a page that took ``elapsed`` seconds, ``cpu`` of them this thread's own
+    work, was mostly waiting for the provider: then reading the next page ahead pays."""
+    waited = elapsed - cpu
+    return waited >= max(READ_AHEAD_WAIT, cpu / 2)
 
 
 def default_owner() -> str:
@@ -313,7 +335,7 @@ class Poller:
         finished = failed = False
         while pages < SWEEP_PAGES and time.monotonic() - started < SWEEP_SECONDS:
             try:
-                page = await sweep.next_page()
+                page = await sweep.read()
             except StopAsyncIteration:
                 finished = True
                 break

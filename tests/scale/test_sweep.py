@@ -17,8 +17,8 @@ from peewee import fn
 
 from benchmarks.pending import build_pending
 from notify_tui.provider import TwilioClient, sandbox_client
-from notify_tui.provider.sandbox import SandboxApp, outcome_for
-from notify_tui.services.poller import Poller
+from notify_tui.provider.sandbox import Faults, SandboxApp, outcome_for
+from notify_tui.services.poller import Poller, provider_made_us_wait
 from notify_tui.store import polling
 from notify_tui.store.campaigns import create_campaign
 from notify_tui.store.models import Campaign, Message, SchemaInfo, database, utcnow
@@ -189,3 +189,38 @@ def _submitted_campaign(sender: str, count: int, *, start: int, now) -> int:  # 
         now,
     )
     return campaign_id
+
+
+@pytest.mark.parametrize(
+    ("elapsed", "cpu", "ahead"),
+    [
+        (0.300, 0.020, True),  # a real provider: the page took a network round trip
+        (0.030, 0.010, True),  # a sandbox in another process, working while we wait
+        (0.040, 0.039, False),  # the in-process sandbox: all of it our own work
+        (0.004, 0.000, False),  # too short a wait to be worth a second page in flight
+    ],
+)
+def test_pages_are_read_ahead_only_when_the_provider_makes_us_wait(
+    elapsed: float, cpu: float, ahead: bool
+) -> None:
+    assert provider_made_us_wait(elapsed, cpu) is ahead
+
+
+async def test_a_slow_provider_s_next_page_is_asked_for_while_the_last_is_written(
+    pending: tuple[int, Path], client: TwilioClient, sandbox: SandboxApp
+) -> None:
+    asked_by_the_end_of_each_write: list[int] = []
+
+    class Watched(Poller):
+        def _apply_listed(self, listed):  # type: ignore[no-untyped-def]
+            applied = super()._apply_listed(listed)
+            asked_by_the_end_of_each_write.append(sandbox.stats()["list"])
+            return applied
+
+    sandbox.faults = Faults(latency=0.05)
+    poller = Watched(client)
+    await asyncio.wait_for(poller.run(until_settled=True, idle_sleep=0.05), timeout=60)
+    pages = math.ceil(PENDING / 1000)
+    # While page k was written, page k + 1 was already asked for (the last one has no next).
+    assert asked_by_the_end_of_each_write[: pages - 1] == list(range(2, pages + 1))
+    assert_resolved_as_the_sandbox_says(pending[0])
