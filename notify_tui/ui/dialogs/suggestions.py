@@ -36,7 +36,7 @@ class SuggestionsDialog(ModalScreen[int]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding(
             "space",
-            "toggle",
+            "toggle_selected",
             "Select",
             id="suggestions.toggle",
             tooltip="Select or unselect the highlighted suggestion",
@@ -182,7 +182,7 @@ class SuggestionsDialog(ModalScreen[int]):
 
     # Choosing
 
-    def action_toggle(self) -> None:
+    def action_toggle_selected(self) -> None:
         """Select or unselect the highlighted suggestion."""
         self.table.toggle()
         self._show_status()
@@ -190,7 +190,7 @@ class SuggestionsDialog(ModalScreen[int]):
     @on(VirtualTable.RowActivated, "#suggestion-table")
     def _row_activated(self, event: VirtualTable.RowActivated) -> None:
         event.stop()
-        self.action_toggle()
+        self.action_toggle_selected()
 
     def _chosen(self) -> list[Suggestion]:
         table = self.table

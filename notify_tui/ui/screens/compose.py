@@ -377,5 +377,9 @@ class ComposeScreen(NotifyScreen):
                 yes="Discard",
                 no="Keep writing",
             ),
-            lambda discard: self.dismiss(None) if discard else None,
+            self._discard_if,
         )
+
+    def _discard_if(self, discard: bool | None) -> None:
+        if discard:
+            self.dismiss(None)

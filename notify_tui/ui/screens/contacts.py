@@ -36,7 +36,8 @@ class ContactsScreen(OptOutActionsScreen):
     HELP_SECTION = "Contacts"
     AUTO_FOCUS = "#contacts"
     OPT_OUT_FROM = "Contacts"
-    HORIZONTAL_BREAKPOINTS: ClassVar[list[tuple[int, str]]] = [(0, "-narrow"), (140, "-wide")]
+    # Not a ClassVar: Screen declares it as an attribute that may be None.
+    HORIZONTAL_BREAKPOINTS: list[tuple[int, str]] | None = [(0, "-narrow"), (140, "-wide")]  # noqa: RUF012
     """A wide terminal shows the delivery history beside the table rather than below it."""
 
     BINDINGS: ClassVar[list[BindingType]] = [

@@ -119,7 +119,8 @@ class DetailsScreen(OptOutActionsScreen):
     TITLE = "Details"
     HELP_SECTION = "Details"
     AUTO_FOCUS = "#recipients"
-    VERTICAL_BREAKPOINTS: ClassVar[list[tuple[int, str]]] = [(0, "-short"), (36, "-tall")]
+    # Not a ClassVar: Screen declares it as an attribute that may be None.
+    VERTICAL_BREAKPOINTS: list[tuple[int, str]] | None = [(0, "-short"), (36, "-tall")]  # noqa: RUF012
     """A tall terminal shows more failure reasons at once."""
 
     BINDINGS: ClassVar[list[BindingType]] = [

@@ -66,9 +66,13 @@ class OptOutActionsScreen(NotifyScreen):
             + number_and_name(phone, name)
             + Text(" back in? Future campaigns will text it.")
         )
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self._opt_in_number(phone)
+
         self.app.push_screen(
-            ConfirmDialog("Opt back in", question, yes="Opt in", no="Keep opted out"),
-            lambda yes: self._opt_in_number(phone) if yes else None,
+            ConfirmDialog("Opt back in", question, yes="Opt in", no="Keep opted out"), answered
         )
 
     @work(thread=True, group="opt-out", exit_on_error=False, description="Opting a number out")

@@ -114,7 +114,7 @@ class CampaignTable(VirtualTable[CampaignSummary]):
         self._progress = progress or (lambda _: None)
         self._styles: dict[str, Style] = {}
         columns: list[Column[CampaignSummary]] = [
-            Column("name", "Campaign", render=self._name, min_width=12, ratio=1),
+            Column("name", "Campaign", render=self._campaign_name, min_width=12, ratio=1),
             Column("sent", "Sent", render=self._sent, width=12),
             Column("recipients", "Recipients", render=self._recipients, width=10, justify="right"),
             Column(
@@ -174,7 +174,7 @@ class CampaignTable(VirtualTable[CampaignSummary]):
     def _counter(self, value: int, status: str) -> Text:
         return styled(count(value), self._component(status if value else "zero"))
 
-    def _name(self, campaign: CampaignSummary) -> Text:
+    def _campaign_name(self, campaign: CampaignSummary) -> Text:
         name = safe_text(campaign.name)
         if self.source.suggested.get(campaign.id):
             return styled(f"{SUGGESTION_MARK} ", self._component("suggested")) + name
