@@ -371,7 +371,7 @@ class Poller:
             rows = polling.claim_listed(self.owner, listed, now)
             answer = self._answer
             updates = [answer(r.message_id, r.attempted_at, listed[r.sid], now) for r in rows]
-            return apply_updates(updates, now)
+            return apply_updates(updates, now, current={r.message_id: r.current for r in rows})
 
     def _lease_due(self) -> bool:
         """True when the sweeps' leases should be renewed (a third of them has passed)."""

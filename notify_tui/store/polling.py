@@ -23,12 +23,14 @@ from peewee import Case, PostgresqlDatabase, fn
 from notify_tui.domain.polling import POLL_WINDOW
 from notify_tui.domain.status import NO_RECEIPT_NOTE, Status
 from notify_tui.store.models import Campaign, Message, SchemaInfo, database, utcnow
+from notify_tui.store.updates import CURRENT_COLUMNS
 
 EVERY_SENDER = "*"
 """The sweep of a listing without a ``From`` filter (Messaging Service sends): it may show any
 sender's messages, so it excludes, and is excluded by, every other sweep."""
 
 _SWEEP_PREFIX = "poll-sweep:"
+_CURRENT_SELECT = ", ".join(f'"{column}"' for column in CURRENT_COLUMNS)
 _BATCH = 500
 
 
@@ -196,6 +198,8 @@ class ListedMessage:
     message_id: int
     sid: str
     attempted_at: datetime | None
+    current: tuple[object, ...]
+    """Its row as ``updates.apply_updates`` reads it (``CURRENT_COLUMNS``): pass it on."""
 
 
 def claim_listed(
@@ -203,7 +207,8 @@ def claim_listed(
 ) -> list[ListedMessage]:
     """The messages with these SIDs that are still Unknown, being polled, and not leased by
     another poller. Call it inside the transaction that applies their answers: on PostgreSQL
-    the rows stay locked until it commits, and SQLite's writer lock covers the whole of it."""
+    the rows stay locked until it commits, and SQLite's writer lock covers the whole of it.
+    Each comes with its row for ``apply_updates(current=...)``, which need not read it again."""
     now = now or utcnow()
     wanted = [sid for sid in sids if sid]
     found: list[ListedMessage] = []
@@ -214,7 +219,7 @@ def claim_listed(
         chunk = wanted[start : start + _BATCH]
         # Raw SQL: this runs for every page of a sweep, a thousand SIDs each.
         sql = (
-            f'SELECT "id", "sid", "attempted_at" FROM "{Message._meta.table_name}" '
+            f'SELECT "sid", "attempted_at", {_CURRENT_SELECT} FROM "{Message._meta.table_name}" '
             f'WHERE "sid" IN ({", ".join(param for _ in chunk)}) AND "status" = {param} '
             'AND "next_poll_at" IS NOT NULL '
             f'AND ("lease_owner" IS NULL OR "lease_owner" = {param} OR "lease_until" < {param})'
@@ -222,8 +227,8 @@ def claim_listed(
         if postgres:
             sql += ' ORDER BY "id" FOR UPDATE SKIP LOCKED'
         args = [*chunk, Status.UNKNOWN.value, owner, Message.lease_until.db_value(now)]
-        for message_id, sid, at in database.execute_sql(sql, args).fetchall():
-            found.append(ListedMessage(message_id, sid, attempted(at)))
+        for sid, at, *current in database.execute_sql(sql, args).fetchall():
+            found.append(ListedMessage(current[0], sid, attempted(at), tuple(current)))
     return found
 
 

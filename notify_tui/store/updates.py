@@ -7,7 +7,7 @@ they count, so the chart never needs a full scan and never disagrees with the ro
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -100,15 +100,36 @@ def _minute(moment: datetime) -> datetime:
     return moment.replace(second=0, microsecond=0)
 
 
-def apply_updates(updates: Sequence[StatusUpdate], now: datetime | None = None) -> AppliedUpdates:
-    """Apply a batch of answers in one transaction and report what changed."""
+CURRENT_COLUMNS = ("id", "campaign_id", "status", "price", "contact_id", "phone", "provider_status")
+"""What applying an answer reads of a message's row, in this order."""
+
+_CURRENT_SELECT = ", ".join(f'"{column}"' for column in CURRENT_COLUMNS)
+
+CurrentRows = Mapping[int, Sequence[object]]
+"""Rows of ``CURRENT_COLUMNS`` by message id, as the database holds them."""
+
+
+def apply_updates(
+    updates: Sequence[StatusUpdate],
+    now: datetime | None = None,
+    *,
+    current: CurrentRows | None = None,
+) -> AppliedUpdates:
+    """Apply a batch of answers in one transaction and report what changed.
+
+    ``current``: the messages' rows, when the caller has just read them in the same transaction
+    (``polling.claim_listed`` does, with the lock that keeps them current); else they are read
+    here. An update about a message not in it is skipped.
+    """
     now = now or utcnow()
     result = AppliedUpdates()
     if not updates:
         return result
     with database.atomic():
         for start in range(0, len(updates), _BATCH):
-            _apply_chunk(updates[start : start + _BATCH], now, result)
+            chunk = updates[start : start + _BATCH]
+            rows = current if current is not None else _current([u.message_id for u in chunk])
+            _apply_chunk(chunk, rows, now, result)
         _apply_counters(result, now)
     return result
 
@@ -156,7 +177,7 @@ def _current(ids: Sequence[int]) -> dict[int, tuple[object, ...]]:
     """The rows the answers apply to (raw SQL: this runs for every thousand answers)."""
     param = database.param
     sql = (
-        'SELECT "id", "campaign_id", "status", "price", "contact_id", "phone", "provider_status" '
+        f"SELECT {_CURRENT_SELECT} "
         f'FROM "{Message._meta.table_name}" WHERE "id" IN ({", ".join(param for _ in ids)}) '
         'ORDER BY "id"'
     )
@@ -167,9 +188,12 @@ def _current(ids: Sequence[int]) -> dict[int, tuple[object, ...]]:
     return {row[0]: row for row in database.execute_sql(sql, list(ids)).fetchall()}
 
 
-def _apply_chunk(chunk: Sequence[StatusUpdate], now: datetime, result: AppliedUpdates) -> None:
-    current = _current([u.message_id for u in chunk])
-    now_db = _F["updated_at"].db_value(now)
+def _apply_chunk(
+    chunk: Sequence[StatusUpdate], current: CurrentRows, now: datetime, result: AppliedUpdates
+) -> None:
+    db_time = _time_adapter()
+    now_db = db_time(now)
+    price_value = _F["price"].db_value
     # One prepared statement per shape of change, run with executemany: a poll cycle's
     # thousand answers cost a handful of statements instead of a thousand.
     groups: dict[tuple[str, ...], list[tuple[list[object], _Effect]]] = {}
@@ -190,7 +214,7 @@ def _apply_chunk(chunk: Sequence[StatusUpdate], now: datetime, result: AppliedUp
         if update.num_segments is not None:
             fields["num_segments"] = update.num_segments
         if update.date_sent is not None:
-            fields["date_sent"] = _F["date_sent"].db_value(update.date_sent)
+            fields["date_sent"] = db_time(update.date_sent)
         raw = update.provider_status
         # "read" may refine "delivered"; a stale "sent" never overwrites a final status.
         if raw is not None and raw != old_raw and (old is Status.UNKNOWN or new is old):
@@ -198,37 +222,32 @@ def _apply_chunk(chunk: Sequence[StatusUpdate], now: datetime, result: AppliedUp
             fields["updated_at"] = now_db
         new_price = update.price if update.price is not None and old_price is None else None
         if new_price is not None:
-            fields["price"] = _F["price"].db_value(new_price)
+            fields["price"] = price_value(new_price)
             fields["price_unit"] = update.price_unit
-        resolves = old is Status.UNKNOWN and new is not Status.UNKNOWN
-        if old is Status.UNKNOWN:
+        polled = old is Status.UNKNOWN
+        resolves = polled and new is not Status.UNKNOWN
+        if polled:
             fields["lease_owner"] = None
             fields["lease_until"] = None
-            fields["+polls"] = None
             next_poll_at = None if resolves else update.next_poll_at
-            fields["next_poll_at"] = _F["next_poll_at"].db_value(next_poll_at)
+            fields["next_poll_at"] = None if next_poll_at is None else db_time(next_poll_at)
             if update.note is not None:
                 fields["note"] = update.note
         resolved_at = min(update.resolved_at or now, now)
         if resolves:
             classification = update.classification
-            fields.update(
-                {
-                    "status": new.value,
-                    "reason": classification.reason.value if classification.reason else None,
-                    "detail": classification.detail or None,
-                    "error_code": classification.code,
-                    "error_message": update.error_message,
-                    "resolved_at": _F["resolved_at"].db_value(resolved_at),
-                    "updated_at": now_db,
-                }
-            )
+            fields["status"] = new.value
+            fields["reason"] = classification.reason.value if classification.reason else None
+            fields["detail"] = classification.detail or None
+            fields["error_code"] = classification.code
+            fields["error_message"] = update.error_message
+            fields["resolved_at"] = db_time(resolved_at)
+            fields["updated_at"] = now_db
         if not fields:
             continue
-        shape = tuple(fields)
+        shape = (*fields, "+polls") if polled else tuple(fields)
         # The status guard makes the move forward-only even against a concurrent writer.
-        params = [v for k, v in fields.items() if k != "+polls"]
-        params += [update.message_id, old.value]
+        params = [*fields.values(), update.message_id, old.value]
         effect = _Effect(
             update.message_id,
             campaign_id,
@@ -261,6 +280,24 @@ def _apply_chunk(chunk: Sequence[StatusUpdate], now: datetime, result: AppliedUp
         cursor.execute(_update_sql(shape), params)
         if cursor.rowcount:
             _count(effect, result)
+
+
+def _time_adapter() -> Callable[[datetime], object]:
+    """How a datetime is handed to the database. SQLite gets the text its driver's adapter
+    would write (``isoformat(" ")``), made here once per distinct value: a batch of answers
+    shares a handful of timestamps, and the driver would convert each parameter anew."""
+    if isinstance(database.obj, PostgresqlDatabase):
+        return _as_is
+    return _sqlite_time
+
+
+def _as_is(moment: datetime) -> object:
+    return moment
+
+
+@lru_cache(maxsize=8192)
+def _sqlite_time(moment: datetime) -> object:
+    return moment.isoformat(" ")
 
 
 def _count(effect: _Effect, result: AppliedUpdates) -> None:

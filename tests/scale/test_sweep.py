@@ -23,6 +23,7 @@ from notify_tui.store import polling
 from notify_tui.store.campaigns import create_campaign
 from notify_tui.store.models import Campaign, Message, SchemaInfo, database, utcnow
 from notify_tui.store.sending import NewRecipient, Submitted, add_recipients, record_submitted
+from notify_tui.store.updates import _current
 
 pytestmark = pytest.mark.usefixtures("workspace")
 
@@ -224,3 +225,17 @@ async def test_a_slow_provider_s_next_page_is_asked_for_while_the_last_is_writte
     # While page k was written, page k + 1 was already asked for (the last one has no next).
     assert asked_by_the_end_of_each_write[: pages - 1] == list(range(2, pages + 1))
     assert_resolved_as_the_sandbox_says(pending[0])
+
+
+def test_a_listed_message_comes_with_the_row_its_answer_applies_to() -> None:
+    now = utcnow()
+    campaign_id = _submitted_campaign("+15005550006", 3, start=0, now=now)
+    sids = [
+        s for (s,) in Message.select(Message.sid).where(Message.campaign == campaign_id).tuples()
+    ]
+    with database.atomic():
+        listed = polling.claim_listed("me", sids, now)
+        assert {m.sid for m in listed} == set(sids)
+        # What apply_updates would otherwise read again, column for column.
+        again = _current([m.message_id for m in listed])
+        assert {m.message_id: m.current for m in listed} == again
