@@ -495,3 +495,21 @@ async def test_a_cell_keeps_the_base_style_of_its_text() -> None:
         status = [seg for seg in second_row if seg.text.strip() == recipient(1).status]
         assert status and status[0].style is not None
         assert status[0].style.color is not None  # green, as the theme renders it
+
+
+async def test_a_column_hidden_below_a_width_makes_room_on_a_narrow_terminal() -> None:
+    class Narrowing(TableApp):
+        def compose(self) -> ComposeResult:
+            phone = Column("phone", "Phone", render=lambda r: r.phone, width=14, hide_below=90)
+            yield VirtualTable([COLUMNS[1], phone, COLUMNS[3]], self.source, id="recipients")
+
+    app = Narrowing(GeneratedSource(10))
+    async with app.run_test(size=(80, 12)) as pilot:
+        lines = screen_lines(table_of(app))
+        assert lines[0].split() == ["Name", "Status"]
+        assert lines[1].split() == ["Person", "0", "Delivered"]
+        await pilot.resize_terminal(120, 12)
+        await pilot.pause()
+        lines = screen_lines(table_of(app))
+        assert lines[0].split() == ["Name", "Phone", "Status"]
+        assert lines[1].split() == ["Person", "0", "+447700900000", "Delivered"]

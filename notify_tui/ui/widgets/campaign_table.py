@@ -145,7 +145,15 @@ class CampaignTable(VirtualTable[CampaignSummary]):
                 width=7,
                 justify="right",
             ),
-            Column("cost", "Cost", render=lambda c: money_cell(c.cost), width=8, justify="right"),
+            Column(
+                "cost",
+                "Cost",
+                render=lambda c: money_cell(c.cost),
+                width=8,
+                justify="right",
+                # At 80 columns the names need the room more; Details shows the cost.
+                hide_below=90,
+            ),
         ]
         super().__init__(
             columns,

@@ -102,6 +102,9 @@ class Column(Generic[RowT]):
 
     `render` turns a row into the cell. A `str` it returns is shown literally, like a `Text`;
     neither is ever parsed as markup.
+
+    `hide_below` leaves the column out when the table is narrower than that many cells, so
+    that on a small terminal a column that matters less makes room for one that matters more.
     """
 
     key: str
@@ -112,6 +115,7 @@ class Column(Generic[RowT]):
     ratio: int = 1
     min_width: int | None = None
     justify: Justify = "left"
+    hide_below: int | None = None
 
     def __post_init__(self) -> None:
         if self.width is not None and self.width < 1:
@@ -354,6 +358,8 @@ class VirtualTable(ScrollView, Generic[RowT], can_focus=True):
         self._header_height = 1 if show_header else 0
         self._count = 0
         self._widths: list[int] = []
+        self._shown: tuple[Column[RowT], ...] = self._columns
+        """The columns the current width has room for."""
         self._layout_width = -1
         self._line_width = 0
         self._chunks: LRUCache[int, Sequence[RowT]] = LRUCache(_CHUNKS_KEPT)
@@ -470,7 +476,12 @@ class VirtualTable(ScrollView, Generic[RowT], can_focus=True):
         if available == self._layout_width:
             return False
         self._layout_width = available
-        self._widths = column_widths(self._columns, available)
+        self._shown = tuple(
+            column
+            for column in self._columns
+            if column.hide_below is None or available >= column.hide_below
+        )
+        self._widths = column_widths(self._shown, available)
         self._line_width = max(available, sum(self._widths) + COLUMN_GAP * len(self._widths))
         self._strips.clear()
         self._header_strip = None
@@ -549,7 +560,7 @@ class VirtualTable(ScrollView, Generic[RowT], can_focus=True):
     def _render_header(self) -> Strip:
         if self._header_strip is None:
             style = self._style() + self.get_component_rich_style("virtual-table--header")
-            cells = ((column.label, column.justify) for column in self._columns)
+            cells = ((column.label, column.justify) for column in self._shown)
             self._header_strip = self._render_cells(cells, style, None)
         return self._header_strip
 
@@ -573,7 +584,7 @@ class VirtualTable(ScrollView, Generic[RowT], can_focus=True):
         if self._zebra_stripes and row_index % 2:
             style += self.get_component_rich_style("virtual-table--odd-row")
         cursor_style = self.get_component_rich_style("virtual-table--cursor") if is_cursor else None
-        cells = ((column.render(row), column.justify) for column in self._columns)
+        cells = ((column.render(row), column.justify) for column in self._shown)
         strip = self._render_cells(cells, style, cursor_style)
         self._strips.set(key, strip)
         return strip
