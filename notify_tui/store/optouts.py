@@ -230,7 +230,34 @@ def list_optouts(
 ) -> list[OptOutRecord]:
     """Opted-out numbers, most recent first, optionally of one source and matching a number or
     name part; a page of them with ``offset`` and ``limit``."""
-    select = (
+    select = _optouts_select(_opted_out_matching(search, source)).offset(offset)
+    if limit is not None:
+        select = select.limit(limit)
+    return [_record(row) for row in select.tuples()]
+
+
+def iter_optouts(search: str = "", *, source: str = "", page: int = 5000) -> Iterator[OptOutRecord]:
+    """Every matching opted-out number, newest first, read a page at a time.
+
+    Each page starts after the last row of the one before (by opt-out time, then id), not at an
+    offset: a number opted out while this runs can't shift a row into the next page, which
+    would show it twice or skip another. (Every opted-out contact has its opt-out time.)
+    """
+    matching = _opted_out_matching(search, source)
+    condition = matching
+    while True:
+        rows = list(_optouts_select(condition).limit(page).tuples())
+        yield from (_record(row) for row in rows)
+        if len(rows) < page:
+            return
+        at, last_id = rows[-1][-2], rows[-1][-1]
+        condition = matching & (
+            (Contact.opted_out_at < at) | ((Contact.opted_out_at == at) & (Contact.id < last_id))
+        )
+
+
+def _optouts_select(condition):  # type: ignore[no-untyped-def]
+    return (
         Contact.select(
             Contact.phone,
             Contact.name,
@@ -238,28 +265,16 @@ def list_optouts(
             Contact.opt_out_reason,
             Contact.opted_out_by,
             Contact.opted_out_at,
+            Contact.id,
         )
-        .where(_opted_out_matching(search, source))
+        .where(condition)
         .order_by(Contact.opted_out_at.desc(), Contact.id.desc())
-        .offset(offset)
     )
-    if limit is not None:
-        select = select.limit(limit)
-    return [
-        OptOutRecord(phone, name or "", source or "", reason or "", actor or "", at)
-        for phone, name, source, reason, actor, at in select.tuples()
-    ]
 
 
-def iter_optouts(search: str = "", *, source: str = "", page: int = 5000) -> Iterator[OptOutRecord]:
-    """Every matching opted-out number, newest first, read a page at a time."""
-    offset = 0
-    while True:
-        records = list_optouts(search, offset, page, source=source)
-        yield from records
-        if len(records) < page:
-            return
-        offset += page
+def _record(row: tuple[Any, ...]) -> OptOutRecord:
+    phone, name, source, reason, actor, at, _ = row
+    return OptOutRecord(phone, name or "", source or "", reason or "", actor or "", at)
 
 
 def opt_out_history(phone: str) -> list[OptOutEvent]:
