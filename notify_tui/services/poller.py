@@ -326,8 +326,9 @@ class Poller:
     async def _sweep(self, answers: _Answers, applied: AppliedUpdates) -> int:
         """Read the current sweep's next pages; answers how many messages they answered for.
 
-        Each page is written (on a worker thread) while the next one is read: with a real
-        provider the two overlap (SQLite and the network both let go of the interpreter).
+        Each page is written on a worker thread. When the provider makes us wait for pages, the
+        next one is read meanwhile (SQLite and the network both let go of the interpreter); when
+        reading a page is only our own work, one after the other is quicker (``read_ahead``).
         """
         sweep = self._sweeps[0]
         started = time.monotonic()

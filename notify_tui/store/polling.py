@@ -23,14 +23,13 @@ from peewee import Case, PostgresqlDatabase, fn
 from notify_tui.domain.polling import POLL_WINDOW
 from notify_tui.domain.status import NO_RECEIPT_NOTE, Status
 from notify_tui.store.models import Campaign, Message, SchemaInfo, database, utcnow
-from notify_tui.store.updates import CURRENT_COLUMNS
+from notify_tui.store.updates import CURRENT_SELECT
 
 EVERY_SENDER = "*"
 """The sweep of a listing without a ``From`` filter (Messaging Service sends): it may show any
 sender's messages, so it excludes, and is excluded by, every other sweep."""
 
 _SWEEP_PREFIX = "poll-sweep:"
-_CURRENT_SELECT = ", ".join(f'"{column}"' for column in CURRENT_COLUMNS)
 _BATCH = 500
 
 
@@ -219,7 +218,7 @@ def claim_listed(
         chunk = wanted[start : start + _BATCH]
         # Raw SQL: this runs for every page of a sweep, a thousand SIDs each.
         sql = (
-            f'SELECT "sid", "attempted_at", {_CURRENT_SELECT} FROM "{Message._meta.table_name}" '
+            f'SELECT "sid", "attempted_at", {CURRENT_SELECT} FROM "{Message._meta.table_name}" '
             f'WHERE "sid" IN ({", ".join(param for _ in chunk)}) AND "status" = {param} '
             'AND "next_poll_at" IS NOT NULL '
             f'AND ("lease_owner" IS NULL OR "lease_owner" = {param} OR "lease_until" < {param})'

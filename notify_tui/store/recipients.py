@@ -342,7 +342,7 @@ def _matching_ids(
     ) or (None, None)
     if low is None or high is None:
         return found
-    columns = [Message.status, Message.id] if by_status else [Message.id]
+    columns = _keys(flt)
     for start in range(int(low), int(high) + 1, INDEX_SPAN):
         if cancelled():
             return None

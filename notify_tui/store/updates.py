@@ -103,7 +103,8 @@ def _minute(moment: datetime) -> datetime:
 CURRENT_COLUMNS = ("id", "campaign_id", "status", "price", "contact_id", "phone", "provider_status")
 """What applying an answer reads of a message's row, in this order."""
 
-_CURRENT_SELECT = ", ".join(f'"{column}"' for column in CURRENT_COLUMNS)
+CURRENT_SELECT = ", ".join(f'"{column}"' for column in CURRENT_COLUMNS)
+"""``CURRENT_COLUMNS`` as the column list of a ``SELECT``."""
 
 CurrentRows = Mapping[int, Sequence[object]]
 """Rows of ``CURRENT_COLUMNS`` by message id, as the database holds them."""
@@ -177,7 +178,7 @@ def _current(ids: Sequence[int]) -> dict[int, tuple[object, ...]]:
     """The rows the answers apply to (raw SQL: this runs for every thousand answers)."""
     param = database.param
     sql = (
-        f"SELECT {_CURRENT_SELECT} "
+        f"SELECT {CURRENT_SELECT} "
         f'FROM "{Message._meta.table_name}" WHERE "id" IN ({", ".join(param for _ in ids)}) '
         'ORDER BY "id"'
     )
