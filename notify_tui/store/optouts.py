@@ -40,6 +40,8 @@ class OptOutRecord:
     reason: str
     actor: str
     opted_out_at: datetime | None
+    contact_id: int = 0
+    """With ``opted_out_at``, where it sits in the list: ``list_optouts(after=...)``."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -226,34 +228,43 @@ def optout_counts(search: str = "") -> dict[str, int]:
 
 
 def list_optouts(
-    search: str = "", offset: int = 0, limit: int | None = None, *, source: str = ""
+    search: str = "",
+    offset: int = 0,
+    limit: int | None = None,
+    *,
+    source: str = "",
+    after: OptOutRecord | None = None,
 ) -> list[OptOutRecord]:
     """Opted-out numbers, most recent first, optionally of one source and matching a number or
-    name part; a page of them with ``offset`` and ``limit``."""
-    select = _optouts_select(_opted_out_matching(search, source)).offset(offset)
+    name part; a page of them with ``offset`` and ``limit``.
+
+    ``after`` starts the page after that record (by opt-out time, then id) rather than at
+    ``offset``: it reads only the rows it returns, and a number opted out meanwhile can't shift
+    a row into the page, which would show it twice or skip another. (Every opted-out contact
+    has its opt-out time.)
+    """
+    condition = _opted_out_matching(search, source)
+    if after is not None:
+        at = Contact.opted_out_at
+        condition &= (at < after.opted_out_at) | (
+            (at == after.opted_out_at) & (Contact.id < after.contact_id)
+        )
+    select = _optouts_select(condition).offset(offset)
     if limit is not None:
         select = select.limit(limit)
     return [_record(row) for row in select.tuples()]
 
 
 def iter_optouts(search: str = "", *, source: str = "", page: int = 5000) -> Iterator[OptOutRecord]:
-    """Every matching opted-out number, newest first, read a page at a time.
-
-    Each page starts after the last row of the one before (by opt-out time, then id), not at an
-    offset: a number opted out while this runs can't shift a row into the next page, which
-    would show it twice or skip another. (Every opted-out contact has its opt-out time.)
-    """
-    matching = _opted_out_matching(search, source)
-    condition = matching
+    """Every matching opted-out number, newest first, read a page at a time (each after the
+    last record of the one before)."""
+    last: OptOutRecord | None = None
     while True:
-        rows = list(_optouts_select(condition).limit(page).tuples())
-        yield from (_record(row) for row in rows)
-        if len(rows) < page:
+        records = list_optouts(search, 0, page, source=source, after=last)
+        yield from records
+        if len(records) < page:
             return
-        at, last_id = rows[-1][-2], rows[-1][-1]
-        condition = matching & (
-            (Contact.opted_out_at < at) | ((Contact.opted_out_at == at) & (Contact.id < last_id))
-        )
+        last = records[-1]
 
 
 def _optouts_select(condition):  # type: ignore[no-untyped-def]
@@ -273,8 +284,8 @@ def _optouts_select(condition):  # type: ignore[no-untyped-def]
 
 
 def _record(row: tuple[Any, ...]) -> OptOutRecord:
-    phone, name, source, reason, actor, at, _ = row
-    return OptOutRecord(phone, name or "", source or "", reason or "", actor or "", at)
+    phone, name, source, reason, actor, at, contact_id = row
+    return OptOutRecord(phone, name or "", source or "", reason or "", actor or "", at, contact_id)
 
 
 def opt_out_history(phone: str) -> list[OptOutEvent]:

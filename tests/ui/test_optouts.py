@@ -179,3 +179,23 @@ async def test_thousands_of_opt_outs_are_read_a_page_at_a_time(runtime: Runtime)
         last = table(app).current_row
         assert last is not None and last.phone in phones[:100]  # the oldest batch comes last
         assert table(app).cursor_row == len(phones) - 1
+
+
+async def test_scrolling_on_reads_each_page_after_the_last_so_a_new_opt_out_shifts_nothing(
+    runtime: Runtime,
+) -> None:
+    from notify_tui.store.optouts import OptOutRequest, opt_out_many
+    from notify_tui.ui.widgets.virtual_table import CHUNK_SIZE
+
+    phones = [f"+1415556{n:04d}" for n in range(3 * CHUNK_SIZE)]
+    opt_out_many([OptOutRequest(p, SOURCE_MANUAL, "asked", "ann") for p in phones])
+    app = make_app(runtime, poll=False, first_run_demo=False, clock=fixed_clock)
+    async with app.run_test(size=(100, 24)) as pilot:
+        await open_optouts(app, pilot)
+        pages = table(app).source
+        shown = [r.phone for r in pages.rows(0, CHUNK_SIZE)]
+        shown += [r.phone for r in pages.rows(CHUNK_SIZE, CHUNK_SIZE)]
+        # Newer than every row: read by offset, the next page would start one row early.
+        opt_out("+14155559999", source=SOURCE_MANUAL, reason="asked", actor="bob")
+        shown += [r.phone for r in pages.rows(2 * CHUNK_SIZE, CHUNK_SIZE)]
+        assert sorted(shown) == sorted(phones)

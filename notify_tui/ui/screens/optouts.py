@@ -137,10 +137,18 @@ class OptOutsScreen(OptOutActionsScreen):
         exit_on_error=False,
         description="Reading the opted-out numbers",
     )
-    def _load(self, search: str, source: str, *, keep_cursor: bool) -> None:
-        """Count what matches and read its first rows; the table reads the rest as it scrolls
-        (a page at a time, along an index), so a million opt-outs cost no more than ten."""
-        counts = optout_counts(search)
+    def _load(
+        self,
+        search: str,
+        source: str,
+        *,
+        keep_cursor: bool,
+        counts: dict[str, int] | None = None,
+    ) -> None:
+        """Count what matches (unless ``counts`` are the search's already: they are by source)
+        and read its first rows; the table reads the rest as it scrolls (``OptOutPages``)."""
+        if counts is None:
+            counts = optout_counts(search)
         if get_current_worker().is_cancelled:
             return
         first = list_optouts(search, 0, CHUNK_SIZE, source=source)
@@ -156,11 +164,7 @@ class OptOutsScreen(OptOutActionsScreen):
         shown = event.counts.get(event.source, 0) if event.source else sum(event.counts.values())
         pages = OptOutPages(event.search, event.source, shown, event.first)
         table = self.table
-        if event.keep_cursor:
-            table.source.replace(pages)
-            table.reload(keep_cursor=True)
-        else:
-            table.set_source(pages)
+        table.set_source(pages, keep_cursor=event.keep_cursor)
         self._show_title()
         self._show_detail(table.current_row)
 
@@ -208,7 +212,9 @@ class OptOutsScreen(OptOutActionsScreen):
         """Show one source's opt-outs, or every source's (``''``)."""
         if source != self.source_filter:
             self.source_filter = source
-            self._load(self.search, source, keep_cursor=False)
+            # Counted by source already: only the first rows of this one are read.
+            known = self.counts if self.loaded else None
+            self._load(self.search, source, keep_cursor=False, counts=known)
 
     def action_search(self) -> None:
         """Put the cursor in the search box."""

@@ -18,8 +18,9 @@ from notify_tui.ui.widgets.virtual_table import Column, VirtualTable
 class OptOutPages:
     """The opted-out numbers of one search and source, read from the store a page at a time.
 
-    The count and the first rows are read off the UI thread (by the screen); further pages come
-    from the store along an index as the table scrolls.
+    The count and the first rows are read off the UI thread (by the screen). Scrolling on reads
+    each next page after the last row of the one before, along the opt-outs' index; only a jump
+    (End, say) to a page not reached that way counts its offset from the start.
     """
 
     def __init__(
@@ -33,15 +34,10 @@ class OptOutPages:
         self.source = source
         self.total = total
         self.first = list(first)
-
-    def replace(self, other: OptOutPages) -> None:
-        """Show what ``other`` holds (the table keeps this object, and its cursor)."""
-        self.search, self.source, self.total, self.first = (
-            other.search,
-            other.source,
-            other.total,
-            other.first,
-        )
+        self._before: dict[int, OptOutRecord] = {}
+        """The row just before each offset a page was read up to: where the next one starts."""
+        if self.first:
+            self._before[len(self.first)] = self.first[-1]
 
     def count(self) -> int:
         return self.total
@@ -49,7 +45,14 @@ class OptOutPages:
     def rows(self, offset: int, limit: int) -> Sequence[OptOutRecord]:
         if offset + limit <= len(self.first):
             return self.first[offset : offset + limit]
-        return list_optouts(self.search, offset, limit, source=self.source)
+        after = self._before.get(offset)
+        if after is not None:
+            rows = list_optouts(self.search, 0, limit, source=self.source, after=after)
+        else:
+            rows = list_optouts(self.search, offset, limit, source=self.source)
+        if rows:
+            self._before[offset + len(rows)] = rows[-1]
+        return rows
 
 
 class OptOutTable(VirtualTable[OptOutRecord]):
