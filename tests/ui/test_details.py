@@ -180,8 +180,11 @@ async def test_opt_out_and_back_in(runtime: Runtime, spring: int) -> None:
         await wait_until(pilot, lambda: not table(app).current_row.opted_out)  # type: ignore[union-attr]
         assert not Contact.get(Contact.phone == "+14155550103").opted_out
         events = OptOutEvent.select().where(OptOutEvent.phone == "+14155550103")
-        actions = [e.action for e in events.order_by(OptOutEvent.id)]
-        assert actions == ["opt_out", "opt_in"]
+        actions = [(e.action, e.reason) for e in events.order_by(OptOutEvent.id)]
+        assert actions == [
+            ("opt_out", "opted out from Details (Delivered)"),
+            ("opt_in", f"opted back in from Details (campaign {spring})"),
+        ]
 
         await pilot.press("o")  # out again, then "no" to opting back in keeps it out
         await wait_until(pilot, lambda: table(app).current_row.opted_out)  # type: ignore[union-attr]

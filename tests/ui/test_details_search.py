@@ -246,3 +246,23 @@ def _cycle() -> Any:
     from notify_tui.store.updates import AppliedUpdates
 
     return PollCycle(datetime(2025, 1, 1), 1, AppliedUpdates(), 0, 1, None)
+
+
+async def test_a_failed_search_says_so_and_the_summary_tells_what_is_shown(
+    runtime: Runtime, spring: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(*args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("disk I/O error")
+
+    monkeypatch.setattr(details_screen, "index_recipients", broken)
+    app = make_app(runtime, poll=False, first_run_demo=False, clock=fixed_clock)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_details(app, pilot, spring)
+        await pilot.press("slash", *"hopper")
+        await wait_until(
+            pilot, lambda: any("disk I/O error" in str(n.message) for n in app._notifications)
+        )
+        await wait_until(pilot, lambda: "searching" not in summary(app))
+        # The table still shows every recipient, and the summary says that, not "of hopper".
+        assert shown(app) == ("", 12)
+        assert "12 recipients" in summary(app) and "hopper" not in summary(app)

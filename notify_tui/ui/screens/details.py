@@ -18,7 +18,6 @@ from textual.timer import Timer
 from textual.widgets import Footer, Input, OptionList, Static
 from textual.worker import Worker, WorkerState, get_current_worker
 
-from notify_tui.domain.phone import format_for_humans
 from notify_tui.domain.status import Status
 from notify_tui.services.export import default_export_path, export_campaign
 from notify_tui.services.poller import PollCycle
@@ -46,7 +45,7 @@ from notify_tui.ui.messages import (
     StatusesResolved,
 )
 from notify_tui.ui.polling import poll_forever
-from notify_tui.ui.screens.opt_out_actions import OptOutActionsScreen
+from notify_tui.ui.screens.opt_out_actions import OptOutActionsScreen, number_and_name
 from notify_tui.ui.widgets.campaign_header import CampaignHeader
 from notify_tui.ui.widgets.filter_input import FilterInput
 from notify_tui.ui.widgets.reason_list import ReasonList, advice_for
@@ -78,19 +77,9 @@ def load_campaign_state(campaign_id: int) -> CampaignState | None:
     return CampaignState(campaign, reason_counts(campaign_id), tally_series(campaign_id), suggested)
 
 
-def who(row: RecipientRow) -> Text:
-    """``+1 415-555-2671 (Bob)``, taken literally."""
-    text = safe_text(format_for_humans(row.phone))
-    if row.name:
-        text.append(" (")
-        text.append_text(safe_text(row.name))
-        text.append(")")
-    return text
-
-
 def row_summary(row: RecipientRow) -> Text:
     """Everything about one recipient on one line, for the line under the table."""
-    parts = [who(row), Text(row.status.label, style="bold")]
+    parts = [number_and_name(row.phone, row.name), Text(row.status.label, style="bold")]
     if row.reason:
         parts.append(safe_text(row.reason))
     if row.detail or row.note:
@@ -403,7 +392,9 @@ class DetailsScreen(OptOutActionsScreen):
         flt = self.filter
         by_status = flt.status is not None or flt.reason is not None or flt.sort_by_status
         if flt.search.strip() and statuses_moved and by_status:
-            if self._search_worker is not None and self._search_worker.is_running:
+            running = self._search_worker is not None and self._search_worker.is_running
+            if self._searching or running:
+                # Once it is shown (a new search from the top), it is read again.
                 self._search_again = True
             else:
                 self._find(keep_cursor=True)
@@ -457,10 +448,12 @@ class DetailsScreen(OptOutActionsScreen):
             self._find(keep_cursor=True)
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
-        super().on_worker_state_changed(event)
+        # NotifyScreen's handler runs too (Textual calls each class's): it notifies the error.
         if event.worker is self._search_worker and event.state is WorkerState.ERROR:
-            # The app tells what went wrong; the table keeps what it showed.
+            # The table keeps what it showed, and the summary says what that is.
             self._searching = self._search_again = False
+            self.filter = self.table.source.filter
+            self.reasons.set_active(self.filter.reason)
             self._show_summary()
 
     def _show_summary(self) -> None:

@@ -50,17 +50,18 @@ class OptOutActionsScreen(NotifyScreen):
     ) -> None:
         """Opt ``phone`` out; when it is opted out, offer to opt it back in.
 
-        ``why``, ``campaign_id`` and ``code`` go into the audit trail of an opt-out.
+        ``why``, ``campaign_id`` and ``code`` go into the audit trail of an opt-out, and the
+        campaign into that of an opt-in.
         """
         if not opted_out:
             self._opt_out_number(phone, why, campaign_id, code)
         elif source == SOURCE_PROVIDER:
-            self._opt_in_number(phone)  # refused by the store, which says why
+            self._opt_in_number(phone, campaign_id)  # refused by the store, which says why
         else:
-            self.ask_opt_in(phone, name)
+            self.ask_opt_in(phone, name, campaign_id)
 
-    def ask_opt_in(self, phone: str, name: str) -> None:
-        """Ask, then opt ``phone`` back in."""
+    def ask_opt_in(self, phone: str, name: str, campaign_id: int | None = None) -> None:
+        """Ask, then opt ``phone`` back in (from ``campaign_id``'s Details, if given)."""
         question = (
             Text("Opt ")
             + number_and_name(phone, name)
@@ -69,7 +70,7 @@ class OptOutActionsScreen(NotifyScreen):
 
         def answered(yes: bool | None) -> None:
             if yes:
-                self._opt_in_number(phone)
+                self._opt_in_number(phone, campaign_id)
 
         self.app.push_screen(
             ConfirmDialog("Opt back in", question, yes="Opt in", no="Keep opted out"), answered
@@ -91,13 +92,12 @@ class OptOutActionsScreen(NotifyScreen):
         self.post_message(NumberOptedOut(phone, changed))
 
     @work(thread=True, group="opt-out", exit_on_error=False, description="Opting a number in")
-    def _opt_in_number(self, phone: str) -> None:
+    def _opt_in_number(self, phone: str, campaign_id: int | None) -> None:
+        reason = f"opted back in from {self.OPT_OUT_FROM}"
+        if campaign_id is not None:
+            reason += f" (campaign {campaign_id})"
         try:
-            opt_in(
-                phone,
-                actor=self.notify_app.runtime.settings.operator,
-                reason=f"opted back in from {self.OPT_OUT_FROM}",
-            )
+            opt_in(phone, actor=self.notify_app.runtime.settings.operator, reason=reason)
         except OptInRefused as refused:
             self.post_message(NumberOptInRefused(phone, str(refused)))
             return
