@@ -211,6 +211,7 @@ def _app(data_dir: Path):  # type: ignore[no-untyped-def]
 async def work_details(data_dir: Path, manifest: dict[str, Any]) -> dict[str, float]:
     from textual import events
 
+    from notify_tui.store.recipients import RecipientFilter, count_recipients
     from notify_tui.ui.screens.details import DetailsScreen
     from notify_tui.ui.screens.history import HistoryScreen
     from notify_tui.ui.widgets.filter_input import FilterInput
@@ -283,8 +284,16 @@ async def work_details(data_dir: Path, manifest: dict[str, Any]) -> dict[str, fl
                 due += pause
             typed_at = keys[-1][0]
             found = await frames.wait(mark, lambda s, state: s is screen and state[2] == typed)
+            # The loop's turn that drew that frame ends after it: wait for the wake-up that
+            # measures it too.
+            while not wakeups or wakeups[-1][0] <= found:
+                await asyncio.sleep(0.005)
             watcher.cancel()
             search_rows = screen.query_one(RecipientTable).row_count
+            search_rss = peak_rss_mb()  # before the check below, which reads a lot
+            expected = count_recipients(campaign_id, RecipientFilter(search=typed))
+            if search_rows != expected:
+                raise RuntimeError(f"the search showed {search_rows} rows, not {expected}")
             # A key is shown by the first frame with it in the box (keys that came in together
             # are drawn together).
             key_latency = max(
@@ -296,7 +305,11 @@ async def work_details(data_dir: Path, manifest: dict[str, Any]) -> dict[str, fl
                 - at
                 for at, text in keys
             )
-            stall = max((gap for at, gap in wakeups if watched_from <= at <= found), default=0.0)
+            # A wake-up at ``at`` ends a stall of ``gap`` that began at ``at - gap``.
+            stall = max(
+                (gap for at, gap in wakeups if at >= watched_from and at - gap <= found),
+                default=0.0,
+            )
             await pilot.pause()
     finally:
         await runtime.aclose()
@@ -307,7 +320,7 @@ async def work_details(data_dir: Path, manifest: dict[str, Any]) -> dict[str, fl
         "details_search_key_s": key_latency,
         "details_search_stall_s": stall,
         "rss_mb": rss,
-        "search_rss_mb": peak_rss_mb(),
+        "search_rss_mb": search_rss,
         "details_rows": rows,
         "details_search_rows": search_rows,
     }
