@@ -10,12 +10,14 @@ import asyncio
 import math
 from collections.abc import AsyncIterator
 from datetime import timedelta
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
 from peewee import fn
 
 from benchmarks.pending import build_pending
+from notify_tui.domain.status import Classification, Status, classify_message
 from notify_tui.provider import TwilioClient, sandbox_client
 from notify_tui.provider.sandbox import Faults, SandboxApp, outcome_for
 from notify_tui.services.poller import Poller, provider_made_us_wait
@@ -23,7 +25,7 @@ from notify_tui.store import polling
 from notify_tui.store.campaigns import create_campaign
 from notify_tui.store.models import Campaign, Message, SchemaInfo, database, utcnow
 from notify_tui.store.sending import NewRecipient, Submitted, add_recipients, record_submitted
-from notify_tui.store.updates import _current
+from notify_tui.store.updates import AppliedUpdates, StatusUpdate, apply_updates
 
 pytestmark = pytest.mark.usefixtures("workspace")
 
@@ -198,6 +200,8 @@ def _submitted_campaign(sender: str, count: int, *, start: int, now) -> int:  # 
         (0.300, 0.020, True),  # a real provider: the page took a network round trip
         (0.030, 0.010, True),  # a sandbox in another process, working while we wait
         (0.040, 0.039, False),  # the in-process sandbox: all of it our own work
+        (0.050, 0.040, False),  # waited 10 ms, but under half of the work of our own
+        (0.061, 0.040, True),  # waited 21 ms: over half of the work of our own
         (0.004, 0.000, False),  # too short a wait to be worth a second page in flight
     ],
 )
@@ -227,15 +231,31 @@ async def test_a_slow_provider_s_next_page_is_asked_for_while_the_last_is_writte
     assert_resolved_as_the_sandbox_says(pending[0])
 
 
-def test_a_listed_message_comes_with_the_row_its_answer_applies_to() -> None:
+def test_answers_applied_with_the_rows_claim_listed_read_are_applied_as_without() -> None:
     now = utcnow()
-    campaign_id = _submitted_campaign("+15005550006", 3, start=0, now=now)
+    campaign_id = _submitted_campaign("+15005550006", 4, start=0, now=now)
     sids = [
         s for (s,) in Message.select(Message.sid).where(Message.campaign == campaign_id).tuples()
     ]
-    with database.atomic():
-        listed = polling.claim_listed("me", sids, now)
-        assert {m.sid for m in listed} == set(sids)
-        # What apply_updates would otherwise read again, column for column.
-        again = _current([m.message_id for m in listed])
-        assert {m.message_id: m.current for m in listed} == again
+    answers = [
+        classify_message("delivered"),
+        classify_message("undelivered", 30003),
+        Classification(Status.UNKNOWN),
+    ]
+
+    def applied(pass_rows: bool) -> tuple[AppliedUpdates, list[tuple[object, ...]]]:
+        with database.atomic() as transaction:
+            listed = polling.claim_listed("me", sids, now)
+            updates = [
+                StatusUpdate(m.message_id, answers[n % 3], provider_status="x", price=Decimal(-1))
+                for n, m in enumerate(listed)
+            ]
+            rows = {m.message_id: m.current for m in listed} if pass_rows else None
+            result = apply_updates(updates, now, current=rows)
+            after = list(Message.select().where(Message.campaign == campaign_id).tuples())
+            transaction.rollback()
+        return result, after
+
+    with_rows = applied(True)
+    assert len(with_rows[0].resolutions) == 3 and with_rows[0].campaigns
+    assert with_rows == applied(False)

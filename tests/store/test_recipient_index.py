@@ -17,12 +17,10 @@ from notify_tui.store.campaigns import create_campaign
 from notify_tui.store.models import Message, utcnow
 from notify_tui.store.recipients import (
     RecipientFilter,
-    _order,
-    _row,
-    _select,
     count_recipients,
     index_recipients,
     indexed_recipients,
+    iter_recipients,
 )
 from notify_tui.store.sending import NewRecipient, Submitted, add_recipients, record_submitted
 from notify_tui.store.updates import StatusUpdate, apply_updates
@@ -32,8 +30,9 @@ pytestmark = pytest.mark.usefixtures("workspace")
 NAMES = ["Ada Lovelace", "Grace Hopper", "Alan Turing", "Edsger Dijkstra", "Mário Müller"]
 
 
-def _campaign(count: int) -> tuple[int, list[int]]:
-    """``count`` recipients with mixed names and every status, submitted and resolved."""
+def _campaign(count: int, failed: float = 1.0) -> tuple[int, list[int]]:
+    """``count`` recipients with mixed names and every status, submitted and resolved (the
+    failures ``failed`` times as likely as each other outcome)."""
     campaign_id = create_campaign("Search", "Hello", sender="+15005550006", state="sent")
     people = [
         NewRecipient(f"+1415555{i:04d}", f"{NAMES[i % len(NAMES)]} {i}") for i in range(count)
@@ -55,13 +54,17 @@ def _campaign(count: int) -> tuple[int, list[int]]:
         classify_message("undelivered", 30006),
         Classification(Status.UNKNOWN),
     ]
-    apply_updates([StatusUpdate(i, rng.choice(outcomes), provider_status="x") for i in ids], now)
+    fates = rng.choices(outcomes, weights=[1, failed, failed, 1], k=len(ids))
+    apply_updates(
+        [StatusUpdate(i, fate, provider_status="x") for i, fate in zip(ids, fates, strict=True)],
+        now,
+    )
     return campaign_id, ids
 
 
-def _plain(campaign_id: int, flt: RecipientFilter, offset: int, limit: int) -> list[int]:
-    select = _select(campaign_id, flt).order_by(*_order(flt, descending=False))
-    return [_row(r).id for r in select.offset(offset).limit(limit).tuples()]
+def _view(campaign_id: int, flt: RecipientFilter) -> list[int]:
+    """Every row of the view in order, read another way (keyset batches)."""
+    return [row.id for row in iter_recipients(campaign_id, flt, batch=7)]
 
 
 VIEWS = [
@@ -88,6 +91,7 @@ def test_every_page_of_an_indexed_view_is_the_plain_offset_query(
     if not keep_every_key:
         monkeypatch.setattr(recipients, "KEEP_EVERY_KEY", 0)
     for flt in VIEWS:
+        view = _view(campaign_id, flt)
         index = index_recipients(campaign_id, flt, page_size=16)
         assert index is not None
         total = count_recipients(campaign_id, flt)
@@ -98,8 +102,26 @@ def test_every_page_of_an_indexed_view_is_the_plain_offset_query(
         for offset in sorted(edges):
             for limit in (1, 16, 40):
                 got = [r.id for r in indexed_recipients(index, offset, limit)]
-                assert got == _plain(campaign_id, flt, offset, limit), (flt, offset, limit)
+                assert got == view[offset : offset + limit], (flt, offset, limit)
         assert indexed_recipients(index, total, 16) == []
+
+
+@pytest.mark.parametrize("keep_every_key", [True, False], ids=["by-id", "between-keys"])
+def test_a_page_sorted_by_status_reads_past_a_status_shorter_than_a_page(
+    monkeypatch: pytest.MonkeyPatch, keep_every_key: bool
+) -> None:
+    campaign_id, _ = _campaign(120, failed=0.02)  # a failure or two, between the others
+    if not keep_every_key:
+        monkeypatch.setattr(recipients, "KEEP_EVERY_KEY", 0)
+    flt = RecipientFilter(sort_by_status=True)
+    view = _view(campaign_id, flt)
+    failures = count_recipients(campaign_id, RecipientFilter(status=Status.FAILED))
+    assert 0 < failures < 16
+    index = index_recipients(campaign_id, flt, page_size=16)
+    assert index is not None
+    for offset in range(0, len(view), 5):
+        got = [r.id for r in indexed_recipients(index, offset, 40)]
+        assert got == view[offset : offset + 40], offset
 
 
 def test_a_number_is_searched_in_numbers_as_typed_and_as_digits() -> None:
