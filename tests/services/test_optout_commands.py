@@ -51,8 +51,11 @@ def test_opt_in_after_stop_is_refused_with_the_reason(capsys: pytest.CaptureFixt
 def test_every_opt_out_streams_as_csv_with_search(capsys: pytest.CaptureFixture[str]) -> None:
     main(["doctor"])
     requests = [
-        optouts.OptOutRequest(f"+1415555{n:04d}", "policy", "landline (30006)", "policy")
-        for n in range(12_000)  # more than two pages of the listing
+        # +1 415-555-0000 … 9999, then +1 415-556-0000 … 1999: more than two pages of the listing
+        optouts.OptOutRequest(
+            f"+1415{555 + n // 10_000}{n % 10_000:04d}", "policy", "landline (30006)", "policy"
+        )
+        for n in range(12_000)
     ]
     optouts.opt_out_many(requests)
     optouts.opt_out(

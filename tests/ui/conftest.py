@@ -10,6 +10,7 @@ from notify_tui.config import load_settings
 from notify_tui.provider import sandbox_client
 from notify_tui.provider.sandbox import SandboxApp
 from notify_tui.services.runtime import Runtime
+from tests.ui.seed import SPRING, seed_campaign
 
 
 @pytest.fixture
@@ -35,3 +36,9 @@ def sync_runtime() -> Iterator[Runtime]:
     runtime = Runtime.open(load_settings())
     yield runtime
     runtime.close()
+
+
+@pytest.fixture
+def spring() -> int:
+    """The Spring sale campaign of ``tests.ui.seed.SPRING``: twelve people, every outcome."""
+    return seed_campaign("Spring sale", SPRING)

@@ -7,7 +7,6 @@ import time
 from pathlib import Path
 
 import pytest
-from textual.pilot import Pilot
 from textual.worker import WorkerState
 
 from notify_tui.domain.status import ADVICE, Reason, Status
@@ -21,50 +20,20 @@ from notify_tui.ui.app import NotifyApp, make_app
 from notify_tui.ui.dialogs.confirm import ConfirmDialog
 from notify_tui.ui.screens.details import DetailsScreen
 from notify_tui.ui.widgets.reason_list import ReasonList
-from notify_tui.ui.widgets.recipient_table import RecipientTable
 from notify_tui.ui.widgets.status_chart import StatusChart
 from tests.provider.support import number_with
+from tests.ui.details_support import details, names, ok_cycle, open_details, table
 from tests.ui.seed import (
-    SPRING,
     Person,
     fixed_clock,
     seed_big_campaign,
-    seed_campaign,
     send_live,
     wait_until,
 )
 
 
-def details(app: NotifyApp) -> DetailsScreen:
-    screen = app.screen
-    assert isinstance(screen, DetailsScreen)
-    return screen
-
-
-def table(app: NotifyApp) -> RecipientTable:
-    return app.screen.query_one(RecipientTable)
-
-
-def names(app: NotifyApp) -> list[str]:
-    t = table(app)
-    return [row.name for row in t.source.rows(0, t.row_count)]
-
-
-async def open_details(app: NotifyApp, pilot: Pilot, campaign_id: int) -> DetailsScreen:
-    await app.push_screen(DetailsScreen(campaign_id))
-    await pilot.pause()
-    screen = details(app)
-    await wait_until(pilot, lambda: screen.loaded)
-    return screen
-
-
 def notifications(app: NotifyApp) -> list[str]:
     return [f"{n.title}: {n.message}" for n in app._notifications]
-
-
-@pytest.fixture
-def spring() -> int:
-    return seed_campaign("Spring sale", SPRING)
 
 
 async def test_chart_counts_and_reasons(runtime: Runtime, spring: int) -> None:
@@ -325,7 +294,7 @@ async def test_provider_trouble_is_one_notification(tmp_path: Path) -> None:
             await pilot.pause()
             assert sum(title in n for n in notifications(app)) == 1
             # ...until the provider answers again.
-            app.poll_cycle_done(_ok_cycle())  # type: ignore[arg-type]
+            app.poll_cycle_done(ok_cycle())  # type: ignore[arg-type]
             await wait_until(pilot, lambda: any("answers again" in n for n in notifications(app)))
     finally:
         await runtime.aclose()
@@ -360,15 +329,6 @@ def _error_cycle() -> object:
     from notify_tui.store.updates import AppliedUpdates
 
     return PollCycle(datetime(2025, 1, 1), 3, AppliedUpdates(), 3, 3, "HTTP 500 (20500)")
-
-
-def _ok_cycle() -> object:
-    from datetime import datetime
-
-    from notify_tui.services.poller import PollCycle
-    from notify_tui.store.updates import AppliedUpdates
-
-    return PollCycle(datetime(2025, 1, 1), 3, AppliedUpdates(), 0, 3, None)
 
 
 async def test_hundred_thousand_recipients_open_at_once(runtime: Runtime) -> None:
