@@ -193,8 +193,9 @@ async def test_a_result_for_an_older_search_is_dropped(
 
 
 async def test_live_changes_read_a_search_again_where_the_user_is(
-    runtime: Runtime, spring: int
+    runtime: Runtime, spring: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setattr(details_screen, "RESEARCH_EVERY", 0.0)
     app = make_app(runtime, poll=False, first_run_demo=False, clock=fixed_clock)
     async with app.run_test(size=(80, 24)) as pilot:
         screen = await open_details(app, pilot, spring)
@@ -230,3 +231,33 @@ async def test_a_failed_search_says_so_and_the_summary_tells_what_is_shown(
         # The table still shows every recipient, and the summary says that, not "of hopper".
         assert shown(app) == ("", 12)
         assert "12 recipients" in summary(app) and "hopper" not in summary(app)
+
+
+async def test_a_search_by_status_is_read_again_at_most_every_few_seconds(
+    runtime: Runtime, spring: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(details_screen, "RESEARCH_EVERY", 60.0)
+    scans: list[RecipientFilter] = []
+    real = details_screen.index_recipients
+
+    def counted(campaign_id: int, flt: RecipientFilter, *args: Any, **kwargs: Any) -> Any:
+        scans.append(flt)
+        return real(campaign_id, flt, *args, **kwargs)
+
+    monkeypatch.setattr(details_screen, "index_recipients", counted)
+    app = make_app(runtime, poll=False, first_run_demo=False, clock=fixed_clock)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_details(app, pilot, spring)
+        await pilot.press("slash", *"liskov", "enter", "u")
+        await wait_until(pilot, lambda: table(app).source.filter.status is Status.UNKNOWN)
+        assert len(scans) == 2  # "liskov", then "liskov" among the Unknown
+        for _ in range(3):  # three poll cycles in a row move statuses
+            state = load_campaign_state(spring)
+            screen.post_message(messages.StatusesResolved(ok_cycle(), spring, state))
+            await pilot.pause()
+        # Every recipient is tested by each read: one more is due later, none now.
+        assert len(scans) == 2
+        assert names(app) == ["Barbara Liskov"]
+        await pilot.press("a")  # another view: read now, and what was due is dropped
+        await wait_until(pilot, lambda: table(app).source.filter.status is None)
+        assert screen._research is None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Sequence
 from dataclasses import replace
 from datetime import timedelta
@@ -57,6 +58,10 @@ SEARCH_DELAY = 0.2
 """Seconds of quiet typing before the search applies."""
 
 SEARCH_GROUP = "search"
+
+RESEARCH_EVERY = 5.0
+"""While statuses move, a search by status is read again at most this often (seconds): each
+read tests every recipient of the campaign, and polling moves statuses every few seconds."""
 """The worker group of searches: one at a time, a newer one cancels the older."""
 
 DETAILS_IDLE = 2.0
@@ -217,6 +222,10 @@ class DetailsScreen(OptOutActionsScreen):
         """A search is being read and the table still shows the view before it."""
         self._search_again = False
         """The data moved while a search was read: read it again once it is shown."""
+        self._searched_at = 0.0
+        """When the last search began (``time.monotonic``)."""
+        self._research: Timer | None = None
+        """A search read again later, not to read one more often than ``RESEARCH_EVERY``."""
         self._send_redraw: Timer | None = None
         self.loaded = False
         """True once the reasons and the time series were read."""
@@ -397,10 +406,23 @@ class DetailsScreen(OptOutActionsScreen):
                 # Once it is shown (a new search from the top), it is read again.
                 self._search_again = True
             else:
-                self._find(keep_cursor=True)
+                self._search_later()
         self._show_summary()
 
+    def _search_later(self) -> None:
+        """Read the search again where the user is: now, or ``RESEARCH_EVERY`` after the last
+        one began (a read already due covers this one too)."""
+        if self._research is not None:
+            return
+        wait = self._searched_at + RESEARCH_EVERY - time.monotonic()
+        if wait <= 0:
+            self._find(keep_cursor=True)
+        else:
+            self._research = self.set_timer(wait, lambda: self._find(keep_cursor=True))
+
     def _find(self, keep_cursor: bool) -> None:
+        self._cancel_research()
+        self._searched_at = time.monotonic()
         self._view += 1
         self._search_again = False
         offsets = [0]
@@ -410,9 +432,15 @@ class DetailsScreen(OptOutActionsScreen):
         self._search_worker = self._find_recipients(self._view, self.filter, offsets, keep_cursor)
 
     def _stop_search(self) -> None:
+        self._cancel_research()
         self._view += 1  # whatever a search still running finds is out of date
         self._searching = self._search_again = False
         self.workers.cancel_group(self, SEARCH_GROUP)
+
+    def _cancel_research(self) -> None:
+        if self._research is not None:
+            self._research.stop()
+            self._research = None
 
     @work(
         thread=True,
@@ -445,7 +473,7 @@ class DetailsScreen(OptOutActionsScreen):
         self.table.show_found(event.index, event.pages, keep_cursor=event.keep_cursor)
         self._show_summary()
         if self._search_again:
-            self._find(keep_cursor=True)
+            self._search_later()
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         # NotifyScreen's handler runs too (Textual calls each class's): it notifies the error.
