@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import inspect
 import os
 import socket
 import time
@@ -61,6 +62,10 @@ EXPIRE_EVERY = timedelta(minutes=1)
 
 STILL_UNKNOWN = Classification(Status.UNKNOWN)
 
+MAX_BACKOFF = 60.0
+"""After a cycle that broke, ``Poller.run`` waits twice as long as after the one before, at most
+this long (seconds)."""
+
 NOT_FOUND_CODE = 20404
 """The provider's code for "no such message": only a 404 carrying it marks a message lost."""
 
@@ -90,6 +95,7 @@ class PollCycle:
 
 
 ResolutionHook = Callable[[AppliedUpdates], Awaitable[None]]
+CycleHook = Callable[[PollCycle], "Awaitable[None] | None"]
 
 
 @dataclass
@@ -151,6 +157,18 @@ def provider_made_us_wait(elapsed: float, cpu: float) -> bool:
     work, was mostly waiting for the provider: then reading the next page ahead pays."""
     waited = elapsed - cpu
     return waited >= max(READ_AHEAD_WAIT, cpu / 2)
+
+
+def backoff(failures: int) -> float:
+    """Seconds to wait after ``failures`` broken cycles in a row."""
+    return float(min(MAX_BACKOFF, 2.0**failures))
+
+
+def next_wait(due: datetime | None, now: datetime, idle: float) -> float:
+    """Seconds until the next cycle: when the next message falls due, at most ``idle``."""
+    if due is None:
+        return idle
+    return min(idle, max(0.2, (due - now).total_seconds()))
 
 
 def default_owner() -> str:
@@ -251,23 +269,48 @@ class Poller:
         campaign_id: int | None = None,
         *,
         until_settled: bool = False,
-        on_cycle: Callable[[PollCycle], None] | None = None,
+        on_cycle: CycleHook | None = None,
+        on_error: Callable[[Exception], object] | None = None,
+        before_cycle: Callable[[], object] | None = None,
         idle_sleep: float = 5.0,
     ) -> None:
-        """Poll until cancelled (or, with ``until_settled``, until nothing can resolve now)."""
+        """Poll until cancelled (or, with ``until_settled``, until nothing can resolve now).
+
+        ``on_cycle`` hears about every cycle (it may be a coroutine function: it is awaited).
+        Without ``on_error`` a cycle that breaks ends the loop with its exception; with it, the
+        exception is handed over and the loop carries on after a pause that doubles with each
+        broken cycle in a row, up to ``MAX_BACKOFF`` seconds (a locked database, a bad answer).
+        """
+        failures = 0
         while True:
-            cycle = await self.poll_once(campaign_id)
-            if on_cycle is not None:
-                on_cycle(cycle)
+            if before_cycle is not None:
+                before_cycle()
+            try:
+                cycle = await self.poll_once(campaign_id)
+                if on_cycle is not None:
+                    done = on_cycle(cycle)
+                    if inspect.isawaitable(done):
+                        await done
+                more = cycle.checked >= self._batch or bool(self._sweeps)
+                due = None
+                if not more:
+                    due = await asyncio.to_thread(polling.next_due_at, campaign_id)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                if on_error is None:
+                    raise
+                failures += 1
+                on_error(exc)
+                await asyncio.sleep(backoff(failures))
+                continue
+            failures = 0
             if until_settled and cycle.resolvable == 0 and not self._sweeps:
                 return
-            if cycle.checked >= self._batch or self._sweeps:
+            if more:
+                await asyncio.sleep(0)  # let the caller's loop breathe between full cycles
                 continue
-            due = await asyncio.to_thread(polling.next_due_at, campaign_id)
-            wait = idle_sleep
-            if due is not None:
-                wait = min(idle_sleep, max(0.2, (due - self._clock()).total_seconds()))
-            await asyncio.sleep(wait)
+            await asyncio.sleep(next_wait(due, self._clock(), idle_sleep))
 
     async def _fetch_each(self, tasks: Sequence[polling.PollTask], answers: _Answers) -> None:
         gate = asyncio.Semaphore(self._concurrency)

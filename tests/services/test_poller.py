@@ -195,3 +195,58 @@ async def test_messages_stop_polling_after_the_window(
     assert cycle.checked == 0 and cycle.pending == 0
     notes = {m.note for m in Message.select().where(Message.campaign == campaign_id)}
     assert notes == {"no delivery receipt from the carrier"}
+
+
+async def test_run_hands_a_broken_cycle_over_and_goes_on(
+    client: TwilioClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("notify_tui.services.poller.MAX_BACKOFF", 0.0)
+    campaign_id = await sent_campaign(client, numbers(3))
+    poller = Poller(client)
+    real = poller.poll_once
+    broken = 3
+
+    async def flaky(campaign: int | None = None) -> object:
+        nonlocal broken
+        if broken:
+            broken -= 1
+            raise RuntimeError("database is locked")
+        return await real(campaign)
+
+    monkeypatch.setattr(poller, "poll_once", flaky)
+    errors: list[str] = []
+    started: list[int] = []
+    await asyncio.wait_for(
+        poller.run(
+            campaign_id,
+            until_settled=True,
+            on_error=lambda exc: errors.append(str(exc)),
+            before_cycle=lambda: started.append(1),
+            idle_sleep=0.05,
+        ),
+        timeout=60,
+    )
+    assert errors == ["database is locked"] * 3
+    assert len(started) > 3
+    campaign = get_campaign(campaign_id)
+    assert campaign is not None and campaign.unknown == 0
+
+
+async def test_run_without_on_error_stops_at_a_broken_cycle(
+    client: TwilioClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    poller = Poller(client)
+
+    async def broken(campaign: int | None = None) -> object:
+        raise RuntimeError("database is locked")
+
+    monkeypatch.setattr(poller, "poll_once", broken)
+    with pytest.raises(RuntimeError, match="locked"):
+        await poller.run()
+
+
+def test_backoff_doubles_up_to_its_ceiling() -> None:
+    from notify_tui.services.poller import MAX_BACKOFF, backoff
+
+    assert [backoff(n) for n in (1, 2, 3)] == [2.0, 4.0, 8.0]
+    assert backoff(30) == MAX_BACKOFF
