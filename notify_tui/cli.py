@@ -17,19 +17,11 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from notify_tui import __version__
-from notify_tui.commands import Handler, add_commands
+from notify_tui.commands import EXIT_FAILURE, EXIT_INTERRUPTED, Handler, add_commands
+from notify_tui.errors import user_message
 
 if TYPE_CHECKING:
     from notify_tui.config import Settings
-
-EXIT_OK = 0
-EXIT_FAILURE = 1
-EXIT_USAGE = 2
-EXIT_INTERRUPTED = 130
-
-
-class CommandError(Exception):
-    """A command cannot do what was asked; the message says why, in one line."""
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -76,7 +68,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run ``notify-tui`` with ``argv``; returns the exit status."""
     args = build_parser().parse_args(argv)
     # Only now: --help, --version and a mistyped flag need no settings.
-    from notify_tui.config import ConfigError, load_settings
+    from notify_tui.config import load_settings
 
     flags = {"database_url": args.database_url, "provider_url": args.provider_url}
     try:
@@ -88,12 +80,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("notify-tui: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
-    except (CommandError, ConfigError) as exc:
-        print(f"notify-tui: error: {exc}", file=sys.stderr)
-        return EXIT_FAILURE
     except Exception as exc:
-        from notify_tui.errors import user_message
-
         message = user_message(exc)
         if message is None:
             raise

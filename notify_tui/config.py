@@ -18,11 +18,12 @@ from typing import Any
 import platformdirs
 
 from notify_tui.domain.optout_policy import OptOutPolicy, RuleMode
+from notify_tui.errors import NotifyError
 
 APP_NAME = "notify-tui"
 
 
-class ConfigError(Exception):
+class ConfigError(NotifyError):
     """A setting is missing, malformed or contradictory. The message says which and where."""
 
 

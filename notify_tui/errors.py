@@ -1,37 +1,25 @@
-"""One line for the user from an exception that is their mistake or their environment's.
+"""One base for every error that is the user's mistake or their environment's.
 
-The CLI and the app both use this: anything it recognises becomes a sentence; anything else is a
-bug and keeps its traceback.
+Every user-facing error derives from ``NotifyError``; the CLI and the app turn it into one line
+with ``user_message``. Anything else is a bug and keeps its traceback. This module sits below
+every layer and imports nothing of the package.
 """
 
 from __future__ import annotations
 
 
+class NotifyError(Exception):
+    """An error a user can act on: ``explain()`` says what happened, in one line."""
+
+    def explain(self) -> str:
+        """The one line the CLI prints and the app notifies (``str(self)`` unless overridden)."""
+        return str(self)
+
+
 def user_message(exc: BaseException) -> str | None:
     """A one-line explanation of ``exc``, or ``None`` when it is a bug."""
-    from notify_tui.services.contacts_import import ContactsFileError
-    from notify_tui.services.sender import SendError
-    from notify_tui.store.db import WorkspaceError
-
-    if isinstance(exc, WorkspaceError | ContactsFileError | SendError):
-        return str(exc)
-    try:
-        from notify_tui.provider.errors import AuthenticationError, NotFoundError, ProviderError
-    except ImportError:  # pragma: no cover - the provider package is always there
-        ProviderError = AuthenticationError = NotFoundError = ()  # type: ignore[misc,assignment]
-    if isinstance(exc, AuthenticationError):
-        return (
-            "the provider refused the credentials (20003): check TWILIO_ACCOUNT_SID and "
-            "TWILIO_AUTH_TOKEN (or TWILIO_API_KEY and TWILIO_API_SECRET)"
-        )
-    if isinstance(exc, NotFoundError):
-        # Only a create reaches the user with a 404: the account or the address is wrong.
-        return (
-            f"the provider does not know this account or address ({exc}): check "
-            "TWILIO_ACCOUNT_SID and NOTIFY_PROVIDER_URL"
-        )
-    if isinstance(exc, ProviderError):
-        return f"the provider failed: {exc}"
+    if isinstance(exc, NotifyError):
+        return exc.explain()
     if isinstance(exc, OSError) and exc.strerror:
         where = f": {exc.filename}" if exc.filename else ""
         return f"{exc.strerror}{where}"

@@ -1,9 +1,11 @@
 """The subcommands of ``notify-tui``: their arguments here, what each does in its own module.
 
-This module imports nothing but argparse, so that the app (no subcommand), ``--help`` and
-``--version`` start without loading what the subcommands use (the services, the provider client
-and httpx, the sandbox server). Each subcommand names its handler with ``Deferred``: the module
-that holds it is imported when that command runs, never to build the parser or print its help.
+This module imports nothing but argparse and the error base, so that the app (no subcommand),
+``--help`` and ``--version`` start without loading what the subcommands use (the services, the
+provider client and httpx, the sandbox server). Each subcommand names its handler with
+``Deferred``: the module that holds it is imported when that command runs, never to build the
+parser or print its help. ``CommandError`` and the exit statuses live here too, so the commands
+never import the CLI that imports them.
 """
 
 from __future__ import annotations
@@ -13,8 +15,20 @@ import importlib
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from notify_tui.errors import NotifyError
+
 if TYPE_CHECKING:
     from notify_tui.config import Settings
+
+EXIT_OK = 0
+EXIT_FAILURE = 1
+EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
+
+
+class CommandError(NotifyError):
+    """A command cannot do what was asked; the message says why, in one line."""
+
 
 Handler = Callable[[argparse.Namespace, "Settings"], int]
 """What runs a command: the parsed arguments and the settings in, the exit status out."""

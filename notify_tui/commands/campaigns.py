@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from notify_tui.cli import CommandError
+from notify_tui.commands import CommandError
 from notify_tui.config import Settings
 from notify_tui.domain.status import Status
 from notify_tui.services.export import default_export_path, export_campaign

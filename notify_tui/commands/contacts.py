@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from notify_tui.cli import CommandError
+from notify_tui.commands import CommandError
 from notify_tui.config import Settings
 from notify_tui.services.contacts_import import ContactsFileError, import_contacts
 from notify_tui.services.runtime import Runtime

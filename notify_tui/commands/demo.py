@@ -8,7 +8,7 @@ import sys
 import time
 from dataclasses import replace
 
-from notify_tui.cli import CommandError
+from notify_tui.commands import CommandError
 from notify_tui.config import Settings
 from notify_tui.services.demo import DEMO_CAMPAIGNS, DemoCampaign, DemoProgress, build_demo
 from notify_tui.services.runtime import Runtime

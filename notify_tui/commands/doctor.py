@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from notify_tui.cli import EXIT_FAILURE, EXIT_OK
+from notify_tui.commands import EXIT_FAILURE, EXIT_OK
 from notify_tui.config import Settings
 from notify_tui.services.runtime import Runtime
 from notify_tui.store.doctor import Examination, examine, repair

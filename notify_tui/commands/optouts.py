@@ -6,7 +6,7 @@ import argparse
 import csv
 import sys
 
-from notify_tui.cli import CommandError
+from notify_tui.commands import CommandError
 from notify_tui.commands.campaigns import printable
 from notify_tui.config import Settings
 from notify_tui.domain.phone import normalize

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from notify_tui.cli import CommandError
+from notify_tui.commands import CommandError
 from notify_tui.config import Settings
 from notify_tui.provider.sandbox import Faults
 from notify_tui.provider.sandbox.server import run_sandbox_server

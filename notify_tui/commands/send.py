@@ -15,7 +15,7 @@ import time
 from collections.abc import Iterable
 from typing import TextIO
 
-from notify_tui.cli import EXIT_FAILURE, EXIT_OK, CommandError
+from notify_tui.commands import EXIT_FAILURE, EXIT_OK, CommandError
 from notify_tui.commands.campaigns import printable
 from notify_tui.config import Settings
 from notify_tui.services.contacts_import import (

@@ -1,6 +1,7 @@
 """What can go wrong when talking to the provider.
 
-The services catch these at the level they care about::
+The services catch these at the level they care about (``ProviderError`` is a
+``notify_tui.errors.NotifyError``: ``explain()`` gives the user one line)::
 
     ProviderError                      anything the provider client raises
      ├── AuthenticationError           401 / code 20003: wrong credentials; never retried
@@ -23,6 +24,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from notify_tui.errors import NotifyError
+
 __all__ = [
     "AuthenticationError",
     "CreateOutcomeUnknownError",
@@ -37,7 +40,7 @@ __all__ = [
 ]
 
 
-class ProviderError(Exception):
+class ProviderError(NotifyError):
     """Base class of every error the provider client raises."""
 
     def __init__(
@@ -65,13 +68,32 @@ class ProviderError(Exception):
             details.append(f"code {self.code}")
         return f"{self.message} ({', '.join(details)})" if details else self.message
 
+    def explain(self) -> str:
+        """One line for the user."""
+        return f"the provider failed: {self}"
+
 
 class AuthenticationError(ProviderError):
     """The provider refused the credentials (401, code 20003). Retrying cannot help."""
 
+    def explain(self) -> str:
+        """One line for the user: which settings to check."""
+        return (
+            "the provider refused the credentials (20003): check TWILIO_ACCOUNT_SID and "
+            "TWILIO_AUTH_TOKEN (or TWILIO_API_KEY and TWILIO_API_SECRET)"
+        )
+
 
 class NotFoundError(ProviderError):
     """The provider does not know the resource (404, code 20404)."""
+
+    def explain(self) -> str:
+        """One line for the user: only a create reaches them with a 404, so the account or
+        the address is wrong."""
+        return (
+            f"the provider does not know this account or address ({self}): check "
+            "TWILIO_ACCOUNT_SID and NOTIFY_PROVIDER_URL"
+        )
 
 
 class RateLimitedError(ProviderError):

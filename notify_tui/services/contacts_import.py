@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from notify_tui.domain.phone import DEFAULT_REGION, normalize
+from notify_tui.errors import NotifyError
 from notify_tui.store.contacts import ContactInput, contact_import, iter_contacts
 from notify_tui.store.sending import NewRecipient
 
@@ -66,7 +67,7 @@ _UNSAFE.update({ord(ch): " " for ch in "\t\n\r\x85\u2028\u2029"})
 _UNSAFE_TABLE = str.maketrans(_UNSAFE)
 
 
-class ContactsFileError(Exception):
+class ContactsFileError(NotifyError):
     """The file cannot be used at all (unreadable, empty, no phone column); one line says why."""
 
 

@@ -13,6 +13,7 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 from peewee import Database, OperationalError, PostgresqlDatabase, SqliteDatabase
 from playhouse.migrate import PostgresqlMigrator, SchemaMigrator, SqliteMigrator
 
+from notify_tui.errors import NotifyError
 from notify_tui.store.models import (
     ALL_MODELS,
     Contact,
@@ -45,7 +46,7 @@ SQLITE_PRAGMAS = {
 }
 
 
-class WorkspaceError(Exception):
+class WorkspaceError(NotifyError):
     """The workspace cannot be opened. The message says why, without secrets."""
 
 

@@ -10,6 +10,7 @@ from typing import Any
 
 from peewee import PostgresqlDatabase, fn
 
+from notify_tui.errors import NotifyError
 from notify_tui.store.bulk import INSERT_CONTACT, executemany
 from notify_tui.store.campaigns import contains
 from notify_tui.store.models import Contact, OptOutEvent, database, utcnow
@@ -26,7 +27,7 @@ SOURCE_LABELS = {
 }
 
 
-class OptInRefused(Exception):
+class OptInRefused(NotifyError):
     """The number cannot be opted back in by the app; the message says why."""
 
 

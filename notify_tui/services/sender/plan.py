@@ -11,6 +11,7 @@ from typing import Protocol
 
 from notify_tui.domain.phone import DEFAULT_REGION, normalize
 from notify_tui.domain.segments import SegmentInfo, count_segments, estimate_cost
+from notify_tui.errors import NotifyError
 from notify_tui.store.campaigns import create_campaign
 from notify_tui.store.models import database
 from notify_tui.store.optouts import opted_out_phones
@@ -19,7 +20,7 @@ from notify_tui.store.sending import AddedRecipients, NewRecipient, add_recipien
 _E164 = re.compile(r"^\+[1-9][0-9]{6,14}$")
 
 
-class SendError(Exception):
+class SendError(NotifyError):
     """A campaign cannot be planned or sent; the message says why, in one line."""
 
 
