@@ -56,6 +56,8 @@ SANDBOX_BASE_URL = "http://sandbox.invalid"
 SANDBOX_ACCOUNT_SID = "AC00000000000000000000000000000000"
 SANDBOX_AUTH_TOKEN = "sandbox"
 MAX_PAGE_SIZE = 1000
+CANNOT_CANCEL = 30409
+"""Twilio's code for a cancel of a message that is no longer scheduled."""
 
 ASGIApp = Callable[
     [
@@ -187,8 +189,13 @@ class TwilioClient:
         from_: str | None = None,
         messaging_service_sid: str | None = None,
         status_callback: str | None = None,
+        send_at: datetime | None = None,
     ) -> ProviderMessage:
         """Send one message (``POST .../Messages.json``); the provider answers 201 with it.
+
+        ``send_at`` (an aware datetime) schedules it (``ScheduleType=fixed``): Twilio honours
+        that only for a Messaging Service, and between 15 minutes and 35 days ahead, so it
+        requires ``messaging_service_sid``; the answer then has status ``scheduled``.
 
         Raises ``RefusedError`` (with the provider's code) when refused, ``RateLimitedError`` or
         ``TransportError`` when it certainly created nothing after the retries, and
@@ -196,6 +203,11 @@ class TwilioClient:
         """
         if not from_ and not messaging_service_sid:
             raise ValueError("create_message needs from_ or messaging_service_sid")
+        if send_at is not None and not messaging_service_sid:
+            # Without a service Twilio drops the schedule and sends at once: never ask that.
+            raise ValueError("scheduling a message (send_at) needs messaging_service_sid")
+        if send_at is not None and send_at.tzinfo is None:
+            raise ValueError("send_at must be an aware datetime")
         form = {"To": to, "Body": body}
         if from_:
             form["From"] = from_
@@ -203,6 +215,9 @@ class TwilioClient:
             form["MessagingServiceSid"] = messaging_service_sid
         if status_callback:
             form["StatusCallback"] = status_callback
+        if send_at is not None:
+            form["ScheduleType"] = "fixed"
+            form["SendAt"] = send_at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
         started: list[datetime] = []
         try:
             data = await self._call(
@@ -229,6 +244,33 @@ class TwilioClient:
         path = f"{self._message_prefix}{quote(sid, safe='')}.json"
         data = await self._call("GET", path, retry=_transient)
         return ProviderMessage.from_json(data)
+
+    async def cancel_message(self, sid: str) -> ProviderMessage:
+        """Cancel a scheduled message (``POST .../Messages/{sid}.json`` with ``Status=canceled``).
+
+        Twilio cancels only while the message is ``scheduled``; otherwise it refuses with code
+        30409 (``RefusedError``). Cancelling is idempotent here: it is retried like a fetch, and
+        a 30409 for a message that is already ``canceled`` (a retry after a lost answer, or
+        someone else) answers the cancelled message.
+        """
+        if not sid:
+            raise ValueError("sid must not be empty")
+        path = f"{self._message_prefix}{quote(sid, safe='')}.json"
+        try:
+            data = await self._call("POST", path, data={"Status": "canceled"}, retry=_transient)
+        except RefusedError as error:
+            if error.code != CANNOT_CANCEL:
+                raise
+            current = await self.fetch_message(sid)
+            if current.status != "canceled":
+                raise
+            return current
+        message = ProviderMessage.from_json(data)
+        if message.sid != sid:
+            raise InvalidResponseError(
+                f"asked to cancel {sid}, the provider answered about {message.sid}"
+            )
+        return message
 
     async def list_messages(
         self,

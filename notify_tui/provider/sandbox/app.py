@@ -2,9 +2,11 @@
 
 Routes (all answers JSON, Twilio's shapes; errors ``{"code", "message", "more_info", "status"}``)::
 
-    POST /2010-04-01/Accounts/{AccountSid}/Messages.json         create   201
-    GET  /2010-04-01/Accounts/{AccountSid}/Messages.json         list     200
-    GET  /2010-04-01/Accounts/{AccountSid}/Messages/{Sid}.json   fetch    200
+    POST   /2010-04-01/Accounts/{AccountSid}/Messages.json         create   201
+    GET    /2010-04-01/Accounts/{AccountSid}/Messages.json         list     200
+    GET    /2010-04-01/Accounts/{AccountSid}/Messages/{Sid}.json   fetch    200
+    POST   /2010-04-01/Accounts/{AccountSid}/Messages/{Sid}.json   update   200 (cancel, redact)
+    DELETE /2010-04-01/Accounts/{AccountSid}/Messages/{Sid}.json   delete   204
     GET  /_sandbox/stats                                         counters
     GET  /_sandbox/faults, POST /_sandbox/faults                 fault injection
 
@@ -12,6 +14,13 @@ Statuses move with time but nothing runs in the background: each answer computes
 message is on its timeline from the app's clock (see ``outcomes``). List filters: ``To``,
 ``From``, ``DateSent`` (that UTC day), ``DateSent<`` (on or before the day), ``DateSent>`` (on or
 after it), ``PageSize`` 1-1000 (default 50); pages continue with an opaque ``PageToken``.
+
+Scheduling follows Twilio (``ScheduleType=fixed`` and ``SendAt``, with a Messaging Service only;
+without one both are dropped and the message goes out at once): ``scheduled`` until ``SendAt``
+on the app's clock, then the usual timeline. Update: ``Status=canceled`` while scheduled (else
+30409), ``Body=`` empty once the message has left the queue (redaction). Delete: once the message
+is no longer on its way (scheduled or in flight: 400, code 20009); then fetch answers 404.
+A create may carry ``MediaUrl`` (up to 10, an ``MM`` sid) or ``ContentSid`` instead of a body.
 """
 
 from __future__ import annotations
@@ -41,6 +50,7 @@ from notify_tui.domain.error_titles import error_title
 from notify_tui.domain.segments import MAX_BODY_CHARS, count_segments
 from notify_tui.provider.sandbox.faults import ConnectionDropped, Faults
 from notify_tui.provider.sandbox.outcomes import (
+    Progress,
     Timeline,
     format_price,
     outcome_for,
@@ -63,11 +73,19 @@ FAILED_MESSAGE_FEE = Decimal("0.001")
 DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 1000
 MAX_REQUEST_BODY = 64 * 1024
+MMS_PRICE = Decimal("0.0200")
+"""What one MMS costs (a message with media counts as one, whatever its length)."""
+MAX_MEDIA = 10
+SCHEDULE_MIN = timedelta(minutes=15)
+SCHEDULE_MAX = timedelta(days=35)
+_IN_FLIGHT = frozenset({"scheduled", "accepted", "queued", "sending"})
+"""Statuses of a message still on its way: it can be neither redacted nor deleted."""
 
 _MESSAGES = re.compile(rf"^{API}/Accounts/([^/]+)/Messages\.json$")
 _MESSAGE = re.compile(rf"^{API}/Accounts/([^/]+)/Messages/([^/]+)\.json$")
 _ACCOUNT_SID = re.compile(r"^AC[0-9a-fA-F]{32}$")
 _SERVICE_SID = re.compile(r"^MG[0-9a-fA-F]{32}$")
+_CONTENT_SID = re.compile(r"^HX[0-9a-fA-F]{32}$")
 _E164 = re.compile(r"^\+[1-9][0-9]{6,14}$")
 _SHORT_CODE = re.compile(r"^[0-9]{3,8}$")
 _ALPHANUMERIC_SENDER = re.compile(r"^(?=.*[A-Za-z])[A-Za-z0-9 ]{1,11}$")
@@ -138,6 +156,11 @@ class SandboxApp:
                 "create",
                 "fetch",
                 "list",
+                "update",
+                "delete",
+                "canceled",
+                "redacted",
+                "deleted",
                 "created",
                 "refused",
                 "not_found",
@@ -188,9 +211,10 @@ class SandboxApp:
                 raise _Refusal(405, 20004, "Method not allowed")
             kind, account, sid = ("create" if method == "POST" else "list"), found[1], ""
         elif (found := _MESSAGE.match(path)) is not None:
-            if method != "GET":
+            kinds = {"GET": "fetch", "POST": "update", "DELETE": "delete"}
+            if method not in kinds:
                 raise _Refusal(405, 20004, "Method not allowed")
-            kind, account, sid = "fetch", found[1], found[2]
+            kind, account, sid = kinds[method], found[1], found[2]
         else:
             raise _Refusal(404, 20404, f"The requested resource {path} was not found")
         self._counters[kind] += 1
@@ -218,6 +242,11 @@ class SandboxApp:
                 return 201, self._create(account, body), []
             if kind == "fetch":
                 return 200, self._fetch(account, sid, path), []
+            if kind == "update":
+                return 200, self._update(account, sid, path, body), []
+            if kind == "delete":
+                self._delete(account, sid, path)
+                return 204, None, []
             return 200, self._list(account, path, scope.get("query_string", b"")), []
         finally:
             self._in_flight -= 1
@@ -225,19 +254,29 @@ class SandboxApp:
     # ------------------------------------------------------------ handlers
 
     def _create(self, account: str, raw: bytes) -> dict[str, Any]:
-        form = _form(raw)
+        fields = _fields(raw)
+        form = {key: values[0] for key, values in fields.items()}
         to = form.get("To", "").strip()
         from_ = form.get("From", "").strip() or None
         service = form.get("MessagingServiceSid", "").strip() or None
         body = form.get("Body", "")
+        media = [url for url in fields.get("MediaUrl", []) if url.strip()]
+        content = form.get("ContentSid", "").strip() or None
         callback = form.get("StatusCallback", "").strip() or None
+        now_us = self._now_us()
         try:
             if not to:
                 raise _Refusal(400, 21604)
             if not from_ and not service:
                 raise _Refusal(400, 21603)
-            if not body:
+            if not body and not media and content is None:
                 raise _Refusal(400, 21602)
+            if len(media) > MAX_MEDIA:
+                raise _Refusal(400, 21623)
+            if any(not _web_url(url) for url in media):
+                raise _Refusal(400, 21620)
+            if content is not None and not _CONTENT_SID.match(content):
+                raise _Refusal(400, 20001, f"Invalid ContentSid: {content}")
             if len(body) > MAX_BODY_CHARS:
                 raise _Refusal(400, 21617)
             if not _valid_e164(to):
@@ -246,25 +285,29 @@ class SandboxApp:
                 raise _Refusal(400, 21212, f"The 'From' number {from_} is not a valid phone number")
             if service is not None and not _SERVICE_SID.match(service):
                 raise _Refusal(400, 21701, "The Messaging Service Sid is invalid.")
-            if callback is not None and urlsplit(callback).scheme not in ("http", "https"):
+            if callback is not None and not _web_url(callback):
                 raise _Refusal(400, 21609)
+            # Without a Messaging Service, Twilio drops the scheduling parameters.
+            send_at_us = _send_at(form, now_us) if service is not None else None
             outcome = outcome_for(to)
             if outcome.final_status == "refused" and outcome.error_code is not None:
                 raise _Refusal(400, outcome.error_code)
         except _Refusal:
             self._counters["refused"] += 1
             raise
-        now_us = self._now_us()
         timeline = plan_timeline(
             outcome.final_status,
-            now_us,
-            via_service=from_ is None,
+            now_us if send_at_us is None else send_at_us,
+            via_service=from_ is None and send_at_us is None,
             speed=self._speed,
             rng=self._rng,
         )
-        segments = count_segments(body).segments
+        segments = max(count_segments(body).segments, 1)
         if outcome.final_status == "failed":
             price: str | None = format_price(self._failed_fee)
+        elif media:
+            segments = 1
+            price = format_price(MMS_PRICE)
         else:
             price = format_price(self._price_per_segment * segments)
         message = StoredMessage(
@@ -281,13 +324,15 @@ class SandboxApp:
             error_code=outcome.error_code,
             price=price,
             lost=self._chance(self.faults.lost_rate),
-            created_us=timeline.created_us,
+            created_us=now_us,
             queued_us=timeline.queued_us,
             sending_us=timeline.sending_us,
             sent_us=timeline.sent_us,
             final_us=timeline.final_us,
+            send_at_us=send_at_us,
+            num_media=len(media),
         )
-        message = self._store(message)
+        message = self._store(message, "MM" if media else "SM")
         self._counters["created"] += 1
         if self._chance(self.faults.lost_answer_rate):
             self._counters["lost_answers"] += 1
@@ -295,11 +340,48 @@ class SandboxApp:
         return self._render(message, now_us)
 
     def _fetch(self, account: str, sid: str, path: str) -> dict[str, Any]:
+        return self._render(self._find(account, sid, path), self._now_us())
+
+    def _find(self, account: str, sid: str, path: str) -> StoredMessage:
         message = self._state.get(account, sid)
-        if message is None or message.lost:
+        if message is None or message.lost or message.deleted:
             self._counters["not_found"] += 1
             raise _Refusal(404, 20404, f"The requested resource {path} was not found")
-        return self._render(message, self._now_us())
+        return message
+
+    def _update(self, account: str, sid: str, path: str, raw: bytes) -> dict[str, Any]:
+        form = _form(raw)
+        message = self._find(account, sid, path)
+        status, body = form.get("Status"), form.get("Body")
+        if status is None and body is None:
+            raise _Refusal(400, 20001, "Give Status=canceled to cancel, or an empty Body to redact")
+        if status is not None and status != "canceled":
+            raise _Refusal(400, 20001, f"Status can only be changed to canceled, not {status!r}")
+        if body:
+            raise _Refusal(400, 20001, "Body can only be redacted: send it empty")
+        now_us = self._now_us()
+        if status is not None:
+            if self._status(message, now_us) != "scheduled":
+                raise _Refusal(400, 30409)
+            message = self._state.update(message, canceled_us=now_us)
+            self._counters["canceled"] += 1
+        if body is not None:
+            if self._status(message, now_us) in _IN_FLIGHT:
+                raise _Refusal(400, 20001, "A message can be redacted only once it has been sent")
+            message = self._state.update(message, body="")
+            self._counters["redacted"] += 1
+        self._schedule_flush()
+        return self._render(message, now_us)
+
+    def _delete(self, account: str, sid: str, path: str) -> None:
+        message = self._find(account, sid, path)
+        if self._status(message, self._now_us()) in _IN_FLIGHT:
+            raise _Refusal(
+                400, 20009, "A message that is scheduled or on its way cannot be deleted"
+            )
+        self._state.update(message, deleted=True)
+        self._counters["deleted"] += 1
+        self._schedule_flush()
 
     def _list(self, account: str, path: str, query_string: bytes) -> dict[str, Any]:
         query = _form(query_string)
@@ -410,9 +492,9 @@ class SandboxApp:
             self._flush_handle = None
         self._state.close()
 
-    def _store(self, message: StoredMessage) -> StoredMessage:
+    def _store(self, message: StoredMessage, prefix: str = "SM") -> StoredMessage:
         for _ in range(8):
-            candidate = replace(message, sid=f"SM{self._rng.getrandbits(128):032x}")
+            candidate = replace(message, sid=f"{prefix}{self._rng.getrandbits(128):032x}")
             try:
                 stored = self._state.add(candidate)
             except sqlite3.IntegrityError:
@@ -433,16 +515,24 @@ class SandboxApp:
         self._flush_handle = None
         self._state.flush()
 
-    def _render(self, m: StoredMessage, now_us: int) -> dict[str, Any]:
+    def _progress(self, m: StoredMessage, now_us: int) -> Progress:
         via_service = m.messaging_service_sid is not None and m.queued_us > m.created_us
         timeline = Timeline(m.created_us, m.queued_us, m.sending_us, m.sent_us, m.final_us)
-        now = progress(
+        return progress(
             m.final_status,
             m.error_code,
             timeline,
             now_us,
             via_service=via_service,
+            send_at_us=m.send_at_us,
+            canceled_us=m.canceled_us,
         )
+
+    def _status(self, m: StoredMessage, now_us: int) -> str:
+        return self._progress(m, now_us).status
+
+    def _render(self, m: StoredMessage, now_us: int) -> dict[str, Any]:
+        now = self._progress(m, now_us)
         uri = f"{API}/Accounts/{m.account_sid}/Messages/{m.sid}"
         return {
             "account_sid": m.account_sid,
@@ -458,7 +548,7 @@ class SandboxApp:
             "error_message": (error_title(now.error_code) or None) if now.error_code else None,
             "from": m.from_ if now.sender_assigned else None,
             "messaging_service_sid": m.messaging_service_sid,
-            "num_media": "0",
+            "num_media": str(m.num_media),
             "num_segments": str(m.num_segments if now.sender_assigned else 0),
             "price": m.price if now.priced else None,
             "price_unit": "USD",
@@ -511,13 +601,14 @@ async def _read_body(receive: Receive) -> bytes:
 async def _respond(
     send: Send, status: int, payload: object, headers: list[tuple[bytes, bytes]]
 ) -> None:
-    body = json.dumps(payload, separators=(",", ":")).encode()
+    body = b"" if status == 204 else json.dumps(payload, separators=(",", ":")).encode()
+    kind = [] if status == 204 else [(b"content-type", b"application/json; charset=utf-8")]
     await send(
         {
             "type": "http.response.start",
             "status": status,
             "headers": [
-                (b"content-type", b"application/json; charset=utf-8"),
+                *kind,
                 (b"content-length", str(len(body)).encode()),
                 *headers,
                 *([(b"www-authenticate", b'Basic realm="Twilio API"')] if status == 401 else []),
@@ -538,12 +629,53 @@ def _error_json(refusal: _Refusal) -> dict[str, object]:
 
 def _form(raw: bytes) -> dict[str, str]:
     """Form or query fields, first value of each (``DateSent%3C`` reads as ``DateSent<``)."""
+    return {key: values[0] for key, values in _fields(raw).items()}
+
+
+def _fields(raw: bytes) -> dict[str, list[str]]:
+    """Form or query fields, every value of each (``MediaUrl`` may repeat)."""
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise _Refusal(400, 20001, "The request is not valid UTF-8") from exc
-    parsed = parse_qs(text, keep_blank_values=True, max_num_fields=100)
-    return {key: values[0] for key, values in parsed.items()}
+    try:
+        return parse_qs(text, keep_blank_values=True, max_num_fields=100)
+    except ValueError as exc:  # more fields than that
+        raise _Refusal(400, 20001, "Too many parameters") from exc
+
+
+def _web_url(url: str) -> bool:
+    try:
+        parts = urlsplit(url.strip())
+        return parts.scheme in ("http", "https") and bool(parts.hostname)
+    except ValueError:
+        return False
+
+
+def _send_at(form: dict[str, str], now_us: int) -> int | None:
+    """When a create asks to be sent (``ScheduleType=fixed`` + ``SendAt``), or ``None``."""
+    kind = form.get("ScheduleType")
+    if kind is None or kind == "":
+        return None
+    if kind != "fixed":
+        raise _Refusal(400, 35126, f"Invalid ScheduleType: {kind!r}; the only type is fixed")
+    text = form.get("SendAt", "").strip()
+    if not text:
+        raise _Refusal(400, 35111, "SendAt is required with ScheduleType=fixed")
+    try:
+        when = datetime.fromisoformat(text.replace("Z", "+00:00") if text.endswith("Z") else text)
+    except ValueError:
+        when = None
+    if when is None or when.tzinfo is None:
+        raise _Refusal(400, 35114, f"SendAt must be an ISO-8601 time in UTC, not {text!r}")
+    try:
+        ahead = when - datetime.fromtimestamp(now_us / 1_000_000, UTC)
+        at_us = int(when.timestamp() * 1_000_000)
+    except (OverflowError, ValueError, OSError) as exc:
+        raise _Refusal(400, 35114, "SendAt must be 15 minutes to 35 days ahead") from exc
+    if not SCHEDULE_MIN <= ahead <= SCHEDULE_MAX:
+        raise _Refusal(400, 35114, "SendAt must be 15 minutes to 35 days ahead")
+    return at_us
 
 
 def _header(scope: Scope, name: bytes) -> str:

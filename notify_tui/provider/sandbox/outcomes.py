@@ -25,7 +25,8 @@ Twilio's test numbers (``TEST_NUMBERS``) are always refused at create with their
 
 Timeline, in seconds before dividing by the sandbox's ``speed`` (each step drawn uniformly):
 ``accepted`` (Messaging Service sends only) 0.2-0.6, ``queued`` 0.3-1.5, ``sending`` 0.2-0.8,
-``sent`` 1-5 until ``delivered`` / ``undelivered``. A ``failed`` message goes from ``queued``
+``sent`` 1-5 until ``delivered`` / ``undelivered`` (a scheduled message is ``scheduled`` until
+its ``SendAt``, and its timeline starts there). A ``failed`` message goes from ``queued``
 straight to ``failed`` after 0.5-2. ``date_sent`` is null until the message leaves the queue.
 
 Price (negative, as Twilio writes it) is null until the message is final: every segment at the
@@ -170,9 +171,20 @@ def progress(
     now_us: int,
     *,
     via_service: bool,
+    send_at_us: int | None = None,
+    canceled_us: int | None = None,
 ) -> Progress:
-    """The status of a message on ``timeline`` at ``now_us``."""
+    """The status of a message on ``timeline`` at ``now_us``.
+
+    A scheduled message (``send_at_us``) is ``scheduled`` until then, its timeline starting
+    there; once cancelled (``canceled_us``, only ever before ``send_at_us``) it stays
+    ``canceled``, free and without a sender.
+    """
     t = timeline
+    if canceled_us is not None and now_us >= canceled_us:
+        return Progress("canceled", None, None, canceled_us, False, False)
+    if send_at_us is not None and now_us < send_at_us:
+        return Progress("scheduled", None, None, t.created_us, False, False)
     if via_service and now_us < t.queued_us:
         return Progress("accepted", None, None, t.created_us, False, False)
     if now_us < t.sending_us:

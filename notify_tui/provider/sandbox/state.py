@@ -26,7 +26,8 @@ __all__ = ["MEMORY", "Cursor", "SandboxState", "StoredMessage"]
 MEMORY = ":memory:"
 """A state that lives as long as the app (for tests)."""
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+"""1: the first shape; 2 adds scheduling, cancelling, media and deletion."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,12 +55,19 @@ class StoredMessage:
     sending_us: int
     sent_us: int
     final_us: int
+    send_at_us: int | None = None
+    """When a scheduled message leaves ``scheduled`` (its timeline starts there); else ``None``."""
+    canceled_us: int | None = None
+    """When a scheduled message was cancelled; it never moves again."""
+    num_media: int = 0
+    deleted: bool = False
+    """Deleted by the API: fetch answers 404 and lists leave it out, as for a lost one."""
 
 
 _COLUMNS = [f.name for f in fields(StoredMessage)]
 _SELECT = ", ".join(f'"{c}"' for c in _COLUMNS)
 _VALUES = attrgetter(*_COLUMNS[1:])
-_LOST = _COLUMNS.index("lost")
+_BOOLS = frozenset(i for i, c in enumerate(_COLUMNS) if c in ("lost", "deleted"))
 
 _SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS messages (
@@ -80,12 +88,23 @@ CREATE TABLE IF NOT EXISTS messages (
     queued_us INTEGER NOT NULL,
     sending_us INTEGER NOT NULL,
     sent_us INTEGER NOT NULL,
-    final_us INTEGER NOT NULL
+    final_us INTEGER NOT NULL,
+    send_at_us INTEGER,
+    canceled_us INTEGER,
+    num_media INTEGER NOT NULL DEFAULT 0,
+    deleted INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS messages_by_date ON messages (account_sid, sending_us, id);
 CREATE INDEX IF NOT EXISTS messages_by_to ON messages (account_sid, "to", sending_us, id);
 CREATE INDEX IF NOT EXISTS messages_by_from ON messages (account_sid, from_, sending_us, id);
 PRAGMA user_version = {SCHEMA_VERSION};
+"""
+
+_UPGRADE_1_TO_2 = """
+ALTER TABLE messages ADD COLUMN send_at_us INTEGER;
+ALTER TABLE messages ADD COLUMN canceled_us INTEGER;
+ALTER TABLE messages ADD COLUMN num_media INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE messages ADD COLUMN deleted INTEGER NOT NULL DEFAULT 0;
 """
 
 Cursor = tuple[int, int]
@@ -106,12 +125,14 @@ class SandboxState:
         # One connection, used from whichever thread runs the app's event loop.
         self._db = sqlite3.connect(location, check_same_thread=False)
         version = self._db.execute("PRAGMA user_version").fetchone()[0]
-        if version not in (0, SCHEMA_VERSION):
+        if version not in (0, 1, SCHEMA_VERSION):
             self._db.close()
             raise ValueError(f"{location} holds sandbox state of another version ({version})")
         if location != MEMORY:
             self._db.execute("PRAGMA journal_mode = WAL")
             self._db.execute("PRAGMA synchronous = NORMAL")
+        if version == 1:
+            self._db.executescript(_UPGRADE_1_TO_2)
         self._db.executescript(_SCHEMA)
         placeholders = ", ".join("?" for _ in _COLUMNS[1:])
         quoted = ", ".join(f'"{c}"' for c in _COLUMNS[1:])
@@ -133,6 +154,21 @@ class SandboxState:
         if self._pending >= self._commit_every:
             self.flush()
         return replace(message, id=cursor.lastrowid)
+
+    def update(self, message: StoredMessage, **changes: object) -> StoredMessage:
+        """Change some fields of a stored message (by ``sid``) and answer the new message."""
+        names = [name for name in changes if name in _COLUMNS and name not in ("id", "sid")]
+        if len(names) != len(changes):
+            raise ValueError(f"cannot update {sorted(set(changes) - set(names))}")
+        assignments = ", ".join(f'"{name}" = ?' for name in names)
+        self._db.execute(
+            f"UPDATE messages SET {assignments} WHERE sid = ?",
+            [*(changes[name] for name in names), message.sid],
+        )
+        self._pending += 1
+        if self._pending >= self._commit_every:
+            self.flush()
+        return replace(message, **changes)  # type: ignore[arg-type]
 
     def get(self, account_sid: str, sid: str) -> StoredMessage | None:
         """The message ``sid`` of ``account_sid``, or ``None``."""
@@ -159,9 +195,9 @@ class SandboxState:
 
         ``sent_since_us`` / ``sent_before_us`` bound ``date_sent`` (then only messages already
         sent by ``now_us`` match); ``after`` continues past a cursor, ``before`` reads the page
-        that precedes one. Lost messages are left out.
+        that precedes one. Lost and deleted messages are left out.
         """
-        where = ["account_sid = ?", "lost = 0"]
+        where = ["account_sid = ?", "lost = 0", "deleted = 0"]
         args: list[object] = [account_sid]
         if to is not None:
             where.append('"to" = ?')
@@ -228,4 +264,5 @@ def _lowest(a: int | None, b: int | None) -> int | None:
 
 
 def _message(row: tuple[object, ...]) -> StoredMessage:
-    return StoredMessage(*row[:_LOST], bool(row[_LOST]), *row[_LOST + 1 :])  # type: ignore[arg-type,call-arg]
+    values = [bool(v) if i in _BOOLS else v for i, v in enumerate(row)]
+    return StoredMessage(*values)  # type: ignore[arg-type]
