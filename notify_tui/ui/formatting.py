@@ -11,7 +11,8 @@ from decimal import Decimal
 from rich.style import Style
 from rich.text import Text
 
-from notify_tui.ui.widgets.virtual_table import safe_text
+from notify_tui.errors import user_message
+from notify_tui.ui.text import safe_text
 
 
 def local(moment: datetime, tz: tzinfo | None) -> datetime:
@@ -106,3 +107,8 @@ def styled(value: str, style: Style) -> Text:
     if value and style:
         text.stylize(style)
     return text
+
+
+def describe_error(exc: BaseException) -> str:
+    """One line about an exception, for a notification."""
+    return plain(user_message(exc) or f"{type(exc).__name__}: {exc}")

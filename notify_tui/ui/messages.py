@@ -46,14 +46,6 @@ class CampaignStateLoaded(Message):
         self.state = state
 
 
-class PollStarted(Message):
-    """A poll cycle began (the header shows a quiet activity mark)."""
-
-    def __init__(self, campaign_id: int | None) -> None:
-        super().__init__()
-        self.campaign_id = campaign_id
-
-
 class StatusesResolved(Message):
     """A poll cycle ended: what it did and, when something changed, the fresh state."""
 
@@ -79,14 +71,6 @@ class StatusesResolved(Message):
         if message.state is not None:
             return True
         return self.state is None and (message.changed or not self.changed)
-
-
-class PollFailed(Message):
-    """A poll cycle failed outright (not provider trouble: that is in the cycle)."""
-
-    def __init__(self, error: str) -> None:
-        super().__init__()
-        self.error = error
 
 
 class RecipientsFound(Message):

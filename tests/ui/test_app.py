@@ -31,7 +31,7 @@ async def test_make_app_starts_nothing() -> None:
         app = make_app(runtime)
         assert isinstance(app, NotifyApp)
         assert runtime._client is None  # no provider client built
-        assert app._poller is None
+        assert app.live._poller is None
         assert not list(app.workers)
     finally:
         await runtime.aclose()

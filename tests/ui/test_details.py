@@ -18,6 +18,7 @@ from notify_tui.store.models import Contact, OptOutEvent
 from notify_tui.store.sending import NewRecipient, add_recipients
 from notify_tui.ui.app import NotifyApp, make_app
 from notify_tui.ui.dialogs.confirm import ConfirmDialog
+from notify_tui.ui.live import PollResult, Scope
 from notify_tui.ui.screens.details import DetailsScreen
 from notify_tui.ui.widgets.reason_list import ReasonList
 from notify_tui.ui.widgets.status_chart import StatusChart
@@ -248,7 +249,7 @@ async def test_live_updates_keep_cursor_and_scroll(runtime: Runtime) -> None:
     campaign_id = await send_live(runtime, "Sixty", people)
     app = make_app(runtime, first_run_demo=False)
     async with app.run_test(size=(80, 24)) as pilot:
-        screen = await open_details(app, pilot, campaign_id)
+        await open_details(app, pilot, campaign_id)
         t = table(app)
         t.move_cursor(40)
         await pilot.pause()
@@ -258,19 +259,29 @@ async def test_live_updates_keep_cursor_and_scroll(runtime: Runtime) -> None:
         await wait_until(pilot, lambda: chart.data.unknown < 55)
         await pilot.pause()
         assert (t.scroll_y, t.cursor_row) == (scroll, cursor)
-        assert screen.poll_worker is not None and screen.poll_worker.is_running
+        worker = app.live.poll_worker
+        assert worker is not None and worker.is_running
+        assert app.live.scope is not None and app.live.scope.campaign_id == campaign_id
 
 
-async def test_poll_worker_stops_when_the_screen_is_left(runtime: Runtime, spring: int) -> None:
+async def test_polling_follows_the_screen_on_top(runtime: Runtime, spring: int) -> None:
     app = make_app(runtime, first_run_demo=False)
     async with app.run_test(size=(80, 24)) as pilot:
+        await wait_until(pilot, lambda: app.live.poll_worker is not None)
+        everything = app.live.poll_worker
+        assert everything is not None and app.live.scope == Scope(None)
         screen = await open_details(app, pilot, spring)
-        worker = screen.poll_worker
-        assert worker is not None
+        await wait_until(pilot, lambda: everything.state is WorkerState.CANCELLED)
+        worker = app.live.poll_worker
+        assert worker is not None and worker is not everything
         await wait_until(pilot, lambda: worker.state is WorkerState.RUNNING)
         await pilot.press("escape")
         await wait_until(pilot, lambda: worker.state is WorkerState.CANCELLED)
         assert not [w for w in app.workers if w.node is screen]
+        # Back on History, every campaign is followed again, by one worker.
+        await wait_until(pilot, lambda: app.live.poll_worker not in (None, worker))
+        assert app.live.scope is not None and app.live.scope.campaign_id is None
+        assert len([w for w in app.workers if w.group == "poll" and not w.is_finished]) == 1
 
 
 async def test_provider_trouble_is_one_notification(tmp_path: Path) -> None:
@@ -290,11 +301,11 @@ async def test_provider_trouble_is_one_notification(tmp_path: Path) -> None:
             await wait_until(pilot, lambda: any(title in n for n in notifications(app)))
             # Every later cycle that fails stays quiet...
             for _ in range(5):
-                app.poll_cycle_done(_error_cycle())  # type: ignore[arg-type]
+                app.live.statuses_resolved.publish(PollResult(_error_cycle(), campaign_id))  # type: ignore[arg-type]
             await pilot.pause()
             assert sum(title in n for n in notifications(app)) == 1
             # ...until the provider answers again.
-            app.poll_cycle_done(ok_cycle())  # type: ignore[arg-type]
+            app.live.statuses_resolved.publish(PollResult(ok_cycle(), campaign_id))
             await wait_until(pilot, lambda: any("answers again" in n for n in notifications(app)))
     finally:
         await runtime.aclose()
@@ -304,7 +315,7 @@ async def test_provider_trouble_is_one_notification(tmp_path: Path) -> None:
 async def test_a_broken_poll_loop_is_one_notification_and_goes_on(
     runtime: Runtime, spring: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("notify_tui.ui.polling.MAX_BACKOFF", 0.01)
+    monkeypatch.setattr("notify_tui.services.poller.MAX_BACKOFF", 0.01)
     calls = 0
 
     async def broken(campaign_id: int | None = None) -> object:
@@ -313,7 +324,7 @@ async def test_a_broken_poll_loop_is_one_notification_and_goes_on(
         raise RuntimeError("database is locked")
 
     app = make_app(runtime, first_run_demo=False)
-    monkeypatch.setattr(app.poller, "poll_once", broken)
+    monkeypatch.setattr(app.live.poller, "poll_once", broken)
     async with app.run_test(size=(80, 24)) as pilot:
         await open_details(app, pilot, spring)
         await wait_until(pilot, lambda: calls >= 5)

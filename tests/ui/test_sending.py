@@ -113,7 +113,7 @@ async def test_quitting_while_sending_asks_then_leaves_it_resumable(
         await wait_until(pilot, lambda: isinstance(app.screen, ConfirmDialog))
         await pilot.press("n")  # keep sending
         await pilot.pause()
-        assert app.is_running and app.is_sending(campaign_id)
+        assert app.is_running and app.live.is_sending(campaign_id)
         await pilot.press("ctrl+q")
         await wait_until(pilot, lambda: isinstance(app.screen, ConfirmDialog))
         await pilot.press("y")

@@ -12,12 +12,12 @@ from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.strip import Strip
 
+from notify_tui.ui.text import safe_text
 from notify_tui.ui.widgets.virtual_table import (
     CHUNK_SIZE,
     Column,
     VirtualTable,
     column_widths,
-    safe_text,
 )
 
 SIZE = (80, 24)

@@ -17,7 +17,7 @@ from notify_tui.domain.phone import format_for_humans
 from notify_tui.services.sender import CampaignPlan
 from notify_tui.ui.formatting import count, duration, money, plural
 from notify_tui.ui.messages import AudienceSummary
-from notify_tui.ui.widgets.virtual_table import safe_text
+from notify_tui.ui.text import safe_text
 
 
 def ucs2_reason(trigger: str | None) -> Text:

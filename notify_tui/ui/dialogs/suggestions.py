@@ -18,8 +18,9 @@ from notify_tui.store.suggestions import Suggestion, accept, dismiss, pending
 from notify_tui.ui.dialogs.confirm import ConfirmDialog
 from notify_tui.ui.formatting import count, plural
 from notify_tui.ui.messages import SuggestionsDecided, SuggestionsLoaded
+from notify_tui.ui.text import safe_text
 from notify_tui.ui.widgets.suggestion_table import SuggestionTable, evidence_text, failures
-from notify_tui.ui.widgets.virtual_table import VirtualTable, safe_text
+from notify_tui.ui.widgets.virtual_table import VirtualTable
 
 if TYPE_CHECKING:
     from notify_tui.ui.app import NotifyApp

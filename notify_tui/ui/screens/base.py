@@ -22,3 +22,7 @@ class NotifyScreen(Screen[Any]):
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         # Worker messages do not bubble: each screen hands its workers' fate to the app.
         self.notify_app.worker_changed(event.worker, event.state)
+
+    def on_unmount(self) -> None:
+        # A screen that is gone follows nothing live any more.
+        self.notify_app.live.unfollow(self)

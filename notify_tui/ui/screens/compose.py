@@ -37,7 +37,7 @@ from notify_tui.ui.messages import (
     CampaignRecorded,
 )
 from notify_tui.ui.screens.base import NotifyScreen
-from notify_tui.ui.widgets.virtual_table import safe_text
+from notify_tui.ui.text import safe_text
 
 SHOWN_REJECTIONS = 5
 """Lines of a CSV file that could not be used, shown in the summary."""

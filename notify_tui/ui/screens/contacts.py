@@ -17,10 +17,11 @@ from notify_tui.store.contacts import ContactRow, DeliveryRecord, count_contacts
 from notify_tui.ui.formatting import count
 from notify_tui.ui.messages import DeliveryHistoryLoaded
 from notify_tui.ui.screens.opt_out_actions import OptOutActionsScreen, number_and_name
+from notify_tui.ui.text import safe_text
 from notify_tui.ui.widgets.contact_table import ContactSource, ContactTable, source_label
 from notify_tui.ui.widgets.delivery_history import DeliveryHistoryTable
 from notify_tui.ui.widgets.filter_input import FilterInput
-from notify_tui.ui.widgets.virtual_table import VirtualTable, safe_text
+from notify_tui.ui.widgets.virtual_table import VirtualTable
 
 SEARCH_DELAY = 0.2
 """Seconds of quiet typing before the search applies."""

@@ -11,9 +11,8 @@ from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.widgets import Footer, ProgressBar, Static
 
-from notify_tui.ui.formatting import plain
+from notify_tui.ui.formatting import describe_error, plain
 from notify_tui.ui.messages import DemoBuilt, DemoProgressed
-from notify_tui.ui.polling import describe_error
 from notify_tui.ui.screens.base import NotifyScreen
 
 INTRO = (

@@ -36,23 +36,22 @@ from notify_tui.store.recipients import (
 from notify_tui.store.suggestions import pending_counts
 from notify_tui.ui.dialogs.suggestions import SuggestionsDialog
 from notify_tui.ui.formatting import count, plain
+from notify_tui.ui.live import PollResult
 from notify_tui.ui.messages import (
     CampaignState,
     CampaignStateLoaded,
-    PollFailed,
-    PollStarted,
     RecipientsExported,
     RecipientsFound,
     StatusesResolved,
 )
-from notify_tui.ui.polling import poll_forever
 from notify_tui.ui.screens.opt_out_actions import OptOutActionsScreen, number_and_name
+from notify_tui.ui.text import safe_text
 from notify_tui.ui.widgets.campaign_header import CampaignHeader
 from notify_tui.ui.widgets.filter_input import FilterInput
 from notify_tui.ui.widgets.reason_list import ReasonList, advice_for
 from notify_tui.ui.widgets.recipient_table import RecipientTable
 from notify_tui.ui.widgets.status_chart import ChartData, StatusChart
-from notify_tui.ui.widgets.virtual_table import CHUNK_SIZE, VirtualTable, safe_text
+from notify_tui.ui.widgets.virtual_table import CHUNK_SIZE, VirtualTable
 
 SEARCH_DELAY = 0.2
 """Seconds of quiet typing before the search applies."""
@@ -63,9 +62,6 @@ RESEARCH_EVERY = 5.0
 """While statuses move, a search by status is read again at most this often (seconds): each
 read tests every recipient of the campaign, and polling moves statuses every few seconds."""
 """The worker group of searches: one at a time, a newer one cancels the older."""
-
-DETAILS_IDLE = 2.0
-"""At most this long between two poll cycles of the campaign shown."""
 
 SEND_REDRAW = 0.5
 """At most this often, the header shows how far sending this campaign is."""
@@ -211,7 +207,6 @@ class DetailsScreen(OptOutActionsScreen):
         super().__init__()
         self.campaign_id = campaign_id
         self.filter = RecipientFilter()
-        self.poll_worker: Worker[None] | None = None
         self._sending = False
         self._search_timer: Timer | None = None
         self._search_worker: Worker[None] | None = None
@@ -284,9 +279,17 @@ class DetailsScreen(OptOutActionsScreen):
         self._show_state(CampaignState(campaign, [], []), partial=True)
         self._show_summary()
         self._load_state()
-        if self.notify_app.poll:
-            self.poll_worker = self._poll()
-        self.notify_app.sends_changed.subscribe(self, self._sends_changed)
+        live = self.notify_app.live
+        live.sends_changed.subscribe(self, self._sends_changed)
+        live.poll_started.subscribe(self, self._poll_started)
+        live.statuses_resolved.subscribe(self, self._statuses_resolved, immediate=True)
+        live.poll_failed.subscribe(self, self._poll_failed)
+
+    def on_screen_resume(self) -> None:
+        self.notify_app.live.follow(self, self.campaign_id, self._state_after)
+
+    def on_screen_suspend(self) -> None:
+        self.notify_app.live.unfollow(self)
 
     @work(
         thread=True,
@@ -330,44 +333,40 @@ class DetailsScreen(OptOutActionsScreen):
             self.reasons.set_reasons(state.reasons, self.filter.reason)
             self._show_advice()
 
-    @work(
-        exclusive=True,
-        group="poll",
-        exit_on_error=False,
-        description="Resolving the campaign's Unknown messages",
-    )
-    async def _poll(self) -> None:
-        await poll_forever(
-            self.notify_app.poller,
-            self.post_message,
-            campaign_id=self.campaign_id,
-            load_state=self._state_after,
-            idle=DETAILS_IDLE,
-        )
-
     def _state_after(self, cycle: PollCycle) -> CampaignState | None:
         """Runs on a worker thread: read the new state only when something could have moved."""
         if self.campaign_id in cycle.campaign_ids or self._sending:
             return load_campaign_state(self.campaign_id)
         return None
 
-    def on_poll_started(self, event: PollStarted) -> None:
-        event.stop()
-        self.header.checking()
+    def _following(self, campaign_id: int | None) -> bool:
+        scope = self.notify_app.live.scope
+        return (
+            campaign_id == self.campaign_id
+            and scope is not None
+            and scope.campaign_id == (self.campaign_id)
+        )
+
+    def _poll_started(self, campaign_id: int | None) -> None:
+        if self._following(campaign_id):
+            self.header.checking()
+
+    def _statuses_resolved(self, result: PollResult) -> None:
+        if result.campaign_id == self.campaign_id:
+            # Posted, not handled here: a newer cycle replaces one still waiting in the queue.
+            self.post_message(StatusesResolved(result.cycle, result.campaign_id, result.state))
 
     def on_statuses_resolved(self, event: StatusesResolved) -> None:
         event.stop()
-        self.notify_app.poll_cycle_done(event.cycle)
         self.header.checked(event.cycle.at)
         if event.state is not None:
             self._show_state(event.state)
             # Rows, counts and order may all have moved: read them again where the user is.
             self._refresh_rows(statuses_moved=True)
 
-    def on_poll_failed(self, event: PollFailed) -> None:
-        event.stop()
-        self.header.checked(self.notify_app.clock())
-        self.notify_app.poll_failed(event.error)
+    def _poll_failed(self, error: str) -> None:
+        if self._following(self.campaign_id):
+            self.header.checked(self.notify_app.clock())
 
     @on(VirtualTable.CursorMoved, "#recipients")
     def _cursor_moved(self, event: VirtualTable.CursorMoved) -> None:
@@ -650,7 +649,7 @@ class DetailsScreen(OptOutActionsScreen):
             return
         self._sending = campaign.sending
         self.header.show(campaign)
-        if not self.notify_app.is_sending(self.campaign_id):
+        if not self.notify_app.live.is_sending(self.campaign_id):
             # Done (or stopped): read everything once more, refusals and all.
             self._load_state()
             self._refresh_rows(statuses_moved=True)

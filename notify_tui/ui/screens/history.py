@@ -3,7 +3,6 @@ progress while they are sent; the way to a new campaign, the contacts and the op
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any, ClassVar
 
 from rich.text import Text
@@ -13,25 +12,21 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
 from textual.timer import Timer
 from textual.widgets import Footer, Input, Static
-from textual.worker import Worker
 
-from notify_tui.services.runtime import Runtime
 from notify_tui.store.campaigns import CampaignSummary, count_campaigns, get_campaign
 from notify_tui.store.sending import send_state_counts
 from notify_tui.ui.dialogs.confirm import ConfirmDialog
 from notify_tui.ui.formatting import count, duration, money, plural
-from notify_tui.ui.messages import PollFailed, ResumeChecked, StatusesResolved
-from notify_tui.ui.polling import poll_forever
+from notify_tui.ui.live import PollResult
+from notify_tui.ui.messages import ResumeChecked, StatusesResolved
 from notify_tui.ui.screens.base import NotifyScreen
+from notify_tui.ui.text import safe_text
 from notify_tui.ui.widgets.campaign_table import SUGGESTION_MARK, CampaignSource, CampaignTable
 from notify_tui.ui.widgets.filter_input import FilterInput
-from notify_tui.ui.widgets.virtual_table import VirtualTable, safe_text
+from notify_tui.ui.widgets.virtual_table import VirtualTable
 
 FILTER_DELAY = 0.15
 """Seconds of quiet typing before the filter applies."""
-
-HISTORY_IDLE = 5.0
-"""At most this long between two poll cycles of every campaign."""
 
 PROGRESS_REDRAW = 0.3
 """At most this often, the table is read again while campaigns are being sent."""
@@ -88,7 +83,6 @@ class HistoryScreen(NotifyScreen):
 
     def __init__(self) -> None:
         super().__init__()
-        self.poll_worker: Worker[None] | None = None
         self._filter_timer: Timer | None = None
         self._redraw_timer: Timer | None = None
         self._shown_before = False
@@ -99,7 +93,7 @@ class HistoryScreen(NotifyScreen):
             yield Static(id="history-title")
             yield FilterInput(placeholder="/ filter by name", id="history-filter")
         yield CampaignTable(
-            now=app.clock, tz=app.tz, progress=app.send_progress.get, id="campaigns"
+            now=app.clock, tz=app.tz, progress=app.live.send_progress.get, id="campaigns"
         )
         yield Footer(show_command_palette=False)
 
@@ -112,7 +106,13 @@ class HistoryScreen(NotifyScreen):
         self._show_title()
         # The suggestion marks are counted as rows are read, which is when they are drawn.
         self.call_after_refresh(self._show_title)
-        self.notify_app.sends_changed.subscribe(self, self._sends_changed)
+        live = self.notify_app.live
+        live.sends_changed.subscribe(self, self._sends_changed)
+        live.statuses_resolved.subscribe(self, self._statuses_resolved, immediate=True)
+
+    def _statuses_resolved(self, result: PollResult) -> None:
+        if result.campaign_id is None:  # a cycle of every campaign (not one of Details')
+            self.post_message(StatusesResolved(result.cycle, None))
 
     def _sends_changed(self, campaign_id: int) -> None:
         # Progress comes a few times a second per campaign: redraw at most every few tenths.
@@ -133,37 +133,17 @@ class HistoryScreen(NotifyScreen):
             self._show_title()
         # The first time, the table has just read the campaigns on mount: no need to again.
         self._shown_before = True
-        if self.notify_app.poll:
-            self.poll_worker = self._poll()
+        self.notify_app.live.follow(self, None)
 
     def on_screen_suspend(self) -> None:
-        # Details (or a dialog) is on top: one poller at a time is enough.
-        self.workers.cancel_group(self, "poll")
-
-    @work(
-        exclusive=True,
-        group="poll",
-        exit_on_error=False,
-        description="Resolving Unknown messages of every campaign",
-    )
-    async def _poll(self) -> None:
-        # The first poller needs httpx, the provider and the sandbox (about half a second to
-        # import): the campaigns are drawn first, and the imports run on a thread so that keys
-        # are answered meanwhile.
-        await self.wait_for_refresh()
-        await asyncio.to_thread(Runtime.load_provider_modules)
-        await poll_forever(self.notify_app.poller, self.post_message, idle=HISTORY_IDLE)
+        # Details (or a dialog) is on top: it says what to follow, if anything.
+        self.notify_app.live.unfollow(self)
 
     def on_statuses_resolved(self, event: StatusesResolved) -> None:
         event.stop()
-        self.notify_app.poll_cycle_done(event.cycle)
         if event.changed or self.table.source.saw_sending:
             self.table.reload(keep_cursor=True)
             self._show_title()
-
-    def on_poll_failed(self, event: PollFailed) -> None:
-        event.stop()
-        self.notify_app.poll_failed(event.error)
 
     def _show_title(self) -> None:
         query = self.table.source.query.strip()
@@ -211,7 +191,7 @@ class HistoryScreen(NotifyScreen):
         return (
             campaign is not None
             and campaign.state in RESUMABLE
-            and not self.notify_app.is_sending(campaign.id)
+            and not self.notify_app.live.is_sending(campaign.id)
         )
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:

@@ -18,7 +18,7 @@ from notify_tui.ui.dialogs.confirm import ConfirmDialog
 from notify_tui.ui.formatting import plain
 from notify_tui.ui.messages import NumberOptedIn, NumberOptedOut, NumberOptInRefused
 from notify_tui.ui.screens.base import NotifyScreen
-from notify_tui.ui.widgets.virtual_table import safe_text
+from notify_tui.ui.text import safe_text
 
 
 def number_and_name(phone: str, name: str) -> Text:

@@ -25,9 +25,10 @@ from notify_tui.store.optouts import (
 from notify_tui.ui.formatting import count, when
 from notify_tui.ui.messages import OptOutsLoaded
 from notify_tui.ui.screens.opt_out_actions import OptOutActionsScreen, number_and_name
+from notify_tui.ui.text import safe_text
 from notify_tui.ui.widgets.filter_input import FilterInput
 from notify_tui.ui.widgets.optout_table import OptOutPages, OptOutTable
-from notify_tui.ui.widgets.virtual_table import CHUNK_SIZE, VirtualTable, safe_text
+from notify_tui.ui.widgets.virtual_table import CHUNK_SIZE, VirtualTable
 
 SEARCH_DELAY = 0.2
 """Seconds of quiet typing before the search applies."""

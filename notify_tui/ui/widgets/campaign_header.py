@@ -13,8 +13,8 @@ from textual.widget import Widget
 from notify_tui.domain.phone import format_for_humans
 from notify_tui.store.campaigns import CampaignSummary
 from notify_tui.ui.formatting import clock_time, count, money, when
+from notify_tui.ui.text import safe_text
 from notify_tui.ui.widgets.campaign_table import SUGGESTION_MARK
-from notify_tui.ui.widgets.virtual_table import safe_text
 
 ACTIVITY_MARK = "●"
 

@@ -14,7 +14,8 @@ from textual.binding import Binding, BindingType
 from notify_tui.store.campaigns import CampaignSummary, campaign_page, count_campaigns
 from notify_tui.store.suggestions import pending_counts
 from notify_tui.ui.formatting import compact, count, percent, styled, when
-from notify_tui.ui.widgets.virtual_table import Column, VirtualTable, safe_text
+from notify_tui.ui.text import safe_text
+from notify_tui.ui.widgets.virtual_table import Column, VirtualTable
 
 if TYPE_CHECKING:
     from notify_tui.services.sender import SendProgress

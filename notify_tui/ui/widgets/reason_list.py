@@ -11,7 +11,7 @@ from textual.widgets import OptionList
 from textual.widgets.option_list import Option
 
 from notify_tui.domain.status import ADVICE, Reason
-from notify_tui.ui.widgets.virtual_table import safe_text
+from notify_tui.ui.text import safe_text
 
 ACTIVE_MARK = "▶"
 

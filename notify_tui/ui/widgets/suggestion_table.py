@@ -11,7 +11,8 @@ from textual.binding import Binding, BindingType
 from notify_tui.domain.phone import format_for_humans
 from notify_tui.store.suggestions import Suggestion
 from notify_tui.ui.formatting import styled
-from notify_tui.ui.widgets.virtual_table import Column, ListSource, VirtualTable, safe_text
+from notify_tui.ui.text import safe_text
+from notify_tui.ui.widgets.virtual_table import Column, ListSource, VirtualTable
 
 SELECTED = "[x]"
 NOT_SELECTED = "[ ]"
