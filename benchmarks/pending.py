@@ -16,6 +16,7 @@ from pathlib import Path
 from peewee import Database
 
 from notify_tui.domain.segments import count_segments
+from notify_tui.domain.status import CampaignState, SendState
 from notify_tui.provider import SANDBOX_ACCOUNT_SID
 from notify_tui.provider.sandbox import DEFAULT_PRICE_PER_SEGMENT, FAILED_MESSAGE_FEE, outcome_for
 from notify_tui.provider.sandbox.outcomes import format_price
@@ -104,7 +105,7 @@ def build_pending(
             name=name,
             body=BODY,
             sender=SENDER,
-            state="sent",
+            state=CampaignState.SENT,
             created_at=sent_at,
             sent_at=sent_at,
             finished_at=sent_at + timedelta(seconds=count / 2000),
@@ -158,7 +159,7 @@ def build_pending(
                     contact_ids[phone],
                     phone,
                     "",
-                    "submitted",
+                    SendState.SUBMITTED.value,
                     ts(attempted),
                     _sid(i, salt),
                     "queued",

@@ -397,6 +397,7 @@ async def work_datatable(data_dir: Path, manifest: dict[str, Any], rows: int) ->
 
 async def work_send(data_dir: Path, manifest: dict[str, Any], sends: int) -> dict[str, float]:
     from benchmarks.pending import BODY, SENDER, final_numbers
+    from notify_tui.domain.status import CampaignState
     from notify_tui.provider import sandbox_client
     from notify_tui.provider.sandbox import SandboxApp
     from notify_tui.services.sender import prepare_campaign, send_campaign
@@ -417,7 +418,7 @@ async def work_send(data_dir: Path, manifest: dict[str, Any], sends: int) -> dic
     finally:
         sandbox.close()
         db.close()
-    if result.state != "sent" or result.submitted != sends:
+    if result.state != CampaignState.SENT or result.submitted != sends:
         raise RuntimeError(f"the send benchmark did not send everything: {result}")
     return {"send_rate": result.submitted / elapsed}
 

@@ -19,7 +19,9 @@ from peewee import Database
 
 from notify_tui.domain.status import (
     NO_RECEIPT_NOTE,
+    CampaignState,
     Classification,
+    SendState,
     Status,
     classify_create_refusal,
     classify_message,
@@ -49,17 +51,18 @@ class Fate:
     status: Status
     provider_status: str | None
     classification: Classification
-    send_state: str
+    send_state: SendState
 
 
 def _fate(outcome: Outcome) -> Fate:
     if outcome.final_status == "refused":
         classification = classify_create_refusal(400, outcome.error_code)
-        return Fate(Status.FAILED, None, classification, "refused")
+        return Fate(Status.FAILED, None, classification, SendState.REFUSED)
     if outcome.final_status == "sent":
-        return Fate(Status.UNKNOWN, "sent", Classification(Status.UNKNOWN), "submitted")
+        unknown = Classification(Status.UNKNOWN)
+        return Fate(Status.UNKNOWN, "sent", unknown, SendState.SUBMITTED)
     classification = classify_message(outcome.final_status, outcome.error_code)
-    return Fate(classification.status, outcome.final_status, classification, "submitted")
+    return Fate(classification.status, outcome.final_status, classification, SendState.SUBMITTED)
 
 
 def phone_number(index: int) -> str:
@@ -117,7 +120,7 @@ def build_big_campaign(db: Database, recipients: int, *, sent_ago: timedelta) ->
             name=BIG_NAME,
             body=BODY,
             sender=SENDER,
-            state="sent",
+            state=CampaignState.SENT,
             created_at=sent_at,
             sent_at=sent_at,
             finished_at=sent_at + timedelta(hours=3),
@@ -169,7 +172,7 @@ def build_big_campaign(db: Database, recipients: int, *, sent_ago: timedelta) ->
                 counts[fate.status] += 1
                 # Sent at about 100 a second, resolved seconds to minutes later.
                 attempted = sent_at + timedelta(seconds=i / 100)
-                submitted = fate.send_state == "submitted"
+                submitted = fate.send_state == SendState.SUBMITTED
                 refused += not submitted
                 resolved = attempted + timedelta(seconds=5 + (i % 97))
                 final = fate.status is not Status.UNKNOWN
@@ -187,7 +190,7 @@ def build_big_campaign(db: Database, recipients: int, *, sent_ago: timedelta) ->
                     first_contact + i,
                     phone,
                     names[i],
-                    fate.send_state,
+                    fate.send_state.value,
                     _ts(attempted),
                     f"SM{rng.getrandbits(128):032x}" if submitted else None,
                     fate.provider_status,

@@ -18,6 +18,7 @@ from typing import TextIO
 from notify_tui.commands import EXIT_FAILURE, EXIT_OK, CommandError
 from notify_tui.commands.campaigns import printable
 from notify_tui.config import Settings
+from notify_tui.domain.status import CampaignState
 from notify_tui.services.contacts_import import (
     ContactsFileError,
     all_contacts_recipients,
@@ -105,7 +106,7 @@ def _print_result(result: SendResult) -> int:
             f"{result.linked:,} creates of unknown outcome were found at the provider; "
             f"{result.resent:,} were not and were sent again"
         )
-    if result.state != "sent":
+    if result.state != CampaignState.SENT:
         print(
             f"{result.remaining:,} messages could not be sent now: resume with "
             f"notify-tui send --resume {result.campaign_id}",

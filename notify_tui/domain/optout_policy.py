@@ -34,6 +34,15 @@ class Rule(StrEnum):
     INVALID = "invalid"
 
 
+class SuggestionState(StrEnum):
+    """Where an opt-out suggestion is. The value is what the store holds."""
+
+    PENDING = "pending"
+    """Waiting for a person to accept or dismiss it."""
+    ACCEPTED = "accepted"
+    DISMISSED = "dismissed"
+
+
 STOP_CODE = 21610
 """The person replied STOP: the provider refuses every send; recorded with source "provider"."""
 

@@ -32,6 +32,45 @@ class Status(StrEnum):
         return self is not Status.UNKNOWN
 
 
+class SendState(StrEnum):
+    """Where a message is in being sent. The value is what the store holds."""
+
+    PENDING = "pending"
+    """Recorded, not yet submitted."""
+    ATTEMPTING = "attempting"
+    """A create is (or was) on its way: its outcome must be looked up before any resend."""
+    SUBMITTED = "submitted"
+    """The provider accepted the create and gave it a sid."""
+    REFUSED = "refused"
+    """The provider refused the create (a 4xx with a code): nothing was sent."""
+    INVALID = "invalid"
+    """Not a valid number: recorded as Failed, never submitted."""
+
+
+UNSENT = (SendState.PENDING, SendState.ATTEMPTING)
+"""The send states a sender still has to settle (``resume`` looks ``attempting`` ones up first)."""
+
+
+class CampaignState(StrEnum):
+    """Where a campaign is in being sent. The value is what the store holds."""
+
+    DRAFT = "draft"
+    """Recorded, with its recipients; nothing submitted yet."""
+    SENDING = "sending"
+    """A sender is submitting (or died while submitting: ``doctor`` tells)."""
+    SENT = "sent"
+    """Every recipient was submitted, refused or invalid."""
+    INTERRUPTED = "interrupted"
+    """The sender stopped before the end; ``send --resume`` carries on."""
+
+
+UNFINISHED = (CampaignState.SENDING, CampaignState.INTERRUPTED)
+"""Being sent, or stopped part-way."""
+
+RESUMABLE = (CampaignState.DRAFT, *UNFINISHED)
+"""The campaign states a sender can carry on from (``send --resume``, History's ``R``)."""
+
+
 class Reason(StrEnum):
     """The Failed Message Reasons, word for word."""
 

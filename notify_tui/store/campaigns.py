@@ -9,6 +9,7 @@ from typing import Any
 
 from peewee import SQL, Expression, Field, NodeList, PostgresqlDatabase, Value, fn
 
+from notify_tui.domain.status import UNFINISHED, CampaignState
 from notify_tui.store.models import Campaign, Message, StatusTally, database, utcnow
 
 
@@ -21,7 +22,7 @@ class CampaignSummary:
     body: str
     sender: str | None
     messaging_service_sid: str | None
-    state: str
+    state: CampaignState
     created_at: datetime
     sent_at: datetime | None
     segments: int
@@ -48,7 +49,7 @@ class CampaignSummary:
     @property
     def sending(self) -> bool:
         """True while messages are still being submitted."""
-        return self.state in ("sending", "interrupted")
+        return self.state in UNFINISHED
 
 
 _COLUMNS = (
@@ -75,6 +76,7 @@ _COLUMNS = (
 
 def _summary(row: tuple[object, ...]) -> CampaignSummary:
     values = list(row)
+    values[5] = CampaignState(values[5])
     values[9] = Decimal(str(values[9] or 0))
     values[16] = Decimal(str(values[16] or 0))
     return CampaignSummary(*values)
@@ -124,7 +126,7 @@ def create_campaign(
     messaging_service_sid: str | None = None,
     segments: int = 1,
     price_per_segment: Decimal = Decimal(0),
-    state: str = "draft",
+    state: CampaignState = CampaignState.DRAFT,
 ) -> int:
     """Record a new campaign (no recipients yet) and return its id."""
     campaign = Campaign.create(
@@ -139,13 +141,13 @@ def create_campaign(
     return int(campaign.id)
 
 
-def set_state(campaign_id: int, state: str, *, now: datetime | None = None) -> None:
-    """Move a campaign to ``state`` (draft, sending, interrupted, sent)."""
+def set_state(campaign_id: int, state: CampaignState, *, now: datetime | None = None) -> None:
+    """Move a campaign to ``state``."""
     now = now or utcnow()
     update: dict[object, object] = {Campaign.state: state}
-    if state == "sending":
+    if state == CampaignState.SENDING:
         update[Campaign.sent_at] = fn.COALESCE(Campaign.sent_at, now)
-    if state == "sent":
+    if state == CampaignState.SENT:
         update[Campaign.finished_at] = now
     Campaign.update(update).where(Campaign.id == campaign_id).execute()
 

@@ -44,7 +44,7 @@ from typing import Any
 
 from peewee import JOIN, Case, PostgresqlDatabase, SqliteDatabase, fn
 
-from notify_tui.domain.status import Status
+from notify_tui.domain.status import UNSENT, CampaignState, SendState, Status
 from notify_tui.store import sending
 from notify_tui.store.db import SCHEMA_VERSION, schema_version
 from notify_tui.store.models import (
@@ -183,8 +183,8 @@ def _decimal(value: object) -> Decimal:
 
 def _row_counts(campaign_ids: list[int] | None = None) -> dict[int, _Counts]:
     """What each campaign's rows say, in one pass over the messages."""
-    submitted = fn.SUM(Case(None, [(Message.send_state == "submitted", 1)], 0))
-    invalid = fn.SUM(Case(None, [(Message.send_state == "invalid", 1)], 0))
+    submitted = fn.SUM(Case(None, [(Message.send_state == SendState.SUBMITTED, 1)], 0))
+    invalid = fn.SUM(Case(None, [(Message.send_state == SendState.INVALID, 1)], 0))
     select = Message.select(
         Message.campaign,
         Message.status,
@@ -431,7 +431,7 @@ def _check_leases(found: Examination) -> None:
 def _check_sending(found: Examination) -> None:
     states = (
         Message.select(Message.campaign, Message.send_state, fn.COUNT(Message.id))
-        .where(Message.send_state.in_(["pending", "attempting"]))
+        .where(Message.send_state.in_(UNSENT))
         .group_by(Message.campaign, Message.send_state)
         .tuples()
     )
@@ -441,7 +441,7 @@ def _check_sending(found: Examination) -> None:
     marked_sending = {
         int(cid): name or ""
         for cid, name in Campaign.select(Campaign.id, Campaign.name)
-        .where(Campaign.state == "sending")
+        .where(Campaign.state == CampaignState.SENDING)
         .tuples()
     }
     names = {
@@ -454,7 +454,7 @@ def _check_sending(found: Examination) -> None:
     for campaign_id in sorted(set(unsent) | set(marked_sending)):
         label = _label(campaign_id, names.get(campaign_id, ""))
         counts = unsent.get(campaign_id, {})
-        attempting, pending = counts.get("attempting", 0), counts.get("pending", 0)
+        attempting, pending = counts.get(SendState.ATTEMPTING, 0), counts.get(SendState.PENDING, 0)
         if _sender_running(campaign_id):
             found.notes.append(f"{label} is being sent now ({pending + attempting:,} to go)")
             continue
@@ -614,7 +614,7 @@ def rebuild_tallies(campaign_ids: list[int]) -> int:
             .where(
                 Message.campaign.in_(campaign_ids)
                 & Message.status.in_([Status.DELIVERED.value, Status.FAILED.value])
-                & (Message.send_state != "invalid")
+                & (Message.send_state != SendState.INVALID)
                 & Message.resolved_at.is_null(False)
             )
             .group_by(Message.campaign, minute, Message.status)
@@ -660,8 +660,8 @@ def mark_interrupted(campaign_ids: list[int]) -> list[int]:
             continue
         try:
             updated = (
-                Campaign.update(state="interrupted")
-                .where((Campaign.id == campaign_id) & (Campaign.state == "sending"))
+                Campaign.update(state=CampaignState.INTERRUPTED)
+                .where((Campaign.id == campaign_id) & (Campaign.state == CampaignState.SENDING))
                 .execute()
             )
         finally:

@@ -21,6 +21,9 @@ from peewee import (
     TextField,
 )
 
+from notify_tui.domain.optout_policy import SuggestionState
+from notify_tui.domain.status import CampaignState, SendState
+
 database = DatabaseProxy()
 
 
@@ -77,7 +80,7 @@ class Campaign(BaseModel):
     body = TextField()
     sender = CharField(max_length=64, null=True)
     messaging_service_sid = CharField(max_length=64, null=True)
-    state = CharField(max_length=16, default="draft")
+    state = CharField(max_length=16, default=CampaignState.DRAFT.value)
     created_at = DateTimeField(default=utcnow)
     sent_at = DateTimeField(null=True, index=True)
     finished_at = DateTimeField(null=True)
@@ -102,7 +105,7 @@ class Message(BaseModel):
     contact = ForeignKeyField(Contact, null=True, on_delete="SET NULL")
     phone = CharField(max_length=64)
     name = TextField(default="")
-    send_state = CharField(max_length=16, default="pending")
+    send_state = CharField(max_length=16, default=SendState.PENDING.value)
     attempted_at = DateTimeField(null=True)
     sid = CharField(max_length=64, null=True, unique=True)
     provider_status = CharField(max_length=32, null=True)
@@ -198,7 +201,7 @@ class OptOutSuggestion(BaseModel):
     evidence = TextField(default="{}")
     held = BooleanField(default=False)
     """Automatic opt-out held back because the campaign would have opted out too many."""
-    state = CharField(max_length=16, default="pending", index=True)
+    state = CharField(max_length=16, default=SuggestionState.PENDING.value, index=True)
     created_at = DateTimeField(default=utcnow)
     decided_at = DateTimeField(null=True)
     decided_by = TextField(null=True)

@@ -22,7 +22,7 @@ from typing import Any, TypeAlias
 from peewee import JOIN, Expression, PostgresqlDatabase, Tuple, fn
 
 from notify_tui.domain.phone import search_digits
-from notify_tui.domain.status import Status
+from notify_tui.domain.status import SendState, Status
 from notify_tui.store.campaigns import contains
 from notify_tui.store.models import Campaign, Contact, Message, database
 
@@ -71,7 +71,7 @@ class RecipientRow:
     opt_out_source: str | None
     note: str | None
     provider_status: str | None
-    send_state: str
+    send_state: SendState
 
     @property
     def sort_key(self) -> tuple[str, int]:
@@ -106,6 +106,7 @@ def _row(values: tuple[object, ...]) -> RecipientRow:
     if v[10] is not None:
         v[10] = Decimal(str(v[10]))
     v[12] = bool(v[12])
+    v[16] = SendState(v[16])
     return RecipientRow(*v)
 
 

@@ -13,7 +13,7 @@ from datetime import datetime
 
 from peewee import Field, PostgresqlDatabase, fn
 
-from notify_tui.domain.status import Reason, Status
+from notify_tui.domain.status import UNSENT, Reason, SendState, Status
 from notify_tui.store.bulk import INSERT_CONTACT, executemany
 from notify_tui.store.models import Campaign, Contact, Message, database, utcnow
 from notify_tui.store.optouts import opted_out_phones
@@ -46,7 +46,7 @@ class Submission:
 
     message_id: int
     phone: str
-    send_state: str
+    send_state: SendState
     attempted_at: datetime | None
 
 
@@ -111,7 +111,7 @@ def add_recipients(
                 written += len(rows)
                 rows = []
 
-        pending, unknown = "pending", Status.UNKNOWN.value
+        pending, unknown = SendState.PENDING.value, Status.UNKNOWN.value
         for r in valid:
             contact_id = contact_ids[r.phone]
             if contact_id < 0:
@@ -142,7 +142,7 @@ def add_recipients(
                     None,
                     r.phone,
                     r.name,
-                    "invalid",
+                    SendState.INVALID.value,
                     failed,
                     invalid_number,
                     r.invalid_reason,
@@ -168,20 +168,20 @@ def to_submit(campaign_id: int, limit: int, after_id: int = 0) -> list[Submissio
         Message.select(Message.id, Message.phone, Message.send_state, Message.attempted_at)
         .where(
             (Message.campaign == campaign_id)
-            & Message.send_state.in_(["pending", "attempting"])
+            & Message.send_state.in_(UNSENT)
             & (Message.id > after_id)
         )
         .order_by(Message.id)
         .limit(limit)
     )
-    return [Submission(*row) for row in select.tuples()]
+    return [Submission(m, phone, SendState(state), at) for m, phone, state, at in select.tuples()]
 
 
 def mark_attempting(message_ids: Sequence[int], now: datetime | None = None) -> None:
     """Record that a create is about to be sent: from now on its outcome must be looked up."""
     if message_ids:
-        Message.update(send_state="attempting", attempted_at=now or utcnow()).where(
-            Message.id.in_(list(message_ids)) & (Message.send_state == "pending")
+        Message.update(send_state=SendState.ATTEMPTING, attempted_at=now or utcnow()).where(
+            Message.id.in_(list(message_ids)) & (Message.send_state == SendState.PENDING)
         ).execute()
 
 
@@ -218,7 +218,7 @@ def claim_for_submit(
                 .where(
                     Message.id.in_(chunk)
                     & (Message.campaign == campaign_id)
-                    & (Message.send_state == "pending")
+                    & (Message.send_state == SendState.PENDING)
                 )
                 .order_by(Message.id)
                 .tuples()
@@ -246,8 +246,9 @@ def release_to_pending(message_ids: Sequence[int]) -> None:
     """Put ``attempting`` messages back to ``pending``: their creates certainly made nothing."""
     ids = list(message_ids)
     for start in range(0, len(ids), _BATCH):
-        Message.update(send_state="pending").where(
-            Message.id.in_(ids[start : start + _BATCH]) & (Message.send_state == "attempting")
+        Message.update(send_state=SendState.PENDING).where(
+            Message.id.in_(ids[start : start + _BATCH])
+            & (Message.send_state == SendState.ATTEMPTING)
         ).execute()
 
 
@@ -259,14 +260,14 @@ def count_submitted(campaign_id: int, submitted: int) -> None:
         ).execute()
 
 
-def send_state_counts(campaign_id: int) -> dict[str, int]:
+def send_state_counts(campaign_id: int) -> dict[SendState, int]:
     """How many messages of the campaign are in each send state."""
     select = (
         Message.select(Message.send_state, fn.COUNT(Message.id))
         .where(Message.campaign == campaign_id)
         .group_by(Message.send_state)
     )
-    return {state: int(count) for state, count in select.tuples()}
+    return {SendState(state): int(count) for state, count in select.tuples()}
 
 
 def linked_sids(sids: Iterable[str], except_message_id: int | None = None) -> set[str]:
@@ -382,7 +383,7 @@ def record_submitted(rows: Sequence[Submitted], now: datetime | None = None) -> 
             Message.date_sent.db_value(row.date_sent),
             Message.next_poll_at.db_value(row.next_poll_at),
             updated_at,
-            "submitted",
+            SendState.SUBMITTED.value,
             row.message_id,
             Status.UNKNOWN.value,
         )

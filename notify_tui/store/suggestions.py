@@ -10,7 +10,7 @@ from datetime import datetime
 
 from peewee import JOIN, fn
 
-from notify_tui.domain.optout_policy import Attempt
+from notify_tui.domain.optout_policy import Attempt, SuggestionState
 from notify_tui.domain.status import Status
 from notify_tui.store import optouts
 from notify_tui.store.models import (
@@ -152,7 +152,10 @@ def suggest_many(entries: Sequence[NewSuggestion], now: datetime | None = None) 
             }
             pending_ids: dict[str, int] = dict(
                 OptOutSuggestion.select(OptOutSuggestion.phone, OptOutSuggestion.id)
-                .where(OptOutSuggestion.phone.in_(chunk) & (OptOutSuggestion.state == "pending"))
+                .where(
+                    OptOutSuggestion.phone.in_(chunk)
+                    & (OptOutSuggestion.state == SuggestionState.PENDING)
+                )
                 .tuples()
             )
             new_rows: list[dict[str, object]] = []
@@ -219,7 +222,7 @@ def pending(campaign_id: int | None = None) -> list[Suggestion]:
             OptOutSuggestion.created_at,
         )
         .join(Contact, JOIN.LEFT_OUTER, on=(OptOutSuggestion.contact == Contact.id))
-        .where(OptOutSuggestion.state == "pending")
+        .where(OptOutSuggestion.state == SuggestionState.PENDING)
         .order_by(OptOutSuggestion.id)
     )
     if campaign_id is not None:
@@ -232,7 +235,10 @@ def pending_counts(campaign_ids: Sequence[int] | None = None) -> dict[int, int]:
     count = fn.COUNT(OptOutSuggestion.id)
     select = (
         OptOutSuggestion.select(OptOutSuggestion.campaign, count)
-        .where((OptOutSuggestion.state == "pending") & OptOutSuggestion.campaign.is_null(False))
+        .where(
+            (OptOutSuggestion.state == SuggestionState.PENDING)
+            & OptOutSuggestion.campaign.is_null(False)
+        )
         .group_by(OptOutSuggestion.campaign)
     )
     if campaign_ids is not None:
@@ -250,7 +256,8 @@ def accept(ids: Iterable[int], actor: str, now: datetime | None = None) -> int:
             chunk = wanted[start : start + 500]
             rows = list(
                 OptOutSuggestion.select().where(
-                    OptOutSuggestion.id.in_(chunk) & (OptOutSuggestion.state == "pending")
+                    OptOutSuggestion.id.in_(chunk)
+                    & (OptOutSuggestion.state == SuggestionState.PENDING)
                 )
             )
             requests = [
@@ -266,17 +273,21 @@ def accept(ids: Iterable[int], actor: str, now: datetime | None = None) -> int:
                 for row in rows
             ]
             accepted += len(optouts.opt_out_many(requests, now))
-            OptOutSuggestion.update(state="accepted", decided_at=now, decided_by=actor).where(
-                OptOutSuggestion.id.in_([row.id for row in rows])
-            ).execute()
+            OptOutSuggestion.update(
+                state=SuggestionState.ACCEPTED, decided_at=now, decided_by=actor
+            ).where(OptOutSuggestion.id.in_([row.id for row in rows])).execute()
     return accepted
 
 
 def dismiss(ids: Iterable[int], actor: str, now: datetime | None = None) -> int:
     """Dismiss these pending suggestions; returns how many."""
     return int(
-        OptOutSuggestion.update(state="dismissed", decided_at=now or utcnow(), decided_by=actor)
-        .where(OptOutSuggestion.id.in_(list(ids)) & (OptOutSuggestion.state == "pending"))
+        OptOutSuggestion.update(
+            state=SuggestionState.DISMISSED, decided_at=now or utcnow(), decided_by=actor
+        )
+        .where(
+            OptOutSuggestion.id.in_(list(ids)) & (OptOutSuggestion.state == SuggestionState.PENDING)
+        )
         .execute()
     )
 
@@ -284,7 +295,7 @@ def dismiss(ids: Iterable[int], actor: str, now: datetime | None = None) -> int:
 def dismiss_for_phones(phones: Iterable[str], actor: str, rule: str | None = None) -> int:
     """Dismiss pending suggestions of these numbers (a delivery since, or an opt-out)."""
     pending = OptOutSuggestion.select(OptOutSuggestion.phone).where(
-        OptOutSuggestion.state == "pending"
+        OptOutSuggestion.state == SuggestionState.PENDING
     )
     if rule is not None:
         pending = pending.where(OptOutSuggestion.rule == rule)
@@ -295,12 +306,14 @@ def dismiss_for_phones(phones: Iterable[str], actor: str, rule: str | None = Non
     dismissed = 0
     for start in range(0, len(wanted), 500):
         condition = OptOutSuggestion.phone.in_(wanted[start : start + 500]) & (
-            OptOutSuggestion.state == "pending"
+            OptOutSuggestion.state == SuggestionState.PENDING
         )
         if rule is not None:
             condition &= OptOutSuggestion.rule == rule
         dismissed += (
-            OptOutSuggestion.update(state="dismissed", decided_at=now, decided_by=actor)
+            OptOutSuggestion.update(
+                state=SuggestionState.DISMISSED, decided_at=now, decided_by=actor
+            )
             .where(condition)
             .execute()
         )

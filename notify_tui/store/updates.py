@@ -15,7 +15,7 @@ from functools import lru_cache
 
 from peewee import PostgresqlDatabase
 
-from notify_tui.domain.status import Classification, Status
+from notify_tui.domain.status import Classification, SendState, Status
 from notify_tui.store.models import Campaign, Message, StatusTally, database, utcnow
 
 _BATCH = 500
@@ -38,7 +38,7 @@ class StatusUpdate:
     next_poll_at: datetime | None = None
     """When to look again if the message is still Unknown (``None``: stop polling)."""
     note: str | None = None
-    send_state: str | None = None
+    send_state: SendState | None = None
     resolved_at: datetime | None = None
     """When the provider says the status last changed (its ``date_updated``); default: now."""
 

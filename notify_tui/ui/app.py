@@ -18,6 +18,7 @@ from textual.app import App
 from textual.binding import Binding, BindingType
 from textual.worker import Worker, WorkerState
 
+from notify_tui.domain.status import CampaignState
 from notify_tui.services.runtime import Runtime
 from notify_tui.store.models import utcnow
 from notify_tui.ui.dialogs.confirm import ConfirmDialog
@@ -201,7 +202,7 @@ class NotifyApp(App[int]):
                 timeout=15,
                 markup=False,
             )
-        elif result is not None and result.state == "sent":
+        elif result is not None and result.state == CampaignState.SENT:
             refused = f", {count(result.refused)} refused by the provider" if result.refused else ""
             self.notify(
                 f"“{name}”: {count(result.submitted)} messages submitted{refused}. Their "

@@ -170,3 +170,21 @@ def test_error_codes_are_parsed_tolerantly(value: object, expected: int | None) 
 def test_status_only_moves_forward() -> None:
     assert advances(U, D) and advances(U, F)
     assert not advances(D, U) and not advances(F, U) and not advances(D, F) and not advances(U, U)
+
+
+def test_states_keep_the_values_the_store_holds() -> None:
+    # Workspaces written before the states were enums hold these strings: no migration.
+    from notify_tui.domain.optout_policy import SuggestionState
+    from notify_tui.domain.status import RESUMABLE, UNSENT, CampaignState, SendState
+
+    assert [s.value for s in SendState] == [
+        "pending",
+        "attempting",
+        "submitted",
+        "refused",
+        "invalid",
+    ]
+    assert [s.value for s in CampaignState] == ["draft", "sending", "sent", "interrupted"]
+    assert [s.value for s in SuggestionState] == ["pending", "accepted", "dismissed"]
+    assert set(UNSENT) == {"pending", "attempting"}
+    assert set(RESUMABLE) == {"draft", "sending", "interrupted"}

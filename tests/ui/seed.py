@@ -10,6 +10,7 @@ from decimal import Decimal
 
 from notify_tui.domain.status import (
     Classification,
+    SendState,
     Status,
     classify_create_refusal,
     classify_message,
@@ -87,7 +88,7 @@ def seed_campaign(
                     Classification(Status.UNKNOWN),
                     provider_status="queued",
                     sid=f"SM{campaign_id:08x}{ids[p.phone]:024x}",
-                    send_state="sent",
+                    send_state=SendState.SUBMITTED,
                 )
                 for p in people
             ],
@@ -227,7 +228,7 @@ def seed_big_campaign(size: int) -> int:
                     "name": f"Person {i}",
                     "status": status,
                     "reason": Reason.UNREACHABLE_HANDSET.value if status == "failed" else None,
-                    "send_state": "sent",
+                    "send_state": SendState.SUBMITTED.value,
                     "updated_at": SENT_AT,
                 }
             )

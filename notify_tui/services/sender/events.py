@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
+from notify_tui.domain.status import CampaignState
 from notify_tui.store.updates import AppliedUpdates
 
 
@@ -42,8 +43,8 @@ class SendResult:
     """How a run ended."""
 
     campaign_id: int
-    state: str
-    """``sent`` when every message was submitted or refused; ``interrupted`` otherwise."""
+    state: CampaignState
+    """``SENT`` when every message was submitted or refused; ``INTERRUPTED`` otherwise."""
     submitted: int
     refused: int
     total: int

@@ -11,6 +11,7 @@ from typing import Protocol
 
 from notify_tui.domain.phone import DEFAULT_REGION, normalize
 from notify_tui.domain.segments import SegmentInfo, count_segments, estimate_cost
+from notify_tui.domain.status import CampaignState
 from notify_tui.errors import NotifyError
 from notify_tui.store.campaigns import create_campaign
 from notify_tui.store.models import database
@@ -171,7 +172,7 @@ def record_campaign(plan: CampaignPlan) -> PreparedCampaign:
             messaging_service_sid=plan.messaging_service_sid,
             segments=plan.segments,
             price_per_segment=plan.price_per_segment,
-            state="draft",
+            state=CampaignState.DRAFT,
         )
         added = add_recipients(campaign_id, plan.recipients)
     return PreparedCampaign(campaign_id, plan, added)

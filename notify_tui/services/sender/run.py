@@ -17,7 +17,13 @@ from typing import Any
 
 from notify_tui.domain.optout_policy import STOP_CODE
 from notify_tui.domain.polling import next_poll_delay
-from notify_tui.domain.status import Status, classify_create_refusal
+from notify_tui.domain.status import (
+    UNSENT,
+    CampaignState,
+    SendState,
+    Status,
+    classify_create_refusal,
+)
 from notify_tui.provider import (
     AuthenticationError,
     CreateOutcomeUnknownError,
@@ -238,24 +244,24 @@ class _CampaignSender:
             raise
         state = campaign.state
         # The state to leave the campaign in, once this run has marked it ``sending``.
-        moved: str | None = None
+        moved: CampaignState | None = None
         try:
             counts = await self.db.call(sending.send_state_counts, self.id)
-            self.submitted = counts.get("submitted", 0)
-            self.refused = counts.get("refused", 0)
-            remaining = counts.get("pending", 0) + counts.get("attempting", 0)
+            self.submitted = counts.get(SendState.SUBMITTED, 0)
+            self.refused = counts.get(SendState.REFUSED, 0)
+            remaining = sum(counts.get(s, 0) for s in UNSENT)
             self.total = self.submitted + self.refused + remaining
-            if remaining or campaign.state != "sent":
-                await self.db.call(set_state, self.id, "sending")
-                moved = "interrupted"
+            if remaining or campaign.state != CampaignState.SENT:
+                await self.db.call(set_state, self.id, CampaignState.SENDING)
+                moved = CampaignState.INTERRUPTED
                 self._progress(force=True)
                 await self._run_tasks()
                 counts = await self.db.call(sending.send_state_counts, self.id)
-                remaining = counts.get("pending", 0) + counts.get("attempting", 0)
-                moved = state = "sent" if remaining == 0 else "interrupted"
+                remaining = sum(counts.get(s, 0) for s in UNSENT)
+                moved = state = CampaignState.INTERRUPTED if remaining else CampaignState.SENT
         finally:
             await asyncio.shield(self._finish(moved))
-        if state == "sent":
+        if state == CampaignState.SENT:
             self.trouble = None
         self._progress(force=True, done=True)
         return SendResult(
@@ -288,7 +294,7 @@ class _CampaignSender:
         finally:
             await asyncio.shield(self._shutdown())
 
-    async def _finish(self, state: str | None) -> None:
+    async def _finish(self, state: CampaignState | None) -> None:
         try:
             if state is not None:
                 await self.db.call(set_state, self.id, state)
@@ -318,14 +324,14 @@ class _CampaignSender:
                 if rows:
                     after_id = rows[-1].message_id
                     for row in rows:
-                        if row.send_state == "attempting":
+                        if row.send_state == SendState.ATTEMPTING:
                             # A previous run may have sent it: look it up before anything else.
                             self.outstanding += 1
                             attempted_at = _aware(row.attempted_at)
                             work = _Work(row.message_id, row.phone, attempted_at, attempted_at)
                             work.ambiguous = True
                             await self.queue.put(work)
-                    pending = [r.message_id for r in rows if r.send_state == "pending"]
+                    pending = [r.message_id for r in rows if r.send_state == SendState.PENDING]
                     if pending:
                         await self._claim(pending, {})
                     continue
@@ -416,7 +422,7 @@ class _CampaignSender:
                 work.message_id,
                 classification,
                 error_message=error.provider_text or error.message,
-                send_state="refused",
+                send_state=SendState.REFUSED,
             )
             self._note_trouble(None)
             return _Outcome(work, update, refused=True, stop=error.code == STOP_CODE)
@@ -474,7 +480,7 @@ class _CampaignSender:
             date_sent=_naive(message.date_sent),
             sid=sid,
             next_poll_at=next_poll_at,
-            send_state="submitted",
+            send_state=SendState.SUBMITTED,
         )
         return _Outcome(work, update, submitted=True, linked=linked)
 

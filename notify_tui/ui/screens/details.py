@@ -19,7 +19,7 @@ from textual.timer import Timer
 from textual.widgets import Footer, Input, OptionList, Static
 from textual.worker import Worker, WorkerState, get_current_worker
 
-from notify_tui.domain.status import Status
+from notify_tui.domain.status import SendState, Status
 from notify_tui.services.export import default_export_path, export_campaign
 from notify_tui.services.poller import PollCycle
 from notify_tui.store.campaigns import get_campaign, tally_series
@@ -587,7 +587,7 @@ class DetailsScreen(OptOutActionsScreen):
         row = self.table.current_row
         if row is None:
             return
-        if row.send_state == "invalid":
+        if row.send_state == SendState.INVALID:
             # Never sent and never will be: there is nothing to opt out, only a number to fix.
             self.app.notify(
                 plain(

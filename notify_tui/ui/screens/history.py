@@ -13,6 +13,7 @@ from textual.containers import Horizontal
 from textual.timer import Timer
 from textual.widgets import Footer, Input, Static
 
+from notify_tui.domain.status import RESUMABLE, UNSENT
 from notify_tui.store.campaigns import CampaignSummary, count_campaigns, get_campaign
 from notify_tui.store.sending import send_state_counts
 from notify_tui.ui.dialogs.confirm import ConfirmDialog
@@ -31,7 +32,6 @@ FILTER_DELAY = 0.15
 PROGRESS_REDRAW = 0.3
 """At most this often, the table is read again while campaigns are being sent."""
 
-RESUMABLE = ("draft", "sending", "interrupted")
 """States of a campaign with messages that may still be waiting to be sent."""
 
 
@@ -224,7 +224,7 @@ class HistoryScreen(NotifyScreen):
         if campaign is None:
             return
         counts = send_state_counts(campaign_id)
-        remaining = counts.get("pending", 0) + counts.get("attempting", 0)
+        remaining = sum(counts.get(s, 0) for s in UNSENT)
         self.post_message(ResumeChecked(campaign, remaining))
 
     def on_resume_checked(self, event: ResumeChecked) -> None:

@@ -11,6 +11,7 @@ from rich.text import Text
 from textual.widget import Widget
 
 from notify_tui.domain.phone import format_for_humans
+from notify_tui.domain.status import CampaignState
 from notify_tui.store.campaigns import CampaignSummary
 from notify_tui.ui.formatting import clock_time, count, money, when
 from notify_tui.ui.text import safe_text
@@ -142,7 +143,7 @@ class CampaignHeader(Widget):
 
     def _facts(self, campaign: CampaignSummary, width: int) -> Text:
         parts: list[Text] = []
-        if campaign.state == "sending":
+        if campaign.state == CampaignState.SENDING:
             parts.append(
                 Text(
                     f"Sending: {count(campaign.submitted)} of {count(campaign.recipients)} "
@@ -150,7 +151,7 @@ class CampaignHeader(Widget):
                     style=self._component("sending"),
                 )
             )
-        elif campaign.state == "interrupted":
+        elif campaign.state == CampaignState.INTERRUPTED:
             parts.append(
                 Text(
                     f"Interrupted: {count(campaign.submitted)} of "

@@ -11,6 +11,7 @@ from rich.style import Style
 from rich.text import Text
 from textual.binding import Binding, BindingType
 
+from notify_tui.domain.status import CampaignState
 from notify_tui.store.campaigns import CampaignSummary, campaign_page, count_campaigns
 from notify_tui.store.suggestions import pending_counts
 from notify_tui.ui.formatting import compact, count, percent, styled, when
@@ -194,9 +195,9 @@ class CampaignTable(VirtualTable[CampaignSummary]):
         if progress is not None and progress.total:
             done = (progress.submitted + progress.refused) * 100 // progress.total
             return styled(f"sending {done}%", self._component("sending"))
-        if campaign.state == "sending":
+        if campaign.state == CampaignState.SENDING:
             return styled("sending…", self._component("sending"))
-        if campaign.state == "interrupted":
+        if campaign.state == CampaignState.INTERRUPTED:
             return styled("interrupted", self._component("sending"))
         if campaign.sent_at is None:
             return styled("not sent", self._component("zero"))

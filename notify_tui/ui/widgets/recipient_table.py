@@ -10,7 +10,7 @@ from rich.style import Style
 from rich.text import Text
 
 from notify_tui.domain.phone import format_for_humans
-from notify_tui.domain.status import Status
+from notify_tui.domain.status import UNSENT, Status
 from notify_tui.store.optouts import SOURCE_PROVIDER
 from notify_tui.store.recipients import (
     RecipientFilter,
@@ -73,7 +73,7 @@ def detail_text(row: RecipientRow) -> str:
     if row.note:
         return row.note
     if row.status is Status.UNKNOWN:
-        if row.send_state in ("pending", "attempting"):
+        if row.send_state in UNSENT:
             return "not submitted yet"
         if row.provider_status:
             return row.provider_status
