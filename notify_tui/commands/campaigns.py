@@ -10,6 +10,7 @@ from typing import Any
 
 from notify_tui.commands import CommandError
 from notify_tui.config import Settings
+from notify_tui.domain.money import exact, format_money
 from notify_tui.domain.status import Status
 from notify_tui.services.export import default_export_path, export_campaign
 from notify_tui.services.runtime import Runtime
@@ -29,8 +30,8 @@ def campaign_json(c: CampaignSummary) -> dict[str, Any]:
         "failed": c.failed,
         "unknown": c.unknown,
         "delivered_pct": round(c.delivered_pct, 1),
-        "cost": str(c.cost),
-        "money_saved": str(c.money_saved),
+        "cost": exact(c.cost),
+        "money_saved": exact(c.money_saved),
     }
 
 
@@ -55,7 +56,7 @@ def run_campaigns(args: argparse.Namespace, settings: Settings) -> int:
         sent = c.sent_at.strftime("%Y-%m-%d %H:%M") if c.sent_at else "not sent"
         print(
             f"{c.id:>5}  {sent:16}  {c.recipients:>10,}  {c.delivered:>9,}  {c.failed:>7,}  "
-            f"{c.unknown:>7,}  {c.cost:>10.4f}  {printable(c.name)}"
+            f"{c.unknown:>7,}  {format_money(c.cost):>10}  {printable(c.name)}"
         )
     return 0
 

@@ -15,6 +15,7 @@ import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 
+from notify_tui.domain.money import exact
 from notify_tui.store.recipients import RecipientFilter, RecipientRow, iter_recipients
 
 COLUMNS = (
@@ -47,7 +48,7 @@ def export_row(row: RecipientRow) -> list[str]:
         row.error_message or "",
         row.sid or "",
         _cell(row.num_segments),
-        _cell(abs(row.price) if row.price is not None else None),
+        exact(abs(row.price)) if row.price is not None else "",
         row.updated_at.strftime("%Y-%m-%dT%H:%M:%SZ") if row.updated_at else "",
         "true" if row.opted_out else "false",
     ]

@@ -47,6 +47,12 @@ class CampaignSummary:
         return self.skipped_opted_out * self.segments * abs(self.price_per_segment)
 
     @property
+    def estimated_cost(self) -> Decimal:
+        """What sending every recipient was estimated to cost (invalid numbers included, which
+        are never sent: an upper bound)."""
+        return self.recipients * self.segments * abs(self.price_per_segment)
+
+    @property
     def sending(self) -> bool:
         """True while messages are still being submitted."""
         return self.state in UNFINISHED

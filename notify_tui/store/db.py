@@ -23,7 +23,7 @@ from notify_tui.store.models import (
     database,
 )
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 """Bump this and add a step to ``MIGRATIONS`` whenever a table changes."""
 
 Migration = Callable[[Database, SchemaMigrator], None]
@@ -34,7 +34,27 @@ def _add_suggestions(db: Database, migrator: SchemaMigrator) -> None:
     db.create_tables([OptOutSuggestion], safe=True)
 
 
-MIGRATIONS: dict[int, Migration] = {2: _add_suggestions}
+_MONEY_COLUMNS = (("message", "price"), ("campaign", "cost"), ("campaign", "price_per_segment"))
+
+
+def _money_in_micros(db: Database, migrator: SchemaMigrator) -> None:
+    """Version 3: amounts of money as whole millionths (``models.MoneyField``), so that sums
+    are exact on SQLite too, which added its ``DECIMAL`` columns in floats."""
+    for table, column in _MONEY_COLUMNS:
+        if isinstance(db, PostgresqlDatabase):
+            db.execute_sql(
+                f'ALTER TABLE "{table}" ALTER COLUMN "{column}" TYPE BIGINT '
+                f'USING round("{column}" * 1000000)::bigint'
+            )
+        else:
+            # A DECIMAL column has numeric affinity: the integers written here stay integers.
+            db.execute_sql(
+                f'UPDATE "{table}" SET "{column}" = CAST(round("{column}" * 1000000) AS INTEGER) '
+                f'WHERE "{column}" IS NOT NULL'
+            )
+
+
+MIGRATIONS: dict[int, Migration] = {2: _add_suggestions, 3: _money_in_micros}
 """``MIGRATIONS[n]`` takes a workspace from version ``n - 1`` to ``n``."""
 
 SQLITE_PRAGMAS = {

@@ -44,6 +44,7 @@ from typing import Any
 
 from peewee import JOIN, Case, PostgresqlDatabase, SqliteDatabase, fn
 
+from notify_tui.domain.money import exact, from_micros
 from notify_tui.domain.status import UNSENT, CampaignState, SendState, Status
 from notify_tui.store import sending
 from notify_tui.store.db import SCHEMA_VERSION, schema_version
@@ -59,9 +60,6 @@ from notify_tui.store.models import (
 )
 
 __all__ = ["Check", "Examination", "Problem", "examine", "repair"]
-
-_CENT = Decimal("0.0001")
-"""Costs agree when they round to the same hundredth of a cent (SQLite sums prices as floats)."""
 
 
 class Check(StrEnum):
@@ -202,7 +200,7 @@ def _row_counts(campaign_ids: list[int] | None = None) -> dict[int, _Counts]:
         entry = found[int(campaign_id)]
         entry["recipients"] += int(count)
         entry["submitted"] += int(sent or 0)
-        entry["cost"] += _decimal(cost)
+        entry["cost"] += from_micros(int(cost or 0))  # a raw SUM: millionths
         entry["invalid"] += int(bad or 0)
         if status in (Status.DELIVERED.value, Status.FAILED.value, Status.UNKNOWN.value):
             entry[status] = entry.get(status, 0) + int(count)
@@ -232,14 +230,15 @@ def _campaigns() -> dict[int, tuple[str, str, _Counts]]:
 
 
 def _same_cost(a: Decimal, b: Decimal) -> bool:
-    return a.quantize(_CENT) == b.quantize(_CENT)
+    # Exact: amounts are stored and summed as integer millionths (``models.MoneyField``).
+    return a == b
 
 
 def _describe(counts: _Counts) -> str:
     return (
         f"{counts.recipients:,} recipients: {counts.delivered:,} delivered, "
         f"{counts.failed:,} failed, {counts.unknown:,} unknown, {counts.submitted:,} submitted, "
-        f"cost {counts.cost.quantize(_CENT)}"
+        f"cost {exact(counts.cost)}"
     )
 
 

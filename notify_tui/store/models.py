@@ -7,20 +7,23 @@ PostgreSQL; nothing connects at import time.
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
 
 from peewee import (
     AutoField,
+    BigIntegerField,
     BooleanField,
     CharField,
     DatabaseProxy,
     DateTimeField,
-    DecimalField,
     ForeignKeyField,
     IntegerField,
     Model,
     TextField,
 )
 
+from notify_tui.domain.money import from_micros, to_micros
 from notify_tui.domain.optout_policy import SuggestionState
 from notify_tui.domain.status import CampaignState, SendState
 
@@ -30,6 +33,23 @@ database = DatabaseProxy()
 def utcnow() -> datetime:
     """Now, in UTC, without tzinfo: both databases store naive UTC timestamps."""
     return datetime.now(UTC).replace(tzinfo=None)
+
+
+class MoneyField(BigIntegerField):
+    """An amount of money: ``Decimal`` in Python, whole millionths in the database.
+
+    Integers keep every sum exact: SQLite adds and sums a ``DECIMAL`` column in floats
+    (``0.04740000000000001``). A raw ``SUM`` over the column answers millionths: read it with
+    ``from_micros``.
+    """
+
+    def db_value(self, value: Any) -> Any:
+        if value is None:
+            return None
+        return to_micros(Decimal(str(value)) if isinstance(value, float) else Decimal(value))
+
+    def python_value(self, value: Any) -> Decimal | None:
+        return None if value is None else from_micros(int(value))
 
 
 class BaseModel(Model):
@@ -85,14 +105,14 @@ class Campaign(BaseModel):
     sent_at = DateTimeField(null=True, index=True)
     finished_at = DateTimeField(null=True)
     segments = IntegerField(default=1)
-    price_per_segment = DecimalField(max_digits=12, decimal_places=5, default=0)
+    price_per_segment = MoneyField(default=Decimal(0))
     recipients = IntegerField(default=0)
     delivered = IntegerField(default=0)
     failed = IntegerField(default=0)
     unknown = IntegerField(default=0)
     submitted = IntegerField(default=0)
     skipped_opted_out = IntegerField(default=0)
-    cost = DecimalField(max_digits=16, decimal_places=5, default=0)
+    cost = MoneyField(default=Decimal(0))
     last_checked_at = DateTimeField(null=True)
 
 
@@ -111,7 +131,7 @@ class Message(BaseModel):
     provider_status = CharField(max_length=32, null=True)
     error_code = IntegerField(null=True)
     error_message = TextField(null=True)
-    price = DecimalField(max_digits=12, decimal_places=5, null=True)
+    price = MoneyField(null=True)
     price_unit = CharField(max_length=8, null=True)
     num_segments = IntegerField(null=True)
     date_sent = DateTimeField(null=True)

@@ -11,6 +11,7 @@ from decimal import Decimal
 from rich.style import Style
 from rich.text import Text
 
+from notify_tui.domain.money import format_money
 from notify_tui.errors import user_message
 from notify_tui.ui.text import safe_text
 
@@ -81,12 +82,11 @@ def percent(part: int, whole: int) -> str:
     return f"{100.0 * part / whole:.1f}%" if whole else "0.0%"
 
 
-def money(value: Decimal) -> str:
-    """``$12.34``, ``$0.0079`` for sub-cent amounts: a cost is always shown as positive."""
-    amount = abs(value)
-    if amount and amount < Decimal("0.01"):
-        return f"${amount:.4f}"
-    return f"${amount:,.2f}"
+def money(value: Decimal, *, unit: bool = False, estimate: bool = False) -> str:
+    """An amount as every surface shows it (``domain.money.format_money``): ``$38.50``,
+    ``$0.0474`` under a dollar, ``$0.0158`` for a price per message (``unit``), ``≈ $38.50`` for
+    an ``estimate``; always positive."""
+    return format_money(value, unit=unit, estimate=estimate)
 
 
 def plain(value: object, limit: int = 300) -> str:

@@ -9,6 +9,7 @@ import sqlite3
 import subprocess
 import sys
 import time
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -128,8 +129,12 @@ def test_a_version_1_workspace_migrates_with_all_its_data(v1_copy: Path) -> None
     assert len(after["message"]) == len(before["message"])
     columns = [c.column_name for c in Message._meta.sorted_fields]
     lease = columns.index("lease_owner")
+    price = columns.index("price")
     for old, new in zip(before["message"], after["message"], strict=True):
-        assert old[:lease] == new[:lease]
+        # Version 3 keeps prices in whole millionths (exact sums): the same amount.
+        micros = None if old[price] is None else round(Decimal(str(old[price])) * 1_000_000)
+        assert new[price] == micros and isinstance(new[price], (int, type(None)))
+        assert old[:price] + old[price + 1 : lease] == new[:price] + new[price + 1 : lease]
 
 
 # -- several processes on one SQLite workspace -------------------------------------------------

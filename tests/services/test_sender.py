@@ -143,7 +143,7 @@ def test_plan_counts_what_will_be_sent_skipped_and_what_it_costs() -> None:
     assert plan.money_saved == Decimal("0.03")
     text = "\n".join(plan.summary_lines())
     assert "2 to send, 1 skipped (opted out), 2 invalid" in text
-    assert "$0.0600" in text
+    assert "Estimated cost: ≈ $0.06 (6 segments at $0.0100)" in text
     assert [r.phone for r in plan.recipients][:3] == [
         "+14155550001",
         "+14155550002",

@@ -102,7 +102,7 @@ async def test_counts_size_encoding_and_cost_as_you_type(runtime: Runtime) -> No
         # The braces are GSM-7 extension characters: two units each.
         assert "8 characters · GSM-7 · 1 segment (150 to spare)" in size
         assert "$0.0079 a message" in size
-        assert "≈ $0.05 for 6 contacts" in size
+        assert "≈ $0.0474 for 6 contacts" in size  # not "≈ $0.05" (issue 14)
         assert text_of(app, "#compose-encoding") == ""
 
         await pilot.press("ç")  # not in GSM-7 (only the capital is)
@@ -121,7 +121,8 @@ async def test_counts_size_encoding_and_cost_as_you_type(runtime: Runtime) -> No
         body.text = "x" * 161
         await pilot.pause()
         assert "161 characters · GSM-7 · 2 segments" in text_of(app, "#compose-size")
-        assert "≈ $0.09 for 6 contacts" in text_of(app, "#compose-size")
+        # The price of a message is shown to the tenth of a cent, not "$0.02" (issue 14).
+        assert "$0.0158 a message · ≈ $0.0948 for 6 contacts" in text_of(app, "#compose-size")
         body.text = "x" * 1601
         await pilot.pause()
         assert "refuses more than 1,600" in text_of(app, "#compose-size")
@@ -136,7 +137,7 @@ async def test_the_estimate_leaves_out_opted_out_contacts(runtime: Runtime) -> N
     async with app.run_test(size=(100, 24)) as pilot:
         screen = await open_compose(app, pilot)
         await write(pilot, screen, name="Spring", body="Hi there")
-        assert "≈ $0.04 for 5 contacts" in text_of(app, "#compose-size")
+        assert "≈ $0.0395 for 5 contacts" in text_of(app, "#compose-size")
         audience = text_of(app, "#compose-audience")
         assert "All contacts: 6 numbers, 1 of them opted out (skipped)" in audience
 
@@ -176,7 +177,7 @@ async def test_summary_of_a_csv_file_counts_skips_invalid_and_duplicates(
         assert "1 number: recorded as Failed (Invalid number), never sent" in summary
         assert "1 left out: each number gets one message" in summary
         assert "1 line of the file left out (why: see File)" in summary
-        assert "≈ $0.02" in summary
+        assert "≈ $0.0158 (2 segments at $0.0079)" in summary
         assert "line 6" in summary  # the invalid line, shown in detail
         await pilot.press("n")
         await wait_until(pilot, lambda: isinstance(app.screen, ComposeScreen))

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Protocol
 
+from notify_tui.domain.money import format_money
 from notify_tui.domain.phone import DEFAULT_REGION, normalize
 from notify_tui.domain.segments import SegmentInfo, count_segments, estimate_cost
 from notify_tui.domain.status import CampaignState
@@ -86,11 +87,15 @@ class CampaignPlan:
             f"Recipients: {self.to_send:,} to send, {self.skipped_opted_out:,} skipped (opted "
             f"out), {self.invalid:,} invalid (recorded as Failed, not sent), "
             f"{self.duplicates:,} duplicates",
-            f"Estimated cost: ${self.estimated_cost:.4f} ({self.segments * self.to_send:,} "
-            f"segments at ${self.price_per_segment})",
+            f"Estimated cost: {format_money(self.estimated_cost, estimate=True)} "
+            f"({self.segments * self.to_send:,} segments at "
+            f"{format_money(self.price_per_segment, unit=True)})",
         ]
         if self.skipped_opted_out:
-            lines.append(f"Saved by skipping opted-out numbers: ${self.money_saved:.4f}")
+            lines.append(
+                "Saved by skipping opted-out numbers: "
+                + format_money(self.money_saved, estimate=True)
+            )
         return lines
 
 

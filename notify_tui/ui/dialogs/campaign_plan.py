@@ -74,8 +74,8 @@ def plan_table(plan: CampaignPlan, audience: AudienceSummary, rate: float | None
     segments = plan.segments * plan.to_send
     table.add_row(
         "Cost",
-        Text(f"≈ {money(plan.estimated_cost)}", style="bold")
-        + Text(f" ({plural(segments, 'segment')} at {money(plan.price_per_segment)})"),
+        Text(money(plan.estimated_cost, estimate=True), style="bold")
+        + Text(f" ({plural(segments, 'segment')} at {money(plan.price_per_segment, unit=True)})"),
     )
     sender = plan.sender or plan.messaging_service_sid or ""
     line = Text("from ") + safe_text(format_for_humans(sender))

@@ -183,11 +183,11 @@ class ComposeScreen(NotifyScreen):
         line = size_line(info)
         if info.characters and not info.too_long:
             price = self.notify_app.runtime.settings.price_per_segment
-            line.append(f" · {money(estimate_cost(info.segments, price))} a message")
+            line.append(f" · {money(estimate_cost(info.segments, price), unit=True)} a message")
             to_send = self.contacts - self.opted_out
             if not self.file_path and to_send:
                 total = estimate_cost(info.segments * to_send, price)
-                line.append(f" · ≈ {money(total)} for {plural(to_send, 'contact')}")
+                line.append(f" · {money(total, estimate=True)} for {plural(to_send, 'contact')}")
         self.query_one("#compose-size", Static).update(line)
         self.query_one("#compose-encoding", Static).update(encoding_line(info))
 

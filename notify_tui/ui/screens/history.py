@@ -238,7 +238,7 @@ class HistoryScreen(NotifyScreen):
             cost = campaign.segments * event.remaining * abs(campaign.price_per_segment)
             question.append(
                 f"{count(campaign.submitted)} of {count(campaign.recipients)} were submitted; "
-                f"{plural(event.remaining, 'message')} left (≈ {money(cost)})"
+                f"{plural(event.remaining, 'message')} left ({money(cost, estimate=True)})"
             )
             if settings.send_rate:
                 question.append(f", {duration(event.remaining / settings.send_rate)}")

@@ -163,7 +163,11 @@ class CampaignHeader(Widget):
             parts.append(Text(f"Sent {when(campaign.sent_at, self._now(), self._tz)}"))
         else:
             parts.append(Text("Not sent"))
-        parts.append(Text(f"cost {money(campaign.cost)}"))
+        cost = f"cost {money(campaign.cost)}"
+        if campaign.sending:
+            # The actual cost grows as messages resolve: the estimate says where it is heading.
+            cost += f" of {money(campaign.estimated_cost, estimate=True)}"
+        parts.append(Text(cost))
         if campaign.skipped_opted_out:
             # What opting out is for: shown before the sender, which is the first to be cut.
             parts.append(

@@ -14,7 +14,7 @@ from textual.binding import Binding, BindingType
 from notify_tui.domain.status import CampaignState
 from notify_tui.store.campaigns import CampaignSummary, campaign_page, count_campaigns
 from notify_tui.store.suggestions import pending_counts
-from notify_tui.ui.formatting import compact, count, percent, styled, when
+from notify_tui.ui.formatting import compact, count, money, percent, styled, when
 from notify_tui.ui.text import safe_text
 from notify_tui.ui.widgets.virtual_table import Column, VirtualTable
 
@@ -54,7 +54,7 @@ def money_cell(value: Decimal) -> str:
     amount = abs(value)
     if amount >= 100_000:
         return f"${amount / 1000:,.0f}k"
-    return f"${amount:,.2f}"
+    return money(amount)
 
 
 def recipients_cell(campaign: CampaignSummary) -> str:
