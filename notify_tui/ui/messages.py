@@ -17,6 +17,9 @@ if TYPE_CHECKING:
     # provider) nor for the stores of the other screens.
     from datetime import datetime
     from pathlib import Path
+    from typing import Any
+
+    from textual.worker import Worker, WorkerState
 
     from notify_tui.services.poller import PollCycle
     from notify_tui.services.sender import CampaignPlan, SendProgress, SendResult
@@ -73,6 +76,16 @@ class StatusesResolved(Message):
         return self.state is None and (message.changed or not self.changed)
 
 
+class WorkerEnded(Message):
+    """A widget's worker succeeded or failed (worker messages do not bubble; this does, to the
+    screen, which tells the app)."""
+
+    def __init__(self, worker: Worker[Any], state: WorkerState) -> None:
+        super().__init__()
+        self.worker = worker
+        self.state = state
+
+
 class RecipientsFound(Message):
     """A search of a campaign's recipients was read off the UI thread: its index and first rows."""
 
@@ -85,7 +98,7 @@ class RecipientsFound(Message):
     ) -> None:
         super().__init__()
         self.view = view
-        """Which of the screen's requests this answers: only the latest is shown."""
+        """Which of the table's requests this answers: only the latest is shown."""
         self.index = index
         self.pages = pages
         """Rows read along with the index, by offset: what the table shows first."""

@@ -18,9 +18,9 @@ from notify_tui.store.recipients import RecipientFilter, RecipientIndex
 from notify_tui.store.updates import StatusUpdate, apply_updates
 from notify_tui.ui import messages
 from notify_tui.ui.app import NotifyApp, make_app
-from notify_tui.ui.screens import details as details_screen
-from notify_tui.ui.screens.details import DetailsScreen, load_campaign_state
+from notify_tui.ui.screens.details import load_campaign_state
 from notify_tui.ui.widgets import recipient_table
+from notify_tui.ui.widgets.recipient_table import RecipientTable
 from tests.ui.details_support import names, ok_cycle, open_details, table
 from tests.ui.seed import fixed_clock, wait_until
 
@@ -41,7 +41,7 @@ class Gate:
     def __init__(self, monkeypatch: pytest.MonkeyPatch, text: str) -> None:
         self.entered = threading.Event()
         self.release = threading.Event()
-        real = details_screen.index_recipients
+        real = recipient_table.index_recipients
 
         def index(campaign_id: int, flt: RecipientFilter, *args: Any, **kwargs: Any) -> Any:
             if flt.search != text:
@@ -50,7 +50,7 @@ class Gate:
             assert self.release.wait(10), "the test never released the search"
             return real(campaign_id, flt, *args, **kwargs)
 
-        monkeypatch.setattr(details_screen, "index_recipients", index)
+        monkeypatch.setattr(recipient_table, "index_recipients", index)
 
 
 async def test_typing_a_search_shows_the_matches_and_their_count(
@@ -124,8 +124,7 @@ async def test_the_search_reads_the_database_off_the_ui_thread(
         monkeypatch.setattr(module, name, call)
 
     for module, name in (
-        (details_screen, "index_recipients"),
-        (details_screen, "indexed_recipients"),
+        (recipient_table, "index_recipients"),
         (recipient_table, "count_recipients"),
         (recipient_table, "recipients_at"),
         (recipient_table, "indexed_recipients"),
@@ -158,7 +157,7 @@ async def test_a_slow_older_search_never_replaces_a_newer_one(
         await pilot.press("ctrl+a", "ctrl+k", *"hopper")
         await wait_until(pilot, lambda: shown(app) == ("hopper", 1))
         gate.release.set()  # the search for "ada" finishes now, after the newer one
-        searches = [w for w in app.screen.workers if w.group == details_screen.SEARCH_GROUP]
+        searches = [w for w in app.screen.workers if w.group == recipient_table.SEARCH_GROUP]
         await wait_until(pilot, lambda: not any(w.is_running for w in searches))
         await pilot.pause()  # whatever it posted is handled
         assert shown(app) == ("hopper", 1) and names(app) == ["Grace Hopper"]
@@ -169,23 +168,23 @@ async def test_a_result_for_an_older_search_is_dropped(
     runtime: Runtime, spring: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     found: list[messages.RecipientsFound] = []
-    real = DetailsScreen.on_recipients_found
+    real = RecipientTable.on_recipients_found
 
-    def keep(self: DetailsScreen, event: messages.RecipientsFound) -> None:
+    def keep(self: RecipientTable, event: messages.RecipientsFound) -> None:
         found.append(event)
         real(self, event)
 
-    monkeypatch.setattr(DetailsScreen, "on_recipients_found", keep)
+    monkeypatch.setattr(RecipientTable, "on_recipients_found", keep)
     app = make_app(runtime, poll=False, first_run_demo=False, clock=fixed_clock)
     async with app.run_test(size=(80, 24)) as pilot:
-        screen = await open_details(app, pilot, spring)
+        await open_details(app, pilot, spring)
         await pilot.press("slash", *"ada")
         await wait_until(pilot, lambda: shown(app) == ("ada", 1))
         await pilot.press("ctrl+a", "ctrl+k", *"hopper")
         await wait_until(pilot, lambda: shown(app) == ("hopper", 1))
         # The race the worker cannot rule out: a result posted just before a newer search began.
         late = next(event for event in found if event.index.filter.search == "ada")
-        screen.post_message(
+        table(app).post_message(
             messages.RecipientsFound(late.view, late.index, late.pages, late.keep_cursor)
         )
         await pilot.pause()
@@ -195,7 +194,7 @@ async def test_a_result_for_an_older_search_is_dropped(
 async def test_live_changes_read_a_search_again_where_the_user_is(
     runtime: Runtime, spring: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(details_screen, "RESEARCH_EVERY", 0.0)
+    monkeypatch.setattr(recipient_table, "RESEARCH_EVERY", 0.0)
     app = make_app(runtime, poll=False, first_run_demo=False, clock=fixed_clock)
     async with app.run_test(size=(80, 24)) as pilot:
         screen = await open_details(app, pilot, spring)
@@ -219,7 +218,7 @@ async def test_a_failed_search_says_so_and_the_summary_tells_what_is_shown(
     def broken(*args: Any, **kwargs: Any) -> Any:
         raise RuntimeError("disk I/O error")
 
-    monkeypatch.setattr(details_screen, "index_recipients", broken)
+    monkeypatch.setattr(recipient_table, "index_recipients", broken)
     app = make_app(runtime, poll=False, first_run_demo=False, clock=fixed_clock)
     async with app.run_test(size=(80, 24)) as pilot:
         await open_details(app, pilot, spring)
@@ -236,15 +235,15 @@ async def test_a_failed_search_says_so_and_the_summary_tells_what_is_shown(
 async def test_a_search_by_status_is_read_again_at_most_every_few_seconds(
     runtime: Runtime, spring: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(details_screen, "RESEARCH_EVERY", 60.0)
+    monkeypatch.setattr(recipient_table, "RESEARCH_EVERY", 60.0)
     scans: list[RecipientFilter] = []
-    real = details_screen.index_recipients
+    real = recipient_table.index_recipients
 
     def counted(campaign_id: int, flt: RecipientFilter, *args: Any, **kwargs: Any) -> Any:
         scans.append(flt)
         return real(campaign_id, flt, *args, **kwargs)
 
-    monkeypatch.setattr(details_screen, "index_recipients", counted)
+    monkeypatch.setattr(recipient_table, "index_recipients", counted)
     app = make_app(runtime, poll=False, first_run_demo=False, clock=fixed_clock)
     async with app.run_test(size=(80, 24)) as pilot:
         screen = await open_details(app, pilot, spring)
@@ -260,4 +259,4 @@ async def test_a_search_by_status_is_read_again_at_most_every_few_seconds(
         assert names(app) == ["Barbara Liskov"]
         await pilot.press("a")  # another view: read now, and what was due is dropped
         await wait_until(pilot, lambda: table(app).source.filter.status is None)
-        assert screen._research is None
+        assert table(app)._research is None

@@ -7,6 +7,8 @@ from typing import TYPE_CHECKING, Any, cast
 from textual.screen import Screen
 from textual.worker import Worker
 
+from notify_tui.ui.messages import WorkerEnded
+
 if TYPE_CHECKING:
     from notify_tui.ui.app import NotifyApp
 
@@ -21,6 +23,10 @@ class NotifyScreen(Screen[Any]):
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         # Worker messages do not bubble: each screen hands its workers' fate to the app.
+        self.notify_app.worker_changed(event.worker, event.state)
+
+    def on_worker_ended(self, event: WorkerEnded) -> None:
+        event.stop()
         self.notify_app.worker_changed(event.worker, event.state)
 
     def on_unmount(self) -> None:

@@ -10,7 +10,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.timer import Timer
-from textual.widgets import Footer, Input, Static
+from textual.widgets import Footer, Static
 from textual.worker import get_current_worker
 
 from notify_tui.store.contacts import ContactRow, DeliveryRecord, count_contacts, delivery_history
@@ -22,9 +22,6 @@ from notify_tui.ui.widgets.contact_table import ContactSource, ContactTable, sou
 from notify_tui.ui.widgets.delivery_history import DeliveryHistoryTable
 from notify_tui.ui.widgets.filter_input import FilterInput
 from notify_tui.ui.widgets.virtual_table import VirtualTable
-
-SEARCH_DELAY = 0.2
-"""Seconds of quiet typing before the search applies."""
 
 HISTORY_DELAY = 0.1
 """Seconds the cursor rests on a contact before its history is read."""
@@ -62,7 +59,6 @@ class ContactsScreen(OptOutActionsScreen):
 
     def __init__(self) -> None:
         super().__init__()
-        self._search_timer: Timer | None = None
         self._history_timer: Timer | None = None
         self.history_phone: str | None = None
         """The number whose delivery history is shown."""
@@ -171,23 +167,14 @@ class ContactsScreen(OptOutActionsScreen):
         """Put the cursor in the search box."""
         self.query_one("#contacts-search", FilterInput).focus()
 
-    @on(Input.Changed, "#contacts-search")
-    def _search_changed(self, event: Input.Changed) -> None:
-        if self._search_timer is not None:
-            self._search_timer.stop()
-        self._search_timer = self.set_timer(SEARCH_DELAY, self._apply_search)
-
-    def _apply_search(self) -> None:
-        text = self.query_one("#contacts-search", FilterInput).value
-        if text != self.table.source.search:
-            self.table.set_source(ContactSource(text))
+    @on(FilterInput.Settled, "#contacts-search")
+    def _search_settled(self, event: FilterInput.Settled) -> None:
+        if event.value != self.table.source.search:
+            self.table.set_source(ContactSource(event.value))
             self._show_title()
 
     @on(FilterInput.Dismissed, "#contacts-search")
     def _search_dismissed(self, event: FilterInput.Dismissed) -> None:
-        if self._search_timer is not None:
-            self._search_timer.stop()
-        self._apply_search()
         self.table.focus()
 
     # Opting out

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import os
-import time
-from collections.abc import Sequence
 from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
@@ -16,8 +14,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.timer import Timer
-from textual.widgets import Footer, Input, OptionList, Static
-from textual.worker import Worker, WorkerState, get_current_worker
+from textual.widgets import Footer, OptionList, Static
 
 from notify_tui.domain.status import SendState, Status
 from notify_tui.services.export import default_export_path, export_campaign
@@ -29,8 +26,6 @@ from notify_tui.store.optouts import (
 from notify_tui.store.recipients import (
     RecipientFilter,
     RecipientRow,
-    index_recipients,
-    indexed_recipients,
     reason_counts,
 )
 from notify_tui.store.suggestions import pending_counts
@@ -41,7 +36,6 @@ from notify_tui.ui.messages import (
     CampaignState,
     CampaignStateLoaded,
     RecipientsExported,
-    RecipientsFound,
     StatusesResolved,
 )
 from notify_tui.ui.screens.opt_out_actions import OptOutActionsScreen, number_and_name
@@ -51,17 +45,7 @@ from notify_tui.ui.widgets.filter_input import FilterInput
 from notify_tui.ui.widgets.reason_list import ReasonList, advice_for
 from notify_tui.ui.widgets.recipient_table import RecipientTable
 from notify_tui.ui.widgets.status_chart import ChartData, StatusChart
-from notify_tui.ui.widgets.virtual_table import CHUNK_SIZE, VirtualTable
-
-SEARCH_DELAY = 0.2
-"""Seconds of quiet typing before the search applies."""
-
-SEARCH_GROUP = "search"
-
-RESEARCH_EVERY = 5.0
-"""While statuses move, a search by status is read again at most this often (seconds): each
-read tests every recipient of the campaign, and polling moves statuses every few seconds."""
-"""The worker group of searches: one at a time, a newer one cancels the older."""
+from notify_tui.ui.widgets.virtual_table import VirtualTable
 
 SEND_REDRAW = 0.5
 """At most this often, the header shows how far sending this campaign is."""
@@ -206,21 +190,7 @@ class DetailsScreen(OptOutActionsScreen):
     def __init__(self, campaign_id: int) -> None:
         super().__init__()
         self.campaign_id = campaign_id
-        self.filter = RecipientFilter()
         self._sending = False
-        self._search_timer: Timer | None = None
-        self._search_worker: Worker[None] | None = None
-        self._view = 0
-        """Bumped by every change of what the table should show: a search result for an older
-        view is dropped."""
-        self._searching = False
-        """A search is being read and the table still shows the view before it."""
-        self._search_again = False
-        """The data moved while a search was read: read it again once it is shown."""
-        self._searched_at = 0.0
-        """When the last search began (``time.monotonic``)."""
-        self._research: Timer | None = None
-        """A search read again later, not to read one more often than ``RESEARCH_EVERY``."""
         self._send_redraw: Timer | None = None
         self.loaded = False
         """True once the reasons and the time series were read."""
@@ -378,117 +348,30 @@ class DetailsScreen(OptOutActionsScreen):
 
     # Filters
 
+    @property
+    def filter(self) -> RecipientFilter:
+        """The filter asked for last (a search may still be being read)."""
+        return self.table.filter
+
     def _apply_filter(self, flt: RecipientFilter) -> None:
-        self.filter = flt
         self.reasons.set_active(flt.reason)
-        if flt.search.strip():
-            # A search tests every recipient: it is read in a worker, and the rows shown stay
-            # until it is done, so that typing and scrolling never wait for it.
-            self._searching = True
-            self._find(keep_cursor=False)
-        else:
-            # Every recipient, a status, a reason: the database counts them from an index.
-            self._stop_search()
-            self.table.show(self.campaign_id, flt)
-        self._show_summary()
+        self.table.show(flt)
 
     def _refresh_rows(self, statuses_moved: bool = False) -> None:
         """The data changed: show it again without moving what the user looks at."""
-        # The rows on screen are read again at once (a search's between the keys of its index);
-        # a search's count and order are read again in the worker, when they can have moved.
-        self.table.reload(keep_cursor=True)
-        flt = self.filter
-        by_status = flt.status is not None or flt.reason is not None or flt.sort_by_status
-        if flt.search.strip() and statuses_moved and by_status:
-            running = self._search_worker is not None and self._search_worker.is_running
-            if self._searching or running:
-                # Once it is shown (a new search from the top), it is read again.
-                self._search_again = True
-            else:
-                self._search_later()
+        self.table.refresh_after_updates(statuses_moved)
+
+    @on(RecipientTable.ViewChanged, "#recipients")
+    def _view_changed(self, event: RecipientTable.ViewChanged) -> None:
+        self.reasons.set_active(event.filter.reason)
         self._show_summary()
-
-    def _search_later(self) -> None:
-        """Read the search again where the user is: now, or ``RESEARCH_EVERY`` after the last
-        one began (a read already due covers this one too)."""
-        if self._research is not None:
-            return
-        wait = self._searched_at + RESEARCH_EVERY - time.monotonic()
-        if wait <= 0:
-            self._find(keep_cursor=True)
-        else:
-            self._research = self.set_timer(wait, lambda: self._find(keep_cursor=True))
-
-    def _find(self, keep_cursor: bool) -> None:
-        self._cancel_research()
-        self._searched_at = time.monotonic()
-        self._view += 1
-        self._search_again = False
-        offsets = [0]
-        if keep_cursor:
-            rows = [*self.table.rows_in_view, self.table.cursor_row]
-            offsets = sorted({row // CHUNK_SIZE * CHUNK_SIZE for row in rows})
-        self._search_worker = self._find_recipients(self._view, self.filter, offsets, keep_cursor)
-
-    def _stop_search(self) -> None:
-        self._cancel_research()
-        self._view += 1  # whatever a search still running finds is out of date
-        self._searching = self._search_again = False
-        self.workers.cancel_group(self, SEARCH_GROUP)
-
-    def _cancel_research(self) -> None:
-        if self._research is not None:
-            self._research.stop()
-            self._research = None
-
-    @work(
-        thread=True,
-        exclusive=True,
-        group=SEARCH_GROUP,
-        exit_on_error=False,
-        description="Searching the recipients",
-    )
-    def _find_recipients(
-        self, view: int, flt: RecipientFilter, offsets: Sequence[int], keep_cursor: bool
-    ) -> None:
-        worker = get_current_worker()
-        index = index_recipients(
-            self.campaign_id, flt, CHUNK_SIZE, cancelled=lambda: worker.is_cancelled
-        )
-        if index is None:
-            return
-        pages = {}
-        for offset in offsets:
-            if offset < index.total and not worker.is_cancelled:
-                pages[offset] = indexed_recipients(index, offset, CHUNK_SIZE)
-        if not worker.is_cancelled:
-            self.post_message(RecipientsFound(view, index, pages, keep_cursor))
-
-    def on_recipients_found(self, event: RecipientsFound) -> None:
-        event.stop()
-        if event.view != self._view:
-            return  # the user asked for something else meanwhile
-        self._searching = False
-        self.table.show_found(event.index, event.pages, keep_cursor=event.keep_cursor)
-        self._show_summary()
-        if self._search_again:
-            self._search_later()
-
-    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
-        # NotifyScreen's handler runs too (Textual calls each class's): it notifies the error.
-        if event.worker is self._search_worker and event.state is WorkerState.ERROR:
-            # The table keeps what it showed, and the summary says what that is.
-            self._searching = self._search_again = False
-            self.filter = self.table.source.filter
-            self.reasons.set_active(self.filter.reason)
-            self._show_summary()
 
     def _show_summary(self) -> None:
         flt = self.filter
         campaign = self.header.campaign
         total = campaign.recipients if campaign else 0
         shown = self.table.row_count
-        if self._searching:
+        if self.table.searching:
             parts = [Text("searching…", style="italic")]
         elif flt.is_everything:
             parts = [Text(f"{count(shown)} recipients", style="bold")]
@@ -521,8 +404,6 @@ class DetailsScreen(OptOutActionsScreen):
         search = self.query_one("#search", FilterInput)
         if search.value:
             search.value = ""
-        if self._search_timer is not None:
-            self._search_timer.stop()
         self._apply_filter(RecipientFilter(sort_by_status=self.filter.sort_by_status))
 
     def action_search(self) -> None:
@@ -536,22 +417,13 @@ class DetailsScreen(OptOutActionsScreen):
         else:
             self.reasons.focus()
 
-    @on(Input.Changed, "#search")
-    def _search_changed(self, event: Input.Changed) -> None:
-        if self._search_timer is not None:
-            self._search_timer.stop()
-        self._search_timer = self.set_timer(SEARCH_DELAY, self._apply_search)
-
-    def _apply_search(self) -> None:
-        text = self.query_one("#search", FilterInput).value
-        if text != self.filter.search:
-            self._apply_filter(replace(self.filter, search=text))
+    @on(FilterInput.Settled, "#search")
+    def _search_settled(self, event: FilterInput.Settled) -> None:
+        if event.value != self.filter.search:
+            self._apply_filter(replace(self.filter, search=event.value))
 
     @on(FilterInput.Dismissed, "#search")
     def _search_dismissed(self, event: FilterInput.Dismissed) -> None:
-        if self._search_timer is not None:
-            self._search_timer.stop()
-        self._apply_search()
         self.table.focus()
 
     @on(OptionList.OptionSelected, "#reasons")
@@ -658,7 +530,7 @@ class DetailsScreen(OptOutActionsScreen):
 
     def action_export(self) -> None:
         """Write the recipients shown to a CSV file."""
-        shown = "the matching" if self._searching else count(self.table.row_count)
+        shown = "the matching" if self.table.searching else count(self.table.row_count)
         self.app.notify(f"Exporting {shown} recipients…", title="Export", timeout=3)
         self._export(self.filter)
 

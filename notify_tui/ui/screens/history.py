@@ -11,7 +11,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
 from textual.timer import Timer
-from textual.widgets import Footer, Input, Static
+from textual.widgets import Footer, Static
 
 from notify_tui.domain.status import RESUMABLE, UNSENT
 from notify_tui.store.campaigns import CampaignSummary, count_campaigns, get_campaign
@@ -83,7 +83,6 @@ class HistoryScreen(NotifyScreen):
 
     def __init__(self) -> None:
         super().__init__()
-        self._filter_timer: Timer | None = None
         self._redraw_timer: Timer | None = None
         self._shown_before = False
 
@@ -91,7 +90,9 @@ class HistoryScreen(NotifyScreen):
         app = self.notify_app
         with Horizontal(id="history-bar", classes="bar"):
             yield Static(id="history-title")
-            yield FilterInput(placeholder="/ filter by name", id="history-filter")
+            yield FilterInput(
+                placeholder="/ filter by name", delay=FILTER_DELAY, id="history-filter"
+            )
         yield CampaignTable(
             now=app.clock, tz=app.tz, progress=app.live.send_progress.get, id="campaigns"
         )
@@ -263,24 +264,14 @@ class HistoryScreen(NotifyScreen):
         """Put the cursor in the filter box."""
         self.query_one("#history-filter", FilterInput).focus()
 
-    @on(Input.Changed, "#history-filter")
-    def _filter_changed(self, event: Input.Changed) -> None:
-        if self._filter_timer is not None:
-            self._filter_timer.stop()
-        self._filter_timer = self.set_timer(FILTER_DELAY, self._apply_filter)
-
-    def _apply_filter(self) -> None:
-        query = self.query_one("#history-filter", FilterInput).value
-        if query != self.table.source.query:
-            self.table.set_source(CampaignSource(query))
+    @on(FilterInput.Settled, "#history-filter")
+    def _filter_settled(self, event: FilterInput.Settled) -> None:
+        if event.value != self.table.source.query:
+            self.table.set_source(CampaignSource(event.value))
             self._show_title()
 
     @on(FilterInput.Dismissed, "#history-filter")
     def _filter_dismissed(self, event: FilterInput.Dismissed) -> None:
-        if event.cleared:
-            if self._filter_timer is not None:
-                self._filter_timer.stop()
-            self._apply_filter()
         self.table.focus()
 
     # Opening a campaign

@@ -9,8 +9,7 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
-from textual.timer import Timer
-from textual.widgets import Footer, Input, Static
+from textual.widgets import Footer, Static
 from textual.worker import get_current_worker
 
 from notify_tui.store.optouts import (
@@ -29,9 +28,6 @@ from notify_tui.ui.text import safe_text
 from notify_tui.ui.widgets.filter_input import FilterInput
 from notify_tui.ui.widgets.optout_table import OptOutPages, OptOutTable
 from notify_tui.ui.widgets.virtual_table import CHUNK_SIZE, VirtualTable
-
-SEARCH_DELAY = 0.2
-"""Seconds of quiet typing before the search applies."""
 
 _SOURCE = Binding.Group("Source")
 
@@ -110,7 +106,6 @@ class OptOutsScreen(OptOutActionsScreen):
         """How many opted-out numbers match the search, by source."""
         self.loaded = False
         """True once the list was read."""
-        self._search_timer: Timer | None = None
 
     def compose(self) -> ComposeResult:
         app = self.notify_app
@@ -221,25 +216,16 @@ class OptOutsScreen(OptOutActionsScreen):
         """Put the cursor in the search box."""
         self.query_one("#optouts-search", FilterInput).focus()
 
-    @on(Input.Changed, "#optouts-search")
-    def _search_changed(self, event: Input.Changed) -> None:
-        if self._search_timer is not None:
-            self._search_timer.stop()
-        self._search_timer = self.set_timer(SEARCH_DELAY, self._apply_search)
-
-    def _apply_search(self) -> None:
-        text = self.query_one("#optouts-search", FilterInput).value
-        if text != self.search:
-            self.search = text
+    @on(FilterInput.Settled, "#optouts-search")
+    def _search_settled(self, event: FilterInput.Settled) -> None:
+        if event.value != self.search:
+            self.search = event.value
             self.loaded = False
             self._show_title()
-            self._load(text, self.source_filter, keep_cursor=False)
+            self._load(event.value, self.source_filter, keep_cursor=False)
 
     @on(FilterInput.Dismissed, "#optouts-search")
     def _search_dismissed(self, event: FilterInput.Dismissed) -> None:
-        if self._search_timer is not None:
-            self._search_timer.stop()
-        self._apply_search()
         self.table.focus()
 
     # Undo

@@ -1,13 +1,23 @@
-"""Details' table of a campaign's recipients: virtual, so a million rows open at once."""
+"""Details' table of a campaign's recipients: virtual, so a million rows open at once.
+
+The table owns what it shows: ``show(filter)`` picks the view, ``refresh_after_updates`` reads
+it again where the user is, and a search (which tests every recipient) is read in a worker of
+its own while the rows shown before stay. Each change of what is shown is one ``ViewChanged``.
+"""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, tzinfo
 from typing import ClassVar
 
 from rich.style import Style
 from rich.text import Text
+from textual import work
+from textual.message import Message
+from textual.timer import Timer
+from textual.worker import Worker, WorkerState, get_current_worker
 
 from notify_tui.domain.phone import format_for_humans
 from notify_tui.domain.status import UNSENT, Status
@@ -17,11 +27,20 @@ from notify_tui.store.recipients import (
     RecipientIndex,
     RecipientRow,
     count_recipients,
+    index_recipients,
     indexed_recipients,
     recipients_at,
 )
 from notify_tui.ui.formatting import short_when, styled
-from notify_tui.ui.widgets.virtual_table import Column, VirtualTable
+from notify_tui.ui.messages import RecipientsFound, WorkerEnded
+from notify_tui.ui.widgets.virtual_table import CHUNK_SIZE, Column, VirtualTable
+
+SEARCH_GROUP = "search"
+"""The worker group of searches: one at a time, a newer one cancels the older."""
+
+RESEARCH_EVERY = 5.0
+"""While statuses move, a search by status is read again at most this often (seconds): each
+read tests every recipient of the campaign, and polling moves statuses every few seconds."""
 
 
 class RecipientSource:
@@ -111,6 +130,25 @@ class RecipientTable(VirtualTable[RecipientRow]):
     }
     """
 
+    class ViewChanged(Message):
+        """What the table shows changed: how many rows, of which filter, or a search began."""
+
+        def __init__(
+            self, table: RecipientTable, count: int, filter: RecipientFilter, searching: bool
+        ) -> None:
+            super().__init__()
+            self.table = table
+            self.count = count
+            """Rows shown."""
+            self.filter = filter
+            """The filter asked for (while ``searching``, not yet the rows')."""
+            self.searching = searching
+            """A search is being read; the rows shown are still those of the view before."""
+
+        @property
+        def control(self) -> RecipientTable:
+            return self.table
+
     def __init__(
         self,
         campaign_id: int,
@@ -119,6 +157,19 @@ class RecipientTable(VirtualTable[RecipientRow]):
         tz: tzinfo | None,
         id: str | None = None,
     ) -> None:
+        self.campaign_id = campaign_id
+        self._filter = RecipientFilter()
+        self._search_worker: Worker[None] | None = None
+        self._view = 0
+        """Bumped by every change of what the table should show: a search result for an older
+        view is dropped."""
+        self._searching = False
+        self._search_again = False
+        """The data moved while a search was read: read it again once it is shown."""
+        self._searched_at = 0.0
+        """When the last search began (``time.monotonic``)."""
+        self._research: Timer | None = None
+        """A search read again later, not to read one more often than ``RESEARCH_EVERY``."""
         self._now = now
         self._tz = tz
         self._styles: dict[str, Style] = {}
@@ -156,20 +207,128 @@ class RecipientTable(VirtualTable[RecipientRow]):
         assert isinstance(self._source, RecipientSource)
         return self._source
 
-    def show(self, campaign_id: int, flt: RecipientFilter) -> None:
-        """Show the recipients ``flt`` selects, from the top (counted here: no search)."""
-        self.set_source(RecipientSource(campaign_id, flt))
+    @property
+    def filter(self) -> RecipientFilter:
+        """The filter asked for last (a search may still be being read)."""
+        return self._filter
 
-    def show_found(
-        self,
-        index: RecipientIndex,
-        pages: Mapping[int, Sequence[RecipientRow]],
-        *,
-        keep_cursor: bool = False,
+    @property
+    def searching(self) -> bool:
+        """A search is being read and the table still shows the view before it."""
+        return self._searching
+
+    def show(self, flt: RecipientFilter) -> None:
+        """Show the recipients ``flt`` selects, from the top."""
+        self._filter = flt
+        if flt.search.strip():
+            # A search tests every recipient: it is read in a worker, and the rows shown stay
+            # until it is done, so that typing and scrolling never wait for it.
+            self._searching = True
+            self._find(keep_cursor=False)
+        else:
+            # Every recipient, a status, a reason: the database counts them from an index.
+            self._stop_search()
+            self.set_source(RecipientSource(self.campaign_id, flt))
+        self._view_changed()
+
+    def refresh_after_updates(self, statuses_moved: bool = False) -> None:
+        """The data changed: show it again without moving what the user looks at."""
+        # The rows on screen are read again at once (a search's between the keys of its index);
+        # a search's count and order are read again in the worker, when they can have moved.
+        self.reload(keep_cursor=True)
+        flt = self._filter
+        by_status = flt.status is not None or flt.reason is not None or flt.sort_by_status
+        if flt.search.strip() and statuses_moved and by_status:
+            running = self._search_worker is not None and self._search_worker.is_running
+            if self._searching or running:
+                # Once it is shown (a new search from the top), it is read again.
+                self._search_again = True
+            else:
+                self._search_later()
+        self._view_changed()
+
+    def _view_changed(self) -> None:
+        self.post_message(self.ViewChanged(self, self.row_count, self._filter, self._searching))
+
+    def _search_later(self) -> None:
+        """Read the search again where the user is: now, or ``RESEARCH_EVERY`` after the last
+        one began (a read already due covers this one too)."""
+        if self._research is not None:
+            return
+        wait = self._searched_at + RESEARCH_EVERY - time.monotonic()
+        if wait <= 0:
+            self._find(keep_cursor=True)
+        else:
+            self._research = self.set_timer(wait, lambda: self._find(keep_cursor=True))
+
+    def _find(self, keep_cursor: bool) -> None:
+        self._cancel_research()
+        self._searched_at = time.monotonic()
+        self._view += 1
+        self._search_again = False
+        offsets = [0]
+        if keep_cursor:
+            rows = [*self.rows_in_view, self.cursor_row]
+            offsets = sorted({row // CHUNK_SIZE * CHUNK_SIZE for row in rows})
+        self._search_worker = self._find_recipients(self._view, self._filter, offsets, keep_cursor)
+
+    def _stop_search(self) -> None:
+        self._cancel_research()
+        self._view += 1  # whatever a search still running finds is out of date
+        self._searching = self._search_again = False
+        self.workers.cancel_group(self, SEARCH_GROUP)
+
+    def _cancel_research(self) -> None:
+        if self._research is not None:
+            self._research.stop()
+            self._research = None
+
+    @work(
+        thread=True,
+        exclusive=True,
+        group=SEARCH_GROUP,
+        exit_on_error=False,
+        description="Searching the recipients",
+    )
+    def _find_recipients(
+        self, view: int, flt: RecipientFilter, offsets: Sequence[int], keep_cursor: bool
     ) -> None:
-        """Show a view read off the UI thread, with the pages read along with it."""
-        source = RecipientSource(index.campaign_id, index.filter, index, pages)
-        self.set_source(source, keep_cursor=keep_cursor)
+        worker = get_current_worker()
+        index = index_recipients(
+            self.campaign_id, flt, CHUNK_SIZE, cancelled=lambda: worker.is_cancelled
+        )
+        if index is None:
+            return
+        pages = {}
+        for offset in offsets:
+            if offset < index.total and not worker.is_cancelled:
+                pages[offset] = indexed_recipients(index, offset, CHUNK_SIZE)
+        if not worker.is_cancelled:
+            self.post_message(RecipientsFound(view, index, pages, keep_cursor))
+
+    def on_recipients_found(self, event: RecipientsFound) -> None:
+        event.stop()
+        if event.view != self._view:
+            return  # the user asked for something else meanwhile
+        self._searching = False
+        source = RecipientSource(
+            event.index.campaign_id, event.index.filter, event.index, event.pages
+        )
+        self.set_source(source, keep_cursor=event.keep_cursor)
+        self._view_changed()
+        if self._search_again:
+            self._search_later()
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        if event.state not in (WorkerState.SUCCESS, WorkerState.ERROR):
+            return
+        if event.state is WorkerState.ERROR and event.worker is self._search_worker:
+            # The table keeps what it showed, and says what that is.
+            self._searching = self._search_again = False
+            self._filter = self.source.filter
+            self._view_changed()
+        # Worker messages do not bubble: the screen hears of the failure from this one.
+        self.post_message(WorkerEnded(event.worker, event.state))
 
     def notify_style_update(self) -> None:
         super().notify_style_update()
