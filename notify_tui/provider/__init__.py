@@ -25,12 +25,14 @@ from notify_tui.provider.errors import (
     TransportError,
 )
 from notify_tui.provider.messages import ProviderMessage
+from notify_tui.provider.signature import SIGNATURE_HEADER, signature_matches, twilio_signature
 
 __all__ = [
     "API_VERSION",
     "DEFAULT_BASE_URL",
     "SANDBOX_ACCOUNT_SID",
     "SANDBOX_AUTH_TOKEN",
+    "SIGNATURE_HEADER",
     "AuthenticationError",
     "CreateOutcomeUnknownError",
     "InvalidResponseError",
@@ -45,4 +47,6 @@ __all__ = [
     "TransportError",
     "TwilioClient",
     "sandbox_client",
+    "signature_matches",
+    "twilio_signature",
 ]
