@@ -419,7 +419,9 @@ class TwilioClient:
         if status == 429 or (400 <= status < 500 and code == 20429):
             after = _retry_after(response.headers.get("Retry-After"))
             return RateLimitedError(message, retry_after=after, **kwargs)
-        if status == 401 or (400 <= status < 500 and code == 20003):
+        if status in (401, 403) or (400 <= status < 500 and code == 20003):
+            # 403: the credentials are good for nothing here (a key without the permission, a
+            # suspended account). Like a 401, nothing was created and no retry can help.
             return AuthenticationError(message, **kwargs)
         if status == 404:
             return NotFoundError(message, **kwargs)

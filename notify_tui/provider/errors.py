@@ -4,7 +4,7 @@ The services catch these at the level they care about (``ProviderError`` is a
 ``notify_tui.errors.NotifyError``: ``explain()`` gives the user one line)::
 
     ProviderError                      anything the provider client raises
-     ├── AuthenticationError           401 / code 20003: wrong credentials; never retried
+     ├── AuthenticationError           401, 403 / code 20003: refused credentials; never retried
      ├── NotFoundError                 404 / code 20404: no such message (or account)
      ├── RateLimitedError              429 / code 20429: not processed; safe to retry later
      ├── RefusedError                  any other 4xx: the provider refused, with its code
@@ -77,9 +77,10 @@ class AuthenticationError(ProviderError):
     """The provider refused the credentials (401, code 20003). Retrying cannot help."""
 
     def explain(self) -> str:
-        """One line for the user: which settings to check."""
+        """One line for the user: which settings to check (never their values)."""
+        answer = f"HTTP {self.http_status or 401}, code {self.code or 20003}"
         return (
-            "the provider refused the credentials (20003): check TWILIO_ACCOUNT_SID and "
+            f"the provider refused the credentials ({answer}): check TWILIO_ACCOUNT_SID and "
             "TWILIO_AUTH_TOKEN (or TWILIO_API_KEY and TWILIO_API_SECRET)"
         )
 

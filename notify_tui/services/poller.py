@@ -32,7 +32,13 @@ from notify_tui.domain.status import (
     classify_fetch_not_found,
     classify_message,
 )
-from notify_tui.provider import NotFoundError, ProviderError, ProviderMessage, TwilioClient
+from notify_tui.provider import (
+    AuthenticationError,
+    NotFoundError,
+    ProviderError,
+    ProviderMessage,
+    TwilioClient,
+)
 from notify_tui.store import polling
 from notify_tui.store.models import database, utcnow
 from notify_tui.store.updates import AppliedUpdates, StatusUpdate, apply_updates
@@ -150,6 +156,9 @@ class _Answers:
     failed: set[int] = field(default_factory=set)
     requests: int = 0
     error: str | None = None
+    refused: AuthenticationError | None = None
+    """The provider refused our credentials: the cycle's work is put back, then this is raised
+    (no later request can succeed until someone fixes the settings)."""
 
 
 def provider_made_us_wait(elapsed: float, cpu: float) -> bool:
@@ -257,6 +266,10 @@ class Poller:
         self.requests += answers.requests
         if self._on_applied is not None and applied.resolutions:
             await self._on_applied(applied)
+        if answers.refused is not None:
+            # What the cycle learnt is written and its leases let go: now stop, naming the
+            # setting to check (``poll`` exits 1; the app shows it and tries again later).
+            raise answers.refused
         pending, resolvable = await asyncio.to_thread(
             polling.pending_counts, self._clock(), campaign_id, self._receipt_grace
         )
@@ -331,6 +344,8 @@ class Poller:
                 except ProviderError as exc:
                     answers.failed.add(task.message_id)
                     answers.error = answers.error or str(exc)
+                    if isinstance(exc, AuthenticationError):
+                        answers.refused = answers.refused or exc
 
         await asyncio.gather(*(fetch(t) for t in tasks))
 
@@ -385,6 +400,8 @@ class Poller:
                 break
             except ProviderError as exc:
                 answers.error = answers.error or str(exc)
+                if isinstance(exc, AuthenticationError):
+                    answers.refused = answers.refused or exc
                 finished = failed = True
                 break
             pages += 1

@@ -143,7 +143,7 @@ def test_a_401_from_the_provider_never_shows_the_token(
 
     assert main(["--database-url", sqlite_url, "send", "--resume", str(campaign_id)]) == 1
     send = capsys.readouterr()
-    assert "the provider refused the credentials (20003)" in send.err
+    assert "the provider refused the credentials (HTTP 401, code 20003)" in send.err
     assert send.err.count("\n") == 1
     assert main(["--database-url", sqlite_url, "poll", "--once"]) == 0
     poll = capsys.readouterr()

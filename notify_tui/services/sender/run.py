@@ -293,6 +293,8 @@ class _CampaignSender:
             raise
         finally:
             await asyncio.shield(self._shutdown())
+        if self.fatal is not None:
+            raise self.fatal
 
     async def _finish(self, state: CampaignState | None) -> None:
         try:
@@ -317,7 +319,7 @@ class _CampaignSender:
     async def _feed(self) -> None:
         after_id = 0
         exhausted = False
-        while True:
+        while self.fatal is None:
             await self._claim_due_retries()
             if not exhausted:
                 rows = await self.db.call(sending.to_submit, self.id, self.feed_batch, after_id)
@@ -391,7 +393,10 @@ class _CampaignSender:
             work = await self.queue.get()
             if work is None:
                 return
-            if work.ambiguous:
+            if self.fatal is not None:
+                # The run is stopping: nothing more is sent, nothing is looked up.
+                outcome = _Outcome(work, unresolved=True) if work.ambiguous else self._unsent(work)
+            elif work.ambiguous:
                 outcome = await self._resolve(work)
             else:
                 outcome = await self._create(work)
@@ -405,6 +410,8 @@ class _CampaignSender:
         except asyncio.CancelledError:
             self.unsent.append(work.message_id)
             raise
+        if self.fatal is not None:
+            return self._unsent(work)
         campaign = self.campaign
         assert campaign is not None
         try:
@@ -433,10 +440,11 @@ class _CampaignSender:
             work.last_try_at = tried_at
             return await self._resolve(work)
         except (AuthenticationError, NotFoundError) as error:
-            # Nothing was created, and no other create can succeed: stop the run.
-            self.fatal = self.fatal or error
-            self.unsent.append(work.message_id)
-            raise
+            # Nothing was created (a 401/403/404 answer), and no other create can succeed: stop
+            # the run. The creates already on their way end with their own answers, so none is
+            # left ``attempting`` for a lookup it doesn't need.
+            self._stop(error)
+            return self._unsent(work)
         except (RateLimitedError, TransportError) as error:
             # For a create the client raises these only when it certainly created nothing.
             self._note_trouble(error)
@@ -445,6 +453,17 @@ class _CampaignSender:
                 self.pacer.hold(after)
             return self._retry(work, after)
         return self._submitted(work, message)
+
+    def _stop(self, error: ProviderError) -> None:
+        """Stop the run after ``error``: no more claims, creates or lookups."""
+        self.fatal = self.fatal or error
+        self.wakeup.set()
+        self.flush_now.set()
+
+    @staticmethod
+    def _unsent(work: _Work) -> _Outcome:
+        """A create that certainly made nothing: back to pending (not retried, the run stops)."""
+        return _Outcome(work, retry_after=0.0)
 
     def _retry(self, work: _Work, at_least: float | None = None) -> _Outcome:
         work.tries += 1
@@ -506,8 +525,9 @@ class _CampaignSender:
                     partial(self.db.call, sending.linked_sids, except_message_id=work.message_id),
                 )
             except (AuthenticationError, NotFoundError) as error:
-                self.fatal = self.fatal or error
-                raise
+                # Still attempting: a resume with the right settings looks it up.
+                self._stop(error)
+                return _Outcome(work, unresolved=True)
             except ProviderError as error:
                 self._note_trouble(error)
                 if attempt + 1 < LOOKUP_TRIES:
