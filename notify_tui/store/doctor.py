@@ -38,15 +38,13 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
-from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
-from peewee import JOIN, Case, PostgresqlDatabase, SqliteDatabase, fn
+from peewee import JOIN, PostgresqlDatabase, SqliteDatabase, fn
 
-from notify_tui.domain.money import exact, from_micros
 from notify_tui.domain.status import UNSENT, CampaignState, SendState, Status
-from notify_tui.store import sending
+from notify_tui.store import counters, sending
 from notify_tui.store.db import SCHEMA_VERSION, schema_version
 from notify_tui.store.models import (
     ALL_MODELS,
@@ -129,17 +127,6 @@ class Examination:
         return [p for p in self.problems if p.check is check]
 
 
-@dataclass(frozen=True, slots=True)
-class _Counts:
-    recipients: int = 0
-    delivered: int = 0
-    failed: int = 0
-    unknown: int = 0
-    submitted: int = 0
-    cost: Decimal = Decimal(0)
-    invalid: int = 0
-
-
 # -- reading ----------------------------------------------------------------------------------
 
 
@@ -171,75 +158,6 @@ def _snapshot() -> Iterator[None]:
     else:  # pragma: no cover - the store knows only these two
         with db.atomic():
             yield
-
-
-def _decimal(value: object) -> Decimal:
-    if value is None:
-        return Decimal(0)
-    return Decimal(str(value))
-
-
-def _row_counts(campaign_ids: list[int] | None = None) -> dict[int, _Counts]:
-    """What each campaign's rows say, in one pass over the messages."""
-    submitted = fn.SUM(Case(None, [(Message.send_state == SendState.SUBMITTED, 1)], 0))
-    invalid = fn.SUM(Case(None, [(Message.send_state == SendState.INVALID, 1)], 0))
-    select = Message.select(
-        Message.campaign,
-        Message.status,
-        fn.COUNT(Message.id),
-        submitted,
-        fn.SUM(fn.ABS(Message.price)),
-        invalid,
-    ).group_by(Message.campaign, Message.status)
-    if campaign_ids is not None:
-        select = select.where(Message.campaign.in_(campaign_ids))
-    found: dict[int, dict[str, Any]] = defaultdict(
-        lambda: {"recipients": 0, "submitted": 0, "cost": Decimal(0), "invalid": 0}
-    )
-    for campaign_id, status, count, sent, cost, bad in select.tuples():
-        entry = found[int(campaign_id)]
-        entry["recipients"] += int(count)
-        entry["submitted"] += int(sent or 0)
-        entry["cost"] += from_micros(int(cost or 0))  # a raw SUM: millionths
-        entry["invalid"] += int(bad or 0)
-        if status in (Status.DELIVERED.value, Status.FAILED.value, Status.UNKNOWN.value):
-            entry[status] = entry.get(status, 0) + int(count)
-    return {campaign_id: _Counts(**values) for campaign_id, values in found.items()}
-
-
-def _campaigns() -> dict[int, tuple[str, str, _Counts]]:
-    select = Campaign.select(
-        Campaign.id,
-        Campaign.name,
-        Campaign.state,
-        Campaign.recipients,
-        Campaign.delivered,
-        Campaign.failed,
-        Campaign.unknown,
-        Campaign.submitted,
-        Campaign.cost,
-    ).order_by(Campaign.id)
-    return {
-        int(cid): (
-            name or "",
-            state or "",
-            _Counts(int(r), int(d), int(f), int(u), int(s), _decimal(cost)),
-        )
-        for cid, name, state, r, d, f, u, s, cost in select.tuples()
-    }
-
-
-def _same_cost(a: Decimal, b: Decimal) -> bool:
-    # Exact: amounts are stored and summed as integer millionths (``models.MoneyField``).
-    return a == b
-
-
-def _describe(counts: _Counts) -> str:
-    return (
-        f"{counts.recipients:,} recipients: {counts.delivered:,} delivered, "
-        f"{counts.failed:,} failed, {counts.unknown:,} unknown, {counts.submitted:,} submitted, "
-        f"cost {exact(counts.cost)}"
-    )
 
 
 def _label(campaign_id: int, name: str) -> str:
@@ -318,41 +236,23 @@ def _check_schema(found: Examination) -> None:
 
 
 def _check_campaigns(found: Examination) -> None:
-    campaigns = _campaigns()
-    rows = _row_counts()
+    names = {int(c): name or "" for c, name in Campaign.select(Campaign.id, Campaign.name).tuples()}
+    kept = counters.stored()
+    rows = counters.count()
     tallies = _tally_totals()
     message_total = 0
     bad_counters = bad_tallies = 0
-    for campaign_id, (name, _state, stored) in campaigns.items():
-        actual = rows.get(campaign_id, _Counts())
+    for campaign_id, stored in kept.items():
+        name = names.get(campaign_id, "")
+        actual = rows.get(campaign_id, counters.Counters())
         message_total += actual.recipients
-        expected = _Counts(
-            actual.recipients,
-            actual.delivered,
-            actual.failed,
-            actual.unknown,
-            actual.submitted,
-            actual.cost,
-        )
-        if (
-            stored.recipients,
-            stored.delivered,
-            stored.failed,
-            stored.unknown,
-            stored.submitted,
-        ) != (
-            expected.recipients,
-            expected.delivered,
-            expected.failed,
-            expected.unknown,
-            expected.submitted,
-        ) or not _same_cost(stored.cost, expected.cost):
+        if not stored.agrees(actual):
             bad_counters += 1
             found.problems.append(
                 Problem(
                     Check.COUNTERS,
-                    f"{_label(campaign_id, name)}: its counters say {_describe(stored)}; its "
-                    f"messages say {_describe(expected)}",
+                    f"{_label(campaign_id, name)}: its counters say {stored.describe()}; its "
+                    f"messages say {actual.describe()}",
                     campaign_id,
                     (campaign_id,),
                 )
@@ -371,12 +271,12 @@ def _check_campaigns(found: Examination) -> None:
                     (campaign_id,),
                 )
             )
-    strays = sorted(set(rows) - set(campaigns))
+    strays = sorted(set(rows) - set(kept))
     if strays:
         found.problems.append(
             Problem(Check.INTEGRITY, f"messages of campaigns that do not exist: {strays[:5]}")
         )
-    n = len(campaigns)
+    n = len(kept)
     if not bad_counters:
         found.healthy.append(
             f"counters of {n:,} campaign{'s' if n != 1 else ''} agree with their "
@@ -553,43 +453,6 @@ def examine(now: datetime | None = None) -> Examination:
 # -- repairing --------------------------------------------------------------------------------
 
 
-def _lock_campaigns(campaign_ids: list[int]) -> None:
-    """PostgreSQL: hold the campaigns' rows until commit, so that a poller committing meanwhile
-    adds its deltas after ours instead of being overwritten by a count that missed it."""
-    if isinstance(database.obj, PostgresqlDatabase):
-        list(
-            Campaign.select(Campaign.id)
-            .where(Campaign.id.in_(campaign_ids))
-            .order_by(Campaign.id)
-            .for_update()
-            .tuples()
-        )
-
-
-def recompute_counters(campaign_ids: list[int]) -> dict[int, tuple[int, ...]]:
-    """Set the campaigns' counters to what their rows say, in one transaction."""
-    changed: dict[int, tuple[int, ...]] = {}
-    if not campaign_ids:
-        return changed
-    with database.atomic():
-        _lock_campaigns(campaign_ids)
-        rows = _row_counts(campaign_ids)
-        for campaign_id in campaign_ids:
-            counts = rows.get(campaign_id, _Counts())
-            Campaign.update(
-                {
-                    Campaign.recipients: counts.recipients,
-                    Campaign.delivered: counts.delivered,
-                    Campaign.failed: counts.failed,
-                    Campaign.unknown: counts.unknown,
-                    Campaign.submitted: counts.submitted,
-                    Campaign.cost: counts.cost,
-                }
-            ).where(Campaign.id == campaign_id).execute()
-            changed[campaign_id] = (counts.recipients, counts.delivered, counts.failed)
-    return changed
-
-
 def _minute(value: object) -> datetime:
     if isinstance(value, datetime):
         return value.replace(second=0, microsecond=0)
@@ -607,7 +470,7 @@ def rebuild_tallies(campaign_ids: list[int]) -> int:
         minute = fn.strftime("%Y-%m-%d %H:%M:00", Message.resolved_at)
     written = 0
     with database.atomic():
-        _lock_campaigns(campaign_ids)
+        counters.lock(campaign_ids)
         select = (
             Message.select(Message.campaign, minute, Message.status, fn.COUNT(Message.id))
             .where(
@@ -674,10 +537,10 @@ def repair(found: Examination, now: datetime | None = None) -> list[str]:
     """Fix the repairable problems of ``found``; answers one line per thing done."""
     now = now or utcnow()
     done: list[str] = []
-    counters = sorted({p.campaign_id for p in found.of(Check.COUNTERS) if p.campaign_id})
-    if counters:
-        recompute_counters(counters)
-        done.append(f"recomputed the counters of {_campaign_list(counters)} from the messages")
+    recount = sorted({p.campaign_id for p in found.of(Check.COUNTERS) if p.campaign_id})
+    if recount:
+        counters.recount(recount)
+        done.append(f"recomputed the counters of {_campaign_list(recount)} from the messages")
     tallies = sorted({p.campaign_id for p in found.of(Check.TALLIES) if p.campaign_id})
     if tallies:
         minutes = rebuild_tallies(tallies)

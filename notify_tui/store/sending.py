@@ -14,8 +14,10 @@ from datetime import datetime
 from peewee import Field, PostgresqlDatabase, fn
 
 from notify_tui.domain.status import UNSENT, Reason, SendState, Status
+from notify_tui.store import counters
 from notify_tui.store.bulk import INSERT_CONTACT, executemany
-from notify_tui.store.models import Campaign, Contact, Message, database, utcnow
+from notify_tui.store.counters import CounterDelta
+from notify_tui.store.models import Contact, Message, database, utcnow
 from notify_tui.store.optouts import opted_out_phones
 
 _BATCH = 500
@@ -151,14 +153,15 @@ def add_recipients(
                 )
             )
         write(final=True)
-        Campaign.update(
-            {
-                Campaign.recipients: Campaign.recipients + written,
-                Campaign.unknown: Campaign.unknown + queued,
-                Campaign.failed: Campaign.failed + len(invalid),
-                Campaign.skipped_opted_out: Campaign.skipped_opted_out + skipped,
-            }
-        ).where(Campaign.id == campaign_id).execute()
+        counters.apply(
+            campaign_id,
+            CounterDelta(
+                recipients=written,
+                unknown=queued,
+                failed=len(invalid),
+                skipped_opted_out=skipped,
+            ),
+        )
     return AddedRecipients(queued, len(invalid), skipped, duplicates)
 
 
@@ -229,13 +232,10 @@ def claim_for_submit(
         for start in range(0, len(skipped), _BATCH):
             Message.delete().where(Message.id.in_(skipped[start : start + _BATCH])).execute()
         if skipped:
-            Campaign.update(
-                {
-                    Campaign.recipients: Campaign.recipients - len(skipped),
-                    Campaign.unknown: Campaign.unknown - len(skipped),
-                    Campaign.skipped_opted_out: Campaign.skipped_opted_out + len(skipped),
-                }
-            ).where(Campaign.id == campaign_id).execute()
+            n = len(skipped)
+            counters.apply(
+                campaign_id, CounterDelta(recipients=-n, unknown=-n, skipped_opted_out=n)
+            )
         ids = [m for m, _ in claimed]
         for start in range(0, len(ids), _BATCH):
             mark_attempting(ids[start : start + _BATCH], now)
@@ -254,10 +254,7 @@ def release_to_pending(message_ids: Sequence[int]) -> None:
 
 def count_submitted(campaign_id: int, submitted: int) -> None:
     """Add ``submitted`` messages the provider accepted to the campaign's counter."""
-    if submitted:
-        Campaign.update({Campaign.submitted: Campaign.submitted + submitted}).where(
-            Campaign.id == campaign_id
-        ).execute()
+    counters.apply(campaign_id, CounterDelta(submitted=submitted))
 
 
 def send_state_counts(campaign_id: int) -> dict[SendState, int]:

@@ -16,7 +16,9 @@ from functools import lru_cache
 from peewee import PostgresqlDatabase
 
 from notify_tui.domain.status import Classification, SendState, Status
-from notify_tui.store.models import Campaign, Message, StatusTally, database, utcnow
+from notify_tui.store import counters
+from notify_tui.store.counters import CounterDelta
+from notify_tui.store.models import Message, StatusTally, database, utcnow
 
 _BATCH = 500
 """Ids per ``IN (...)``: well under SQLite's variable limit."""
@@ -55,21 +57,6 @@ class Resolution:
 
 
 @dataclass
-class CounterDelta:
-    """How one campaign's counters moved."""
-
-    delivered: int = 0
-    failed: int = 0
-    unknown: int = 0
-    cost: Decimal = Decimal(0)
-
-    @property
-    def empty(self) -> bool:
-        """True when nothing moved."""
-        return not (self.delivered or self.failed or self.unknown or self.cost)
-
-
-@dataclass
 class AppliedUpdates:
     """What a batch changed: for the UI to redraw and the opt-out policy to act on."""
 
@@ -84,11 +71,7 @@ class AppliedUpdates:
         self.changed_ids |= other.changed_ids
         self.resolutions.extend(other.resolutions)
         for campaign_id, delta in other.campaigns.items():
-            mine = self.campaigns.setdefault(campaign_id, CounterDelta())
-            mine.delivered += delta.delivered
-            mine.failed += delta.failed
-            mine.unknown += delta.unknown
-            mine.cost += delta.cost
+            self.campaigns.setdefault(campaign_id, CounterDelta()).add(delta)
         for key, (delivered, failed) in other.tallies.items():
             tally = self.tallies.setdefault(key, [0, 0])
             tally[0] += delivered
@@ -328,15 +311,7 @@ def _count(effect: _Effect, result: AppliedUpdates) -> None:
 
 def _apply_counters(result: AppliedUpdates, now: datetime) -> None:
     for campaign_id, delta in result.campaigns.items():
-        Campaign.update(
-            {
-                Campaign.delivered: Campaign.delivered + delta.delivered,
-                Campaign.failed: Campaign.failed + delta.failed,
-                Campaign.unknown: Campaign.unknown + delta.unknown,
-                Campaign.cost: Campaign.cost + delta.cost,
-                Campaign.last_checked_at: now,
-            }
-        ).where(Campaign.id == campaign_id).execute()
+        counters.apply(campaign_id, delta, checked_at=now)
     for (campaign_id, minute), (delivered, failed) in sorted(result.tallies.items()):
         StatusTally.insert(
             campaign=campaign_id, minute=minute, delivered=delivered, failed=failed

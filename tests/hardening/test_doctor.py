@@ -12,7 +12,7 @@ from typing import TypeVar
 import pytest
 
 from notify_tui.cli import main
-from notify_tui.store import doctor, sending
+from notify_tui.store import counters, doctor, sending
 from notify_tui.store.campaigns import set_state, tally_series
 from notify_tui.store.db import SCHEMA_VERSION
 from notify_tui.store.doctor import Check, examine, repair
@@ -304,7 +304,7 @@ def test_repairing_counters_while_a_poller_writes_loses_no_update(workspace_url:
     worker.start()
     try:
         for _ in range(5):
-            doctor.recompute_counters([campaign_id])
+            counters.recount([campaign_id])
     finally:
         worker.join(60)
     assert worker_result == [40]

@@ -6,7 +6,6 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
-from peewee import fn
 
 from notify_tui.domain.status import (
     Reason,
@@ -23,7 +22,7 @@ from notify_tui.store.campaigns import (
     tally_series,
 )
 from notify_tui.store.db import SCHEMA_VERSION, schema_version
-from notify_tui.store.models import Campaign, Message, OptOutEvent, database, utcnow
+from notify_tui.store.models import Message, OptOutEvent, database, utcnow
 from notify_tui.store.recipients import (
     RecipientFilter,
     count_recipients,
@@ -32,8 +31,9 @@ from notify_tui.store.recipients import (
     recipients_after,
     recipients_at,
 )
-from notify_tui.store.sending import NewRecipient, add_recipients
+from notify_tui.store.sending import NewRecipient, add_recipients, count_submitted
 from notify_tui.store.updates import StatusUpdate, apply_updates
+from tests.invariants import assert_counters_hold
 
 pytestmark = pytest.mark.usefixtures("workspace")
 
@@ -54,21 +54,8 @@ def _submit_all(campaign_id: int) -> list[int]:
         Message.update(
             sid=f"SM{i:032x}", send_state="submitted", attempted_at=now, next_poll_at=now
         ).where(Message.id == i).execute()
+    count_submitted(campaign_id, len(ids))
     return ids
-
-
-def _counters_match_rows(campaign_id: int) -> None:
-    campaign = Campaign.get_by_id(campaign_id)
-    counts = dict(
-        Message.select(Message.status, fn.COUNT(Message.id))
-        .where(Message.campaign == campaign_id)
-        .group_by(Message.status)
-        .tuples()
-    )
-    assert campaign.delivered == counts.get("delivered", 0)
-    assert campaign.failed == counts.get("failed", 0)
-    assert campaign.unknown == counts.get("unknown", 0)
-    assert campaign.recipients == sum(counts.values())
 
 
 def test_new_workspace_records_its_schema_version() -> None:
@@ -96,7 +83,7 @@ def test_add_recipients_queues_valid_records_invalid_and_skips_opted_out() -> No
     assert (bad.status, bad.reason, bad.detail) == ("failed", "Invalid number", "too short")
     again = add_recipients(campaign_id, [NewRecipient("+14155550001", "Ann")])
     assert again.queued == 0 and again.duplicates == 1
-    _counters_match_rows(campaign_id)
+    assert_counters_hold(campaign_id)
 
 
 def test_campaigns_newest_first_with_name_search() -> None:
@@ -146,7 +133,7 @@ def test_status_moves_forward_only_and_counters_follow() -> None:
     assert campaign is not None
     assert (campaign.delivered, campaign.failed, campaign.unknown) == (1, 1, 1)
     assert campaign.cost == Decimal("0.0079")
-    _counters_match_rows(campaign_id)
+    assert_counters_hold(campaign_id)
     series = tally_series(campaign_id)
     assert sum(d for _, d, _ in series) == 1 and sum(f for _, _, f in series) == 1
 
@@ -158,7 +145,7 @@ def test_a_final_status_is_not_replaced_by_another_final_status() -> None:
     apply_updates([StatusUpdate(a, classify_message("delivered"), provider_status="delivered")])
     message = Message.get_by_id(a)
     assert (message.status, message.reason) == ("failed", "Landline or unreachable carrier")
-    _counters_match_rows(campaign_id)
+    assert_counters_hold(campaign_id)
 
 
 def test_create_refusal_records_the_reason() -> None:
