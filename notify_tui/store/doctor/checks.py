@@ -1,34 +1,6 @@
-"""Checking a workspace for what a crash, a killed process or a bug may have left inconsistent.
+"""``examine``: each check reads the workspace and reports what it finds; nothing changes.
 
-What is checked, and why it is checkable:
-
-- the schema: the recorded version is the one this notify-tui writes, every table is there, and
-  (SQLite) the file passes ``PRAGMA quick_check`` and ``foreign_key_check``;
-- each campaign's counters against its rows: ``recipients`` is the number of its messages,
-  ``delivered``/``failed``/``unknown`` the messages in each status (so they add up to
-  ``recipients``), ``submitted`` the messages the provider accepted, ``cost`` the sum of their
-  prices. Every writer moves a counter in the transaction that changes the rows it counts, so any
-  difference is damage. ``skipped_opted_out`` counts rows that were never written (or removed):
-  nothing to check it against;
-- the status history (the per-minute tallies behind the sparkline) against the final messages:
-  each message that became Delivered or Failed from a provider answer was tallied once, in the
-  minute of its ``resolved_at``; numbers that failed the app's own validation were recorded
-  Failed without a resolution and are not tallied. So per campaign, tallied deliveries equal
-  Delivered messages and tallied failures equal Failed messages less invalid ones. (Which minute
-  a resolution went to is only checked through the totals.);
-- leases: an expired lease is harmless (any poller may take the message) but is cleared; a lease
-  on a message that is no longer Unknown, or half a lease, is an orphan. Live leases are noted;
-- sending: a message ``attempting`` when no sender holds its campaign may or may not have
-  reached the provider; only ``notify-tui send --resume`` can find out (it looks the message up
-  before sending anything). A campaign still marked ``sending`` with no sender is interrupted;
-- polling: an Unknown message with a SID, inside the polling window, that no poller is scheduled
-  to look at again would stay Unknown for ever;
-- opt-outs: each contact's opt-out state agrees with the last event of its audit trail.
-
-``repair`` fixes what can be derived from the rows, each in one transaction: it recomputes
-counters, rebuilds tallies, clears expired and orphan leases, marks abandoned ``sending``
-campaigns ``interrupted`` and schedules forgotten Unknown messages for a look. It never touches
-a message's status, and never guesses whether a create reached the provider.
+What is checked and why it is checkable: see ``notify_tui.store.doctor``.
 """
 
 from __future__ import annotations
@@ -36,9 +8,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from datetime import datetime
-from enum import StrEnum
 from typing import Any
 
 from peewee import JOIN, PostgresqlDatabase, SqliteDatabase, fn
@@ -46,6 +16,7 @@ from peewee import JOIN, PostgresqlDatabase, SqliteDatabase, fn
 from notify_tui.domain.status import UNSENT, CampaignState, SendState, Status
 from notify_tui.store import counters, sending
 from notify_tui.store.db import SCHEMA_VERSION, schema_version
+from notify_tui.store.doctor.findings import Check, Examination, Problem
 from notify_tui.store.models import (
     ALL_MODELS,
     Campaign,
@@ -57,77 +28,7 @@ from notify_tui.store.models import (
     utcnow,
 )
 
-__all__ = ["Check", "Examination", "Problem", "examine", "repair"]
-
-
-class Check(StrEnum):
-    """The kinds of problem the doctor knows."""
-
-    SCHEMA = "schema"
-    INTEGRITY = "integrity"
-    COUNTERS = "counters"
-    TALLIES = "tallies"
-    EXPIRED_LEASES = "expired leases"
-    ORPHAN_LEASES = "orphan leases"
-    ABANDONED_SEND = "abandoned send"
-    ATTEMPTING = "attempting"
-    NEVER_POLLED = "never polled"
-    OPT_OUT_TRAIL = "opt-out trail"
-
-
-REPAIRABLE = frozenset(
-    {
-        Check.COUNTERS,
-        Check.TALLIES,
-        Check.EXPIRED_LEASES,
-        Check.ORPHAN_LEASES,
-        Check.ABANDONED_SEND,
-        Check.NEVER_POLLED,
-    }
-)
-"""What ``repair`` can fix from the rows alone."""
-
-
-@dataclass(frozen=True, slots=True)
-class Problem:
-    """Something wrong, in one line for the user."""
-
-    check: Check
-    text: str
-    campaign_id: int | None = None
-    ids: tuple[int, ...] = ()
-    """The campaigns (or messages) concerned, for the repair."""
-
-    @property
-    def repairable(self) -> bool:
-        """True when ``repair`` can fix it."""
-        return self.check in REPAIRABLE
-
-
-@dataclass
-class Examination:
-    """What ``examine`` found: problems, and notes on what is fine or merely in progress."""
-
-    at: datetime
-    backend: str
-    schema_version: int | None
-    problems: list[Problem] = field(default_factory=list)
-    healthy: list[str] = field(default_factory=list)
-    """One line per check that passed."""
-    notes: list[str] = field(default_factory=list)
-    """Things in progress that are not problems (live leases, campaigns being sent)."""
-
-    @property
-    def ok(self) -> bool:
-        """True when nothing is wrong."""
-        return not self.problems
-
-    def of(self, check: Check) -> list[Problem]:
-        """The problems of one kind."""
-        return [p for p in self.problems if p.check is check]
-
-
-# -- reading ----------------------------------------------------------------------------------
+__all__ = ["examine", "expired_lease", "never_polled", "orphan_lease"]
 
 
 def _backend() -> str:
@@ -174,7 +75,8 @@ def _tally_totals() -> dict[int, tuple[int, int]]:
     return {int(c): (int(d or 0), int(f or 0)) for c, d, f in select.tuples()}
 
 
-def _lease_condition_expired(now: datetime) -> Any:
+def expired_lease(now: datetime) -> Any:
+    """A lease past its time on an Unknown message: harmless, cleared by ``repair``."""
     return (
         Message.lease_owner.is_null(False)
         & Message.lease_until.is_null(False)
@@ -183,13 +85,15 @@ def _lease_condition_expired(now: datetime) -> Any:
     )
 
 
-def _lease_condition_orphan() -> Any:
+def orphan_lease() -> Any:
+    """Half a lease, or a lease on a message that is no longer Unknown."""
     held = Message.lease_owner.is_null(False) | Message.lease_until.is_null(False)
     half = Message.lease_owner.is_null() | Message.lease_until.is_null()
     return held & (half | (Message.status != Status.UNKNOWN.value))
 
 
-def _never_polled_condition() -> Any:
+def never_polled() -> Any:
+    """An Unknown message with a sid that no poller is scheduled to look at again."""
     return (
         (Message.status == Status.UNKNOWN.value)
         & Message.sid.is_null(False)
@@ -288,8 +192,8 @@ def _check_campaigns(found: Examination) -> None:
 
 def _check_leases(found: Examination) -> None:
     now = found.at
-    expired = Message.select().where(_lease_condition_expired(now)).count()
-    orphans = Message.select().where(_lease_condition_orphan()).count()
+    expired = Message.select().where(expired_lease(now)).count()
+    orphans = Message.select().where(orphan_lease()).count()
     live = (
         Message.select(fn.COUNT(Message.id), fn.MAX(Message.lease_until))
         .where(
@@ -391,7 +295,7 @@ def _check_sending(found: Examination) -> None:
 
 
 def _check_polling(found: Examination) -> None:
-    forgotten = Message.select().where(_never_polled_condition()).count()
+    forgotten = Message.select().where(never_polled()).count()
     if forgotten:
         found.problems.append(
             Problem(
@@ -450,123 +354,5 @@ def examine(now: datetime | None = None) -> Examination:
     return found
 
 
-# -- repairing --------------------------------------------------------------------------------
-
-
-def _minute(value: object) -> datetime:
-    if isinstance(value, datetime):
-        return value.replace(second=0, microsecond=0)
-    return datetime.strptime(str(value)[:16], "%Y-%m-%d %H:%M")
-
-
-def rebuild_tallies(campaign_ids: list[int]) -> int:
-    """Rebuild the campaigns' status history from their messages' ``resolved_at``; answers how
-    many minutes were written."""
-    if not campaign_ids:
-        return 0
-    if isinstance(database.obj, PostgresqlDatabase):
-        minute: Any = fn.date_trunc("minute", Message.resolved_at)
-    else:
-        minute = fn.strftime("%Y-%m-%d %H:%M:00", Message.resolved_at)
-    written = 0
-    with database.atomic():
-        counters.lock(campaign_ids)
-        select = (
-            Message.select(Message.campaign, minute, Message.status, fn.COUNT(Message.id))
-            .where(
-                Message.campaign.in_(campaign_ids)
-                & Message.status.in_([Status.DELIVERED.value, Status.FAILED.value])
-                & (Message.send_state != SendState.INVALID)
-                & Message.resolved_at.is_null(False)
-            )
-            .group_by(Message.campaign, minute, Message.status)
-        )
-        series: dict[tuple[int, datetime], list[int]] = defaultdict(lambda: [0, 0])
-        for campaign_id, at, status, count in select.tuples():
-            slot = series[(int(campaign_id), _minute(at))]
-            slot[0 if status == Status.DELIVERED.value else 1] += int(count)
-        StatusTally.delete().where(StatusTally.campaign.in_(campaign_ids)).execute()
-        rows = [
-            {"campaign": c, "minute": m, "delivered": d, "failed": f}
-            for (c, m), (d, f) in sorted(series.items())
-        ]
-        for start in range(0, len(rows), 500):
-            StatusTally.insert_many(rows[start : start + 500]).execute()
-        written = len(rows)
-    return written
-
-
-def clear_leases(now: datetime | None = None) -> int:
-    """Clear expired and orphan leases; answers how many."""
-    now = now or utcnow()
-    with database.atomic():
-        return int(
-            Message.update(lease_owner=None, lease_until=None)
-            .where(_lease_condition_expired(now) | _lease_condition_orphan())
-            .execute()
-        )
-
-
-def schedule_forgotten(now: datetime | None = None) -> int:
-    """Make forgotten Unknown messages due now; the next poller cycle looks at them."""
-    now = now or utcnow()
-    with database.atomic():
-        return int(Message.update(next_poll_at=now).where(_never_polled_condition()).execute())
-
-
-def mark_interrupted(campaign_ids: list[int]) -> list[int]:
-    """Mark campaigns ``interrupted`` that are marked ``sending`` with no sender running."""
-    done = []
-    for campaign_id in campaign_ids:
-        if not sending.try_lock_campaign(campaign_id):
-            continue
-        try:
-            updated = (
-                Campaign.update(state=CampaignState.INTERRUPTED)
-                .where((Campaign.id == campaign_id) & (Campaign.state == CampaignState.SENDING))
-                .execute()
-            )
-        finally:
-            sending.unlock_campaign(campaign_id)
-        if updated:
-            done.append(campaign_id)
-    return done
-
-
-def repair(found: Examination, now: datetime | None = None) -> list[str]:
-    """Fix the repairable problems of ``found``; answers one line per thing done."""
-    now = now or utcnow()
-    done: list[str] = []
-    recount = sorted({p.campaign_id for p in found.of(Check.COUNTERS) if p.campaign_id})
-    if recount:
-        counters.recount(recount)
-        done.append(f"recomputed the counters of {_campaign_list(recount)} from the messages")
-    tallies = sorted({p.campaign_id for p in found.of(Check.TALLIES) if p.campaign_id})
-    if tallies:
-        minutes = rebuild_tallies(tallies)
-        done.append(
-            f"rebuilt the status history of {_campaign_list(tallies)} from the messages "
-            f"({minutes:,} minutes)"
-        )
-    if found.of(Check.EXPIRED_LEASES) or found.of(Check.ORPHAN_LEASES):
-        done.append(f"cleared {clear_leases(now):,} expired or orphan poller leases")
-    if found.of(Check.NEVER_POLLED):
-        done.append(f"scheduled {schedule_forgotten(now):,} forgotten Unknown messages for a look")
-    abandoned = sorted({p.campaign_id for p in found.of(Check.ABANDONED_SEND) if p.campaign_id})
-    if abandoned:
-        marked = mark_interrupted(abandoned)
-        if marked:
-            done.append(
-                f"marked {_campaign_list(marked)} interrupted (resume with notify-tui send "
-                "--resume ID)"
-            )
-    return done
-
-
 def _count(n: int, noun: str) -> str:
     return f"{n:,} {noun}{'' if n == 1 else 's'}"
-
-
-def _campaign_list(ids: list[int]) -> str:
-    shown = ", ".join(str(i) for i in ids[:10]) + (" ..." if len(ids) > 10 else "")
-    return f"campaign{'s' if len(ids) != 1 else ''} {shown}"

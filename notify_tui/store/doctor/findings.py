@@ -1,0 +1,76 @@
+"""What ``doctor`` finds: the kinds of problem, one problem, and an examination's report."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+
+__all__ = ["REPAIRABLE", "Check", "Examination", "Problem"]
+
+
+class Check(StrEnum):
+    """The kinds of problem the doctor knows."""
+
+    SCHEMA = "schema"
+    INTEGRITY = "integrity"
+    COUNTERS = "counters"
+    TALLIES = "tallies"
+    EXPIRED_LEASES = "expired leases"
+    ORPHAN_LEASES = "orphan leases"
+    ABANDONED_SEND = "abandoned send"
+    ATTEMPTING = "attempting"
+    NEVER_POLLED = "never polled"
+    OPT_OUT_TRAIL = "opt-out trail"
+
+
+REPAIRABLE = frozenset(
+    {
+        Check.COUNTERS,
+        Check.TALLIES,
+        Check.EXPIRED_LEASES,
+        Check.ORPHAN_LEASES,
+        Check.ABANDONED_SEND,
+        Check.NEVER_POLLED,
+    }
+)
+"""What ``repair`` can fix from the rows alone."""
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """Something wrong, in one line for the user."""
+
+    check: Check
+    text: str
+    campaign_id: int | None = None
+    ids: tuple[int, ...] = ()
+    """The campaigns (or messages) concerned, for the repair."""
+
+    @property
+    def repairable(self) -> bool:
+        """True when ``repair`` can fix it."""
+        return self.check in REPAIRABLE
+
+
+@dataclass
+class Examination:
+    """What ``examine`` found: problems, and notes on what is fine or merely in progress."""
+
+    at: datetime
+    backend: str
+    schema_version: int | None
+    problems: list[Problem] = field(default_factory=list)
+    healthy: list[str] = field(default_factory=list)
+    """One line per check that passed."""
+    notes: list[str] = field(default_factory=list)
+    """Things in progress that are not problems (live leases, campaigns being sent)."""
+
+    @property
+    def ok(self) -> bool:
+        """True when nothing is wrong."""
+        return not self.problems
+
+    def of(self, check: Check) -> list[Problem]:
+        """The problems of one kind."""
+        return [p for p in self.problems if p.check is check]
