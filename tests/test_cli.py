@@ -19,6 +19,8 @@ from notify_tui.commands import DEMO_CAMPAIGNS, STATUS_CHOICES, Deferred
     [
         (["sandbox", "--port", "99999"], "--port must be between 1 and 65535"),
         (["sandbox", "--speed", "0"], "--speed must be above zero"),
+        (["sandbox", "--callback-drop-rate", "2"], "callback_drop_rate must be between 0 and 1"),
+        (["sandbox", "--callback-delay", "-1"], "callback_delay must be a finite number"),
         (["--database-url", "mysql://x", "campaigns"], "unsupported database URL"),
         (["export", "42"], "no campaign with id 42"),
         (["optout", "12"], "'12' is not a phone number: too short"),

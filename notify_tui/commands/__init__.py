@@ -211,9 +211,11 @@ def _sandbox(commands: Any) -> None:
     sandbox = commands.add_parser(
         "sandbox",
         help="serve the built-in sandbox provider over HTTP",
-        description="A provider that speaks Twilio's Messages API (create, fetch, list), keeps "
-        "its messages across restarts and moves them through queued, sent and delivered or "
-        "failed, with outcomes chosen from each number. GET /_sandbox/stats counts requests; "
+        description="A provider that speaks Twilio's Messages API (create, fetch, list, cancel, "
+        "redact, delete, scheduling), keeps its messages across restarts and moves them through "
+        "queued, sent and delivered or failed, with outcomes chosen from each number; a create "
+        "with StatusCallback gets each status change POSTed to it, signed with the auth token "
+        "as Twilio signs. GET /_sandbox/stats counts requests; "
         "POST /_sandbox/faults changes the faults below while it runs.",
     )
     sandbox.add_argument("--host", default="127.0.0.1", help="address to listen on (127.0.0.1)")
@@ -240,6 +242,20 @@ def _sandbox(commands: Any) -> None:
     )
     sandbox.add_argument(
         "--lost-rate", type=float, default=0.0, help="share of messages that later answer 404"
+    )
+    for name, text in (
+        ("drop", "share of status callbacks never sent"),
+        ("duplicate", "share of status callbacks sent twice"),
+        ("delay", "share of status callbacks held back up to --callback-delay seconds"),
+        ("reorder", "share of status changes whose callback comes after the next one's"),
+    ):
+        sandbox.add_argument(f"--callback-{name}-rate", type=float, default=0.0, help=text)
+    sandbox.add_argument(
+        "--callback-delay",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help="the longest hold of a delayed status callback (over --speed)",
     )
     sandbox.add_argument("--quiet", action="store_true", help="log only warnings")
     sandbox.set_defaults(handler=Deferred("sandbox", "run_sandbox"))

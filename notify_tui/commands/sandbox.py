@@ -24,6 +24,11 @@ def run_sandbox(args: argparse.Namespace, settings: Settings) -> int:
             drop_rate=args.drop_rate,
             lost_answer_rate=args.lost_answer_rate,
             lost_rate=args.lost_rate,
+            callback_drop_rate=args.callback_drop_rate,
+            callback_duplicate_rate=args.callback_duplicate_rate,
+            callback_delay_rate=args.callback_delay_rate,
+            callback_delay=args.callback_delay,
+            callback_reorder_rate=args.callback_reorder_rate,
         )
     except ValueError as exc:
         raise CommandError(str(exc)) from None

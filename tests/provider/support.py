@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import socket
 import threading
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import parse_qsl
 
 import uvicorn
 
 from notify_tui.provider import SANDBOX_ACCOUNT_SID
-from notify_tui.provider.sandbox import SandboxApp
 from notify_tui.provider.sandbox.outcomes import outcome_for
 from notify_tui.provider.sandbox.server import sandbox_server_config
 
@@ -53,9 +55,9 @@ def number_with(final_status: str, code: int | None = None, prefix: str = "+1202
 
 
 class LiveServer:
-    """A sandbox app served by uvicorn on a loopback port, in a background thread."""
+    """A sandbox app (or any ASGI app) served by uvicorn on a loopback port, in a thread."""
 
-    def __init__(self, app: SandboxApp) -> None:
+    def __init__(self, app: Any) -> None:
         self.app = app
         self._socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self._socket.bind(("127.0.0.1", 0))
@@ -83,3 +85,67 @@ class LiveServer:
         self._thread.join(10)
         self._socket.close()
         assert not self._thread.is_alive(), "the sandbox server did not stop within 10 s"
+
+
+@dataclass(frozen=True)
+class Received:
+    """One request a ``CallbackReceiver`` got."""
+
+    url: str
+    """As the receiver saw it (scheme, host, port, path and query)."""
+    signature: str | None
+    pairs: list[tuple[str, str]]
+    at: float | None = None
+    """The receiver's ``clock`` when it arrived (a ``FakeClock`` the sandbox also reads)."""
+
+    @property
+    def params(self) -> dict[str, str]:
+        return dict(self.pairs)
+
+
+class CallbackReceiver:
+    """A small ASGI app that keeps every POST it gets; serve it with ``LiveServer``.
+
+    ``answer`` is the status it replies with (set it to 500 to play a broken receiver);
+    ``clock``, when set, stamps each arrival.
+    """
+
+    def __init__(self) -> None:
+        self.received: list[Received] = []
+        self.answer = 204
+        self.clock: FakeClock | None = None
+        self._lock = threading.Lock()
+
+    def snapshot(self) -> list[Received]:
+        with self._lock:
+            return list(self.received)
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "lifespan":
+            while True:
+                message = await receive()
+                kind = message["type"].rsplit(".", 1)[-1]
+                await send({"type": f"lifespan.{kind}.complete"})
+                if kind == "shutdown":
+                    return
+        body = b""
+        while True:
+            message = await receive()
+            body += message.get("body", b"")
+            if not message.get("more_body"):
+                break
+        headers = {k.decode().lower(): v.decode() for k, v in scope["headers"]}
+        host = headers.get("host", "")
+        query = scope.get("query_string", b"").decode()
+        url = f"http://{host}{scope['path']}" + (f"?{query}" if query else "")
+        with self._lock:
+            self.received.append(
+                Received(
+                    url,
+                    headers.get("x-twilio-signature"),
+                    parse_qsl(body.decode()),
+                    None if self.clock is None else self.clock(),
+                )
+            )
+        await send({"type": "http.response.start", "status": self.answer, "headers": []})
+        await send({"type": "http.response.body", "body": b""})

@@ -159,6 +159,11 @@ async def test_faults_endpoint_changes_faults_at_run_time(raw: httpx.AsyncClient
         "drop_rate": 0.0,
         "lost_answer_rate": 0.0,
         "lost_rate": 0.0,
+        "callback_drop_rate": 0.0,
+        "callback_duplicate_rate": 0.0,
+        "callback_delay_rate": 0.0,
+        "callback_delay": 0.0,
+        "callback_reorder_rate": 0.0,
     }
     assert (await raw.get(MESSAGES_PATH)).status_code == 500
     await raw.post("/_sandbox/faults", json={"error_rate": 0})
@@ -175,6 +180,8 @@ async def test_faults_endpoint_changes_faults_at_run_time(raw: httpx.AsyncClient
         [1],
         "x",
         {"latency": 1e9},
+        {"callback_delay": 1e9},
+        {"callback_reorder_rate": 1.5},
     ],
 )
 async def test_faults_endpoint_refuses_bad_faults(body: object, raw: httpx.AsyncClient) -> None:

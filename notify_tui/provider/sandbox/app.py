@@ -48,6 +48,8 @@ import phonenumbers
 
 from notify_tui.domain.error_titles import error_title
 from notify_tui.domain.segments import MAX_BODY_CHARS, count_segments
+from notify_tui.provider.client import SANDBOX_AUTH_TOKEN
+from notify_tui.provider.sandbox.callbacks import CallbackDispatcher
 from notify_tui.provider.sandbox.faults import ConnectionDropped, Faults
 from notify_tui.provider.sandbox.outcomes import (
     Progress,
@@ -112,7 +114,9 @@ class SandboxApp:
     seconds since the epoch (inject one in tests); ``seed`` makes SIDs, timelines and faults
     repeatable; ``auth_token``, when set, is the password every request must carry (user name:
     the path's Account SID, or any API key SID ``SK...``); past ``max_concurrency`` requests in
-    flight the app answers 429 (code 20429) with ``Retry-After: retry_after``.
+    flight the app answers 429 (code 20429) with ``Retry-After: retry_after``. Status callbacks
+    (see ``callbacks``) are signed with ``callback_token``: by default the auth token, else
+    ``SANDBOX_AUTH_TOKEN``, the password the in-process client uses.
     """
 
     def __init__(
@@ -130,6 +134,7 @@ class SandboxApp:
         failed_fee: Decimal = FAILED_MESSAGE_FEE,
         commit_every: int = 1000,
         commit_interval: float = 0.25,
+        callback_token: str | None = None,
     ) -> None:
         if not speed > 0:
             raise ValueError("speed must be positive")
@@ -151,7 +156,7 @@ class SandboxApp:
         self._flush_handle: asyncio.TimerHandle | None = None
         self._flush_loop: asyncio.AbstractEventLoop | None = None
         self._in_flight = 0
-        self._counters = dict.fromkeys(
+        self._counters: dict[str, int] = dict.fromkeys(
             (
                 "create",
                 "fetch",
@@ -171,6 +176,13 @@ class SandboxApp:
                 "lost_answers",
             ),
             0,
+        )
+        self._callbacks = CallbackDispatcher(
+            token=callback_token or auth_token or SANDBOX_AUTH_TOKEN,
+            clock=clock,
+            rng=Random(None if seed is None else f"callbacks-{seed}"),
+            counters=self._counters,
+            speed=self._speed,
         )
 
     # ---------------------------------------------------------------- ASGI
@@ -196,7 +208,7 @@ class SandboxApp:
             if message["type"] == "lifespan.startup":
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
-                self.close()
+                await self.aclose()
                 await send({"type": "lifespan.shutdown.complete"})
                 return
 
@@ -334,6 +346,11 @@ class SandboxApp:
         )
         message = self._store(message, "MM" if media else "SM")
         self._counters["created"] += 1
+        if message.status_callback is not None:
+            self._callbacks.plan(
+                message, queued_us=message.queued_us, faults=self.faults, now_us=now_us
+            )
+            self._callbacks.ensure_running()
         if self._chance(self.faults.lost_answer_rate):
             self._counters["lost_answers"] += 1
             raise ConnectionDropped()
@@ -365,6 +382,9 @@ class SandboxApp:
                 raise _Refusal(400, 30409)
             message = self._state.update(message, canceled_us=now_us)
             self._counters["canceled"] += 1
+            self._callbacks.plan_canceled(message, faults=self.faults, now_us=now_us)
+            if message.status_callback is not None:
+                self._callbacks.ensure_running()
         if body is not None:
             if self._status(message, now_us) in _IN_FLIGHT:
                 raise _Refusal(400, 20001, "A message can be redacted only once it has been sent")
@@ -479,14 +499,21 @@ class SandboxApp:
             **self._counters,
             "messages": self._state.count(),
             "in_flight": self._in_flight,
+            "callbacks_pending": self._callbacks.pending,
         }
 
     def flush(self) -> None:
         """Commit pending writes to the state file now."""
         self._state.flush()
 
+    async def aclose(self) -> None:
+        """Stop pushing callbacks, then commit and close the state. Idempotent."""
+        await self._callbacks.aclose()
+        self.close()
+
     def close(self) -> None:
-        """Commit and close the state. Idempotent."""
+        """Commit and close the state, stop pushing callbacks. Idempotent."""
+        self._callbacks.close()
         if self._flush_handle is not None:
             self._flush_handle.cancel()
             self._flush_handle = None

@@ -17,6 +17,7 @@ import httpx
 __all__ = ["ConnectionDropped", "Faults"]
 
 MAX_LATENCY = 60.0
+MAX_CALLBACK_DELAY = 3600.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,6 +34,16 @@ class Faults:
     """Share of creates that DO create the message, then drop the connection."""
     lost_rate: float = 0.0
     """Share of new messages the provider loses: fetch answers 404 and lists leave them out."""
+    callback_drop_rate: float = 0.0
+    """Share of status callbacks never sent."""
+    callback_duplicate_rate: float = 0.0
+    """Share of status callbacks sent twice."""
+    callback_delay_rate: float = 0.0
+    """Share of status callbacks held back by up to ``callback_delay`` seconds (over speed)."""
+    callback_delay: float = 0.0
+    """The longest hold of a delayed callback, in seconds before dividing by the speed."""
+    callback_reorder_rate: float = 0.0
+    """Share of status changes whose callback goes out after the next one's."""
 
     def __post_init__(self) -> None:
         for item in fields(self):
@@ -43,6 +54,8 @@ class Faults:
                 raise ValueError(f"{item.name} must be a finite number, at least 0")
             if item.name == "latency" and value > MAX_LATENCY:
                 raise ValueError(f"latency must be at most {MAX_LATENCY:g} seconds")
+            if item.name == "callback_delay" and value > MAX_CALLBACK_DELAY:
+                raise ValueError(f"callback_delay must be at most {MAX_CALLBACK_DELAY:g} seconds")
             if item.name.endswith("_rate") and value > 1:
                 raise ValueError(f"{item.name} must be between 0 and 1")
 
