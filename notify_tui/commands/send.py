@@ -24,7 +24,6 @@ from notify_tui.services.contacts_import import (
     all_contacts_recipients,
     read_audience,
 )
-from notify_tui.services.optout_policy import apply_to_updates
 from notify_tui.services.runtime import Runtime
 from notify_tui.services.sender import (
     SendError,
@@ -36,7 +35,6 @@ from notify_tui.services.sender import (
     send_campaign,
 )
 from notify_tui.store.sending import NewRecipient
-from notify_tui.store.updates import AppliedUpdates
 
 SHOWN_REJECTIONS = 10
 
@@ -118,12 +116,6 @@ def _print_result(result: SendResult) -> int:
 
 async def _deliver(runtime: Runtime, campaign_id: int, rate: float | None, resume: bool) -> int:
     progress = ProgressLine(sys.stdout)
-    policy = runtime.settings.policy
-
-    async def apply_policy(applied: AppliedUpdates) -> None:
-        # Refusals such as 21614 (landline) resolve at send time: the policy judges them now.
-        await asyncio.to_thread(apply_to_updates, applied, policy)
-
     job = resume_campaign if resume else send_campaign
     try:
         result = await job(
@@ -131,7 +123,7 @@ async def _deliver(runtime: Runtime, campaign_id: int, rate: float | None, resum
             campaign_id,
             rate=rate,
             on_progress=progress,
-            on_applied=apply_policy,
+            on_applied=runtime.policy_hook(),
         )
     except SendError as exc:
         raise CommandError(str(exc)) from None

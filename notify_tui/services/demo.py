@@ -8,7 +8,6 @@ poller as real work; only the clock is moved back for the older campaigns.
 
 from __future__ import annotations
 
-import asyncio
 import random
 import time
 from collections.abc import Callable, Sequence
@@ -23,7 +22,6 @@ from notify_tui.store.sending import NewRecipient
 if TYPE_CHECKING:
     from notify_tui.services.runtime import Runtime
     from notify_tui.services.sender import SendProgress
-    from notify_tui.store.updates import AppliedUpdates
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,15 +149,11 @@ async def build_demo(
     # the provider and the sandbox.
     from notify_tui.provider import sandbox_client
     from notify_tui.provider.sandbox import SandboxApp
-    from notify_tui.services.optout_policy import apply_to_updates
     from notify_tui.services.runtime import SANDBOX_FROM
     from notify_tui.services.sender import prepare_campaign, send_campaign
 
     report = on_progress or (lambda _: None)
-    policy = runtime.settings.policy
-
-    async def apply_policy(applied: AppliedUpdates) -> None:
-        await asyncio.to_thread(apply_to_updates, applied, policy)
+    apply_policy = runtime.policy_hook()
 
     SchemaInfo.insert(key=DEMO_KEY, value="building").on_conflict_ignore().execute()
     sizes = [recipients or c.size for c in campaigns]

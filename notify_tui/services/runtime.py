@@ -6,6 +6,7 @@ The CLI and the app both build a ``Runtime`` from ``Settings``; nothing is built
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -94,17 +95,24 @@ class Runtime:
         import notify_tui.services.optout_policy
         import notify_tui.services.poller  # noqa: F401
 
-    def make_poller(self, **options: Any) -> Poller:
-        """A poller on this runtime's client that applies the opt-out policy as it resolves."""
+    def policy_hook(self) -> Callable[[AppliedUpdates], Awaitable[None]]:
+        """What a poller or a sender calls after each batch it writes: the opt-out policy of
+        the settings judges the batch's resolutions, on a thread (it writes to the store).
+        Senders need it too: refusals such as 21614 (landline) resolve at send time."""
         from notify_tui.services.optout_policy import apply_to_updates
-        from notify_tui.services.poller import Poller
 
         policy = self.settings.policy
 
         async def apply_policy(applied: AppliedUpdates) -> None:
             await asyncio.to_thread(apply_to_updates, applied, policy)
 
-        return Poller(self.client, on_applied=apply_policy, **options)
+        return apply_policy
+
+    def make_poller(self, **options: Any) -> Poller:
+        """A poller on this runtime's client that applies the opt-out policy as it resolves."""
+        from notify_tui.services.poller import Poller
+
+        return Poller(self.client, on_applied=self.policy_hook(), **options)
 
     async def aclose(self) -> None:
         """Close the client and the workspace."""

@@ -29,7 +29,6 @@ if TYPE_CHECKING:
 
     from notify_tui.services.poller import PollCycle, Poller
     from notify_tui.services.sender import SendProgress, SendResult
-    from notify_tui.store.updates import AppliedUpdates
 
 POLL_BATCH = 1000
 """Messages leased per cycle; a full batch means more are due: poll again at once."""
@@ -209,15 +208,9 @@ class LiveUpdates:
         return True
 
     async def _send(self, campaign_id: int, name: str, resume: bool) -> SendResult | None:
-        from notify_tui.services.optout_policy import apply_to_updates
         from notify_tui.services.sender import resume_campaign, send_campaign
 
         settings = self._runtime.settings
-        policy = settings.policy
-
-        async def apply_policy(applied: AppliedUpdates) -> None:
-            # Refusals such as 21614 (landline) resolve at send time: the policy judges them now.
-            await asyncio.to_thread(apply_to_updates, applied, policy)
 
         def progress(event: SendProgress) -> None:
             self._app.post_message(SendProgressed(event))
@@ -229,7 +222,7 @@ class LiveUpdates:
                 campaign_id,
                 rate=settings.send_rate or None,
                 on_progress=progress,
-                on_applied=apply_policy,
+                on_applied=self._runtime.policy_hook(),
             )
         except asyncio.CancelledError:
             raise

@@ -143,3 +143,19 @@ async def test_a_changed_policy_re_judges_history_once(runtime: Runtime) -> None
     outcome = ensure_applied(OptOutPolicy(repeat_mode=RuleMode.AUTO))
     assert outcome is not None and sorted(outcome.opted_out) == sorted(repeaters)
     assert optouts.opted_out_phones(repeaters) == set(repeaters)
+
+
+async def test_the_runtimes_policy_hook_judges_refusals_at_send_time(runtime: Runtime) -> None:
+    # The hook every sender and poller is given (the app's, `send`'s, the demo's, `poll`'s).
+    landline = numbers_with(21614, 1, status="refused")
+    fine = numbers_with(None, 2, status="delivered")
+    prepared = prepare_campaign(
+        "Refusals",
+        "Hello",
+        [NewRecipient(p) for p in landline + fine],
+        sender="+15005550006",
+    )
+    await send_campaign(runtime.client, prepared.campaign_id, on_applied=runtime.policy_hook())
+    assert optouts.opted_out_phones(landline + fine) == set(landline)
+    (event,) = OptOutEvent.select().where(OptOutEvent.phone == landline[0])
+    assert (event.source, event.code, event.campaign_id) == ("policy", 21614, prepared.campaign_id)
