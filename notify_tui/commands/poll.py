@@ -5,10 +5,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
+from collections import Counter
 from datetime import datetime, timedelta
 from typing import TextIO
 
 from notify_tui.commands.campaigns import printable
+from notify_tui.commands.faults import rejected_line
 from notify_tui.config import Settings
 from notify_tui.services.optout_policy import ensure_applied
 from notify_tui.services.poller import PollCycle
@@ -32,10 +34,22 @@ class PollProgress:
         self._trouble_since: datetime | None = None
         self._last_error_at: datetime | None = None
         self._answered = False
+        self.faults: Counter[str] = Counter()
+        """Provider answers rejected so far, by kind."""
+        self._latest_fault: str | None = None
 
     def __call__(self, cycle: PollCycle) -> None:
         self.resolved += cycle.resolved
         self.requests += cycle.requests
+        if cycle.faults:
+            first = not self.faults
+            self.faults.update(str(f.kind) for f in cycle.faults)
+            self._latest_fault = cycle.faults[-1].text
+            if first:
+                self._line(
+                    f"provider answer rejected, not applied: {printable(cycle.faults[0].text)}",
+                    newline=True,
+                )
         self._answered = bool(cycle.requests) and not cycle.error
         if cycle.error:
             self._last_error_at = cycle.at
@@ -78,6 +92,9 @@ class PollProgress:
             self._recovered(self._last_error_at)
         if self._tty:
             self._stream.write("\n")
+            self._stream.flush()
+        if self.faults:
+            self._stream.write(rejected_line(self.faults, self._latest_fault) + "\n")
             self._stream.flush()
 
 

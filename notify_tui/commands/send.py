@@ -17,6 +17,7 @@ from typing import TextIO
 
 from notify_tui.commands import EXIT_FAILURE, EXIT_OK, CommandError
 from notify_tui.commands.campaigns import printable
+from notify_tui.commands.faults import rejected_line
 from notify_tui.config import Settings
 from notify_tui.domain.status import CampaignState
 from notify_tui.services.contacts_import import (
@@ -69,7 +70,8 @@ class ProgressLine:
         text = (
             f"{share:4.0%}  {done:,}/{event.total:,} sent  ({event.refused:,} refused"
             f"{f', {event.skipped_opted_out:,} opted out' if event.skipped_opted_out else ''}"
-            f"{f', {event.retrying:,} to retry' if event.retrying else ''})  "
+            f"{f', {event.retrying:,} to retry' if event.retrying else ''}"
+            f"{f', {event.faults:,} answers rejected' if event.faults else ''})  "
             f"{event.rate:,.0f} msg/s"
         )
         if self._tty:
@@ -104,6 +106,8 @@ def _print_result(result: SendResult) -> int:
             f"{result.linked:,} creates of unknown outcome were found at the provider; "
             f"{result.resent:,} were not and were sent again"
         )
+    if result.faults:
+        print(rejected_line(result.faults, result.latest_fault), file=sys.stderr)
     if result.state != CampaignState.SENT:
         print(
             f"{result.remaining:,} messages could not be sent now: resume with "

@@ -219,7 +219,8 @@ def parse_error_code(value: object) -> int | None:
         return int(value)
     if isinstance(value, str):
         text = value.strip()
-        if text.isascii() and text.isdigit():
+        # Bounded before int(): a long enough string of digits is refused by int() itself.
+        if text.isascii() and text.isdigit() and len(text) <= 18:
             return int(text)
     return None
 

@@ -1,16 +1,21 @@
 """The Twilio Programmable Messaging client (REST API 2010-04-01) over one pooled httpx client.
 
-Retries: fetch and list retry 429 (honouring ``Retry-After``), 5xx and transport failures with
-exponential backoff and full jitter, bounded by ``max_retries`` and ``max_total_delay``. A create
-is retried only when it certainly created nothing (429, or a connection that was never made);
-any other failure of a create that may have reached the provider raises
-``CreateOutcomeUnknownError`` at once.
+Retries: fetch and list retry 429, 5xx and transport failures with exponential backoff and full
+jitter, bounded by ``max_retries`` and ``max_total_delay``; a ``Retry-After`` (on a 429, a 503 or
+any 5xx) is honoured when it fits in what is left of ``max_total_delay``. A create is retried only
+when it certainly created nothing (429, or a connection that was never made); any other failure
+of a create that may have reached the provider raises ``CreateOutcomeUnknownError`` at once.
+
+Answers are read as a stream and capped (``answer_cap``): over the cap is a provider fault
+(``ProviderFaultError``), and nothing more is read. ``next_page_uri`` is followed only on our
+origin and our account's Messages list.
 """
 
 from __future__ import annotations
 
 import asyncio
 import base64
+import json
 import math
 import random as _random
 from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
@@ -23,6 +28,7 @@ from urllib.parse import quote, urlsplit
 
 import httpx
 
+from notify_tui.domain.faults import Fault, FaultKind, Operation, clip
 from notify_tui.domain.status import parse_error_code
 from notify_tui.provider.errors import (
     AuthenticationError,
@@ -30,6 +36,7 @@ from notify_tui.provider.errors import (
     InvalidResponseError,
     NotFoundError,
     ProviderError,
+    ProviderFaultError,
     ProviderTimeoutError,
     RateLimitedError,
     RefusedError,
@@ -58,6 +65,27 @@ SANDBOX_AUTH_TOKEN = "sandbox"
 MAX_PAGE_SIZE = 1000
 CANNOT_CANCEL = 30409
 """Twilio's code for a cancel of a message that is no longer scheduled."""
+
+MESSAGE_ANSWER_MAX = 24 * 1024
+"""The largest legitimate answer about one message, in bytes. A body of 1,600 characters is at
+most 19,200 bytes of JSON (an astral character escaped as a surrogate pair, ``\\ud83d\\ude00``:
+12 bytes); every other field of a Message together stays under 2,000 (a sandbox answer with an
+empty body is about 900). Also the cap of an error answer."""
+
+PAGE_ENVELOPE_MAX = 8 * 1024
+"""A list page's own fields (its URIs and counters) beside its messages, in bytes."""
+
+
+def answer_cap(page_size: int | None = None) -> int:
+    """The most bytes a legitimate answer holds: one message, or a page of ``page_size``.
+
+    A page of 1,000 messages with 1,600-character bodies: 8 KiB + 1,000 x 24 KiB, about 25 MB
+    (the largest legitimate answer). A create or fetch answer: 24 KiB.
+    """
+    if page_size is None:
+        return MESSAGE_ANSWER_MAX
+    return PAGE_ENVELOPE_MAX + page_size * MESSAGE_ANSWER_MAX
+
 
 ASGIApp = Callable[
     [
@@ -146,6 +174,7 @@ class TwilioClient:
         base = urlsplit(config.base_url)
         self._origin = (base.scheme, base.hostname, base.port)
         account = quote(config.account_sid, safe="")
+        self._base_path = (base.path or "").rstrip("/")
         self._messages_path = f"/{API_VERSION}/Accounts/{account}/Messages.json"
         self._message_prefix = f"/{API_VERSION}/Accounts/{account}/Messages/"
         self._http = httpx.AsyncClient(
@@ -221,11 +250,22 @@ class TwilioClient:
         started: list[datetime] = []
         try:
             data = await self._call(
-                "POST", self._messages_path, data=form, retry=_safe_to_resend, started=started
+                "POST",
+                self._messages_path,
+                data=form,
+                retry=_safe_to_resend,
+                started=started,
+                operation=Operation.CREATE,
             )
             message = ProviderMessage.from_json(data)
             if message.sid is None:
-                raise InvalidResponseError("the provider accepted a create without a sid")
+                fault = Fault(
+                    FaultKind.BAD_VALUE,
+                    Operation.CREATE,
+                    f"To {to}",
+                    "; ".join(message.flaws) or "no sid",
+                )
+                raise ProviderFaultError("the provider accepted a create without a sid", fault)
         except (ServerError, InvalidResponseError, TransportError) as error:
             if isinstance(error, TransportError) and not error.maybe_sent:
                 raise
@@ -242,7 +282,7 @@ class TwilioClient:
         if not sid:
             raise ValueError("sid must not be empty")
         path = f"{self._message_prefix}{quote(sid, safe='')}.json"
-        data = await self._call("GET", path, retry=_transient)
+        data = await self._call("GET", path, retry=_transient, operation=Operation.FETCH)
         return ProviderMessage.from_json(data)
 
     async def cancel_message(self, sid: str) -> ProviderMessage:
@@ -257,7 +297,13 @@ class TwilioClient:
             raise ValueError("sid must not be empty")
         path = f"{self._message_prefix}{quote(sid, safe='')}.json"
         try:
-            data = await self._call("POST", path, data={"Status": "canceled"}, retry=_transient)
+            data = await self._call(
+                "POST",
+                path,
+                data={"Status": "canceled"},
+                retry=_transient,
+                operation=Operation.CANCEL,
+            )
         except RefusedError as error:
             if error.code != CANNOT_CANCEL:
                 raise
@@ -306,7 +352,14 @@ class TwilioClient:
         url = self._messages_path
         seen: set[str] = set()
         while True:
-            data = await self._call("GET", url, params=params, retry=_transient)
+            data = await self._call(
+                "GET",
+                url,
+                params=params,
+                retry=_transient,
+                operation=Operation.LIST,
+                cap=answer_cap(page_size),
+            )
             if not isinstance(data, dict) or not isinstance(data.get("messages"), list):
                 raise InvalidResponseError("a list answer without a messages array")
             yield [ProviderMessage.from_json(m) for m in data["messages"] if isinstance(m, dict)]
@@ -320,15 +373,31 @@ class TwilioClient:
             params = None
 
     def _next_page(self, uri: object) -> str:
-        """The provider's ``next_page_uri``, as given, once we know it stays on our origin."""
+        """The provider's ``next_page_uri``, as given, once we know it stays in its lane: our
+        origin (else our credentials would go to somebody else) and our account's Messages list
+        (else we would read, and apply, another account's messages)."""
         if not isinstance(uri, str):
             raise InvalidResponseError("next_page_uri is not a string")
-        if uri.startswith("/") and not uri.startswith("//"):
-            return uri
         parts = urlsplit(uri)
-        if (parts.scheme, parts.hostname, parts.port) != self._origin:
-            # Following it would send our credentials to somebody else.
-            raise InvalidResponseError("next_page_uri leaves the provider's origin")
+        relative = not parts.scheme and not parts.netloc
+        if relative:
+            lane = parts.path == self._messages_path
+        else:
+            same_origin = (parts.scheme, parts.hostname, parts.port) == self._origin
+            lane = same_origin and parts.path in (
+                self._messages_path,
+                self._base_path + self._messages_path,
+            )
+        if not lane or parts.fragment:
+            fault = Fault(
+                FaultKind.FOREIGN_PAGE,
+                Operation.LIST,
+                f"the next page of {self._messages_path}",
+                f"next_page_uri {clip(uri, 120)}",
+            )
+            raise ProviderFaultError(
+                f"next_page_uri {clip(uri, 120)} leaves this account's Messages list", fault
+            )
         return uri
 
     async def _call(
@@ -340,6 +409,8 @@ class TwilioClient:
         data: dict[str, str] | None = None,
         retry: Callable[[ProviderError], bool],
         started: list[datetime] | None = None,
+        operation: Operation,
+        cap: int = MESSAGE_ANSWER_MAX,
     ) -> Any:
         """One API call with its retries; answers the decoded JSON of a 2xx."""
         attempt = 0
@@ -348,7 +419,7 @@ class TwilioClient:
             if started is not None:
                 started.append(datetime.now(UTC))
             try:
-                return await self._attempt(method, url, params, data)
+                return await self._attempt(method, url, params, data, operation, cap)
             except ProviderError as error:
                 if not retry(error) or attempt >= self._max_retries:
                     raise
@@ -361,8 +432,9 @@ class TwilioClient:
 
     def _delay(self, error: ProviderError, attempt: int, budget: float) -> float | None:
         """Seconds to wait before the next attempt, or ``None`` when the budget is spent."""
-        if isinstance(error, RateLimitedError) and error.retry_after is not None:
-            return error.retry_after if error.retry_after <= budget else None
+        after = error.retry_after if isinstance(error, RateLimitedError | ServerError) else None
+        if after is not None:
+            return after if after <= budget else None
         if budget <= 0:
             return None
         ceiling = min(self._backoff_cap, self._backoff_base * 2.0**attempt)
@@ -374,9 +446,12 @@ class TwilioClient:
         url: str,
         params: dict[str, str] | None,
         data: dict[str, str] | None,
+        operation: Operation,
+        cap: int,
     ) -> Any:
         try:
-            response = await self._http.request(method, url, params=params, data=data)
+            request = self._http.build_request(method, url, params=params, data=data)
+            response = await self._http.send(request, stream=True)
         except httpx.TransportError as exc:
             raise self._transport_error(method, url, exc) from exc
         except httpx.RequestError as exc:
@@ -385,22 +460,59 @@ class TwilioClient:
             ) from exc
         where = f"{method} {response.request.url.path}"
         status = response.status_code
+        try:
+            body = await self._read(response, where, operation, cap)
+        except httpx.TransportError as exc:
+            raise self._transport_error(method, url, exc) from exc
+        except httpx.RequestError as exc:
+            raise InvalidResponseError(
+                self._redact(f"{where}: unreadable answer: {exc}"), http_status=status
+            ) from exc
+        finally:
+            await response.aclose()
         if 200 <= status < 300:
             try:
-                return response.json()
+                return json.loads(body)
             except (ValueError, RecursionError) as exc:
                 raise InvalidResponseError(
                     f"{where}: the answer is not JSON", http_status=status
                 ) from exc
-        raise self._status_error(where, response)
+        raise self._status_error(where, response, body)
 
-    def _status_error(self, where: str, response: httpx.Response) -> ProviderError:
+    async def _read(
+        self, response: httpx.Response, where: str, operation: Operation, cap: int
+    ) -> bytes:
+        """The answer's body, or a ``ProviderFaultError`` as soon as it is larger than ``cap``:
+        no more of it is read (a provider streaming megabytes costs us at most ``cap``)."""
+        declared = response.headers.get("Content-Length", "")
+        if declared.isdigit() and int(declared) > cap:
+            raise self._oversized(where, operation, cap, response.status_code, declared)
+        chunks: list[bytes] = []
+        size = 0
+        async for chunk in response.aiter_bytes():
+            size += len(chunk)
+            if size > cap:
+                raise self._oversized(where, operation, cap, response.status_code)
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+    @staticmethod
+    def _oversized(
+        where: str, operation: Operation, cap: int, status: int, declared: str | None = None
+    ) -> ProviderFaultError:
+        size = f"{int(declared):,} bytes" if declared else f"more than {cap:,} bytes"
+        fault = Fault(FaultKind.OVERSIZED, operation, f"{where} (at most {cap:,} bytes)", f"{size}")
+        return ProviderFaultError(
+            f"{where}: an answer of {size}, over the {cap:,}-byte cap", fault, http_status=status
+        )
+
+    def _status_error(self, where: str, response: httpx.Response, raw: bytes) -> ProviderError:
         status = response.status_code
         code: int | None = None
         text = response.reason_phrase or "error"
         more_info: str | None = None
         try:
-            body = response.json()
+            body = json.loads(raw)
         except (ValueError, RecursionError):
             body = None
         if isinstance(body, dict):
@@ -428,7 +540,8 @@ class TwilioClient:
         if 400 <= status < 500:
             return RefusedError(message, **kwargs)
         if status >= 500:
-            return ServerError(message, **kwargs)
+            after = _retry_after(response.headers.get("Retry-After"))
+            return ServerError(message, retry_after=after, **kwargs)
         return InvalidResponseError(f"{where}: unexpected HTTP {status}", **kwargs)
 
     def _transport_error(self, method: str, url: str, exc: httpx.TransportError) -> TransportError:

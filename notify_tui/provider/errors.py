@@ -10,6 +10,8 @@ The services catch these at the level they care about (``ProviderError`` is a
      ├── RefusedError                  any other 4xx: the provider refused, with its code
      ├── ServerError                   5xx: the provider failed
      ├── InvalidResponseError          an answer that is not what the API promises
+     │    └── ProviderFaultError       ... that is a provider fault (too large, a page
+     │                                 outside our account's list): recorded and shown
      ├── TransportError                no answer at all: connect failed, connection dropped
      │    └── ProviderTimeoutError     ... because a timeout expired
      └── CreateOutcomeUnknownError     a create that may have reached the provider: the
@@ -24,6 +26,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from notify_tui.domain.faults import Fault
 from notify_tui.errors import NotifyError
 
 __all__ = [
@@ -32,6 +35,7 @@ __all__ = [
     "InvalidResponseError",
     "NotFoundError",
     "ProviderError",
+    "ProviderFaultError",
     "ProviderTimeoutError",
     "RateLimitedError",
     "RefusedError",
@@ -128,9 +132,39 @@ class RefusedError(ProviderError):
 class ServerError(ProviderError):
     """The provider answered 5xx."""
 
+    def __init__(
+        self,
+        message: str,
+        *,
+        http_status: int | None = None,
+        code: int | None = None,
+        more_info: str | None = None,
+        retry_after: float | None = None,
+        provider_text: str | None = None,
+    ) -> None:
+        super().__init__(
+            message,
+            http_status=http_status,
+            code=code,
+            more_info=more_info,
+            provider_text=provider_text,
+        )
+        self.retry_after = retry_after
+        """Seconds the provider asked us to wait (``Retry-After``, as a 503 may say)."""
+
 
 class InvalidResponseError(ProviderError):
     """The provider answered something the API does not promise (not JSON, not an object...)."""
+
+
+class ProviderFaultError(InvalidResponseError):
+    """An answer that is a provider fault (``domain.faults``): larger than any legitimate one,
+    or a next page outside our account's Messages list. ``fault`` says what was asked and what
+    came; the services record it."""
+
+    def __init__(self, message: str, fault: Fault, *, http_status: int | None = None) -> None:
+        super().__init__(message, http_status=http_status)
+        self.fault = fault
 
 
 class TransportError(ProviderError):

@@ -20,10 +20,11 @@ import socket
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
 
+from notify_tui.domain.faults import Fault, Operation
 from notify_tui.domain.polling import next_poll_delay
 from notify_tui.domain.status import (
     NO_RECEIPT_NOTE,
@@ -36,12 +37,26 @@ from notify_tui.provider import (
     AuthenticationError,
     NotFoundError,
     ProviderError,
+    ProviderFaultError,
     ProviderMessage,
     TwilioClient,
 )
+from notify_tui.provider.answers import (
+    ListQuestion,
+    check_fetched,
+    check_listed,
+    check_recipient,
+    flaw_faults,
+)
 from notify_tui.store import polling
+from notify_tui.store.faults import record_faults
 from notify_tui.store.models import database, utcnow
-from notify_tui.store.updates import AppliedUpdates, StatusUpdate, apply_updates
+from notify_tui.store.updates import (
+    CURRENT_COLUMNS,
+    AppliedUpdates,
+    StatusUpdate,
+    apply_updates,
+)
 
 FETCH_THRESHOLD = 50
 """Up to this many due messages are fetched one by one; more are listed by page."""
@@ -88,6 +103,8 @@ class PollCycle:
     error: str | None = None
     resolvable: int = 0
     """Pending messages still expected to resolve soon (not just awaiting a late receipt)."""
+    faults: tuple[Fault, ...] = ()
+    """Provider answers rejected in this cycle (recorded, never applied)."""
 
     @property
     def resolved(self) -> int:
@@ -110,6 +127,8 @@ class _Sweep:
 
     sender: str | None
     """The ``From`` filter; ``None`` lists every sender (Messaging Service sends)."""
+    question: ListQuestion
+    """What the listing asked for: every message of its pages is checked against it."""
     pages: AsyncIterator[list[ProviderMessage]]
     anchors: dict[int, polling.PollTask]
     """Messages leased for this sweep and not answered yet."""
@@ -154,11 +173,24 @@ class _Answers:
     found: dict[int, ProviderMessage] = field(default_factory=dict)
     lost: set[int] = field(default_factory=set)
     failed: set[int] = field(default_factory=set)
+    faulty: dict[int, str] = field(default_factory=dict)
+    """Messages whose answer was a provider fault, with the note to show on them."""
+    faults: list[Fault] = field(default_factory=list)
+    """Faults met and not recorded yet."""
+    recorded: list[Fault] = field(default_factory=list)
+    """Faults of this cycle already recorded."""
     requests: int = 0
     error: str | None = None
     refused: AuthenticationError | None = None
     """The provider refused our credentials: the cycle's work is put back, then this is raised
     (no later request can succeed until someone fixes the settings)."""
+
+    def refuse(self, task: polling.PollTask, faults: Sequence[Fault]) -> None:
+        """``task``'s answer is not applied: keep the faults, note the first on the message."""
+        self.faults.extend(
+            replace(f, message_id=task.message_id, campaign_id=task.campaign_id) for f in faults
+        )
+        self.faulty[task.message_id] = faults[0].note
 
 
 def provider_made_us_wait(elapsed: float, cpu: float) -> bool:
@@ -213,6 +245,7 @@ class Poller:
         self.requests = 0
         self._sweeps: list[_Sweep] = []
         self._expired_at: datetime | None = None
+        self._account = client.config.account_sid
 
     @property
     def sweeping(self) -> bool:
@@ -252,7 +285,11 @@ class Poller:
                     )
                     await self._fetch_each(tasks, answers)
                     updates = self._updates(tasks, answers, self._clock())
-                    applied = await asyncio.to_thread(apply_updates, updates, self._clock())
+                    applied = await asyncio.to_thread(
+                        _apply, updates, answers.faults, self._clock()
+                    )
+                    answers.recorded.extend(answers.faults)
+                    answers.faults = []
                     checked = len(tasks)
                     tasks = []
             if self._sweeps:
@@ -263,6 +300,9 @@ class Poller:
         except BaseException:
             await self._abandon([t.message_id for t in tasks])
             raise
+        if answers.faults:
+            await asyncio.to_thread(record_faults, answers.faults, self._clock())
+            answers.recorded.extend(answers.faults)
         self.requests += answers.requests
         if self._on_applied is not None and applied.resolutions:
             await self._on_applied(applied)
@@ -274,7 +314,14 @@ class Poller:
             polling.pending_counts, self._clock(), campaign_id, self._receipt_grace
         )
         return PollCycle(
-            now, checked, applied, pending, answers.requests, answers.error, resolvable
+            now,
+            checked,
+            applied,
+            pending,
+            answers.requests,
+            answers.error,
+            resolvable,
+            tuple(answers.recorded),
         )
 
     async def run(
@@ -332,7 +379,14 @@ class Poller:
             async with gate:
                 answers.requests += 1
                 try:
-                    answers.found[task.message_id] = await self._client.fetch_message(task.sid)
+                    message = await self._client.fetch_message(task.sid)
+                    faults = check_fetched(
+                        message, sid=task.sid, account_sid=self._account, to=task.phone
+                    )
+                    if faults:
+                        answers.refuse(task, faults)
+                    else:
+                        answers.found[task.message_id] = message
                 except NotFoundError as exc:
                     if exc.code == NOT_FOUND_CODE:
                         answers.lost.add(task.message_id)
@@ -341,6 +395,9 @@ class Poller:
                         # proxy, a wrong URL) says nothing about it: try again later.
                         answers.failed.add(task.message_id)
                         answers.error = answers.error or str(exc)
+                except ProviderFaultError as exc:
+                    answers.refuse(task, [exc.fault])
+                    answers.error = answers.error or str(exc)
                 except ProviderError as exc:
                     answers.failed.add(task.message_id)
                     answers.error = answers.error or str(exc)
@@ -374,12 +431,19 @@ class Poller:
             await asyncio.to_thread(polling.end_sweep, self.owner, sender)
             return
         days = [_day(t) for t in tasks]
-        pages = self._client.list_messages(
+        question = ListQuestion(
+            self._account,
             from_=sender,
             date_sent_after=min(days) - timedelta(days=1),
             date_sent_before=max(days) + timedelta(days=1),
         )
-        self._sweeps.append(_Sweep(sender, pages, {t.message_id: t for t in tasks}, now))
+        pages = self._client.list_messages(
+            from_=question.from_,
+            date_sent_after=question.date_sent_after,
+            date_sent_before=question.date_sent_before,
+        )
+        anchors = {t.message_id: t for t in tasks}
+        self._sweeps.append(_Sweep(sender, question, pages, anchors, now))
 
     async def _sweep(self, answers: _Answers, applied: AppliedUpdates) -> int:
         """Read the current sweep's next pages; answers how many messages they answered for.
@@ -399,6 +463,8 @@ class Poller:
                 finished = True
                 break
             except ProviderError as exc:
+                if isinstance(exc, ProviderFaultError):
+                    answers.faults.append(exc.fault)
                 answers.error = answers.error or str(exc)
                 if isinstance(exc, AuthenticationError):
                     answers.refused = answers.refused or exc
@@ -406,9 +472,17 @@ class Poller:
                 break
             pages += 1
             answers.requests += 1
-            listed = {m.sid: m for m in page if m.sid}
+            listed: dict[str, ProviderMessage] = {}
+            foreign: list[Fault] = []
+            for m in page:
+                faults = check_listed(m, sweep.question)
+                if faults:
+                    foreign.extend(faults)
+                elif m.sid:
+                    listed[m.sid] = m
             sweep.read_ahead()
-            page_applied = await asyncio.to_thread(self._apply_listed, listed)
+            page_applied, page_faults = await asyncio.to_thread(self._apply_listed, listed, foreign)
+            answers.recorded.extend(page_faults)
             applied.merge(page_applied)
             checked += len(page_applied.changed_ids)
             for message_id in page_applied.changed_ids:
@@ -424,15 +498,44 @@ class Poller:
             checked += await self._finish(sweep, answers, applied, failed)
         return checked
 
-    def _apply_listed(self, listed: Mapping[str, ProviderMessage]) -> AppliedUpdates:
+    def _apply_listed(
+        self, listed: Mapping[str, ProviderMessage], foreign: list[Fault]
+    ) -> tuple[AppliedUpdates, list[Fault]]:
         """Answer, in one transaction, for every Unknown message of one page no other poller
-        holds (runs on a worker thread)."""
+        holds (runs on a worker thread). A listed message about another recipient than ours
+        of that SID, or with values outside the API, is not applied (``foreign``: the page's
+        messages outside the question; all are recorded). Answers the faults recorded."""
         now = self._clock()
         with database.atomic():
             rows = polling.claim_listed(self.owner, listed, now)
             answer = self._answer
-            updates = [answer(r.message_id, r.attempted_at, listed[r.sid], now) for r in rows]
-            return apply_updates(updates, now, current={r.message_id: r.current for r in rows})
+            updates = []
+            faults = list(foreign)
+            for r in rows:
+                message = listed[r.sid]
+                phone = str(r.current[CURRENT_COLUMNS.index("phone")])
+                found = flaw_faults(message, Operation.LIST, f"sid {r.sid}")
+                if (wrong := check_recipient(message, phone, Operation.LIST)) is not None:
+                    found.insert(0, wrong)
+                if not found:
+                    updates.append(answer(r.message_id, r.attempted_at, message, now))
+                    continue
+                campaign_id = int(str(r.current[CURRENT_COLUMNS.index("campaign_id")]))
+                faults.extend(
+                    replace(f, message_id=r.message_id, campaign_id=campaign_id) for f in found
+                )
+                delay = next_poll_delay(now - (r.attempted_at or now))
+                updates.append(
+                    StatusUpdate(
+                        r.message_id,
+                        STILL_UNKNOWN,
+                        next_poll_at=None if delay is None else now + max(delay, RETRY_AFTER_ERROR),
+                        note=found[0].note,
+                    )
+                )
+            record_faults(faults, now)
+            applied = apply_updates(updates, now, current={r.message_id: r.current for r in rows})
+            return applied, faults
 
     def _lease_due(self) -> bool:
         """True when the sweeps' leases should be renewed (a third of them has passed)."""
@@ -475,7 +578,9 @@ class Poller:
                 stragglers = [t for t in left if now - (t.attempted_at or now) >= UNLISTED_GRACE]
                 await self._fetch_each(stragglers, answers)
             updates = self._updates(left, answers, self._clock())
-            applied.merge(await asyncio.to_thread(apply_updates, updates, self._clock()))
+            applied.merge(await asyncio.to_thread(_apply, updates, answers.faults, self._clock()))
+            answers.recorded.extend(answers.faults)
+            answers.faults = []
         await asyncio.to_thread(polling.end_sweep, self.owner, sweep.sender)
         return len(left)
 
@@ -502,6 +607,18 @@ class Poller:
             message = answers.found.get(task.message_id)
             if message is not None:
                 updates.append(self._answer(task.message_id, task.attempted_at, message, now))
+            elif task.message_id in answers.faulty:
+                # A provider fault: not applied; asked again later, as after an error.
+                if delay is not None:
+                    next_at = now + max(delay, RETRY_AFTER_ERROR)
+                updates.append(
+                    StatusUpdate(
+                        task.message_id,
+                        STILL_UNKNOWN,
+                        next_poll_at=next_at,
+                        note=answers.faulty[task.message_id],
+                    )
+                )
             elif task.message_id in answers.lost:
                 updates.append(StatusUpdate(task.message_id, classify_fetch_not_found()))
             else:
@@ -521,7 +638,7 @@ class Poller:
         return StatusUpdate(
             message_id,
             _classify(message.status, message.error_code, message.error_message),
-            provider_status=message.status,
+            provider_status=message.api_status,
             error_message=message.error_message,
             price=message.price,
             price_unit=message.price_unit,
@@ -531,6 +648,15 @@ class Poller:
             next_poll_at=now + delay if delay is not None else None,
             note=NO_RECEIPT_NOTE if delay is None else None,
         )
+
+
+def _apply(
+    updates: Sequence[StatusUpdate], faults: Sequence[Fault], now: datetime
+) -> AppliedUpdates:
+    """Apply answers and record the provider faults met with them, in one transaction."""
+    with database.atomic():
+        record_faults(faults, now)
+        return apply_updates(updates, now)
 
 
 async def _close(pages: AsyncIterator[list[ProviderMessage]]) -> None:

@@ -19,11 +19,12 @@ from notify_tui.store.models import (
     Contact,
     Message,
     OptOutSuggestion,
+    ProviderFault,
     SchemaInfo,
     database,
 )
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 """Bump this and add a step to ``MIGRATIONS`` whenever a table changes."""
 
 Migration = Callable[[Database, SchemaMigrator], None]
@@ -54,7 +55,16 @@ def _money_in_micros(db: Database, migrator: SchemaMigrator) -> None:
             )
 
 
-MIGRATIONS: dict[int, Migration] = {2: _add_suggestions, 3: _money_in_micros}
+def _add_provider_faults(db: Database, migrator: SchemaMigrator) -> None:
+    """Version 4: provider answers that were not applied (``store.faults``)."""
+    db.create_tables([ProviderFault], safe=True)
+
+
+MIGRATIONS: dict[int, Migration] = {
+    2: _add_suggestions,
+    3: _money_in_micros,
+    4: _add_provider_faults,
+}
 """``MIGRATIONS[n]`` takes a workspace from version ``n - 1`` to ``n``."""
 
 SQLITE_PRAGMAS = {

@@ -227,6 +227,21 @@ class OptOutSuggestion(BaseModel):
     decided_by = TextField(null=True)
 
 
+class ProviderFault(BaseModel):
+    """A provider answer that was not applied: not about what was asked, or with values the API
+    never sends (``domain.faults``). What was asked and what came back, for the user to see."""
+
+    id = AutoField()
+    at = DateTimeField(default=utcnow, index=True)
+    operation = CharField(max_length=8)
+    kind = CharField(max_length=32)
+    campaign = ForeignKeyField(Campaign, null=True, on_delete="SET NULL")
+    message = ForeignKeyField(Message, null=True, on_delete="SET NULL")
+    sid = CharField(max_length=64, null=True)
+    asked = TextField(default="")
+    answered = TextField(default="")
+
+
 ALL_MODELS: list[type[BaseModel]] = [
     SchemaInfo,
     Contact,
@@ -235,4 +250,5 @@ ALL_MODELS: list[type[BaseModel]] = [
     StatusTally,
     OptOutEvent,
     OptOutSuggestion,
+    ProviderFault,
 ]

@@ -279,6 +279,22 @@ def linked_sids(sids: Iterable[str], except_message_id: int | None = None) -> se
     return found
 
 
+def sid_holders(links: Sequence[tuple[int, str]]) -> dict[int, int]:
+    """Of ``(message_id, sid)`` pairs about to be linked, those whose SID another message holds
+    already, or an earlier pair of the same batch claims: ``message_id`` -> the holder's id."""
+    holders: dict[str, int] = {}
+    wanted = sorted({sid for _, sid in links if sid})
+    for start in range(0, len(wanted), _BATCH):
+        condition = Message.sid.in_(wanted[start : start + _BATCH])
+        holders.update(dict(Message.select(Message.sid, Message.id).where(condition).tuples()))
+    taken: dict[int, int] = {}
+    for message_id, sid in links:
+        holder = holders.setdefault(sid, message_id)
+        if holder != message_id:
+            taken[message_id] = holder
+    return taken
+
+
 _LOCK_NAMESPACE = "notify-tui send "
 """PostgreSQL advisory locks of campaign sends: ``(hashtext(namespace || schema), campaign id)``.
 Advisory locks are database-wide: the schema keeps workspaces in two schemas of one database
@@ -344,6 +360,8 @@ class Submitted:
     num_segments: int | None
     date_sent: datetime | None
     next_poll_at: datetime
+    note: str | None = None
+    """What the user should know of the answer (a provider fault in its values)."""
 
 
 def record_submitted(rows: Sequence[Submitted], now: datetime | None = None) -> int:
@@ -365,6 +383,7 @@ def record_submitted(rows: Sequence[Submitted], now: datetime | None = None) -> 
         Message.date_sent,
         Message.next_poll_at,
         Message.updated_at,
+        Message.note,
     ]
     assignments = ", ".join(f'"{f.column_name}" = {param}' for f in columns)
     sql = (
@@ -380,6 +399,7 @@ def record_submitted(rows: Sequence[Submitted], now: datetime | None = None) -> 
             Message.date_sent.db_value(row.date_sent),
             Message.next_poll_at.db_value(row.next_poll_at),
             updated_at,
+            row.note,
             SendState.SUBMITTED.value,
             row.message_id,
             Status.UNKNOWN.value,

@@ -7,6 +7,7 @@ both use it, and everything starts when the app mounts.
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Callable
 from datetime import datetime, tzinfo
 from importlib.resources import files
@@ -33,6 +34,9 @@ if TYPE_CHECKING:
     from notify_tui.config import Settings
 
 Clock = Callable[[], datetime]
+
+FAULT_QUIET = 30.0
+"""Seconds between two notifications of provider faults."""
 
 STOP_TIMEOUT = 15.0
 """Seconds to wait, when quitting, for stopped senders to record what they did."""
@@ -81,6 +85,7 @@ class NotifyApp(App[int]):
         self.tz = tz
         """The zone times are shown in (``None``: this machine's)."""
         self._problems: dict[str, str] = {}
+        self._faults_told_at = -FAULT_QUIET
         self._quitting = False
         self.live = LiveUpdates(self, runtime, poll=poll)
         """The poll worker and the senders, and the signals the screens follow them by."""
@@ -134,9 +139,25 @@ class NotifyApp(App[int]):
         if self._problems.pop(key, None) is not None and text:
             self.notify(plain(text), timeout=5, markup=False)
 
+    def report_faults(self, count: int, latest: str | None) -> None:
+        """Tell the user the provider gave answers that were rejected (never applied); at
+        most once every ``FAULT_QUIET`` seconds, however many come."""
+        now = time.monotonic()
+        if not count or now - self._faults_told_at < FAULT_QUIET:
+            return
+        self._faults_told_at = now
+        text = (
+            f"{count:,} provider answer{'s' if count != 1 else ''} rejected, not applied"
+            f"{f': {latest}' if latest else ''}. notify-tui doctor lists them."
+        )
+        self.notify(
+            plain(text), title="Provider fault", severity="warning", timeout=10, markup=False
+        )
+
     def _poll_cycle_done(self, result: PollResult) -> None:
         """What a poll cycle means for the user: provider trouble, or its end."""
         cycle = result.cycle
+        self.report_faults(len(cycle.faults), cycle.faults[-1].text if cycle.faults else None)
         self.problem_solved("poll", "Live updates resumed.")
         if cycle.error:
             self.report_problem(
@@ -178,8 +199,11 @@ class NotifyApp(App[int]):
     def on_send_progressed(self, event: SendProgressed) -> None:
         progress = event.progress
         campaign_id = progress.campaign_id
+        previous = self.live.send_progress.get(campaign_id)
         if not self.live.progressed(progress):
             return
+        if progress.faults > (previous.faults if previous is not None else 0):
+            self.report_faults(progress.faults, None)
         if progress.trouble:
             self.report_problem(
                 f"send:{campaign_id}",
@@ -194,6 +218,10 @@ class NotifyApp(App[int]):
         self.problem_solved(f"send:{event.campaign_id}")
         name = plain(event.name)
         result = event.result
+        if result is not None and result.fault_count:
+            # The run's whole count, whenever the last notification was.
+            self._faults_told_at = -FAULT_QUIET
+            self.report_faults(result.fault_count, result.latest_fault)
         if event.error is not None:
             self.notify(
                 f"“{name}” was not sent: {event.error}",

@@ -19,6 +19,7 @@ from notify_tui.provider import (
     NotFoundError,
     ProviderConfig,
     ProviderError,
+    ProviderFaultError,
     ProviderTimeoutError,
     RateLimitedError,
     RefusedError,
@@ -468,7 +469,7 @@ async def test_create_retries_only_what_certainly_created_nothing(
         (error(500, 20500), ServerError, 500),
         (error(503, 20503, **{"Retry-After": "1"}), ServerError, 503),
         (httpx.Response(201, text="<html>"), InvalidResponseError, 201),
-        (ok(201, body={"status": "queued"}), InvalidResponseError, None),
+        (ok(201, body={"status": "queued"}), ProviderFaultError, None),
         (ok(201, body=[MESSAGE]), InvalidResponseError, None),
     ],
 )

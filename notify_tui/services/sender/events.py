@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from notify_tui.domain.status import CampaignState
 from notify_tui.store.updates import AppliedUpdates
@@ -31,6 +31,8 @@ class SendProgress:
     done: bool = False
     trouble: str | None = None
     """What the provider last failed with, while it keeps failing (``None`` once it answers)."""
+    faults: int = 0
+    """Provider answers rejected in this run (``domain.faults``): recorded, never applied."""
 
     @property
     def remaining(self) -> int:
@@ -56,6 +58,15 @@ class SendResult:
     remaining: int
     """Messages left pending or attempting, for ``resume_campaign``."""
     elapsed: float
+    faults: dict[str, int] = field(default_factory=dict)
+    """Provider answers rejected in this run, by kind (``domain.faults.FaultKind``)."""
+    latest_fault: str | None = None
+    """The last of them, in one line."""
+
+    @property
+    def fault_count(self) -> int:
+        """How many provider answers this run rejected."""
+        return sum(self.faults.values())
 
 
 ProgressCallback = Callable[[SendProgress], object]

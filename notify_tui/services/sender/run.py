@@ -9,12 +9,15 @@ import heapq
 import math
 import random
 import time
-from collections import deque
-from dataclasses import dataclass
+from collections import Counter, deque
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import Any
 
+from peewee import IntegrityError
+
+from notify_tui.domain.faults import Fault, FaultKind, Operation
 from notify_tui.domain.optout_policy import STOP_CODE
 from notify_tui.domain.polling import next_poll_delay
 from notify_tui.domain.status import (
@@ -29,12 +32,14 @@ from notify_tui.provider import (
     CreateOutcomeUnknownError,
     NotFoundError,
     ProviderError,
+    ProviderFaultError,
     ProviderMessage,
     RateLimitedError,
     RefusedError,
     TransportError,
     TwilioClient,
 )
+from notify_tui.provider.answers import check_created, flaw_faults
 from notify_tui.services.sender.events import (
     ProgressCallback,
     ResolutionHook,
@@ -46,6 +51,7 @@ from notify_tui.services.sender.pacing import Clock, DatabaseThread, Pacer, Slee
 from notify_tui.services.sender.plan import SendError
 from notify_tui.store import sending
 from notify_tui.store.campaigns import CampaignSummary, get_campaign, set_state
+from notify_tui.store.faults import record_faults
 from notify_tui.store.models import database, utcnow
 from notify_tui.store.optouts import SOURCE_PROVIDER, OptOutRequest, opt_out_many
 from notify_tui.store.updates import AppliedUpdates, StatusUpdate, apply_updates
@@ -107,6 +113,17 @@ class _Outcome:
     resent: bool = False
     linked: bool = False
     unresolved: bool = False
+    faults: list[Fault] = field(default_factory=list)
+    """Provider answers of this work that were not applied (recorded by the writer)."""
+    rejected: bool = False
+    """The writer refused the answer (its SID belongs to another message): look it up again."""
+
+    @property
+    def sid(self) -> str | None:
+        """The SID the answer would link to the message."""
+        if self.submitted_row is not None:
+            return self.submitted_row.sid
+        return self.update.sid if self.update is not None else None
 
 
 def _aware(moment: datetime | None) -> datetime | None:
@@ -178,6 +195,8 @@ class _CampaignSender:
         self.looked_up = 0
         self.unresolved = 0
         self.given_up = 0
+        self.faults: Counter[str] = Counter()
+        self.latest_fault: str | None = None
         self.trouble: str | None = None
         self.trouble_at = -math.inf
         self.started = clock()
@@ -211,6 +230,7 @@ class _CampaignSender:
                 looked_up=self.looked_up,
                 done=done,
                 trouble=self.trouble,
+                faults=self.faults.total(),
             )
         )
 
@@ -275,6 +295,8 @@ class _CampaignSender:
             resent=self.resent,
             remaining=remaining,
             elapsed=self.clock() - self.started,
+            faults=dict(self.faults),
+            latest_fault=self.latest_fault,
         )
 
     async def _run_tasks(self) -> None:
@@ -438,7 +460,10 @@ class _CampaignSender:
             tried_at = _aware(error.attempted_at) or datetime.now(UTC)
             work.attempted_at = min(work.attempted_at or tried_at, tried_at)
             work.last_try_at = tried_at
-            return await self._resolve(work)
+            faults = []
+            if isinstance(error.cause, ProviderFaultError):
+                faults.append(replace(error.cause.fault, message_id=work.message_id))
+            return await self._resolve(work, faults)
         except (AuthenticationError, NotFoundError) as error:
             # Nothing was created (a 401/403/404 answer), and no other create can succeed: stop
             # the run. The creates already on their way end with their own answers, so none is
@@ -452,7 +477,22 @@ class _CampaignSender:
             if after:
                 self.pacer.hold(after)
             return self._retry(work, after)
-        return self._submitted(work, message)
+        faults = [
+            replace(fault, message_id=work.message_id)
+            for fault in check_created(
+                message,
+                to=work.phone,
+                account_sid=self.client.config.account_sid,
+                from_=None if campaign.messaging_service_sid else campaign.sender,
+                messaging_service_sid=campaign.messaging_service_sid,
+            )
+        ]
+        if any(fault.kind.mismatch for fault in faults):
+            # Not an answer to this create: whether it made a message is unknown. Look it up,
+            # as after a lost answer; never link what came.
+            work.last_try_at = datetime.now(UTC)
+            return await self._resolve(work, faults)
+        return self._submitted(work, message, faults=faults)
 
     def _stop(self, error: ProviderError) -> None:
         """Stop the run after ``error``: no more claims, creates or lookups."""
@@ -471,8 +511,18 @@ class _CampaignSender:
         delay = backoff * (0.5 + random.random() / 2)
         return _Outcome(work, retry_after=max(delay, at_least or 0.0))
 
-    def _submitted(self, work: _Work, message: ProviderMessage, linked: bool = False) -> _Outcome:
+    def _submitted(
+        self,
+        work: _Work,
+        message: ProviderMessage,
+        linked: bool = False,
+        faults: list[Fault] | None = None,
+    ) -> _Outcome:
+        """The create made ``message``: link it. ``faults`` (values outside the API only) keep it
+        Unknown, unclassified, with the raw values in its note; the poller asks again later."""
         self._note_trouble(None)
+        faults = faults or []
+        note = faults[0].note if faults else None
         delay = next_poll_delay(timedelta(0)) or timedelta(seconds=2)
         next_poll_at = utcnow() + delay
         classification = message.classify()
@@ -482,16 +532,17 @@ class _CampaignSender:
             row = sending.Submitted(
                 work.message_id,
                 sid,
-                message.status,
+                message.api_status,
                 message.num_segments,
                 _naive(message.date_sent),
                 next_poll_at,
+                note,
             )
-            return _Outcome(work, submitted_row=row, submitted=True, linked=linked)
+            return _Outcome(work, submitted_row=row, submitted=True, linked=linked, faults=faults)
         update = StatusUpdate(
             work.message_id,
             classification,
-            provider_status=message.status,
+            provider_status=message.api_status,
             error_message=message.error_message,
             price=message.price,
             price_unit=message.price_unit,
@@ -500,13 +551,21 @@ class _CampaignSender:
             sid=sid,
             next_poll_at=next_poll_at,
             send_state=SendState.SUBMITTED,
+            note=note,
         )
-        return _Outcome(work, update, submitted=True, linked=linked)
+        return _Outcome(work, update, submitted=True, linked=linked, faults=faults)
 
     # ------------------------------------------------------------- lookups
 
-    async def _resolve(self, work: _Work) -> _Outcome:
-        """A create of unknown outcome: link the message if the provider has it, else resend."""
+    async def _resolve(self, work: _Work, faults: list[Fault] | None = None) -> _Outcome:
+        """A create of unknown outcome: link the message if the provider has it, else resend.
+
+        ``faults``: the answers that made the outcome unknown (recorded with the outcome)."""
+        outcome = await self._look_up(work)
+        outcome.faults[:0] = faults or []
+        return outcome
+
+    async def _look_up(self, work: _Work) -> _Outcome:
         work.ambiguous = True
         attempted_at = work.attempted_at or datetime.now(UTC)
         last_try = work.last_try_at or attempted_at
@@ -534,7 +593,9 @@ class _CampaignSender:
                     await self.sleep(min(RETRY_CAP, self.retry_base * 2.0**attempt))
                 continue
             if found is not None:
-                return self._submitted(work, found, linked=True)
+                flaws = flaw_faults(found, Operation.LIST, f"To {work.phone}")
+                flaws = [replace(f, message_id=work.message_id) for f in flaws]
+                return self._submitted(work, found, linked=True, faults=flaws)
             # Not there: the create never reached the provider. Only now is it sent again.
             self._note_trouble(None)
             work.ambiguous = False
@@ -572,6 +633,22 @@ class _CampaignSender:
         now = self.clock()
         for outcome in batch:
             work = outcome.work
+            for fault in outcome.faults:
+                self.faults[fault.kind] += 1
+                self.latest_fault = fault.text
+            if outcome.rejected:
+                # Its answer named another message's SID: whether this create made a message is
+                # unknown. It stays attempting, and is looked up (never linked, never resent
+                # blindly); past MAX_TRIES it is left for a resume.
+                work.ambiguous = True
+                work.tries += 1
+                if work.tries < MAX_TRIES and not self.fatal:
+                    self.retry_seq += 1
+                    heapq.heappush(self.retries, (now, self.retry_seq, work))
+                    continue
+                self.outstanding -= 1
+                self.unresolved += 1
+                continue
             if outcome.retry_after is not None and work.tries < MAX_TRIES and not self.fatal:
                 self.resent += outcome.resent
                 self.retry_seq += 1
@@ -589,14 +666,59 @@ class _CampaignSender:
             await self.on_applied(applied)
 
     def _write(self, batch: list[_Outcome], release: list[int]) -> AppliedUpdates:
-        """One transaction: the provider's answers, the counters, the opt-outs (DB thread)."""
+        """One transaction: the provider's answers, the counters, the opt-outs, the provider
+        faults (DB thread). An answer whose SID another message holds is refused and recorded;
+        the rest of the batch is written. Should another process link one of these SIDs between
+        the check and the write, the transaction is redone with a fresh check."""
+        for attempt in range(3):
+            try:
+                return self._write_once(batch, release)
+            except IntegrityError:
+                if attempt == 2:
+                    raise
+        raise AssertionError("unreachable")
+
+    def _write_once(self, batch: list[_Outcome], release: list[int]) -> AppliedUpdates:
         now = utcnow()
+        with database.atomic():
+            self._refuse_taken_sids(batch)
+            return self._write_answers(batch, release, now)
+
+    def _refuse_taken_sids(self, batch: list[_Outcome]) -> None:
+        """Mark the outcomes whose SID is another message's (in the store, or earlier in this
+        batch) rejected: their answer is not applied, and is recorded as a repeated SID."""
+        linking = [(o.work.message_id, sid) for o in batch if not o.rejected and (sid := o.sid)]
+        holders = sending.sid_holders(linking)
+        for outcome in batch:
+            sid = outcome.sid
+            holder = holders.get(outcome.work.message_id)
+            if outcome.rejected or not sid or holder is None:
+                continue
+            outcome.rejected = True
+            outcome.update = outcome.submitted_row = None
+            outcome.submitted = outcome.linked = False
+            outcome.faults.append(
+                Fault(
+                    FaultKind.REPEATED_SID,
+                    Operation.CREATE,
+                    f"To {outcome.work.phone}",
+                    f"sid {sid}, already the SID of message {holder}",
+                    sid,
+                    outcome.work.message_id,
+                    self.id,
+                )
+            )
+
+    def _write_answers(
+        self, batch: list[_Outcome], release: list[int], now: datetime
+    ) -> AppliedUpdates:
         updates = [o.update for o in batch if o.update is not None]
         release = release + [
             o.work.message_id for o in batch if o.retry_after is not None and not o.work.ambiguous
         ]
         rows = [o.submitted_row for o in batch if o.submitted_row is not None]
         with database.atomic():
+            record_faults([f for o in batch for f in o.faults], now)
             sending.record_submitted(rows, now)
             applied = apply_updates(updates, now)
             sending.count_submitted(self.id, sum(1 for o in batch if o.submitted))

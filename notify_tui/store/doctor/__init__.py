@@ -23,7 +23,11 @@ What is checked, and why it is checkable:
   before sending anything). A campaign still marked ``sending`` with no sender is interrupted;
 - polling: an Unknown message with a SID, inside the polling window, that no poller is scheduled
   to look at again would stay Unknown for ever;
-- opt-outs: each contact's opt-out state agrees with the last event of its audit trail.
+- opt-outs: each contact's opt-out state agrees with the last event of its audit trail;
+- provider faults: answers the provider gave that were not about what was asked, or held values
+  the API never sends (``store.faults``), in the last ``FAULT_WINDOW``. They were never applied,
+  so nothing needs repairing; but someone should know the provider (or something between) is
+  misbehaving.
 
 ``repair`` fixes what can be derived from the rows, each in one transaction: it recomputes
 counters, rebuilds tallies, clears expired and orphan leases, marks abandoned ``sending``

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from peewee import JOIN, PostgresqlDatabase, SqliteDatabase, fn
@@ -17,6 +17,7 @@ from notify_tui.domain.status import UNSENT, CampaignState, SendState, Status
 from notify_tui.store import counters, sending
 from notify_tui.store.db import SCHEMA_VERSION, schema_version
 from notify_tui.store.doctor.findings import Check, Examination, Problem
+from notify_tui.store.faults import fault_summary
 from notify_tui.store.models import (
     ALL_MODELS,
     Campaign,
@@ -339,6 +340,33 @@ def _check_opt_outs(found: Examination) -> None:
         found.healthy.append("opt-outs agree with their audit trail")
 
 
+FAULT_WINDOW = timedelta(days=7)
+"""Provider faults this recent are a problem ``doctor`` reports; older ones only a note."""
+
+
+def _check_provider_faults(found: Examination, now: datetime) -> None:
+    recent = fault_summary(since=now - FAULT_WINDOW)
+    if recent.total:
+        when = f"{recent.latest_at:%Y-%m-%d %H:%M} UTC" if recent.latest_at else "lately"
+        found.problems.append(
+            Problem(
+                Check.PROVIDER_FAULTS,
+                f"{_count(recent.total, 'provider answer')} rejected in the last "
+                f"{FAULT_WINDOW.days} days, never applied ({recent.kinds}); latest, {when}: "
+                f"{recent.latest}. The provider, or a proxy before it, answers what was not "
+                "asked: check NOTIFY_PROVIDER_URL and tell the provider",
+            )
+        )
+        return
+    older = fault_summary()
+    if older.total:
+        found.notes.append(
+            f"{_count(older.total, 'provider answer')} rejected more than {FAULT_WINDOW.days} "
+            "days ago, never applied"
+        )
+    found.healthy.append("no provider answer rejected lately")
+
+
 def examine(now: datetime | None = None) -> Examination:
     """Check the open workspace; changes nothing."""
     now = now or utcnow()
@@ -349,6 +377,7 @@ def examine(now: datetime | None = None) -> Examination:
         _check_leases(found)
         _check_polling(found)
         _check_opt_outs(found)
+        _check_provider_faults(found, now)
     # Outside the snapshot: taking a campaign's send lock must see the current state.
     _check_sending(found)
     return found

@@ -22,6 +22,7 @@ class Check(StrEnum):
     ATTEMPTING = "attempting"
     NEVER_POLLED = "never polled"
     OPT_OUT_TRAIL = "opt-out trail"
+    PROVIDER_FAULTS = "provider faults"
 
 
 REPAIRABLE = frozenset(
