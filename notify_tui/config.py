@@ -14,6 +14,7 @@ from dataclasses import dataclass, field, fields, replace
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import platformdirs
 
@@ -234,7 +235,29 @@ def _coerce(name: str, value: Any, source: str) -> Any:
             raise ConfigError(f"{source}: send_rate must be above zero")
         return rate
     text = str(value).strip()
+    if name == "provider_url" and text:
+        _check_provider_url(text, source)
     return text or None
+
+
+def _check_provider_url(url: str, source: str) -> None:
+    """A provider URL is ``http(s)://host[:port][/path]``; anything else is a ``ConfigError``."""
+    parts = urlsplit(url)
+    try:
+        port = parts.port
+    except ValueError:
+        port = -1
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+        raise ConfigError(f"{source}: the provider URL must be http://host or https://host")
+    if port == -1 or port == 0:
+        raise ConfigError(f"{source}: the port of the provider URL must be from 1 to 65535")
+    if parts.username or parts.password:
+        raise ConfigError(
+            f"{source}: the provider URL must not carry credentials: set TWILIO_ACCOUNT_SID and "
+            "TWILIO_AUTH_TOKEN (or the config file) instead"
+        )
+    if parts.query or parts.fragment:
+        raise ConfigError(f"{source}: the provider URL takes no ?query or #fragment")
 
 
 def load_settings(

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import math
+import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -30,6 +32,10 @@ class CommandError(NotifyError):
     """A command cannot do what was asked; the message says why, in one line."""
 
 
+class UsageError(CommandError):
+    """The command was asked something it cannot mean (exit status 2, as argparse's)."""
+
+
 Handler = Callable[[argparse.Namespace, "Settings"], int]
 """What runs a command: the parsed arguments and the settings in, the exit status out."""
 
@@ -43,6 +49,62 @@ checks they agree)."""
 
 DEFAULT_LEASE = 120.0
 """Seconds a ``poll`` holds the messages it works on, unless ``--lease`` says otherwise."""
+
+
+MAX_ID = 2**31 - 1
+"""The largest id a workspace can hold (PostgreSQL's ``integer``): a larger one is a mistake."""
+
+
+class Parser(argparse.ArgumentParser):
+    """An ``ArgumentParser`` whose mistakes are one line on stderr, exit status 2."""
+
+    def error(self, message: str) -> Any:
+        sys.stderr.write(f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+        sys.exit(EXIT_USAGE)
+
+
+def whole(low: int, high: int) -> Callable[[str], int]:
+    """An argparse type: a whole number from ``low`` to ``high``."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            value = None
+        if value is None or not low <= value <= high:
+            raise argparse.ArgumentTypeError(
+                f"must be a whole number from {low:,} to {high:,}, not {text[:40]!r}"
+            )
+        return value
+
+    return parse
+
+
+def number(low: float, high: float, *, above: bool = False) -> Callable[[str], float]:
+    """An argparse type: a finite number from ``low`` (or above it, when ``above``) to ``high``."""
+
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            value = math.nan
+        too_low = value <= low if above else value < low
+        if not math.isfinite(value) or too_low or value > high:
+            span = f"above {_shown(low)} and at most" if above else f"from {_shown(low)} to"
+            raise argparse.ArgumentTypeError(
+                f"must be a number {span} {_shown(high)}, not {text[:40]!r}"
+            )
+        return value
+
+    return parse
+
+
+def _shown(value: float) -> str:
+    return f"{int(value):,}" if value == int(value) else f"{value:g}"
+
+
+CAMPAIGN_ID = whole(1, MAX_ID)
+PORT = whole(1, 65_535)
 
 
 class Deferred:
@@ -78,13 +140,30 @@ def _campaigns(commands: Any) -> None:
     listing = commands.add_parser("campaigns", help="list campaigns, newest first")
     listing.add_argument("--json", action="store_true", help="print JSON objects")
     listing.add_argument("--search", metavar="TEXT", help="only campaigns whose name has TEXT")
-    listing.add_argument("--limit", type=int, default=1000, help="at most this many (1000)")
+    listing.add_argument(
+        "--limit",
+        type=whole(1, 1_000_000),
+        default=1000,
+        metavar="N",
+        help="at most this many (1000)",
+    )
     listing.set_defaults(handler=Deferred("campaigns", "run_campaigns"))
 
     export = commands.add_parser("export", help="write a campaign's recipients to CSV")
-    export.add_argument("campaign_id", type=int, metavar="CAMPAIGN_ID")
+    export.add_argument("campaign_id", type=CAMPAIGN_ID, metavar="CAMPAIGN_ID")
     export.add_argument("--status", choices=STATUS_CHOICES)
-    export.add_argument("--output", "-o", metavar="FILE", help="default: campaign-ID.csv here")
+    export.add_argument(
+        "--output",
+        "-o",
+        metavar="FILE",
+        help="default: campaign-ID.csv here; - writes to standard output",
+    )
+    export.add_argument(
+        "--raw",
+        action="store_true",
+        help="write every value as stored (by default a cell that starts with = + - @ gets a "
+        "leading ', so that a spreadsheet shows it and never runs it)",
+    )
     export.set_defaults(handler=Deferred("campaigns", "run_export"))
 
 
@@ -115,10 +194,15 @@ def _demo(commands: Any) -> None:
         description="Sends made-up campaigns through the in-process sandbox provider, older "
         "ones resolved and the last one still resolving, into the current workspace.",
     )
-    demo.add_argument("--recipients", type=int, metavar="N", help="recipients per campaign")
+    demo.add_argument(
+        "--recipients",
+        type=whole(1, 10_000_000),
+        metavar="N",
+        help="recipients per campaign",
+    )
     demo.add_argument(
         "--campaigns",
-        type=int,
+        type=whole(1, 100_000),
         default=DEMO_CAMPAIGNS,
         metavar="K",
         help=f"how many ({DEMO_CAMPAIGNS})",
@@ -159,6 +243,12 @@ def _optouts(commands: Any) -> None:
 
     listing = commands.add_parser("optouts", help="list opted-out numbers, newest first")
     listing.add_argument("--csv", action="store_true", help="print CSV")
+    listing.add_argument(
+        "--raw",
+        action="store_true",
+        help="with --csv: every value as stored (by default a cell that starts with = + - @ "
+        "gets a leading ', so that a spreadsheet shows it and never runs it)",
+    )
     listing.add_argument("--search", metavar="TEXT", help="only numbers or names with TEXT")
     listing.set_defaults(handler=Deferred("optouts", "run_optouts"))
 
@@ -166,18 +256,10 @@ def _optouts(commands: Any) -> None:
         "suggestions", help="list the opt-outs the policy suggests (and accept them)"
     )
     pending.add_argument("--accept", action="store_true", help="accept every pending one")
-    pending.add_argument("--campaign", type=int, metavar="ID", help="only from this campaign")
+    pending.add_argument(
+        "--campaign", type=CAMPAIGN_ID, metavar="ID", help="only from this campaign"
+    )
     pending.set_defaults(handler=Deferred("optouts", "run_suggestions"))
-
-
-def _lease_seconds(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
-    if not 1 <= value <= 86_400:
-        raise argparse.ArgumentTypeError("the lease must be between 1 and 86400 seconds")
-    return value
 
 
 def _poll(commands: Any) -> None:
@@ -194,11 +276,16 @@ def _poll(commands: Any) -> None:
         action="store_true",
         help="exit when no message is left that can still resolve now",
     )
-    poll.add_argument("--timeout", type=float, metavar="SECONDS", help="stop after this long")
-    poll.add_argument("--campaign", type=int, metavar="ID", help="only this campaign")
+    poll.add_argument(
+        "--timeout",
+        type=number(0, 366 * 86_400, above=True),
+        metavar="SECONDS",
+        help="stop after this long",
+    )
+    poll.add_argument("--campaign", type=CAMPAIGN_ID, metavar="ID", help="only this campaign")
     poll.add_argument(
         "--lease",
-        type=_lease_seconds,
+        type=number(1, 86_400),
         default=DEFAULT_LEASE,
         metavar="SECONDS",
         help=f"how long this poller holds the messages it works on ({DEFAULT_LEASE:g}): when "
@@ -219,29 +306,52 @@ def _sandbox(commands: Any) -> None:
         "POST /_sandbox/faults changes the faults below while it runs.",
     )
     sandbox.add_argument("--host", default="127.0.0.1", help="address to listen on (127.0.0.1)")
-    sandbox.add_argument("--port", type=int, default=8099, help="port (8099)")
+    sandbox.add_argument("--port", type=PORT, default=8099, help="port (8099)")
     sandbox.add_argument(
-        "--speed", type=float, default=1.0, help="divide every status delay by this (1)"
+        "--speed",
+        type=number(0, 1e9, above=True),
+        default=1.0,
+        help="divide every status delay by this (1)",
     )
     sandbox.add_argument(
         "--auth-token", metavar="TOKEN", help="require Basic auth with this password"
     )
     sandbox.add_argument("--state", metavar="FILE", help="SQLite file for its messages")
     sandbox.add_argument(
-        "--max-concurrency", type=int, default=100, help="answer 429 past this many (100)"
+        "--max-concurrency",
+        type=whole(1, 1_000_000),
+        default=100,
+        help="answer 429 past this many (100)",
     )
-    sandbox.add_argument("--seed", type=int, help="make SIDs, timings and faults repeatable")
-    sandbox.add_argument("--latency", type=float, default=0.0, help="seconds added to answers")
-    sandbox.add_argument("--error-rate", type=float, default=0.0, help="share answered 500")
-    sandbox.add_argument("--drop-rate", type=float, default=0.0, help="share of dropped requests")
+    sandbox.add_argument(
+        "--seed",
+        type=whole(0, 2**63 - 1),
+        help="make SIDs, timings and faults repeatable",
+    )
+    sandbox.add_argument(
+        "--latency",
+        type=number(0, 3600),
+        default=0.0,
+        help="seconds added to answers",
+    )
+    sandbox.add_argument("--error-rate", type=number(0, 1), default=0.0, help="share answered 500")
+    sandbox.add_argument(
+        "--drop-rate",
+        type=number(0, 1),
+        default=0.0,
+        help="share of dropped requests",
+    )
     sandbox.add_argument(
         "--lost-answer-rate",
-        type=float,
+        type=number(0, 1),
         default=0.0,
         help="share of creates that create the message, then drop the connection",
     )
     sandbox.add_argument(
-        "--lost-rate", type=float, default=0.0, help="share of messages that later answer 404"
+        "--lost-rate",
+        type=number(0, 1),
+        default=0.0,
+        help="share of messages that later answer 404",
     )
     for name, text in (
         ("drop", "share of status callbacks never sent"),
@@ -276,10 +386,12 @@ def _send(commands: Any) -> None:
     audience.add_argument("--csv", metavar="FILE", help="send to the numbers of a CSV file")
     send.add_argument(
         "--rate",
-        type=float,
+        type=number(0, 1_000_000),
         metavar="N",
         help="messages per second (default: send_rate, 1); 0 for no limit",
     )
     send.add_argument("--yes", "-y", action="store_true", help="send without asking")
-    send.add_argument("--resume", type=int, metavar="ID", help="carry on sending campaign ID")
+    send.add_argument(
+        "--resume", type=CAMPAIGN_ID, metavar="ID", help="carry on sending campaign ID"
+    )
     send.set_defaults(handler=Deferred("send", "run_send"))

@@ -9,13 +9,15 @@ from pathlib import Path
 from typing import Any
 
 from notify_tui.commands import CommandError
+from notify_tui.commands.output import for_stream
 from notify_tui.config import Settings
 from notify_tui.domain.money import exact, format_money
 from notify_tui.domain.status import Status
-from notify_tui.services.export import default_export_path, export_campaign
+from notify_tui.domain.text import visible
+from notify_tui.services.export import default_export_path, export_campaign, write_rows
 from notify_tui.services.runtime import Runtime
 from notify_tui.store.campaigns import CampaignSummary, campaign_page, get_campaign
-from notify_tui.store.recipients import RecipientFilter
+from notify_tui.store.recipients import RecipientFilter, iter_recipients
 
 
 def campaign_json(c: CampaignSummary) -> dict[str, Any]:
@@ -43,11 +45,17 @@ def run_campaigns(args: argparse.Namespace, settings: Settings) -> int:
     finally:
         runtime.close()
     if args.json:
-        json.dump([campaign_json(c) for c in campaigns], sys.stdout, indent=2)
+        # ensure_ascii: every control, bidi or other non-ASCII character is a \u escape, so the
+        # JSON is safe on a terminal and the same bytes in a file.
+        json.dump([campaign_json(c) for c in campaigns], sys.stdout, indent=2, ensure_ascii=True)
         sys.stdout.write("\n")
         return 0
     if not campaigns:
-        print("No campaigns yet.")
+        print(
+            f"No campaign's name has “{visible(args.search)}”."
+            if args.search
+            else "No campaigns yet."
+        )
         return 0
     header = f"{'ID':>5}  {'SENT':16}  {'RECIPIENTS':>10}  {'DELIVERED':>9}  {'FAILED':>7}  "
     header += f"{'UNKNOWN':>7}  {'COST':>10}  NAME"
@@ -56,30 +64,44 @@ def run_campaigns(args: argparse.Namespace, settings: Settings) -> int:
         sent = c.sent_at.strftime("%Y-%m-%d %H:%M") if c.sent_at else "not sent"
         print(
             f"{c.id:>5}  {sent:16}  {c.recipients:>10,}  {c.delivered:>9,}  {c.failed:>7,}  "
-            f"{c.unknown:>7,}  {format_money(c.cost):>10}  {printable(c.name)}"
+            f"{c.unknown:>7,}  {format_money(c.cost):>10}  {visible(c.name)}"
         )
     return 0
 
 
-def printable(text: str) -> str:
-    """``text`` without control characters, so data can't drive the terminal."""
-    return "".join(ch if ch.isprintable() else "\ufffd" for ch in text)
-
-
 def run_export(args: argparse.Namespace, settings: Settings) -> int:
-    """``notify-tui export``: write a campaign's recipients to CSV."""
+    """``notify-tui export``: write a campaign's recipients to CSV (a file, or ``-``: stdout)."""
+    to_stdout = args.output == "-"
+    output = Path(args.output).expanduser() if args.output and not to_stdout else None
+    if output is not None and not output.parent.is_dir():
+        raise CommandError(f"cannot write {output}: there is no folder {output.parent}")
     runtime = Runtime.open(settings)
     try:
         campaign = get_campaign(args.campaign_id)
         if campaign is None:
             raise CommandError(f"no campaign with id {args.campaign_id}")
-        status = Status(args.status) if args.status else None
-        output = Path(args.output) if args.output else default_export_path(campaign.id)
-        try:
-            written = export_campaign(campaign.id, output, RecipientFilter(status=status))
-        except OSError as exc:
-            raise CommandError(f"cannot write {output}: {exc.strerror}") from None
+        flt = RecipientFilter(status=Status(args.status) if args.status else None)
+        if to_stdout:
+            written = write_rows(
+                iter_recipients(campaign.id, flt),
+                sys.stdout,
+                raw=args.raw,
+                shown=for_stream(sys.stdout),
+            )
+            sys.stdout.flush()
+        else:
+            output = output or default_export_path(campaign.id)
+            try:
+                written = export_campaign(
+                    campaign.id, output, flt, raw=args.raw, create_folder=False
+                )
+            except OSError as exc:
+                raise CommandError(f"cannot write {output}: {exc.strerror}") from None
     finally:
         runtime.close()
-    print(f"Exported {written:,} recipients of campaign {campaign.id} to {output}")
+    where = "standard output" if to_stdout else str(output)
+    print(
+        f"Exported {written:,} recipients of campaign {campaign.id} to {visible(where)}",
+        file=sys.stderr if to_stdout else sys.stdout,
+    )
     return 0

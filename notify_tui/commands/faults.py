@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from notify_tui.commands.campaigns import printable
+from notify_tui.domain.text import visible
 
 
 def rejected_line(by_kind: Mapping[str, int], latest: str | None) -> str:
@@ -14,5 +14,5 @@ def rejected_line(by_kind: Mapping[str, int], latest: str | None) -> str:
     kinds = ", ".join(f"{count:,} {kind}" for kind, count in ranked)
     text = f"{total:,} provider answer{'s' if total != 1 else ''} rejected (not applied): {kinds}"
     if latest:
-        text += f"; latest: {printable(latest)}"
+        text += f"; latest: {visible(latest)}"
     return text + " (see notify-tui doctor)"

@@ -7,9 +7,10 @@ import csv
 import sys
 
 from notify_tui.commands import CommandError
-from notify_tui.commands.campaigns import printable
+from notify_tui.commands.output import for_stream
 from notify_tui.config import Settings
 from notify_tui.domain.phone import normalize
+from notify_tui.domain.text import spreadsheet_safe_row, visible
 from notify_tui.services.optout_policy import ensure_applied
 from notify_tui.services.runtime import Runtime
 from notify_tui.store import optouts, suggestions
@@ -53,6 +54,10 @@ def run_optin(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+OPTOUT_COLUMNS = ("phone", "name", "source", "reason", "by", "opted_out_at")
+"""The columns of ``optouts --csv``."""
+
+
 def run_optouts(args: argparse.Namespace, settings: Settings) -> int:
     """``notify-tui optouts``: list opted-out numbers, as a table or CSV (streamed: read a page
     at a time, so any number of them lists in bounded memory)."""
@@ -60,23 +65,36 @@ def run_optouts(args: argparse.Namespace, settings: Settings) -> int:
     try:
         records = optouts.iter_optouts(args.search or "")
         if args.csv:
+            shown = for_stream(sys.stdout)
             writer = csv.writer(sys.stdout)
-            writer.writerow(["phone", "name", "source", "reason", "by", "opted_out_at"])
+            writer.writerow(OPTOUT_COLUMNS)
             for r in records:
                 at = r.opted_out_at.strftime("%Y-%m-%dT%H:%M:%SZ") if r.opted_out_at else ""
-                writer.writerow([r.phone, r.name, r.source, r.reason, r.actor, at])
+                cells = [r.phone, r.name, r.source, r.reason, r.actor, at]
+                if not args.raw:
+                    cells = spreadsheet_safe_row(cells, phone_column=0)
+                writer.writerow([shown(cell) for cell in cells])
             return 0
         listed = 0
         for r in records:
+            if not listed:
+                print(
+                    f"{'PHONE':16}  {'OPTED OUT (UTC)':16}  {'SOURCE':15}  {'BY':12}  "
+                    f"{'NAME':20}  REASON"
+                )
             listed += 1
             at = r.opted_out_at.strftime("%Y-%m-%d %H:%M") if r.opted_out_at else ""
             source = optouts.SOURCE_LABELS.get(r.source, r.source)
             print(
-                f"{r.phone:16}  {at:16}  {source:15}  {printable(r.actor):12}  "
-                f"{printable(r.reason)}  {printable(r.name)}"
+                f"{visible(r.phone):16}  {at:16}  {source:15}  {visible(r.actor):12}  "
+                f"{visible(r.name):20}  {visible(r.reason)}"
             )
         if not listed:
-            print("No opted-out numbers.")
+            print(
+                f"No opted-out number or name has “{visible(args.search)}”."
+                if args.search
+                else "No opted-out numbers."
+            )
         return 0
     finally:
         runtime.close()
@@ -97,11 +115,12 @@ def run_suggestions(args: argparse.Namespace, settings: Settings) -> int:
     if not pending:
         print("No pending opt-out suggestions.")
         return 0
+    print(f"{'PHONE':16}  {'CAMPAIGN':>8}  {'NAME':20}  REASON")
     for s in pending:
         held = " [held: mass opt-out]" if s.held else ""
         print(
-            f"{s.phone:16}  campaign {s.campaign_id or '-':>5}  {printable(s.reason)}{held}  "
-            f"{printable(s.name)}"
+            f"{visible(s.phone):16}  {s.campaign_id or '-':>8}  {visible(s.name):20}  "
+            f"{visible(s.reason)}{held}"
         )
     print(f"{len(pending)} pending. Accept them all: notify-tui suggestions --accept")
     return 0

@@ -9,12 +9,14 @@ from collections import Counter
 from datetime import datetime, timedelta
 from typing import TextIO
 
-from notify_tui.commands.campaigns import printable
+from notify_tui.commands import CommandError
 from notify_tui.commands.faults import rejected_line
 from notify_tui.config import Settings
+from notify_tui.domain.text import visible
 from notify_tui.services.optout_policy import ensure_applied
 from notify_tui.services.poller import PollCycle
 from notify_tui.services.runtime import Runtime
+from notify_tui.store.campaigns import get_campaign
 
 
 class PollProgress:
@@ -47,7 +49,7 @@ class PollProgress:
             self._latest_fault = cycle.faults[-1].text
             if first:
                 self._line(
-                    f"provider answer rejected, not applied: {printable(cycle.faults[0].text)}",
+                    f"provider answer rejected, not applied: {visible(cycle.faults[0].text)}",
                     newline=True,
                 )
         self._answered = bool(cycle.requests) and not cycle.error
@@ -56,7 +58,7 @@ class PollProgress:
             if self._trouble_since is None:
                 self._trouble_since = cycle.at
                 self._line(
-                    f"provider trouble, will retry: {printable(cycle.error)} (Unknown messages "
+                    f"provider trouble, will retry: {visible(cycle.error)} (Unknown messages "
                     "stay Unknown until it answers; nothing is lost)",
                     newline=True,
                 )
@@ -102,6 +104,11 @@ async def _poll(args: argparse.Namespace, settings: Settings) -> int:
     runtime = Runtime.open(settings)
     progress = PollProgress(sys.stdout)
     try:
+        if (
+            args.campaign is not None
+            and await asyncio.to_thread(get_campaign, args.campaign) is None
+        ):
+            raise CommandError(f"no campaign with id {args.campaign}")
         await asyncio.to_thread(ensure_applied, settings.policy)
         poller = runtime.make_poller(lease_for=timedelta(seconds=args.lease))
         if args.once:

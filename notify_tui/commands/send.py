@@ -16,10 +16,11 @@ from collections.abc import Iterable
 from typing import TextIO
 
 from notify_tui.commands import EXIT_FAILURE, EXIT_OK, CommandError
-from notify_tui.commands.campaigns import printable
+from notify_tui.commands.contacts import checked_region
 from notify_tui.commands.faults import rejected_line
 from notify_tui.config import Settings
 from notify_tui.domain.status import CampaignState
+from notify_tui.domain.text import duration, visible
 from notify_tui.services.contacts_import import (
     ContactsFileError,
     all_contacts_recipients,
@@ -59,7 +60,7 @@ class ProgressLine:
         if event.trouble and not self._troubled:
             self._troubled = True
             self._say(
-                f"provider trouble, will retry: {printable(event.trouble)} (nothing is sent "
+                f"provider trouble, will retry: {visible(event.trouble)} (nothing is sent "
                 "twice: a create of unknown outcome is looked up first)"
             )
         elif not event.trouble and self._troubled:
@@ -151,8 +152,9 @@ def _run(runtime: Runtime, campaign_id: int, rate: float | None, resume: bool) -
 def _audience(args: argparse.Namespace, settings: Settings) -> Iterable[NewRecipient]:
     if args.all_contacts:
         return all_contacts_recipients()
+    region = checked_region(settings.default_region, "default_region")
     try:
-        audience = read_audience(args.csv, region=settings.default_region)
+        audience = read_audience(args.csv, region=region)
     except ContactsFileError as exc:
         raise CommandError(str(exc)) from None
     if audience.layout.encoding_note:
@@ -200,9 +202,12 @@ def run_send(args: argparse.Namespace, settings: Settings) -> int:
             region=settings.default_region,
         )
         for line in plan.summary_lines():
-            print(line)
-        shown = "no limit" if rate is None else f"{rate:g} message{'' if rate == 1 else 's'}/s"
-        print(f"Rate: {shown}")
+            print(visible(line))
+        if rate is None:
+            print("Rate: no limit")
+        else:
+            took = duration(plan.to_send / rate)
+            print(f"Rate: {rate:g} message{'' if rate == 1 else 's'}/s: {took} to send")
         if plan.to_send == 0:
             raise CommandError("nothing to send: no recipient with a valid, opted-in number")
         if not args.yes and not _confirm():

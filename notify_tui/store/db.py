@@ -80,12 +80,24 @@ class WorkspaceError(NotifyError):
     """The workspace cannot be opened. The message says why, without secrets."""
 
 
+_SECRET_PARAMETERS = frozenset({"password", "sslpassword"})
+
+
 def _redact(url: str) -> str:
+    """``url`` without its passwords, in the URL or in its ``?parameters``."""
     parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    netloc = parts.netloc.replace(f":{parts.password}@", ":********@")
-    return parts._replace(netloc=netloc).geturl()
+    if parts.password is not None:
+        url = url.replace(f":{parts.password}@", ":********@", 1)
+    if parts.query:
+        head, _, query = url.partition("?")
+        pairs = [
+            f"{pair.partition('=')[0]}=********"
+            if pair.partition("=")[0] in _SECRET_PARAMETERS
+            else pair
+            for pair in query.split("&")
+        ]
+        url = f"{head}?{'&'.join(pairs)}"
+    return url
 
 
 def make_database(url: str | None, sqlite_path: Path | None = None) -> Database:
@@ -103,16 +115,10 @@ def make_database(url: str | None, sqlite_path: Path | None = None) -> Database:
             raise WorkspaceError(
                 "PostgreSQL needs its driver: pip install 'notify-tui[postgres]'"
             ) from None
-        options = dict(parse_qsl(parts.query))
-        return PostgresqlDatabase(
-            unquote(parts.path.lstrip("/")) or "postgres",
-            user=unquote(parts.username) if parts.username else None,
-            password=unquote(parts.password) if parts.password else None,
-            host=parts.hostname or "127.0.0.1",
-            port=parts.port or 5432,
-            **options,
-        )
+        return PostgresqlDatabase(**_postgres_options(url))
     if scheme == "sqlite":
+        if parts.query:
+            raise WorkspaceError(f"a SQLite URL takes no ?parameters: {_redact(url)!r}")
         path = unquote(parts.path)
         if parts.netloc and parts.netloc not in ("", "localhost"):
             path = unquote(parts.netloc + parts.path)
@@ -122,6 +128,102 @@ def make_database(url: str | None, sqlite_path: Path | None = None) -> Database:
     raise WorkspaceError(
         f"unsupported database URL {_redact(url)!r}: use postgresql://... or sqlite:///path"
     )
+
+
+LIBPQ_OPTIONS = frozenset(
+    {
+        "application_name",
+        "channel_binding",
+        "client_encoding",
+        "connect_timeout",
+        "fallback_application_name",
+        "gssencmode",
+        "hostaddr",
+        "keepalives",
+        "keepalives_count",
+        "keepalives_idle",
+        "keepalives_interval",
+        "krbsrvname",
+        "load_balance_hosts",
+        "options",
+        "passfile",
+        "require_auth",
+        "service",
+        "ssl_max_protocol_version",
+        "ssl_min_protocol_version",
+        "sslcert",
+        "sslcompression",
+        "sslcrl",
+        "sslkey",
+        "sslmode",
+        "sslpassword",
+        "sslrootcert",
+        "sslsni",
+        "target_session_attrs",
+        "tcp_user_timeout",
+    }
+)
+"""The ``?parameters`` a PostgreSQL URL may carry besides its parts (libpq's names)."""
+
+_URL_PARTS = {"user": "user", "password": "password", "host": "host", "port": "port"}
+_INTEGER_OPTIONS = frozenset(
+    {"connect_timeout", "keepalives", "keepalives_count", "keepalives_idle"}
+    | {"keepalives_interval", "tcp_user_timeout"}
+)
+
+
+def _postgres_options(url: str) -> dict[str, object]:
+    """The connection arguments of a ``postgresql://`` URL, every part checked: a mistake is a
+    ``WorkspaceError`` that names it (and never the password)."""
+    shown = _redact(url)
+    parts = urlsplit(url)
+    try:
+        port = parts.port
+    except ValueError:
+        raise WorkspaceError(
+            f"the port in the database URL {shown!r} must be a number from 1 to 65535"
+        ) from None
+    query = parse_qsl(parts.query, keep_blank_values=True)
+    keys = [key for key, _ in query]
+    unknown = sorted({key for key in keys if key not in LIBPQ_OPTIONS and key not in _URL_PARTS})
+    if unknown:
+        raise WorkspaceError(
+            f"unknown parameter{'s' if len(unknown) > 1 else ''} {', '.join(unknown)} in the "
+            f"database URL {shown!r}"
+        )
+    repeated = sorted({key for key in keys if keys.count(key) > 1})
+    if repeated:
+        raise WorkspaceError(f"{', '.join(repeated)} given twice in the database URL {shown!r}")
+    options: dict[str, object] = dict(query)
+    given = {
+        "user": unquote(parts.username) if parts.username else None,
+        "password": unquote(parts.password) if parts.password else None,
+        "host": parts.hostname,
+        "port": port,
+    }
+    for key, value in given.items():
+        if value is None:
+            continue
+        if key in options:
+            raise WorkspaceError(
+                f"the database URL {shown!r} gives its {key} twice: in the URL and as ?{key}="
+            )
+        options[key] = value
+    for key in ("port", *_INTEGER_OPTIONS):
+        if key not in options:
+            continue
+        text = str(options[key])
+        high = 65_535 if key == "port" else 2**31 - 1
+        if not text.isdigit() or not (1 if key == "port" else 0) <= int(text) <= high:
+            raise WorkspaceError(
+                f"{key} in the database URL {shown!r} must be a whole number"
+                + (" from 1 to 65535" if key == "port" else "")
+            )
+        options[key] = int(text)
+    options.setdefault("host", "127.0.0.1")
+    options.setdefault("port", 5432)
+    options["database"] = unquote(parts.path.lstrip("/")) or "postgres"
+    return options
 
 
 def _sqlite(path: Path) -> SqliteDatabase:

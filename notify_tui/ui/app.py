@@ -7,8 +7,11 @@ both use it, and everything starts when the app mounts.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import signal
+import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import datetime, tzinfo
 from importlib.resources import files
 from pathlib import Path
@@ -89,6 +92,10 @@ class NotifyApp(App[int]):
         self._quitting = False
         self.live = LiveUpdates(self, runtime, poll=poll)
         """The poll worker and the senders, and the signals the screens follow them by."""
+        self.stopped_by: str | None = None
+        """The signal that stopped the app, when one did."""
+        self.interrupted_ids: list[int] = []
+        """The campaigns a signal interrupted."""
 
     def on_mount(self) -> None:
         from notify_tui.ui.screens.history import HistoryScreen
@@ -276,6 +283,14 @@ class NotifyApp(App[int]):
         )
         self.push_screen(dialog, answered)
 
+    def stop_on_signal(self, name: str) -> None:
+        """Stop as a confirmed Ctrl+Q does (``name``, e.g. SIGTERM, is why): every campaign
+        being sent stops cleanly, interrupted and resumable, then the app exits."""
+        if self.stopped_by is None:
+            self.stopped_by = name
+            self.interrupted_ids = self.live.sending_ids
+            self.call_next(self._stop_sending_and_exit)
+
     async def _stop_sending_and_exit(self) -> None:
         await self.live.stop_sending(STOP_TIMEOUT)
         self.exit()
@@ -300,9 +315,39 @@ def run_app(settings: Settings) -> int:
         runtime = Runtime.open(settings)
         try:
             app = make_app(runtime)
-            await app.run_async()
+            with _stop_on_signals(app):
+                await app.run_async()
+            if app.stopped_by is not None:
+                for campaign_id in app.interrupted_ids:
+                    print(
+                        f"Campaign {campaign_id} stopped; nothing was sent twice. Resume with R "
+                        f"in History or notify-tui send --resume {campaign_id}",
+                        file=sys.stderr,
+                    )
+                print(f"notify-tui: interrupted ({app.stopped_by})", file=sys.stderr)
+                return 130
             return app.return_code or 0
         finally:
             await runtime.aclose()
 
     return asyncio.run(main())
+
+
+@contextlib.contextmanager
+def _stop_on_signals(app: NotifyApp) -> Iterator[None]:
+    """SIGINT, SIGTERM and SIGHUP (a ``kill``, systemd, a closed terminal) stop the app as a
+    confirmed Ctrl+Q does. Ctrl+C itself is a key in the app, never a signal."""
+    loop = asyncio.get_running_loop()
+    installed = []
+    for name in ("SIGINT", "SIGTERM", "SIGHUP"):
+        number = getattr(signal, name, None)
+        if number is None or signal.getsignal(number) is signal.SIG_IGN:
+            continue
+        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+            loop.add_signal_handler(number, app.stop_on_signal, name)
+            installed.append(number)
+    try:
+        yield
+    finally:
+        for number in installed:
+            loop.remove_signal_handler(number)

@@ -12,6 +12,7 @@ from rich.style import Style
 from rich.text import Text
 
 from notify_tui.domain.money import format_money
+from notify_tui.domain.text import duration as duration
 from notify_tui.errors import user_message
 from notify_tui.ui.text import safe_text
 
@@ -55,17 +56,6 @@ def count(value: int) -> str:
 def plural(n: int, one: str, many: str | None = None) -> str:
     """``1 message``, ``2,000 messages``."""
     return f"{count(n)} {one if n == 1 else (many or one + 's')}"
-
-
-def duration(seconds: float) -> str:
-    """``about 42 minutes``; ``a few seconds`` for anything under half a minute."""
-    if seconds < 30:
-        return "a few seconds"
-    minutes = round(seconds / 60)
-    if minutes < 90:
-        return f"about {plural(max(minutes, 1), 'minute')}"
-    hours = seconds / 3600
-    return f"about {hours:.1f} hours" if hours < 48 else f"about {hours / 24:.1f} days"
 
 
 def compact(value: int) -> str:

@@ -1,31 +1,16 @@
-"""User data made safe for the terminal: every cell and line goes through ``safe_text``."""
+"""User data made safe for the terminal: every cell and line goes through ``safe_text``.
+
+The rule itself (which characters are replaced, and by what) is ``domain.text.visible``, shared
+with the command line.
+"""
 
 from __future__ import annotations
 
-import unicodedata
-from functools import lru_cache
-
 from rich.text import Text
 
+from notify_tui.domain.text import visible
+
 __all__ = ["safe_text"]
-
-# Zero-width joiners stay: they are harmless and hold emoji sequences together.
-_ALLOWED_FORMAT = frozenset("\u200c\u200d")
-
-
-@lru_cache(maxsize=4096)
-def _visible(char: str) -> str:
-    """A printable stand-in for a character the terminal must never receive as is."""
-    code = ord(char)
-    if code < 0x20:
-        return chr(0x2400 + code)  # Control Pictures: ␀ … ␟, so ESC shows as ␛
-    if code == 0x7F:
-        return "\u2421"  # ␡
-    if char in _ALLOWED_FORMAT:
-        return char
-    if unicodedata.category(char) == "Zs":
-        return " "
-    return "\ufffd"  # C1 controls, bidi overrides and isolates, line separators, …
 
 
 def safe_text(value: Text | str) -> Text:
@@ -37,14 +22,8 @@ def safe_text(value: Text | str) -> Text:
     """
     if isinstance(value, str):
         # Before Text(), which would silently drop some control characters (BEL, CR, …).
-        return Text(_visible_string(value))
+        return Text(visible(value))
     plain = value.plain
     if plain.isprintable():
         return value.copy()
-    return Text(_visible_string(plain), style=value.style, spans=list(value.spans))
-
-
-def _visible_string(value: str) -> str:
-    if value.isprintable():
-        return value
-    return "".join(char if char.isprintable() else _visible(char) for char in value)
+    return Text(visible(plain), style=value.style, spans=list(value.spans))

@@ -22,6 +22,7 @@ from pathlib import Path
 import pytest
 
 from notify_tui.cli import main
+from notify_tui.domain.text import spreadsheet_safe
 from notify_tui.provider import sandbox_client
 from notify_tui.provider.sandbox import SandboxApp
 from notify_tui.services.contacts_import import (
@@ -297,7 +298,7 @@ def test_everything_imported_goes_out_and_exports_back_intact(
     assert_consistent(campaign_id)
 
     destination = tmp_path / "export.csv"
-    written = export_campaign(campaign_id, destination)
+    written = export_campaign(campaign_id, destination, raw=True)
     with destination.open(newline="", encoding="utf-8") as handle:
         rows = list(csv.reader(handle))
     assert rows[0] == list(COLUMNS)
@@ -314,12 +315,18 @@ def test_everything_imported_goes_out_and_exports_back_intact(
     # The commands show the same data, and never a control character.
     assert main(["--database-url", workspace_url, "campaigns"]) == 0
     out = capsys.readouterr().out
-    assert "Hostile [b]names[/b] \ufffd[31m" in out
+    assert "Hostile [b]names[/b] \u241b[31m" in out  # ␛, as the app shows it
     assert all(ch == "\n" or not unicodedata.category(ch).startswith("C") for ch in out)
     cli_export = tmp_path / "cli.csv"
     command = ["--database-url", workspace_url, "export", str(campaign_id), "-o", str(cli_export)]
-    assert main(command) == 0
+    assert main([*command, "--raw"]) == 0
     assert cli_export.read_bytes() == destination.read_bytes()
+    # By default, the formulas among the names are shown by a spreadsheet, never run.
+    assert main(command) == 0
+    with cli_export.open(newline="", encoding="utf-8") as handle:
+        safe = {row[0]: row[1] for row in list(csv.reader(handle))[1:]}
+    assert safe == {phone: spreadsheet_safe(name) for phone, name in exported.items()}
+    assert any(name != safe[phone] for phone, name in exported.items())
 
 
 def test_the_import_report_on_the_terminal_is_plain_text(

@@ -27,7 +27,8 @@ def test_opt_out_list_and_opt_back_in(capsys: pytest.CaptureFixture[str]) -> Non
 
     status, out, _ = run(capsys, "optouts")
     assert status == 0
-    (line,) = out.splitlines()
+    header, line = out.splitlines()
+    assert header.split() == ["PHONE", "OPTED", "OUT", "(UTC)", "SOURCE", "BY", "NAME", "REASON"]
     assert line.startswith("+14155550100") and "manual" in line and "asked by phone" in line
 
     status, out, _ = run(capsys, "optin", "+14155550100")
