@@ -23,7 +23,7 @@ import itertools
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from random import Random
 
 import httpx
@@ -39,7 +39,8 @@ log = logging.getLogger(__name__)
 API_VERSION = "2010-04-01"
 TICK = 0.02
 """Longest wait, in wall seconds, before looking at the clock again (it may have been moved)."""
-MAX_CONCURRENT_POSTS = 32
+MAX_CONCURRENT_POSTS = 16
+"""POSTs in flight at once, each on a kept-alive connection (more only churns connections)."""
 POST_TIMEOUT = 15.0
 """Twilio gives a status callback URL 15 seconds to answer."""
 
@@ -56,11 +57,9 @@ class Callback:
         return self.params["MessageSid"]
 
 
-@dataclass(order=True, slots=True)
-class _Due:
-    due_us: int
-    seq: int
-    callback: Callback = field(compare=False)
+_Due = tuple[int, int, StoredMessage, str, int | None, int]
+"""A planned callback: due instant, sequence number, message, status, error code, the instant
+it reports. Kept small (the message is shared by its callbacks): a big campaign plans millions."""
 
 
 class CallbackDispatcher:
@@ -145,15 +144,12 @@ class CallbackDispatcher:
                 extra = self._rng.uniform(0, faults.callback_delay) / self._speed
                 at += int(extra * 1_000_000)
                 self._counters["callbacks_delayed"] += 1
-            callback = _callback(message, status, code, at)
-            self._push(max(at, now_us), callback)
+            due = max(at, now_us)
+            heapq.heappush(self._heap, (due, next(self._seq), message, status, code, at))
             if self._chance(faults.callback_duplicate_rate):
                 self._counters["callbacks_duplicated"] += 1
-                self._push(max(at, now_us) + 1, callback)
+                heapq.heappush(self._heap, (due + 1, next(self._seq), message, status, code, at))
         self._poke()
-
-    def _push(self, due_us: int, callback: Callback) -> None:
-        heapq.heappush(self._heap, _Due(due_us, next(self._seq), callback))
 
     def _chance(self, rate: float) -> bool:
         return rate > 0 and self._rng.random() < rate
@@ -179,6 +175,10 @@ class CallbackDispatcher:
         assert wake is not None
         async with httpx.AsyncClient(
             timeout=POST_TIMEOUT,
+            limits=httpx.Limits(
+                max_connections=MAX_CONCURRENT_POSTS,
+                max_keepalive_connections=MAX_CONCURRENT_POSTS,
+            ),
             transport=self._transport,
             headers={"User-Agent": "TwilioProxy/1.1 (notify-tui sandbox)"},
             follow_redirects=False,
@@ -186,17 +186,18 @@ class CallbackDispatcher:
             try:
                 while True:
                     now_us = int(self._clock() * 1_000_000)
-                    while self._heap and self._heap[0].due_us <= now_us:
-                        due = heapq.heappop(self._heap)
-                        if self._canceled.get(due.callback.sid, -1) > due.seq:
+                    while self._heap and self._heap[0][0] <= now_us:
+                        _, seq, message, status, code, at = heapq.heappop(self._heap)
+                        if self._canceled.get(message.sid, -1) > seq:
                             continue
+                        callback = _callback(message, status, code, at)
                         await limit.acquire()
-                        task = asyncio.create_task(self._post(http, due.callback, limit))
+                        task = asyncio.create_task(self._post(http, callback, limit))
                         self._posts.add(task)
                         task.add_done_callback(self._posts.discard)
                     wait = TICK
                     if self._heap:
-                        wait = min(TICK, max(0.0, (self._heap[0].due_us - now_us) / 1_000_000))
+                        wait = min(TICK, max(0.0, (self._heap[0][0] - now_us) / 1_000_000))
                     wake.clear()
                     with contextlib.suppress(TimeoutError):
                         await asyncio.wait_for(wake.wait(), wait)
