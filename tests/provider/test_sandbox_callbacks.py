@@ -3,9 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
+import httpx
 import pytest
 
 from notify_tui.provider import (
@@ -19,6 +27,7 @@ from notify_tui.provider.sandbox import Faults, SandboxApp
 
 from .support import ACCOUNT, FROM, CallbackReceiver, FakeClock, LiveServer, Received, number_with
 
+ROOT = Path(__file__).resolve().parents[2]
 SERVICE = "MG" + "ab" * 16
 TWILIO_FIELDS = {
     "AccountSid",
@@ -300,3 +309,51 @@ async def test_over_real_http_at_the_sandboxs_speed(
     assert sorted(statuses(got, sids[1])) == ["queued", "sent", "undelivered"]
     assert all(signature_matches("s3cret", url, r.pairs, r.signature) for r in got)
     assert not any(signature_matches(SANDBOX_AUTH_TOKEN, url, r.pairs, r.signature) for r in got)
+
+
+def test_notify_tui_sandbox_pushes_with_its_flags(
+    tmp_path: Path, receiver: tuple[CallbackReceiver, str]
+) -> None:
+    """``notify-tui sandbox`` as a real process: its --callback-* flags, its token, a clean stop."""
+    inbox, url = receiver
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = int(probe.getsockname()[1])
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("NOTIFY_", "TWILIO_"))}
+    env.update({"NOTIFY_DATA_DIR": str(tmp_path / "data"), "PYTHONPATH": str(ROOT)})
+    env["NOTIFY_CONFIG"] = str(tmp_path / "config.toml")
+    log = tmp_path / "sandbox.log"
+    command = [sys.executable, "-c", "import sys; from notify_tui.cli import main; "]
+    command[-1] += "sys.exit(main(sys.argv[1:]))"
+    command += ["sandbox", "--port", str(port), "--speed", "50", "--auth-token", "tok"]
+    command += ["--state", str(tmp_path / "state.db"), "--callback-duplicate-rate", "1"]
+    with log.open("wb") as out:
+        process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=out, stderr=out)
+    try:
+        base = f"http://127.0.0.1:{port}"
+        path = f"/2010-04-01/Accounts/{ACCOUNT}/Messages.json"
+        with httpx.Client(base_url=base, auth=(ACCOUNT, "tok"), timeout=5) as http:
+            for _ in range(200):
+                assert process.poll() is None, log.read_text()
+                try:
+                    http.get(path).raise_for_status()
+                    break
+                except httpx.TransportError:
+                    time.sleep(0.1)
+            form = {"To": number_with("delivered"), "From": FROM, "Body": "x"}
+            sid = http.post(path, data={**form, "StatusCallback": url}).json()["sid"]
+        for _ in range(1000):
+            if len(inbox.snapshot()) >= 6:
+                break
+            time.sleep(0.01)
+        got = inbox.snapshot()
+        assert sorted(statuses(got, sid)) == ["delivered"] * 2 + ["queued"] * 2 + ["sent"] * 2
+        assert all(signature_matches("tok", url, r.pairs, r.signature) for r in got)
+    finally:
+        process.send_signal(signal.SIGINT)
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+    assert "Traceback" not in log.read_text(), log.read_text()
