@@ -132,8 +132,25 @@ class Deferred:
 
 def add_commands(commands: Any) -> None:
     """Add every subcommand to ``commands``, the subparsers object of the ``notify-tui`` parser."""
-    for add in (_campaigns, _contacts, _demo, _doctor, _optouts, _poll, _sandbox, _send):
+    for add in (_backup, _campaigns, _contacts, _demo, _doctor, _optouts, _poll, _sandbox, _send):
         add(commands)
+
+
+def _backup(commands: Any) -> None:
+    backup = commands.add_parser(
+        "backup",
+        help="copy the workspace to a file, safely, while it is in use",
+        description="Takes a consistent copy of an SQLite workspace with SQLite's online "
+        "backup API, even while senders and pollers write to it; the copy is readable by you "
+        "only. A PostgreSQL workspace is backed up with pg_dump instead.",
+    )
+    backup.add_argument(
+        "file",
+        nargs="?",
+        metavar="FILE",
+        help="where to write it (default: workspace-DATE-TIME.backup.db beside the workspace)",
+    )
+    backup.set_defaults(handler=Deferred("backup", "run_backup"))
 
 
 def _campaigns(commands: Any) -> None:

@@ -16,6 +16,7 @@ from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from notify_tui.store.campaigns import backdate_campaign, count_campaigns
+from notify_tui.store.db import private_file
 from notify_tui.store.models import SchemaInfo, utcnow
 from notify_tui.store.sending import NewRecipient
 
@@ -176,6 +177,7 @@ async def build_demo(
         ids.append(campaign_id)
         # The sandbox plans each message's timeline from its own clock: moved back, an older
         # campaign's messages were sent days ago and have long since resolved.
+        private_file(runtime.settings.sandbox_state_path)
         app = SandboxApp(
             state_path=runtime.settings.sandbox_state_path,
             speed=campaign.speed,

@@ -10,7 +10,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from notify_tui.store.db import open_workspace
+from notify_tui.store.db import open_workspace, private_file, private_folder
 
 if TYPE_CHECKING:
     from peewee import Database
@@ -40,7 +40,9 @@ def build_client(settings: Settings) -> tuple[TwilioClient, SandboxApp | None]:
     from notify_tui.provider.sandbox import SandboxApp
 
     if settings.uses_sandbox:
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        # Its messages hold the numbers and texts sent: private, like the workspace.
+        private_folder(settings.data_dir)
+        private_file(settings.sandbox_state_path)
         app = SandboxApp(state_path=settings.sandbox_state_path)
         return sandbox_client(app), app
     username, password = settings.basic_auth() or ("", "")

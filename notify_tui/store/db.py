@@ -6,14 +6,19 @@ older workspace up to ``SCHEMA_VERSION`` without losing anything.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import contextlib
+import os
+import sqlite3
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from enum import StrEnum
 from pathlib import Path
 from urllib.parse import parse_qsl, unquote, urlsplit
 
-from peewee import Database, OperationalError, PostgresqlDatabase, SqliteDatabase
+from peewee import Database, PostgresqlDatabase, SqliteDatabase
 from playhouse.migrate import PostgresqlMigrator, SchemaMigrator, SqliteMigrator
 
-from notify_tui.errors import NotifyError
+from notify_tui.errors import NotifyError, add_translator
 from notify_tui.store.models import (
     ALL_MODELS,
     Contact,
@@ -78,6 +83,223 @@ SQLITE_PRAGMAS = {
 
 class WorkspaceError(NotifyError):
     """The workspace cannot be opened. The message says why, without secrets."""
+
+
+class StorageFailure(StrEnum):
+    """What went wrong with the storage under a workspace."""
+
+    FULL = "full"
+    READ_ONLY = "read-only"
+    LOCKED = "locked"
+    DAMAGED = "damaged"
+    NOT_A_DATABASE = "not a database"
+    CANNOT_OPEN = "cannot open"
+    IO = "i/o"
+    CONNECTION = "connection lost"
+
+
+class StorageError(WorkspaceError):
+    """The workspace failed (full, read-only, locked, damaged, not a database, gone): one line
+    that says what happened and what to do. A failed write changed nothing: SQLite and
+    PostgreSQL roll the unfinished transaction back."""
+
+    def __init__(self, failure: StorageFailure, message: str) -> None:
+        super().__init__(message)
+        self.failure = failure
+
+
+_SQLITE_FAILURES = {
+    3: StorageFailure.READ_ONLY,  # SQLITE_PERM
+    5: StorageFailure.LOCKED,  # SQLITE_BUSY
+    6: StorageFailure.LOCKED,  # SQLITE_LOCKED
+    8: StorageFailure.READ_ONLY,  # SQLITE_READONLY
+    10: StorageFailure.IO,  # SQLITE_IOERR
+    11: StorageFailure.DAMAGED,  # SQLITE_CORRUPT
+    13: StorageFailure.FULL,  # SQLITE_FULL
+    14: StorageFailure.CANNOT_OPEN,  # SQLITE_CANTOPEN
+    26: StorageFailure.NOT_A_DATABASE,  # SQLITE_NOTADB
+}
+"""Primary SQLite result codes (``sqlite_errorcode & 0xff``) that are the storage's doing."""
+
+_SQLITE_TEXTS = (
+    ("could not decode to utf-8", StorageFailure.DAMAGED),
+    ("malformed", StorageFailure.DAMAGED),
+    ("file is not a database", StorageFailure.NOT_A_DATABASE),
+    ("database or disk is full", StorageFailure.FULL),
+    ("readonly database", StorageFailure.READ_ONLY),
+    ("database is locked", StorageFailure.LOCKED),
+    ("disk i/o error", StorageFailure.IO),
+    ("unable to open database file", StorageFailure.CANNOT_OPEN),
+)
+"""The same, by message, for errors raised without a code (the sqlite3 module's own)."""
+
+
+def _chain(exc: BaseException) -> Iterator[BaseException]:
+    """``exc``, then what caused it, then the exception it was raised while handling..., then
+    the driver's exception peewee wrapped (its first argument)."""
+    seen: set[int] = set()
+    todo = [exc]
+    while todo:
+        current = todo.pop(0)
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        yield current
+        if current.args and isinstance(current.args[0], BaseException):
+            todo.append(current.args[0])
+        for linked in (current.__cause__, current.__context__):
+            if linked is not None:
+                todo.append(linked)
+
+
+def _postgres_failure(exc: BaseException) -> StorageFailure | None:
+    try:
+        import psycopg2
+    except ImportError:  # pragma: no cover - SQLite only
+        return None
+    if isinstance(exc, psycopg2.InterfaceError):
+        return StorageFailure.CONNECTION  # "connection already closed"
+    if not isinstance(exc, psycopg2.Error):
+        return None
+    code = exc.pgcode or ""
+    if code == "53100":
+        return StorageFailure.FULL  # disk_full
+    if code.startswith(("08", "57P")) or (not code and isinstance(exc, psycopg2.OperationalError)):
+        # connection_exception, admin_shutdown / crash_shutdown / cannot_connect_now, and the
+        # client's own "server closed the connection unexpectedly".
+        return StorageFailure.CONNECTION
+    if code == "25006":
+        return StorageFailure.READ_ONLY  # read_only_sql_transaction (a standby)
+    return None
+
+
+def _failure_of(exc: BaseException) -> tuple[StorageFailure, BaseException] | None:
+    """The storage failure behind ``exc`` and the exception that says it best, if any."""
+    for link in _chain(exc):
+        if isinstance(link, sqlite3.Error):
+            text = str(link).lower()
+            if "no transaction is active" in text:
+                continue  # the ROLLBACK after SQLite rolled back by itself: look further
+            code = getattr(link, "sqlite_errorcode", None)
+            if code is not None and code & 0xFF in _SQLITE_FAILURES:
+                return _SQLITE_FAILURES[code & 0xFF], link
+            for fragment, failure in _SQLITE_TEXTS:
+                if fragment in text:
+                    return failure, link
+            continue
+        found = _postgres_failure(link)
+        if found is not None:
+            return found, link
+    # peewee's own wrappers keep the driver's text: recognise it if the driver's is gone.
+    for link in _chain(exc):
+        text = str(link).lower()
+        for fragment, failure in _SQLITE_TEXTS:
+            if fragment in text and type(link).__module__ == "peewee":
+                return failure, link
+    return None
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    line = text.splitlines()[0].strip() if text else type(exc).__name__
+    # A decode error quotes the undecodable text: data, not a message.
+    line = line.split(" with text ", 1)[0]
+    return "".join(ch if ch.isprintable() else "\ufffd" for ch in line)[:200]
+
+
+def _describe_workspace(db: Database | None) -> str:
+    if isinstance(db, PostgresqlDatabase):
+        params = db.connect_params
+        return (
+            f"the PostgreSQL database {db.database} on "
+            f"{params.get('host', 'localhost')}:{params.get('port', 5432)}"
+        )
+    if isinstance(db, SqliteDatabase):
+        return str(db.database)
+    return "the workspace"
+
+
+def _file_start(path: str) -> str:
+    """What a file that is not a database begins with, safe to print (``repr`` escapes control
+    and bidi characters)."""
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(24)
+    except OSError:
+        return ""
+    if not head:
+        return ""
+    text = head.decode("utf-8", "replace").splitlines()[0] if head.strip() else ""
+    return f"; it begins {text!r}" if text else ""
+
+
+def storage_error(
+    exc: BaseException, db: Database | None = None, *, resume: int | None = None
+) -> StorageError | None:
+    """The ``StorageError`` that ``exc`` (a database driver's or peewee's error, or one raised
+    while handling one) amounts to, or ``None`` when it is not the storage's doing.
+
+    ``db`` is the workspace (the models' database by default); ``resume`` the campaign a
+    stopped sender leaves to ``send --resume``.
+    """
+    if isinstance(exc, StorageError):
+        return exc
+    found = _failure_of(exc)
+    if found is None:
+        return None
+    failure, cause = found
+    if db is None:
+        db = database.obj
+    where = _describe_workspace(db)
+    detail = _first_line(cause)
+    again = f"run notify-tui send --resume {resume}" if resume is not None else "run it again"
+    unsaved = "the change under way was not saved, nothing before it is lost"
+    if failure is StorageFailure.FULL:
+        text = (
+            f"the disk holding the workspace {where} is full ({unsaved}): free some space, "
+            f"then {again}"
+        )
+    elif failure is StorageFailure.READ_ONLY:
+        text = (
+            f"the workspace {where} cannot be written ({detail}; {unsaved}): make the file, "
+            f"its -wal and -shm files and its folder writable by you, then {again}"
+        )
+    elif failure is StorageFailure.LOCKED:
+        text = (
+            f"the workspace {where} stayed locked by another process ({detail}; nothing was "
+            f"changed): wait for it or stop it, then {again}"
+        )
+    elif failure is StorageFailure.DAMAGED:
+        text = (
+            f"the workspace {where} is damaged ({detail}): run notify-tui doctor to see what "
+            "can still be read, then restore a backup (notify-tui backup makes one)"
+        )
+    elif failure is StorageFailure.NOT_A_DATABASE:
+        start = _file_start(str(db.database)) if isinstance(db, SqliteDatabase) else ""
+        text = (
+            f"{where} is not a notify-tui workspace (not an SQLite database{start}): check "
+            "--database-url or NOTIFY_DATABASE_URL; a backup can be restored with cp"
+        )
+    elif failure is StorageFailure.CANNOT_OPEN:
+        text = (
+            f"cannot open the workspace {where} ({detail}): check that its folder exists and "
+            "that you may read and write it"
+        )
+    elif failure is StorageFailure.IO:
+        text = (
+            f"could not read or write the workspace {where} ({detail}; {unsaved}): check the "
+            f"disk and that the file was not moved, deleted or made read-only, then run "
+            f"notify-tui doctor and {again}"
+        )
+    else:
+        text = (
+            f"lost the connection to the workspace, {where} ({detail}; {unsaved}): check the "
+            f"server, then {again}"
+        )
+    return StorageError(failure, text)
+
+
+add_translator(storage_error)
 
 
 _SECRET_PARAMETERS = frozenset({"password", "sslpassword"})
@@ -226,14 +448,50 @@ def _postgres_options(url: str) -> dict[str, object]:
     return options
 
 
+PRIVATE_FILE = 0o600
+PRIVATE_FOLDER = 0o700
+"""A workspace holds every contact's number and name: what notify-tui creates, only its owner
+reads (SQLite gives the -wal and -shm files the mode of the database file)."""
+
+
+def private_folder(path: Path) -> None:
+    """Create the folder ``path`` (and its parents) if missing; the folder itself 0700."""
+    if path.is_dir():
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with contextlib.suppress(FileExistsError):
+        path.mkdir(mode=PRIVATE_FOLDER)
+    os.chmod(path, PRIVATE_FOLDER)
+
+
+def private_file(path: Path) -> None:
+    """Create ``path`` empty and 0600 if it does not exist (an existing file is left alone),
+    and its folder 0700 if that is missing too."""
+    private_folder(path.parent)
+    with contextlib.suppress(FileExistsError):
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PRIVATE_FILE))
+
+
 def _sqlite(path: Path) -> SqliteDatabase:
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        private_file(path)
     except OSError as exc:
-        raise WorkspaceError(f"cannot create {path.parent}: {exc.strerror}") from None
+        where = exc.filename or path.parent
+        raise WorkspaceError(f"cannot create {where}: {exc.strerror}") from None
     # IMMEDIATE: a writer takes the lock when it begins, so two writers queue on busy_timeout
     # instead of one failing with "database is locked" when it tries to upgrade its lock.
-    return SqliteDatabase(str(path), pragmas=SQLITE_PRAGMAS, lock_type="IMMEDIATE")
+    return WorkspaceSqliteDatabase(str(path), pragmas=SQLITE_PRAGMAS, lock_type="IMMEDIATE")
+
+
+class WorkspaceSqliteDatabase(SqliteDatabase):
+    """SQLite as a workspace uses it."""
+
+    def rollback(self) -> None:
+        # After SQLITE_FULL, an I/O error or a corruption SQLite has rolled the transaction back
+        # itself: a ROLLBACK would fail with "no transaction is active" over the real error.
+        if not self.is_closed() and not self.connection().in_transaction:
+            return
+        super().rollback()
 
 
 def open_workspace(url: str | None, sqlite_path: Path | None = None) -> Database:
@@ -243,11 +501,23 @@ def open_workspace(url: str | None, sqlite_path: Path | None = None) -> Database
     try:
         db.connect(reuse_if_open=True)
         ensure_schema(db)
-    except OperationalError as exc:
+    except Exception as exc:
+        failure = storage_error(exc, db)
+        with contextlib.suppress(Exception):
+            db.close()
+        if failure is not None and failure.failure is not StorageFailure.CONNECTION:
+            raise failure from None
+        if failure is None and not _is_driver_error(exc):
+            raise
         where = _redact(url) if url else str(sqlite_path)
-        first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise WorkspaceError(f"cannot open the workspace at {where}: {first_line}") from None
+        raise WorkspaceError(f"cannot open the workspace at {where}: {_first_line(exc)}") from None
     return db
+
+
+def _is_driver_error(exc: BaseException) -> bool:
+    import peewee
+
+    return isinstance(exc, peewee.PeeweeException | sqlite3.Error)
 
 
 def _migrator(db: Database) -> SchemaMigrator:
@@ -303,3 +573,62 @@ def _record_version(version: int) -> None:
     SchemaInfo.insert(key="version", value=str(version)).on_conflict(
         conflict_target=[SchemaInfo.key], update={SchemaInfo.value: str(version)}
     ).execute()
+
+
+BACKUP_KEY = "last_backup"
+"""``schema_info`` key of when and where the last ``backup`` went."""
+
+
+def last_backup() -> str | None:
+    """When and where the open workspace was last backed up (``backup``), if it ever was."""
+    try:
+        row = SchemaInfo.get_or_none(SchemaInfo.key == BACKUP_KEY)
+    except Exception as exc:
+        if storage_error(exc) is None:
+            raise
+        return None
+    return str(row.value) if row else None
+
+
+def backup(target: Path) -> int:
+    """Copy the open SQLite workspace to ``target`` with SQLite's online backup API: a
+    consistent copy, taken while other processes go on writing. The copy is written beside
+    ``target`` under another name, 0600, then renamed, so a failure (a full disk) leaves no
+    half-written backup. Answers the size in bytes. Raises ``WorkspaceError`` for PostgreSQL
+    and for a ``target`` that exists or is the workspace itself."""
+    db = database.obj
+    if not isinstance(db, SqliteDatabase):
+        raise WorkspaceError(
+            "notify-tui backup copies SQLite workspaces; back up PostgreSQL with pg_dump "
+            "(pg_dump -Fc -n SCHEMA -f FILE URL) and restore it with pg_restore"
+        )
+    source = Path(db.database).resolve()
+    target = target.expanduser()
+    if target.exists() or Path(f"{target}-wal").exists():
+        if target.resolve() == source:
+            raise WorkspaceError(f"{target} is the workspace itself: name another file")
+        raise WorkspaceError(f"{target} exists: name another file, or move that one away")
+    if not target.parent.is_dir():
+        raise WorkspaceError(f"no folder {target.parent}: create it first")
+    partial = target.with_name(f".{target.name}.{os.getpid()}.partial")
+    try:
+        private_file(partial)
+        copy = sqlite3.connect(partial)
+        try:
+            db.connection().backup(copy)
+            # One self-contained file: no -wal beside it to lose when it is copied back.
+            copy.execute("PRAGMA journal_mode=DELETE")
+        finally:
+            copy.close()
+        os.replace(partial, target)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(partial)
+        raise
+    stamp = f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC to {target.resolve()}"
+    with contextlib.suppress(Exception):
+        # Only a note for doctor: a workspace that cannot take it is still backed up.
+        SchemaInfo.insert(key=BACKUP_KEY, value=stamp).on_conflict(
+            conflict_target=[SchemaInfo.key], update={SchemaInfo.value: stamp}
+        ).execute()
+    return target.stat().st_size

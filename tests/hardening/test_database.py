@@ -49,6 +49,7 @@ def v1_copy(tmp_path: Path) -> Path:
     """A copy of the version-1 fixture (the committed file is never opened for writing)."""
     copy = tmp_path / "workspace-v1.db"
     shutil.copyfile(FIXTURE, copy)
+    copy.chmod(0o644)  # as the first version left it: readable by every local user
     return copy
 
 
@@ -111,9 +112,14 @@ def test_a_version_1_workspace_migrates_with_all_its_data(v1_copy: Path) -> None
         assert [s.phone for s in suggestions.pending()] == ["+14155550001"]
         assert_all_consistent()
 
-        # What a crash left (a lease, a campaign still marked sending) is all the doctor finds.
+        # What a crash left (a lease, a campaign still marked sending) and the first version's
+        # readable file are all the doctor finds.
         found = examine()
-        assert {p.check for p in found.problems} == {Check.EXPIRED_LEASES, Check.ABANDONED_SEND}
+        assert {p.check for p in found.problems} == {
+            Check.EXPIRED_LEASES,
+            Check.ABANDONED_SEND,
+            Check.PERMISSIONS,
+        }
         repair(found)
         assert examine().ok
     finally:
@@ -122,7 +128,7 @@ def test_a_version_1_workspace_migrates_with_all_its_data(v1_copy: Path) -> None
 
     # Every row of the first version is still there, unchanged, but what the repair touched.
     after = dump(v1_copy)
-    assert set(after) == V1_TABLES | {"opt_out_suggestion"}
+    assert set(after) == V1_TABLES | {"opt_out_suggestion", "provider_fault"}
     assert after["schema_info"][-1] == ("version", str(SCHEMA_VERSION))
     for table in ("contact", "opt_out_event", "status_tally"):
         assert after[table] == before[table], table

@@ -24,6 +24,9 @@ What is checked, and why it is checkable:
 - polling: an Unknown message with a SID, inside the polling window, that no poller is scheduled
   to look at again would stay Unknown for ever;
 - opt-outs: each contact's opt-out state agrees with the last event of its audit trail;
+- the storage (``storage``): every value of an SQLite file is valid text or a number where a
+  number belongs (SQLite checks neither), the file is its owner's alone, and when it was last
+  backed up. A damaged file is examined as far as it reads, then read table by table;
 - provider faults: answers the provider gave that were not about what was asked, or held values
   the API never sends (``store.faults``), in the last ``FAULT_WINDOW``. They were never applied,
   so nothing needs repairing; but someone should know the provider (or something between) is
@@ -49,16 +52,19 @@ from notify_tui.store.doctor.repairs import (
     repair,
     schedule_forgotten,
 )
+from notify_tui.store.doctor.storage import Salvage, salvage
 
 __all__ = [
     "REPAIRABLE",
     "Check",
     "Examination",
     "Problem",
+    "Salvage",
     "clear_leases",
     "examine",
     "mark_interrupted",
     "rebuild_tallies",
     "repair",
+    "salvage",
     "schedule_forgotten",
 ]

@@ -17,6 +17,14 @@ from notify_tui.domain.status import UNSENT, CampaignState, SendState, Status
 from notify_tui.store import counters, sending
 from notify_tui.store.db import SCHEMA_VERSION, schema_version
 from notify_tui.store.doctor.findings import Check, Examination, Problem
+from notify_tui.store.doctor.storage import (
+    check_storage,
+    check_text,
+    clean,
+    guarded,
+    is_damage,
+    note_damage,
+)
 from notify_tui.store.faults import fault_summary
 from notify_tui.store.models import (
     ALL_MODELS,
@@ -126,11 +134,16 @@ def _check_schema(found: Examination) -> None:
     else:
         found.healthy.append(f"schema version {version} (current), all {len(ALL_MODELS)} tables")
     if isinstance(db, SqliteDatabase):
-        quick = [str(row[0]) for row in db.execute_sql("PRAGMA quick_check").fetchall()]
+        quick = [str(row[0]) for row in db.execute_sql("PRAGMA quick_check(10)").fetchall()]
         keys = db.execute_sql("PRAGMA foreign_key_check").fetchall()
         if quick != ["ok"]:
+            found.damaged = True
             found.problems.append(
-                Problem(Check.INTEGRITY, f"SQLite quick_check: {'; '.join(quick[:3])}")
+                Problem(
+                    Check.INTEGRITY,
+                    "the SQLite file is damaged (quick_check: "
+                    f"{clean('; '.join([q for q in quick if not q.startswith('***')][:3]))})",
+                )
             )
         elif keys:
             found.problems.append(
@@ -368,18 +381,30 @@ def _check_provider_faults(found: Examination, now: datetime) -> None:
 
 
 def examine(now: datetime | None = None) -> Examination:
-    """Check the open workspace; changes nothing."""
+    """Check the open workspace; changes nothing. A damaged SQLite file is checked as far as it
+    can be read; ``salvaged`` then says which tables still read to the end."""
     now = now or utcnow()
-    with _snapshot():
-        found = Examination(now, _backend(), schema_version(database.obj))
-        _check_schema(found)
-        _check_campaigns(found)
-        _check_leases(found)
-        _check_polling(found)
-        _check_opt_outs(found)
-        _check_provider_faults(found, now)
+    started: Examination | None = None
+    try:
+        with _snapshot():
+            found = started = Examination(now, _backend(), schema_version(database.obj))
+            guarded(found, "the schema and the file", _check_schema)
+            guarded(found, "the text of every row", check_text)
+            guarded(found, "the campaigns", _check_campaigns)
+            guarded(found, "the poller leases", _check_leases)
+            guarded(found, "the polling schedule", _check_polling)
+            guarded(found, "the opt-outs", _check_opt_outs)
+            guarded(found, "the provider faults", lambda f: _check_provider_faults(f, now))
+    except Exception as exc:
+        # SQLite may fail even to end a read on a damaged file.
+        if started is None or not is_damage(exc):
+            raise
+        found = started
+        if not found.damaged:
+            note_damage(found, "the file", exc)
     # Outside the snapshot: taking a campaign's send lock must see the current state.
-    _check_sending(found)
+    guarded(found, "the sends", _check_sending)
+    check_storage(found)
     return found
 
 

@@ -5,6 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from notify_tui.store.doctor.storage import Salvage
 
 __all__ = ["REPAIRABLE", "Check", "Examination", "Problem"]
 
@@ -23,6 +27,7 @@ class Check(StrEnum):
     NEVER_POLLED = "never polled"
     OPT_OUT_TRAIL = "opt-out trail"
     PROVIDER_FAULTS = "provider faults"
+    PERMISSIONS = "permissions"
 
 
 REPAIRABLE = frozenset(
@@ -33,6 +38,7 @@ REPAIRABLE = frozenset(
         Check.ORPHAN_LEASES,
         Check.ABANDONED_SEND,
         Check.NEVER_POLLED,
+        Check.PERMISSIONS,
     }
 )
 """What ``repair`` can fix from the rows alone."""
@@ -66,6 +72,10 @@ class Examination:
     """One line per check that passed."""
     notes: list[str] = field(default_factory=list)
     """Things in progress that are not problems (live leases, campaigns being sent)."""
+    damaged: bool = False
+    """The SQLite file failed its integrity check, or a check could not read it: restore a
+    backup (what can still be read is in ``salvaged``)."""
+    salvaged: Salvage | None = None
 
     @property
     def ok(self) -> bool:

@@ -15,6 +15,7 @@ from notify_tui.domain.status import CampaignState, SendState, Status
 from notify_tui.store import counters, sending
 from notify_tui.store.doctor.checks import expired_lease, never_polled, orphan_lease
 from notify_tui.store.doctor.findings import Check, Examination
+from notify_tui.store.doctor.storage import make_private
 from notify_tui.store.models import (
     Campaign,
     Message,
@@ -107,9 +108,16 @@ def mark_interrupted(campaign_ids: list[int]) -> list[int]:
 
 
 def repair(found: Examination, now: datetime | None = None) -> list[str]:
-    """Fix the repairable problems of ``found``; answers one line per thing done."""
+    """Fix the repairable problems of ``found``; answers one line per thing done. A damaged
+    SQLite file is not written to at all: restore a backup."""
     now = now or utcnow()
     done: list[str] = []
+    if found.of(Check.PERMISSIONS):
+        private = make_private()
+        if private:
+            done.append(f"made {', '.join(private)} readable by you only (600)")
+    if found.damaged:
+        return done
     recount = sorted({p.campaign_id for p in found.of(Check.COUNTERS) if p.campaign_id})
     if recount:
         counters.recount(recount)
