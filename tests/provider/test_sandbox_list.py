@@ -107,6 +107,13 @@ async def test_page_size_is_1_to_1000(size: str, raw: httpx.AsyncClient) -> None
     assert response.json()["code"] == 20001
 
 
+@pytest.mark.parametrize("page", ["-1", "x", "1.5", ""])
+async def test_page_is_a_whole_number(page: str, raw: httpx.AsyncClient) -> None:
+    """Found by the conformance test: ``Page=-1`` was read as page 0."""
+    response = await raw.get(MESSAGES_PATH, params={"Page": page})
+    assert (response.status_code, response.json()["code"]) == (400, 20001)
+
+
 async def test_default_page_size_is_50(raw: httpx.AsyncClient, clock: FakeClock) -> None:
     for _ in range(51):
         await create(raw, NUMBERS[0])

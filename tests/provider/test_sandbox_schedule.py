@@ -239,6 +239,7 @@ async def test_a_content_only_create_is_accepted(raw: httpx.AsyncClient) -> None
     [
         ({"MediaUrl": "ftp://example.com/a.png"}, 21620),
         ({"MediaUrl": "not a url"}, 21620),
+        ({"MediaUrl": "", "Body": "hi"}, 21620),  # found by the conformance test
         ({"MediaUrl": [f"https://example.com/{i}.png" for i in range(11)]}, 21623),
         ({"ContentSid": "HX1"}, 20001),
     ],
@@ -249,6 +250,41 @@ async def test_bad_media_and_content_are_refused(
     form = {"To": number_with("delivered"), "From": FROM, **extra}
     response = await raw.post(MESSAGES_PATH, data=form)
     assert (response.status_code, response.json()["code"]) == (400, code)
+
+
+@pytest.mark.parametrize(
+    ("extra", "code"),
+    [
+        ({"RiskCheck": "AAA"}, 20001),  # found by the conformance test
+        ({"ContentRetention": "forever"}, 30029),
+        ({"AddressRetention": ""}, 30030),
+        ({"ProvideFeedback": "maybe"}, 20001),
+        ({"ValidityPeriod": "1.5"}, 20001),
+        ({"MaxPrice": "cheap"}, 20001),
+        ({"ApplicationSid": "AP1"}, 20001),
+    ],
+)
+async def test_typed_parameters_of_the_wrong_type_are_refused(
+    extra: dict[str, str], code: int, raw: httpx.AsyncClient
+) -> None:
+    form = {"To": number_with("delivered"), "From": FROM, "Body": "x", **extra}
+    response = await raw.post(MESSAGES_PATH, data=form)
+    assert (response.status_code, response.json()["code"]) == (400, code)
+
+
+async def test_typed_parameters_of_the_right_type_are_accepted(raw: httpx.AsyncClient) -> None:
+    form = {
+        "To": number_with("delivered"),
+        "From": FROM,
+        "Body": "x",
+        "RiskCheck": "disable",
+        "ContentRetention": "retain",
+        "ProvideFeedback": "True",
+        "ValidityPeriod": "600",
+        "MaxPrice": "0.05",
+        "ApplicationSid": "AP" + "0" * 32,
+    }
+    assert (await raw.post(MESSAGES_PATH, data=form)).status_code == 201
 
 
 async def test_too_many_form_fields_is_a_400_not_a_crash(raw: httpx.AsyncClient) -> None:

@@ -80,6 +80,26 @@ MMS_PRICE = Decimal("0.0200")
 MAX_MEDIA = 10
 SCHEDULE_MIN = timedelta(minutes=15)
 SCHEDULE_MAX = timedelta(days=35)
+_BOOLEAN = re.compile(r"^(?i:true|false)$")
+_INTEGER = re.compile(r"^-?[0-9]+$")
+_NUMBER = re.compile(r"^-?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][-+]?[0-9]+)?$")
+_TYPED_CREATE_FIELDS: dict[str, tuple[re.Pattern[str] | frozenset[str], int]] = {
+    "ApplicationSid": (re.compile(r"^AP[0-9a-fA-F]{32}$"), 20001),
+    "MaxPrice": (_NUMBER, 20001),
+    "ProvideFeedback": (_BOOLEAN, 20001),
+    "ForceDelivery": (_BOOLEAN, 20001),
+    "SmartEncoded": (_BOOLEAN, 20001),
+    "ShortenUrls": (_BOOLEAN, 20001),
+    "SendAsMms": (_BOOLEAN, 20001),
+    "Attempt": (_INTEGER, 20001),
+    "ValidityPeriod": (_INTEGER, 20001),
+    "ContentRetention": (frozenset({"retain", "discard"}), 30029),
+    "AddressRetention": (frozenset({"retain", "obfuscate"}), 30030),
+    "TrafficType": (frozenset({"free"}), 20001),
+    "RiskCheck": (frozenset({"enable", "disable"}), 20001),
+}
+"""Create parameters the sandbox does not act on, typed as Twilio's OpenAPI types them: a value
+of the wrong type is refused (400, the code Twilio documents where it has one), never ignored."""
 _IN_FLIGHT = frozenset({"scheduled", "accepted", "queued", "sending"})
 """Statuses of a message still on its way: it can be neither redacted nor deleted."""
 
@@ -272,7 +292,7 @@ class SandboxApp:
         from_ = form.get("From", "").strip() or None
         service = form.get("MessagingServiceSid", "").strip() or None
         body = form.get("Body", "")
-        media = [url for url in fields.get("MediaUrl", []) if url.strip()]
+        media = fields.get("MediaUrl", [])
         content = form.get("ContentSid", "").strip() or None
         callback = form.get("StatusCallback", "").strip() or None
         now_us = self._now_us()
@@ -287,6 +307,10 @@ class SandboxApp:
                 raise _Refusal(400, 21623)
             if any(not _web_url(url) for url in media):
                 raise _Refusal(400, 21620)
+            for name, value in form.items():
+                rule = _TYPED_CREATE_FIELDS.get(name)
+                if rule is not None and not _fits(value, rule[0]):
+                    raise _Refusal(400, rule[1], f"Invalid {name}: {value!r}")
             if content is not None and not _CONTENT_SID.match(content):
                 raise _Refusal(400, 20001, f"Invalid ContentSid: {content}")
             if len(body) > MAX_BODY_CHARS:
@@ -410,7 +434,9 @@ class SandboxApp:
             raise _Refusal(400, 20001, f"PageSize must be between 1 and {MAX_PAGE_SIZE}")
         size = int(size_text)
         page_text = query.get("Page", "0")
-        page = int(page_text) if _is_count(page_text) else 0
+        if not _is_count(page_text):
+            raise _Refusal(400, 20001, f"Page must be a whole number, at least 0, not {page_text}")
+        page = int(page_text)
         filters = {key: query[key] for key in ("To", "From") if query.get(key)}
         since = before = None
         for key in ("DateSent", "DateSent<", "DateSent>"):
@@ -669,6 +695,12 @@ def _fields(raw: bytes) -> dict[str, list[str]]:
         return parse_qs(text, keep_blank_values=True, max_num_fields=100)
     except ValueError as exc:  # more fields than that
         raise _Refusal(400, 20001, "Too many parameters") from exc
+
+
+def _fits(value: str, rule: re.Pattern[str] | frozenset[str]) -> bool:
+    if isinstance(rule, frozenset):
+        return value in rule
+    return value.isascii() and rule.match(value) is not None
 
 
 def _web_url(url: str) -> bool:
