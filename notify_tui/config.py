@@ -64,6 +64,8 @@ class Settings:
     auth_token: Secret | None = None
     api_key: str | None = None
     api_secret: Secret | None = None
+    sandbox_auth_token: Secret | None = None
+    """The password ``notify-tui sandbox`` requires (``--auth-token`` wins)."""
     from_number: str | None = None
     messaging_service_sid: str | None = None
     default_region: str = "US"
@@ -111,11 +113,12 @@ ENVIRONMENT: dict[str, str] = {
     "TWILIO_AUTH_TOKEN": "auth_token",
     "TWILIO_API_KEY": "api_key",
     "TWILIO_API_SECRET": "api_secret",
+    "NOTIFY_SANDBOX_AUTH_TOKEN": "sandbox_auth_token",
 }
 """Environment variable to setting."""
 
 FILE_KEYS = frozenset(ENVIRONMENT.values())
-SECRET_KEYS = frozenset({"auth_token", "api_secret"})
+SECRET_KEYS = frozenset({"auth_token", "api_secret", "sandbox_auth_token"})
 
 
 def default_data_dir() -> Path:

@@ -331,7 +331,16 @@ def _sandbox(commands: Any) -> None:
         help="divide every status delay by this (1)",
     )
     sandbox.add_argument(
-        "--auth-token", metavar="TOKEN", help="require Basic auth with this password"
+        "--auth-token",
+        metavar="TOKEN",
+        help="require Basic auth with this password on every path (better: the "
+        "NOTIFY_SANDBOX_AUTH_TOKEN variable or sandbox_auth_token in the config file, which "
+        "ps does not show)",
+    )
+    sandbox.add_argument(
+        "--insecure",
+        action="store_true",
+        help="listen beyond this machine (--host) without an auth token",
     )
     sandbox.add_argument("--state", metavar="FILE", help="SQLite file for its messages")
     sandbox.add_argument(

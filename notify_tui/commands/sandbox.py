@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import argparse
 import errno
+import ipaddress
 import socket
 from pathlib import Path
 
-from notify_tui.commands import CommandError
+from notify_tui.commands import CommandError, UsageError
 from notify_tui.config import Settings
 from notify_tui.provider.sandbox import Faults
 from notify_tui.provider.sandbox.server import run_sandbox_server
@@ -30,18 +31,28 @@ def run_sandbox(args: argparse.Namespace, settings: Settings) -> int:
         )
     except ValueError as exc:
         raise CommandError(str(exc)) from None
+    token = args.auth_token or (
+        settings.sandbox_auth_token.reveal() if settings.sandbox_auth_token else None
+    )
+    if token is None and not args.insecure and not _loopback_only(args.host):
+        raise UsageError(
+            f"refusing to serve {args.host} without an auth token: anyone who reaches it could "
+            "read its messages and switch its faults. Set NOTIFY_SANDBOX_AUTH_TOKEN (or "
+            "sandbox_auth_token in the config file), or add --insecure"
+        )
     state = Path(args.state) if args.state else settings.data_dir / "sandbox-server.db"
     state.parent.mkdir(parents=True, exist_ok=True)
     _check_can_listen(args.host, args.port)
+    guarded = "Basic auth required on every path" if token else "no auth"
     print(
-        f"Sandbox provider on http://{args.host}:{args.port} (state: {state}); "
-        f"{'Basic auth required' if args.auth_token else 'no auth'}. Ctrl+C stops it."
+        f"Sandbox provider on http://{args.host}:{args.port} (state: {state}); {guarded}. "
+        "Ctrl+C stops it."
     )
     run_sandbox_server(
         host=args.host,
         port=args.port,
         speed=args.speed,
-        auth_token=args.auth_token,
+        auth_token=token,
         state_path=state,
         max_concurrency=args.max_concurrency,
         faults=faults,
@@ -49,6 +60,20 @@ def run_sandbox(args: argparse.Namespace, settings: Settings) -> int:
         log_level="warning" if args.quiet else "info",
     )
     return 0
+
+
+def _loopback_only(host: str) -> bool:
+    """Whether every address ``host`` names is this machine's loopback (127.0.0.1, ::1)."""
+    try:
+        infos = socket.getaddrinfo(host, None, type=socket.SOCK_STREAM)
+    except socket.gaierror:
+        return False  # _check_can_listen says why
+    try:
+        return bool(infos) and all(
+            ipaddress.ip_address(str(info[4][0]).split("%")[0]).is_loopback for info in infos
+        )
+    except ValueError:
+        return False
 
 
 def _check_can_listen(host: str, port: int) -> None:

@@ -10,6 +10,9 @@ Routes (all answers JSON, Twilio's shapes; errors ``{"code", "message", "more_in
     GET  /_sandbox/stats                                         counters
     GET  /_sandbox/faults, POST /_sandbox/faults                 fault injection
 
+With an ``auth_token`` every path needs it as the Basic auth password, ``/_sandbox/*`` and unknown
+paths included (any user name there; an account's own paths want that account or an API key).
+
 Statuses move with time but nothing runs in the background: each answer computes where the
 message is on its timeline from the app's clock (see ``outcomes``). List filters: ``To``,
 ``From``, ``DateSent`` (that UTC day), ``DateSent<`` (on or before the day), ``DateSent>`` (on or
@@ -236,6 +239,8 @@ class SandboxApp:
         self, scope: Scope, method: str, path: str, body: bytes
     ) -> tuple[int, object, list[tuple[bytes, bytes]]]:
         if path.startswith("/_sandbox/"):
+            # The control endpoints switch faults on and show counters: the token guards them too.
+            self._require_auth(scope, None)
             return self._control(method, path, body)
         found = _MESSAGES.match(path)
         if found:
@@ -248,6 +253,7 @@ class SandboxApp:
                 raise _Refusal(405, 20004, "Method not allowed")
             kind, account, sid = kinds[method], found[1], found[2]
         else:
+            self._require_auth(scope, None)  # without the token, not even what is there
             raise _Refusal(404, 20404, f"The requested resource {path} was not found")
         self._counters[kind] += 1
         if self._auth_token is not None and not self._authorized(scope, account):
@@ -615,7 +621,15 @@ class SandboxApp:
             "uri": f"{uri}.json",
         }
 
-    def _authorized(self, scope: Scope, account: str) -> bool:
+    def _require_auth(self, scope: Scope, account: str | None) -> None:
+        """Refuse (401) a request without the auth token, when one is set."""
+        if self._auth_token is not None and not self._authorized(scope, account):
+            self._counters["unauthorized"] += 1
+            raise _Refusal(401, 20003, "Authenticate")
+
+    def _authorized(self, scope: Scope, account: str | None) -> bool:
+        """The request carries the token as its Basic auth password; for an account's path,
+        with that account (or an API key) as the user name; for any other, any user name."""
         token = self._auth_token or ""
         header = _header(scope, b"authorization")
         if not header.startswith("Basic "):
@@ -625,7 +639,7 @@ class SandboxApp:
         except (binascii.Error, UnicodeDecodeError):
             return False
         user, _, password = decoded.partition(":")
-        user_ok = user == account or (user.startswith("SK") and len(user) == 34)
+        user_ok = account is None or user == account or (user.startswith("SK") and len(user) == 34)
         return hmac.compare_digest(password.encode(), token.encode()) and user_ok
 
     def _chance(self, rate: float) -> bool:
