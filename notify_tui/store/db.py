@@ -302,6 +302,16 @@ def storage_error(
 add_translator(storage_error)
 
 
+def make_room() -> None:
+    """After a write failed for want of space: checkpoint the SQLite WAL, so that the next
+    small write reuses the WAL file from its start instead of growing it. Harmless anywhere
+    (PostgreSQL: nothing to do); answers nothing, fails quietly (it is a last try)."""
+    db = database.obj
+    if isinstance(db, SqliteDatabase):
+        with contextlib.suppress(Exception):
+            db.execute_sql("PRAGMA wal_checkpoint(PASSIVE)")
+
+
 _SECRET_PARAMETERS = frozenset({"password", "sslpassword"})
 
 

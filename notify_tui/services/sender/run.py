@@ -51,6 +51,7 @@ from notify_tui.services.sender.pacing import Clock, DatabaseThread, Pacer, Slee
 from notify_tui.services.sender.plan import SendError
 from notify_tui.store import sending
 from notify_tui.store.campaigns import CampaignSummary, get_campaign, set_state
+from notify_tui.store.db import make_room, storage_error
 from notify_tui.store.faults import record_faults
 from notify_tui.store.models import database, utcnow
 from notify_tui.store.optouts import SOURCE_PROVIDER, OptOutRequest, opt_out_many
@@ -82,6 +83,9 @@ TROUBLE_QUIET = 10.0
 FLUSH_INTERVAL = 0.05
 FLUSH_MAX = 1000
 """Outcomes are written every ``FLUSH_INTERVAL`` seconds, or as soon as this many wait."""
+
+SALVAGE_BATCH = 50
+"""Answers per transaction when the store failed and the stop path saves what still fits."""
 
 FEED_BATCH = 200
 """Messages claimed per transaction when sending as fast as possible. At most twice this many
@@ -186,6 +190,9 @@ class _CampaignSender:
         self.unsent: list[int] = []
         """Claimed, then cancelled before their create was sent."""
         self.fatal: ProviderError | None = None
+        self.store_failure: Exception | None = None
+        """The store failed (a full disk...): the run stops as ``fatal`` stops it, lets the
+        creates in flight finish, saves what it can and raises this."""
         self.submitted = 0
         self.refused = 0
         self.total = 0
@@ -317,14 +324,28 @@ class _CampaignSender:
             await asyncio.shield(self._shutdown())
         if self.fatal is not None:
             raise self.fatal
+        if self.store_failure is not None:
+            raise self.store_failure
 
     async def _finish(self, state: CampaignState | None) -> None:
         try:
             if state is not None:
-                await self.db.call(set_state, self.id, state)
-            await self.db.call(sending.unlock_campaign, self.id)
+                try:
+                    await self.db.call(set_state, self.id, state)
+                except Exception as exc:
+                    if storage_error(exc) is None or self.store_failure is None:
+                        raise
+                    # The disk is full even for one row: a checkpoint may make room in the
+                    # WAL (its frames are rewritten from the start once all are in the file).
+                    await self.db.call(make_room)
+                    await self.db.call(set_state, self.id, state)
         finally:
-            await self.db.close()
+            # Even when the store failed: the right to send is given back (on SQLite a file
+            # lock, on PostgreSQL a session lock that a lost connection gives back anyway).
+            try:
+                await self.db.call(sending.unlock_campaign, self.id)
+            finally:
+                await self.db.close()
 
     async def _shutdown(self) -> None:
         """Write every outcome received, and put back what was claimed but never sent."""
@@ -334,14 +355,65 @@ class _CampaignSender:
             if work is not None and not work.ambiguous:
                 unsent.append(work.message_id)
         self.unsent = []
-        await self._flush(release=unsent)
+        try:
+            await self._flush(release=unsent)
+        except Exception as exc:
+            if storage_error(exc) is None:
+                raise
+            await self._save_what_fits(unsent)
+            raise
+
+    async def _save_what_fits(self, unsent: list[int]) -> None:
+        """The store failed (a full disk, a lost server): save what matters most, each part in
+        its own small transaction, which may fit where the failed one did not. First the
+        messages claimed but never sent go back to pending, so that none is left attempting
+        that was not attempted; then the answers received, a few at a time (whatever is not
+        saved stays attempting, and ``send --resume`` looks it up)."""
+        batch, self.outcomes = self.outcomes, []
+        certain = {id(o) for o in batch if o.retry_after is not None and not o.work.ambiguous} - {
+            id(o) for o in batch if o.rejected
+        }
+        unsent = unsent + [o.work.message_id for o in batch if id(o) in certain]
+        batch = [o for o in batch if id(o) not in certain]
+        try:
+            if unsent:
+                await self.db.call(_release, unsent)
+            for start in range(0, len(batch), SALVAGE_BATCH):
+                await self.db.call(self._write, batch[start : start + SALVAGE_BATCH], [])
+        except Exception as exc:
+            if storage_error(exc) is None:
+                raise
 
     # ---------------------------------------------------------------- feeding
 
+    @property
+    def stopping(self) -> bool:
+        """No more claims, creates or lookups: the provider or the store failed for good."""
+        return self.fatal is not None or self.store_failure is not None
+
+    def _store_failed(self, error: Exception) -> None:
+        """Stop the run after the store failed with ``error``, as ``_stop`` does."""
+        self.store_failure = self.store_failure or error
+        self.wakeup.set()
+        self.flush_now.set()
+
     async def _feed(self) -> None:
+        try:
+            await self._feed_until_done()
+        except Exception as exc:
+            # A claim that failed wrote nothing: its messages are still pending.
+            if storage_error(exc) is None:
+                raise
+            self._store_failed(exc)
+        self.feeding_done = True
+        for _ in range(self.concurrency):
+            await self.queue.put(None)
+        self.flush_now.set()
+
+    async def _feed_until_done(self) -> None:
         after_id = 0
         exhausted = False
-        while self.fatal is None:
+        while not self.stopping:
             await self._claim_due_retries()
             if not exhausted:
                 rows = await self.db.call(sending.to_submit, self.id, self.feed_batch, after_id)
@@ -363,10 +435,6 @@ class _CampaignSender:
             if not self.retries and self.outstanding == 0:
                 break
             await self._wait_for_retry()
-        self.feeding_done = True
-        for _ in range(self.concurrency):
-            await self.queue.put(None)
-        self.flush_now.set()
 
     async def _claim(self, message_ids: list[int], tries: dict[int, int]) -> None:
         claimed = await self.db.call(sending.claim_for_submit, self.id, message_ids, utcnow())
@@ -415,7 +483,7 @@ class _CampaignSender:
             work = await self.queue.get()
             if work is None:
                 return
-            if self.fatal is not None:
+            if self.stopping:
                 # The run is stopping: nothing more is sent, nothing is looked up.
                 outcome = _Outcome(work, unresolved=True) if work.ambiguous else self._unsent(work)
             elif work.ambiguous:
@@ -432,7 +500,7 @@ class _CampaignSender:
         except asyncio.CancelledError:
             self.unsent.append(work.message_id)
             raise
-        if self.fatal is not None:
+        if self.stopping:
             return self._unsent(work)
         campaign = self.campaign
         assert campaign is not None
@@ -623,13 +691,25 @@ class _CampaignSender:
                     await asyncio.wait_for(self.flush_now.wait(), FLUSH_INTERVAL)
             self.flush_now.clear()
             if self.outcomes:
-                await self._flush()
+                try:
+                    await self._flush()
+                except Exception as exc:
+                    if storage_error(exc) is None:
+                        raise
+                    # The answers stay in memory: the stop path saves what still fits.
+                    self._store_failed(exc)
+                    return
 
     async def _flush(self, release: list[int] | None = None) -> None:
         batch, self.outcomes = self.outcomes, []
         if not batch and not release:
             return
-        applied = await self.db.call(self._write, batch, list(release or []))
+        try:
+            applied = await self.db.call(self._write, batch, list(release or []))
+        except BaseException:
+            # Nothing of it was written: the stop path saves what it can of these answers.
+            self.outcomes = batch + self.outcomes
+            raise
         now = self.clock()
         for outcome in batch:
             work = outcome.work
@@ -642,14 +722,14 @@ class _CampaignSender:
                 # blindly); past MAX_TRIES it is left for a resume.
                 work.ambiguous = True
                 work.tries += 1
-                if work.tries < MAX_TRIES and not self.fatal:
+                if work.tries < MAX_TRIES and not self.stopping:
                     self.retry_seq += 1
                     heapq.heappush(self.retries, (now, self.retry_seq, work))
                     continue
                 self.outstanding -= 1
                 self.unresolved += 1
                 continue
-            if outcome.retry_after is not None and work.tries < MAX_TRIES and not self.fatal:
+            if outcome.retry_after is not None and work.tries < MAX_TRIES and not self.stopping:
                 self.resent += outcome.resent
                 self.retry_seq += 1
                 heapq.heappush(self.retries, (now + outcome.retry_after, self.retry_seq, work))
@@ -734,6 +814,11 @@ class _CampaignSender:
         return applied
 
 
+def _release(message_ids: list[int]) -> None:
+    with database.atomic():
+        sending.release_to_pending(message_ids)
+
+
 def _leaves(group: BaseExceptionGroup[BaseException]) -> list[BaseException]:
     leaves: list[BaseException] = []
     for error in group.exceptions:
@@ -769,9 +854,10 @@ async def send_campaign(
     long after an ambiguous create the provider's records are looked at;
     ``retry_base`` the first backoff after the provider was busy or unreachable; ``actor`` who
     records a STOP opt-out; ``clock`` and ``sleep`` pace the sends (inject them in tests).
-    Raises ``SendError`` (no such campaign, no sender, another process is sending it) and
-    ``ProviderError`` for failures that stop the run (wrong credentials); cancellation leaves
-    the campaign ``interrupted`` and consistent.
+    Raises ``SendError`` (no such campaign, no sender, another process is sending it),
+    ``ProviderError`` for failures that stop the run (wrong credentials) and ``StorageError``
+    when the store fails (a full disk...: the run stops as if interrupted, saving what still
+    fits); cancellation leaves the campaign ``interrupted`` and consistent.
     """
     sender = _CampaignSender(
         client,
@@ -786,7 +872,14 @@ async def send_campaign(
         retry_base=retry_base,
         actor=actor,
     )
-    return await sender.run()
+    try:
+        return await sender.run()
+    except Exception as exc:
+        # A full disk, a read-only file, a lost PostgreSQL: the run stopped as if interrupted.
+        failure = storage_error(exc, resume=campaign_id)
+        if failure is None:
+            raise
+        raise failure from None
 
 
 async def resume_campaign(client: TwilioClient, campaign_id: int, **options: Any) -> SendResult:

@@ -1,0 +1,203 @@
+"""The storage fails while a command runs: a full disk, a read-only file, a lock held too long,
+a vanished WAL, a PostgreSQL that goes away. One line each, nothing committed is lost, and a
+sender stops as if interrupted and resumes cleanly, sending nobody the campaign twice.
+
+The full disk is real: a small tmpfs, mounted for the test (root only; skipped otherwise), so
+SQLite meets ENOSPC exactly as on a full disk, in the database file and in its WAL.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import subprocess
+import sys
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from .support import CLI, ROOT, subprocess_env
+
+AUDIENCE = 3000
+
+
+def audience_file(path: Path, count: int = AUDIENCE) -> Path:
+    with path.open("w", encoding="utf-8") as handle:
+        handle.write("phone,name\n")
+        for i in range(count):
+            handle.write(f"+1212{300 + i // 10_000}{i % 10_000:04d},Person {i}\n")
+    return path
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path) -> Iterator[Path]:
+    """A 16 MB filesystem of its own (tmpfs), unmounted afterwards."""
+    if sys.platform != "linux" or os.geteuid() != 0:
+        pytest.skip("mounting a small filesystem needs root on Linux")
+    where = tmp_path / "disk"
+    where.mkdir()
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=16m,mode=0700", "tmpfs", str(where)],
+        capture_output=True,
+        text=True,
+    )
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {mounted.stderr.strip()}")
+    try:
+        yield where
+    finally:
+        subprocess.run(["umount", "-l", str(where)], check=False)
+
+
+def fill(disk: Path, leave_kib: int) -> Path:
+    """Fill ``disk`` but ``leave_kib`` KiB; answers the filler, whose removal frees the space."""
+    stats = os.statvfs(disk)
+    free = stats.f_bavail * stats.f_frsize
+    filler = disk / "filler"
+    with filler.open("wb") as handle:
+        remaining = max(0, free - leave_kib * 1024)
+        chunk = b"\0" * (1 << 20)
+        while remaining > 0:
+            handle.write(chunk[: min(len(chunk), remaining)])
+            remaining -= min(len(chunk), remaining)
+    return filler
+
+
+def cli(tmp_path: Path, url: str, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [*CLI, *args],
+        cwd=ROOT,
+        env=subprocess_env(tmp_path, url),
+        capture_output=True,
+        text=True,
+        stdin=subprocess.DEVNULL,
+        timeout=300,
+    )
+
+
+def one_error_line(result: subprocess.CompletedProcess[str]) -> str:
+    assert "Traceback" not in result.stderr + result.stdout, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("notify-tui: error: "), result.stderr
+    return lines[0]
+
+
+def provider_numbers(tmp_path: Path) -> Counter[str]:
+    """How many messages the built-in sandbox (its state file) holds for each number."""
+    raw = sqlite3.connect(tmp_path / "data" / "sandbox.db")
+    try:
+        return Counter(to for (to,) in raw.execute('SELECT "to" FROM messages'))
+    finally:
+        raw.close()
+
+
+def send_states(path: Path) -> dict[str, set[str]]:
+    raw = sqlite3.connect(path)
+    try:
+        states: dict[str, set[str]] = {}
+        for phone, state in raw.execute("SELECT phone, send_state FROM message"):
+            states.setdefault(state, set()).add(phone)
+        return states
+    finally:
+        raw.close()
+
+
+def campaign_state(path: Path) -> str:
+    raw = sqlite3.connect(path)
+    try:
+        return str(raw.execute("SELECT state FROM campaign").fetchone()[0])
+    finally:
+        raw.close()
+
+
+# -- a full disk -------------------------------------------------------------------------------
+
+
+def test_a_full_disk_while_recording_a_campaign_records_nothing_in_one_line(
+    tmp_path: Path, small_disk: Path
+) -> None:
+    path = small_disk / "workspace.db"
+    url = f"sqlite:///{path}"
+    assert (
+        cli(tmp_path, url, "contacts", "import", str(audience_file(tmp_path / "a.csv"))).returncode
+        == 0
+    )
+    filler = fill(small_disk, 200)
+    result = cli(
+        tmp_path, url, "send", "--name", "Full", "--message", "Hi", "--all-contacts", "--yes"
+    )
+    assert result.returncode == 1
+    line = one_error_line(result)
+    assert line == (
+        f"notify-tui: error: the disk holding the workspace {path} is full (the change under "
+        "way was not saved, nothing before it is lost): free some space, then run it again"
+    )
+    filler.unlink()
+    raw = sqlite3.connect(path)
+    try:
+        assert raw.execute("SELECT count(*) FROM campaign").fetchone() == (0,)
+        assert raw.execute("SELECT count(*) FROM message").fetchone() == (0,)
+        assert raw.execute("SELECT count(*) FROM contact").fetchone() == (AUDIENCE,)
+    finally:
+        raw.close()
+
+
+@pytest.mark.parametrize("room_kib", [1500, 3000])
+def test_a_full_disk_mid_send_stops_as_if_interrupted_and_the_resume_sends_nobody_twice(
+    tmp_path: Path, small_disk: Path, room_kib: int
+) -> None:
+    """The disk fills while the sender records what the provider answered: one line naming
+    the resume, the campaign interrupted, every row left attempting one whose create went out
+    (looked up on resume), none lost; once there is room, the resume finishes the campaign and
+    nobody gets it twice."""
+    path = small_disk / "workspace.db"
+    url = f"sqlite:///{path}"
+    assert (
+        cli(tmp_path, url, "contacts", "import", str(audience_file(tmp_path / "a.csv"))).returncode
+        == 0
+    )
+    filler = fill(small_disk, room_kib)
+    result = cli(
+        tmp_path,
+        url,
+        "send",
+        "--name",
+        "Full",
+        "--message",
+        "Hi",
+        "--all-contacts",
+        "--yes",
+        "--rate",
+        "0",
+    )
+    assert result.returncode == 1, result.stdout
+    line = one_error_line(result)
+    assert f"the disk holding the workspace {path} is full" in line
+    assert line.endswith("free some space, then run notify-tui send --resume 1")
+
+    states = send_states(path)
+    sent = provider_numbers(tmp_path)
+    assert sum(len(v) for v in states.values()) == AUDIENCE  # every recipient still recorded
+    assert set(states.get("submitted", set())) <= set(sent)
+    # Left attempting: creates the provider took (it has them) or refused (it refuses these
+    # numbers every time, as the resume shows). Claimed and never sent: none.
+    attempting = states.get("attempting", set())
+    not_at_provider = attempting - set(sent)
+    assert campaign_state(path) == "interrupted"
+    assert states.get("pending")  # the rest waits for the resume
+
+    filler.unlink()
+    resumed = cli(tmp_path, url, "send", "--resume", "1", "--yes", "--rate", "0")
+    assert resumed.returncode == 0, resumed.stderr
+    assert "Traceback" not in resumed.stderr
+    assert campaign_state(path) == "sent"
+    after = send_states(path)
+    assert set(after) == {"submitted", "refused"}
+    assert not_at_provider <= after["refused"], "rows left attempting that were never sent"
+    sent = provider_numbers(tmp_path)
+    assert set(sent) == after["submitted"]
+    assert max(sent.values()) == 1, "somebody got the campaign twice"
+    doctor = cli(tmp_path, url, "doctor")
+    assert doctor.returncode == 0, doctor.stdout
