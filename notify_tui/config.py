@@ -6,6 +6,7 @@ live in ``Secret`` so that no repr, log line or traceback can show them.
 
 from __future__ import annotations
 
+import math
 import os
 import stat
 import tomllib
@@ -224,23 +225,50 @@ def _coerce(name: str, value: Any, source: str) -> Any:
         return Secret(str(value)) if str(value) else None
     if name == "price_per_segment":
         try:
-            return abs(Decimal(str(value)))
+            price = abs(Decimal(str(value)))
         except InvalidOperation:
-            raise ConfigError(f"{source}: price_per_segment must be a number") from None
+            price = Decimal("NaN")
+        if not price.is_finite() or price > MAX_PRICE_PER_SEGMENT:
+            raise ConfigError(
+                f"{source}: price_per_segment must be a number from 0 to {MAX_PRICE_PER_SEGMENT}"
+            )
+        return price
     if name == "send_rate":
         try:
             rate = float(value)
         except (TypeError, ValueError):
+            rate = math.nan
+        if not 0 < rate <= MAX_SEND_RATE:  # NaN is in no range
             raise ConfigError(
-                f"{source}: send_rate must be a number of messages per second"
-            ) from None
-        if rate <= 0:
-            raise ConfigError(f"{source}: send_rate must be above zero")
+                f"{source}: send_rate must be a number of messages per second above 0 and at "
+                f"most {MAX_SEND_RATE:,}"
+            )
         return rate
     text = str(value).strip()
     if name == "provider_url" and text:
         _check_provider_url(text, source)
+    if name == "default_region" and text:
+        return _checked_region(text, source)
     return text or None
+
+
+MAX_PRICE_PER_SEGMENT = Decimal(1000)
+"""A price per segment above this is a mistake (a misplaced decimal point), in any currency."""
+
+MAX_SEND_RATE = 1_000_000
+
+
+def _checked_region(text: str, source: str) -> str:
+    """A country code phonenumbers knows (``GB``), upper-cased; anything else a ConfigError."""
+    import phonenumbers  # only when a region is configured: the app starts without it
+
+    code = text.upper()
+    if code not in phonenumbers.SUPPORTED_REGIONS:
+        raise ConfigError(
+            f"{source}: default_region must be a two-letter country code such as US, GB or DE, "
+            f"not {text[:20]!r}"
+        )
+    return code
 
 
 def _check_provider_url(url: str, source: str) -> None:

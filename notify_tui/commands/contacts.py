@@ -50,5 +50,5 @@ def run_contacts_import(args: argparse.Namespace, settings: Settings) -> int:
             sys.stderr.flush()
         runtime.close()
     for line in report.summary_lines():
-        print(line)
+        print(visible(line))
     return 0

@@ -13,6 +13,7 @@ from peewee import SqliteDatabase
 
 from notify_tui.commands import EXIT_FAILURE, EXIT_OK
 from notify_tui.config import Settings
+from notify_tui.domain.text import visible
 from notify_tui.services.runtime import Runtime
 from notify_tui.store.db import StorageError, StorageFailure, make_database, storage_error
 from notify_tui.store.doctor import Examination, Salvage, examine, repair, salvage
@@ -27,17 +28,17 @@ RESTORE = (
 def _print(found: Examination) -> None:
     print(f"Workspace: {found.backend}")
     for line in found.healthy:
-        print(f"  ok       {line}")
+        print(f"  ok       {visible(line)}")
     for line in found.notes:
-        print(f"  note     {line}")
+        print(f"  note     {visible(line)}")
     for problem in found.problems:
-        print(f"  PROBLEM  {problem.text}")
+        print(f"  PROBLEM  {visible(problem.text)}")
 
 
 def _print_salvage(found: Salvage) -> None:
     print(f"  integrity check: {'; '.join(found.integrity) or 'not run'}")
     for table, text in found.tables.items():
-        print(f"  table {table}: {text}")
+        print(f"  table {table}: {visible(text)}")
 
 
 def _sqlite_path(settings: Settings) -> Path | None:
@@ -48,7 +49,7 @@ def _sqlite_path(settings: Settings) -> Path | None:
 def _damaged(path: Path, error: StorageError) -> int:
     """The report on a file that cannot be opened as a workspace."""
     print(f"Workspace: SQLite file {path}")
-    print(f"  PROBLEM  {error}")
+    print(f"  PROBLEM  {visible(str(error))}")
     if error.failure is StorageFailure.NOT_A_DATABASE:
         return EXIT_FAILURE
     _print_salvage(salvage(path))
@@ -87,7 +88,7 @@ def run_doctor(args: argparse.Namespace, settings: Settings) -> int:
         if found.damaged:
             if args.repair:
                 for line in repair(found):
-                    print(f"Repaired: {line}")
+                    print(f"Repaired: {visible(line)}")
             print(RESTORE.format(path=runtime.database.database))
             return EXIT_FAILURE
         if not args.repair:
@@ -98,10 +99,10 @@ def run_doctor(args: argparse.Namespace, settings: Settings) -> int:
             )
             return EXIT_FAILURE
         for line in repair(found):
-            print(f"Repaired: {line}")
+            print(f"Repaired: {visible(line)}")
         after = examine()
         for problem in after.problems:
-            print(f"  PROBLEM  {problem.text}")
+            print(f"  PROBLEM  {visible(problem.text)}")
         if after.ok:
             print("The workspace is healthy.")
             return EXIT_OK

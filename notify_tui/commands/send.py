@@ -158,11 +158,11 @@ def _audience(args: argparse.Namespace, settings: Settings) -> Iterable[NewRecip
     except ContactsFileError as exc:
         raise CommandError(str(exc)) from None
     if audience.layout.encoding_note:
-        print(f"Note: {audience.layout.encoding_note}.")
+        print(f"Note: {visible(audience.layout.encoding_note)}.")
     if audience.rejections:
-        print(f"Lines of {args.csv} not sent (invalid numbers are recorded as Failed):")
+        print(f"Lines of {visible(args.csv)} not sent (invalid numbers are recorded as Failed):")
     for rejection in audience.rejections[:SHOWN_REJECTIONS]:
-        print(f"  {rejection}")
+        print(f"  {visible(str(rejection))}")
     if len(audience.rejections) > SHOWN_REJECTIONS:
         print(f"  ... and {audience.invalid + audience.unusable - SHOWN_REJECTIONS:,} more")
     return audience.recipients

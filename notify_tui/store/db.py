@@ -18,6 +18,7 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 from peewee import Database, PostgresqlDatabase, SqliteDatabase
 from playhouse.migrate import PostgresqlMigrator, SchemaMigrator, SqliteMigrator
 
+from notify_tui.domain.text import visible
 from notify_tui.errors import NotifyError, add_translator
 from notify_tui.store.models import (
     ALL_MODELS,
@@ -204,7 +205,7 @@ def _first_line(exc: BaseException) -> str:
     line = text.splitlines()[0].strip() if text else type(exc).__name__
     # A decode error quotes the undecodable text: data, not a message.
     line = line.split(" with text ", 1)[0]
-    return "".join(ch if ch.isprintable() else "\ufffd" for ch in line)[:200]
+    return visible(line)[:200]
 
 
 def _describe_workspace(db: Database | None) -> str:

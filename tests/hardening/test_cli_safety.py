@@ -19,9 +19,9 @@ from notify_tui.domain.status import classify_message
 from notify_tui.domain.text import FORMULA_STARTS, spreadsheet_safe, visible
 from notify_tui.services.export import COLUMNS
 from notify_tui.store import optouts
-from notify_tui.store.campaigns import create_campaign
+from notify_tui.store.campaigns import create_campaign, set_state
 from notify_tui.store.db import make_database
-from notify_tui.store.models import Message
+from notify_tui.store.models import Message, utcnow
 from notify_tui.store.sending import NewRecipient, add_recipients
 from notify_tui.store.updates import StatusUpdate, apply_updates
 
@@ -404,3 +404,39 @@ def test_visible_is_the_one_rule_the_app_and_the_commands_share() -> None:
 
     assert safe_text(TERMINAL_ATTACK).plain == visible(TERMINAL_ATTACK)
     assert visible(TERMINAL_ATTACK) == "␛]0;pwned␇␛[31mred\ufffdevil"
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "said"),
+    [
+        ("NOTIFY_SEND_RATE", "nan", "send_rate must be a number of messages per second above 0"),
+        ("NOTIFY_SEND_RATE", "inf", "send_rate must be a number of messages per second above 0"),
+        ("NOTIFY_PRICE_PER_SEGMENT", "NaN", "price_per_segment must be a number from 0 to 1000"),
+        ("NOTIFY_PRICE_PER_SEGMENT", "1e400", "price_per_segment must be a number from 0 to"),
+        ("NOTIFY_DEFAULT_REGION", "XX", "default_region must be a two-letter country code"),
+    ],
+)
+def test_settings_out_of_range_are_one_line_too(
+    variable: str,
+    value: str,
+    said: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setenv(variable, value)
+    assert main(["send", "--name", "N", "--message", "Hi", "--all-contacts"]) == 1
+    assert f"environment variable {variable}: {said}" in one_line(capsys.readouterr().err)
+
+
+def test_doctor_shows_a_hostile_campaign_name_as_visible_text(
+    sqlite_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    campaign_id = create_campaign(TERMINAL_ATTACK, "Hi", sender=SENDER)
+    add_recipients(campaign_id, [NewRecipient("+14155550100")])
+    Message.update(send_state="attempting", attempted_at=utcnow()).execute()
+    set_state(campaign_id, "interrupted")
+    capsys.readouterr()
+    assert main(["--database-url", sqlite_url, "doctor"]) == 1
+    out = capsys.readouterr().out
+    assert visible(TERMINAL_ATTACK) in out
+    assert "\x1b" not in out and "\x07" not in out and "\u202e" not in out

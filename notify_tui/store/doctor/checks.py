@@ -14,6 +14,7 @@ from typing import Any
 from peewee import JOIN, PostgresqlDatabase, SqliteDatabase, fn
 
 from notify_tui.domain.status import UNSENT, CampaignState, SendState, Status
+from notify_tui.domain.text import visible
 from notify_tui.store import counters, sending
 from notify_tui.store.db import SCHEMA_VERSION, schema_version
 from notify_tui.store.doctor.findings import Check, Examination, Problem
@@ -71,7 +72,7 @@ def _snapshot() -> Iterator[None]:
 
 
 def _label(campaign_id: int, name: str) -> str:
-    shown = "".join(ch if ch.isprintable() else "\ufffd" for ch in name)
+    shown = visible(name)
     if len(shown) > 40:
         shown = shown[:39] + "…"
     return f"campaign {campaign_id} ({shown})"

@@ -15,6 +15,7 @@ from pathlib import Path
 import peewee as pw
 from peewee import PostgresqlDatabase, SqliteDatabase
 
+from notify_tui.domain.text import visible
 from notify_tui.store.db import PRIVATE_FILE, StorageFailure, last_backup, storage_error
 from notify_tui.store.doctor.findings import Check, Examination, Problem
 from notify_tui.store.models import ALL_MODELS, database
@@ -131,7 +132,7 @@ def clean(text: str) -> str:
     """One line of a driver's message, safe to print (a decode error quotes the raw text)."""
     line = text.strip().splitlines()[0] if text.strip() else ""
     line = line.split(" with text ", 1)[0]
-    return "".join(ch if ch.isprintable() else "\ufffd" for ch in line)[:160]
+    return visible(line)[:160]
 
 
 def salvage(path: Path | str) -> Salvage:
