@@ -353,3 +353,20 @@ async def test_a_state_file_of_the_first_version_is_upgraded(
         transport=httpx.ASGITransport(app=second), base_url="http://sandbox.invalid"
     ) as c:
         assert (await c.get(message_path(sid))).json()["body"] == "x"
+
+
+@pytest.mark.parametrize(
+    "callback",
+    [
+        "http://exa mple.com/status",
+        "https://example.com/" + "a" * 4000,
+        "http:///no-host",
+        "https://example.com/\x00",
+    ],
+)
+async def test_a_status_callback_the_sandbox_could_not_call_is_refused(
+    callback: str, raw: httpx.AsyncClient
+) -> None:
+    form = {"To": number_with("delivered"), "From": FROM, "Body": "x", "StatusCallback": callback}
+    response = await raw.post(MESSAGES_PATH, data=form)
+    assert (response.status_code, response.json()["code"]) == (400, 21609)

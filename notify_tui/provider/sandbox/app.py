@@ -47,6 +47,7 @@ from random import Random
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
+import httpx
 import phonenumbers
 
 from notify_tui.domain.error_titles import error_title
@@ -81,6 +82,7 @@ MAX_REQUEST_BODY = 64 * 1024
 MMS_PRICE = Decimal("0.0200")
 """What one MMS costs (a message with media counts as one, whatever its length)."""
 MAX_MEDIA = 10
+MAX_URL_LENGTH = 4000
 SCHEDULE_MIN = timedelta(minutes=15)
 SCHEDULE_MAX = timedelta(days=35)
 _BOOLEAN = re.compile(r"^(?i:true|false)$")
@@ -718,11 +720,15 @@ def _fits(value: str, rule: re.Pattern[str] | frozenset[str]) -> bool:
 
 
 def _web_url(url: str) -> bool:
-    try:
-        parts = urlsplit(url.strip())
-        return parts.scheme in ("http", "https") and bool(parts.hostname)
-    except ValueError:
+    """An http(s) URL with a host, at most 4,000 characters, that an HTTP client can call."""
+    if len(url) > MAX_URL_LENGTH or not url.isprintable() or " " in url:
         return False
+    try:
+        parts = urlsplit(url)
+        httpx.URL(url)
+    except (ValueError, httpx.InvalidURL):
+        return False
+    return parts.scheme in ("http", "https") and bool(parts.hostname)
 
 
 def _send_at(form: dict[str, str], now_us: int) -> int | None:

@@ -217,7 +217,7 @@ class CallbackDispatcher:
             ok = 200 <= response.status_code < 300
             if not ok:
                 log.info("callback to %s answered %s", callback.url, response.status_code)
-        except httpx.HTTPError as exc:
+        except Exception as exc:  # whatever the receiver does, the sandbox carries on
             ok = False
             log.info("callback to %s failed: %s", callback.url, type(exc).__name__)
         finally:
