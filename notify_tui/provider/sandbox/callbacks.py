@@ -39,8 +39,8 @@ log = logging.getLogger(__name__)
 API_VERSION = "2010-04-01"
 TICK = 0.02
 """Longest wait, in wall seconds, before looking at the clock again (it may have been moved)."""
-MAX_CONCURRENT_POSTS = 16
-"""POSTs in flight at once, each on a kept-alive connection (more only churns connections)."""
+POSTERS = 8
+"""POSTs in flight at once, each worker on its own kept-alive connection."""
 POST_TIMEOUT = 15.0
 """Twilio gives a status callback URL 15 seconds to answer."""
 
@@ -94,7 +94,6 @@ class CallbackDispatcher:
         self._task: asyncio.Task[None] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._wake: asyncio.Event | None = None
-        self._posts: set[asyncio.Task[None]] = set()
 
     @property
     def pending(self) -> int:
@@ -170,59 +169,57 @@ class CallbackDispatcher:
             self._wake.set()
 
     async def _run(self) -> None:
-        limit = asyncio.Semaphore(MAX_CONCURRENT_POSTS)
         wake = self._wake
         assert wake is not None
+        # Workers each on their own kept-alive connection: one shared pool spends its time
+        # matching queued requests to connections.
+        queue: asyncio.Queue[Callback] = asyncio.Queue(maxsize=2 * POSTERS)
+        workers = [asyncio.create_task(self._worker(queue)) for _ in range(POSTERS)]
+        try:
+            while True:
+                now_us = int(self._clock() * 1_000_000)
+                while self._heap and self._heap[0][0] <= now_us:
+                    _, seq, message, status, code, at = heapq.heappop(self._heap)
+                    if self._canceled.get(message.sid, -1) > seq:
+                        continue
+                    await queue.put(_callback(message, status, code, at))
+                wait = TICK
+                if self._heap:
+                    wait = min(TICK, max(0.0, (self._heap[0][0] - now_us) / 1_000_000))
+                wake.clear()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(wake.wait(), wait)
+        finally:
+            for worker in workers:
+                worker.cancel()
+            await asyncio.gather(*workers, return_exceptions=True)
+
+    async def _worker(self, queue: asyncio.Queue[Callback]) -> None:
         async with httpx.AsyncClient(
             timeout=POST_TIMEOUT,
-            limits=httpx.Limits(
-                max_connections=MAX_CONCURRENT_POSTS,
-                max_keepalive_connections=MAX_CONCURRENT_POSTS,
-            ),
+            limits=httpx.Limits(max_connections=1, max_keepalive_connections=1),
             transport=self._transport,
             headers={"User-Agent": "TwilioProxy/1.1 (notify-tui sandbox)"},
             follow_redirects=False,
         ) as http:
-            try:
-                while True:
-                    now_us = int(self._clock() * 1_000_000)
-                    while self._heap and self._heap[0][0] <= now_us:
-                        _, seq, message, status, code, at = heapq.heappop(self._heap)
-                        if self._canceled.get(message.sid, -1) > seq:
-                            continue
-                        callback = _callback(message, status, code, at)
-                        await limit.acquire()
-                        task = asyncio.create_task(self._post(http, callback, limit))
-                        self._posts.add(task)
-                        task.add_done_callback(self._posts.discard)
-                    wait = TICK
-                    if self._heap:
-                        wait = min(TICK, max(0.0, (self._heap[0][0] - now_us) / 1_000_000))
-                    wake.clear()
-                    with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(wake.wait(), wait)
-            finally:
-                for task in list(self._posts):
-                    task.cancel()
-                await asyncio.gather(*self._posts, return_exceptions=True)
+            while True:
+                callback = await queue.get()
+                ok = await self._post(http, callback)
+                self._counters["callbacks_sent" if ok else "callbacks_failed"] += 1
 
-    async def _post(
-        self, http: httpx.AsyncClient, callback: Callback, limit: asyncio.Semaphore
-    ) -> None:
+    async def _post(self, http: httpx.AsyncClient, callback: Callback) -> bool:
         try:
             signature = twilio_signature(self._token, callback.url, callback.params)
             response = await http.post(
                 callback.url, data=callback.params, headers={SIGNATURE_HEADER: signature}
             )
-            ok = 200 <= response.status_code < 300
-            if not ok:
-                log.info("callback to %s answered %s", callback.url, response.status_code)
         except Exception as exc:  # whatever the receiver does, the sandbox carries on
-            ok = False
             log.info("callback to %s failed: %s", callback.url, type(exc).__name__)
-        finally:
-            limit.release()
-        self._counters["callbacks_sent" if ok else "callbacks_failed"] += 1
+            return False
+        if not 200 <= response.status_code < 300:
+            log.info("callback to %s answered %s", callback.url, response.status_code)
+            return False
+        return True
 
     def close(self) -> None:
         """Stop the background task (callbacks not yet POSTed are forgotten)."""
