@@ -183,6 +183,21 @@ def _campaigns(commands: Any) -> None:
     )
     export.set_defaults(handler=Deferred("campaigns", "run_export"))
 
+    review = commands.add_parser(
+        "review",
+        help="settle recipients whose create's outcome could not be proved",
+        description="Without an action, list the recipients of the campaign that need review "
+        "and why. --adopt SID makes that provider message the recipient's (checked first); "
+        "--resend sends again (with send --resume); --skip leaves them: not adopted, not sent.",
+    )
+    review.add_argument("campaign_id", type=int, metavar="CAMPAIGN_ID")
+    review.add_argument("phone", nargs="?", metavar="PHONE", help="one recipient (default: all)")
+    decision = review.add_mutually_exclusive_group()
+    decision.add_argument("--adopt", metavar="SID", help="this provider message is PHONE's")
+    decision.add_argument("--resend", action="store_true", help="send it again")
+    decision.add_argument("--skip", action="store_true", help="leave it as it is")
+    review.set_defaults(handler=Deferred("review", "run_review"))
+
 
 def _contacts(commands: Any) -> None:
     contacts = commands.add_parser("contacts", help="manage contacts")

@@ -109,14 +109,23 @@ def _print_result(result: SendResult) -> int:
         )
     if result.faults:
         print(rejected_line(result.faults, result.latest_fault), file=sys.stderr)
+    status = EXIT_OK
+    if result.needs_review:
+        # Neither adopted nor sent again: which provider message is ours can't be proved.
+        print(
+            f"{result.needs_review:,} messages of unknown outcome need review: "
+            f"notify-tui review {result.campaign_id}",
+            file=sys.stderr,
+        )
+        status = EXIT_FAILURE
     if result.state != CampaignState.SENT:
         print(
             f"{result.remaining:,} messages could not be sent now: resume with "
             f"notify-tui send --resume {result.campaign_id}",
             file=sys.stderr,
         )
-        return EXIT_FAILURE
-    return EXIT_OK
+        status = EXIT_FAILURE
+    return status
 
 
 async def _deliver(runtime: Runtime, campaign_id: int, rate: float | None, resume: bool) -> int:

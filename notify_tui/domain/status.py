@@ -41,6 +41,11 @@ class SendState(StrEnum):
     """A create is (or was) on its way: its outcome must be looked up before any resend."""
     SUBMITTED = "submitted"
     """The provider accepted the create and gave it a sid."""
+    NEEDS_REVIEW = "needs_review"
+    """A create of unknown outcome whose lookup could not prove which provider message (if
+    any) is ours: neither adopted nor sent again until a person decides (``review``)."""
+    SKIPPED = "skipped"
+    """A person reviewed it and chose to leave it: neither adopted nor sent again."""
     REFUSED = "refused"
     """The provider refused the create (a 4xx with a code): nothing was sent."""
     INVALID = "invalid"

@@ -195,6 +195,14 @@ class TwilioClient:
         """The configuration this client was built with."""
         return self._config
 
+    @property
+    def create_budget(self) -> float:
+        """Seconds a ``create_message`` may take at most before it answers or raises: every
+        try waiting out each of its timeouts, plus the backoffs between them."""
+        c = self._config
+        one_try = c.pool_timeout + c.connect_timeout + c.write_timeout + c.read_timeout
+        return (self._max_retries + 1) * one_try + self._max_total_delay
+
     async def __aenter__(self) -> Self:
         return self
 

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import IO
 
 from notify_tui.domain.money import exact
+from notify_tui.domain.status import SendState
 from notify_tui.domain.text import spreadsheet_safe_row
 from notify_tui.store.recipients import RecipientFilter, RecipientRow, iter_recipients
 
@@ -34,7 +35,11 @@ COLUMNS = (
     "price",
     "updated_at",
     "opted_out",
+    "review",
 )
+
+
+_REVIEWED = (SendState.NEEDS_REVIEW, SendState.SKIPPED)
 
 
 def _cell(value: object) -> str:
@@ -56,6 +61,8 @@ def export_row(row: RecipientRow, *, raw: bool = False) -> list[str]:
         exact(abs(row.price)) if row.price is not None else "",
         row.updated_at.strftime("%Y-%m-%dT%H:%M:%SZ") if row.updated_at else "",
         "true" if row.opted_out else "false",
+        # Why its create's outcome needs a person (``notify-tui review``), or how it was settled.
+        (row.note or "") if row.send_state in _REVIEWED else "",
     ]
     return cells if raw else spreadsheet_safe_row(cells, phone_column=0)
 

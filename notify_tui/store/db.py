@@ -16,7 +16,7 @@ from pathlib import Path
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 from peewee import Database, PostgresqlDatabase, SqliteDatabase
-from playhouse.migrate import PostgresqlMigrator, SchemaMigrator, SqliteMigrator
+from playhouse.migrate import PostgresqlMigrator, SchemaMigrator, SqliteMigrator, migrate
 
 from notify_tui.domain.text import visible
 from notify_tui.errors import NotifyError, add_translator
@@ -30,7 +30,7 @@ from notify_tui.store.models import (
     database,
 )
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 """Bump this and add a step to ``MIGRATIONS`` whenever a table changes."""
 
 Migration = Callable[[Database, SchemaMigrator], None]
@@ -66,10 +66,25 @@ def _add_provider_faults(db: Database, migrator: SchemaMigrator) -> None:
     db.create_tables([ProviderFault], safe=True)
 
 
+def _add_attempt_deadline(db: Database, migrator: SchemaMigrator) -> None:
+    """Version 5: each create's window (``attempted_at`` to ``attempt_deadline``), so that a
+    lookup adopts only a provider message made inside it."""
+    if "attempt_deadline" not in {c.name for c in db.get_columns("message", _schema(db))}:
+        migrate(migrator.add_column("message", "attempt_deadline", Message.attempt_deadline))
+
+
+def _schema(db: Database) -> str | None:
+    """The schema the workspace lives in (PostgreSQL; peewee looks in "public" unless told)."""
+    if isinstance(db, PostgresqlDatabase):
+        return str(db.execute_sql("SELECT current_schema()").fetchone()[0])
+    return None
+
+
 MIGRATIONS: dict[int, Migration] = {
     2: _add_suggestions,
     3: _money_in_micros,
     4: _add_provider_faults,
+    5: _add_attempt_deadline,
 }
 """``MIGRATIONS[n]`` takes a workspace from version ``n - 1`` to ``n``."""
 

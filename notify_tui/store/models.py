@@ -127,6 +127,10 @@ class Message(BaseModel):
     name = TextField(default="")
     send_state = CharField(max_length=16, default=SendState.PENDING.value)
     attempted_at = DateTimeField(null=True)
+    """When the create was claimed, just before its request could first leave."""
+    attempt_deadline = DateTimeField(null=True)
+    """By when the create's answer is due: no request for it leaves later than allows. With
+    ``attempted_at``, the window a lookup may adopt a provider message from."""
     sid = CharField(max_length=64, null=True, unique=True)
     provider_status = CharField(max_length=32, null=True)
     error_code = IntegerField(null=True)

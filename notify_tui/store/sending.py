@@ -50,6 +50,7 @@ class Submission:
     phone: str
     send_state: SendState
     attempted_at: datetime | None
+    attempt_deadline: datetime | None = None
 
 
 def _contact_ids(phones: Sequence[str], names: dict[str, str], now: datetime) -> dict[str, int]:
@@ -168,7 +169,13 @@ def add_recipients(
 def to_submit(campaign_id: int, limit: int, after_id: int = 0) -> list[Submission]:
     """Messages of the campaign not yet known to the provider, in id order after ``after_id``."""
     select = (
-        Message.select(Message.id, Message.phone, Message.send_state, Message.attempted_at)
+        Message.select(
+            Message.id,
+            Message.phone,
+            Message.send_state,
+            Message.attempted_at,
+            Message.attempt_deadline,
+        )
         .where(
             (Message.campaign == campaign_id)
             & Message.send_state.in_(UNSENT)
@@ -177,14 +184,45 @@ def to_submit(campaign_id: int, limit: int, after_id: int = 0) -> list[Submissio
         .order_by(Message.id)
         .limit(limit)
     )
-    return [Submission(m, phone, SendState(state), at) for m, phone, state, at in select.tuples()]
+    return [
+        Submission(m, phone, SendState(state), at, deadline)
+        for m, phone, state, at, deadline in select.tuples()
+    ]
 
 
-def mark_attempting(message_ids: Sequence[int], now: datetime | None = None) -> None:
-    """Record that a create is about to be sent: from now on its outcome must be looked up."""
+def mark_attempting(
+    message_ids: Sequence[int], now: datetime | None = None, deadline: datetime | None = None
+) -> None:
+    """Record that a create is about to be sent: from now on its outcome must be looked up.
+
+    ``deadline``: by when its answer is due. The sender sends no request for it that could be
+    answered later: it moves the deadline first (``extend_attempts``).
+    """
     if message_ids:
-        Message.update(send_state=SendState.ATTEMPTING, attempted_at=now or utcnow()).where(
+        Message.update(
+            send_state=SendState.ATTEMPTING, attempted_at=now or utcnow(), attempt_deadline=deadline
+        ).where(
             Message.id.in_(list(message_ids)) & (Message.send_state == SendState.PENDING)
+        ).execute()
+
+
+def extend_attempts(message_ids: Sequence[int], deadline: datetime) -> None:
+    """Move the deadline of ``attempting`` messages to ``deadline``, before a late request."""
+    ids = list(message_ids)
+    for start in range(0, len(ids), _BATCH):
+        Message.update(attempt_deadline=deadline).where(
+            Message.id.in_(ids[start : start + _BATCH])
+            & (Message.send_state == SendState.ATTEMPTING)
+        ).execute()
+
+
+def mark_needs_review(notes: Sequence[tuple[int, str]], now: datetime | None = None) -> None:
+    """Leave ``attempting`` messages ``needs_review``, with why (``(message_id, note)``): their
+    lookup could not prove which provider message, if any, is theirs. They stay Unknown."""
+    now = now or utcnow()
+    for message_id, note in notes:
+        Message.update(send_state=SendState.NEEDS_REVIEW, note=note, updated_at=now).where(
+            (Message.id == message_id) & (Message.send_state == SendState.ATTEMPTING)
         ).execute()
 
 
@@ -202,7 +240,10 @@ class Claimed:
 
 
 def claim_for_submit(
-    campaign_id: int, message_ids: Sequence[int], now: datetime | None = None
+    campaign_id: int,
+    message_ids: Sequence[int],
+    now: datetime | None = None,
+    deadline: datetime | None = None,
 ) -> Claimed:
     """Mark pending messages ``attempting`` just before their creates are sent.
 
@@ -238,7 +279,7 @@ def claim_for_submit(
             )
         ids = [m for m, _ in claimed]
         for start in range(0, len(ids), _BATCH):
-            mark_attempting(ids[start : start + _BATCH], now)
+            mark_attempting(ids[start : start + _BATCH], now, deadline)
     return Claimed(claimed, now, len(skipped))
 
 

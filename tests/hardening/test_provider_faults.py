@@ -68,6 +68,7 @@ async def send(provider: Provider, campaign_id: int, out: io.StringIO | None = N
         campaign_id,
         clock=warp.monotonic,
         sleep=warp.sleep,
+        wall=warp.utcnow,  # the sandbox's clock: the attempt windows are judged on it
         settle=2.0,
         on_progress=ProgressLine(out) if out is not None else None,
     )
@@ -179,6 +180,7 @@ async def test_the_sender_rides_out_provider_trouble(
         rate=1.0,
         clock=warp.monotonic,
         sleep=warp.sleep,
+        wall=warp.utcnow,  # the sandbox's clock: the attempt windows are judged on it
         settle=2.0,
         on_progress=ProgressLine(out),
     )

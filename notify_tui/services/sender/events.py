@@ -68,6 +68,9 @@ class SendResult:
         """How many provider answers this run rejected."""
         return sum(self.faults.values())
 
+    needs_review: int = 0
+    """Messages of the campaign whose create's outcome a person must decide (``review``)."""
+
 
 ProgressCallback = Callable[[SendProgress], object]
 ResolutionHook = Callable[[AppliedUpdates], Awaitable[None]]

@@ -10,6 +10,7 @@ import math
 import random
 import time
 from collections import Counter, deque
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from functools import partial
@@ -46,7 +47,7 @@ from notify_tui.services.sender.events import (
     SendProgress,
     SendResult,
 )
-from notify_tui.services.sender.lookup import find_created
+from notify_tui.services.sender.lookup import AttemptWindow, Verdict, find_created
 from notify_tui.services.sender.pacing import Clock, DatabaseThread, Pacer, Sleep
 from notify_tui.services.sender.plan import SendError
 from notify_tui.store import sending
@@ -87,6 +88,10 @@ FLUSH_MAX = 1000
 SALVAGE_BATCH = 50
 """Answers per transaction when the store failed and the stop path saves what still fits."""
 
+CLAIM_SLACK = 60.0
+"""Seconds a claimed create may wait for its turn (the feeder claims about half a second of
+sending ahead) before its stored window must be moved on (``_create`` does)."""
+
 FEED_BATCH = 200
 """Messages claimed per transaction when sending as fast as possible. At most twice this many
 are claimed ahead of the creates: after a crash, each of them costs a lookup."""
@@ -98,6 +103,11 @@ class _Work:
     phone: str
     attempted_at: datetime | None = None
     """Aware UTC: when the first create that may have reached the provider began."""
+    deadline: datetime | None = None
+    """Aware UTC: the stored ``attempt_deadline``; no request leaves that could be answered
+    later (see ``_create``)."""
+    answered_by: datetime | None = None
+    """Aware UTC: when this run last gave up waiting for an answer (the window's end)."""
     last_try_at: datetime | None = None
     tries: int = 0
     ambiguous: bool = False
@@ -129,6 +139,9 @@ class _Outcome:
             return self.submitted_row.sid
         return self.update.sid if self.update is not None else None
 
+    review: str | None = None
+    """Why the lookup could not settle it: the message is left ``needs_review``."""
+
 
 def _aware(moment: datetime | None) -> datetime | None:
     if moment is None or moment.tzinfo is not None:
@@ -155,6 +168,7 @@ class _CampaignSender:
         on_progress: ProgressCallback | None,
         on_applied: ResolutionHook | None,
         clock: Clock,
+        wall: Callable[[], datetime],
         sleep: Sleep,
         settle: float,
         retry_base: float,
@@ -169,6 +183,7 @@ class _CampaignSender:
         self.on_progress = on_progress
         self.on_applied = on_applied
         self.clock = clock
+        self.wall = wall
         self.sleep = sleep
         self.settle = settle
         self.retry_base = retry_base
@@ -201,9 +216,12 @@ class _CampaignSender:
         self.resent = 0
         self.looked_up = 0
         self.unresolved = 0
+        self.needs_review = 0
         self.given_up = 0
         self.faults: Counter[str] = Counter()
         self.latest_fault: str | None = None
+        self.budget = timedelta(seconds=client.create_budget + CLAIM_SLACK)
+        """From a claim to the latest moment its create's answer can be due."""
         self.trouble: str | None = None
         self.trouble_at = -math.inf
         self.started = clock()
@@ -219,7 +237,7 @@ class _CampaignSender:
         if not force and now - self.last_event < PROGRESS_INTERVAL:
             return
         self.last_event = now
-        finished = self.submitted + self.refused
+        finished = self.submitted + self.refused + self.needs_review
         self.samples.append((now, finished))
         while len(self.samples) > 2 and now - self.samples[0][0] > 3.0:
             self.samples.popleft()
@@ -290,6 +308,7 @@ class _CampaignSender:
             await asyncio.shield(self._finish(moved))
         if state == CampaignState.SENT:
             self.trouble = None
+        review = counts.get(SendState.NEEDS_REVIEW, 0)
         self._progress(force=True, done=True)
         return SendResult(
             campaign_id=self.id,
@@ -304,6 +323,7 @@ class _CampaignSender:
             elapsed=self.clock() - self.started,
             faults=dict(self.faults),
             latest_fault=self.latest_fault,
+            needs_review=review,
         )
 
     async def _run_tasks(self) -> None:
@@ -424,7 +444,13 @@ class _CampaignSender:
                             # A previous run may have sent it: look it up before anything else.
                             self.outstanding += 1
                             attempted_at = _aware(row.attempted_at)
-                            work = _Work(row.message_id, row.phone, attempted_at, attempted_at)
+                            deadline = _aware(row.attempt_deadline)
+                            if deadline is None and attempted_at is not None:
+                                # Claimed by a version that kept no deadline: the longest a
+                                # create could have taken.
+                                deadline = attempted_at + self.budget
+                            work = _Work(row.message_id, row.phone, attempted_at, deadline)
+                            work.last_try_at = attempted_at
                             work.ambiguous = True
                             await self.queue.put(work)
                     pending = [r.message_id for r in rows if r.send_state == SendState.PENDING]
@@ -437,15 +463,20 @@ class _CampaignSender:
             await self._wait_for_retry()
 
     async def _claim(self, message_ids: list[int], tries: dict[int, int]) -> None:
-        claimed = await self.db.call(sending.claim_for_submit, self.id, message_ids, utcnow())
+        now = self.wall()
+        claimed = await self.db.call(
+            sending.claim_for_submit, self.id, message_ids, now, now + self.budget
+        )
         self.skipped += claimed.skipped_opted_out
         self.total -= claimed.skipped_opted_out
         attempted_at = _aware(claimed.attempted_at)
+        deadline = _aware(now + self.budget)
         # Retried works were outstanding already: each one claimed stays so, the others
         # (opted out meanwhile, or no longer pending) are done.
         self.outstanding += len(claimed.messages) - len(tries)
         for index, (message_id, phone) in enumerate(claimed.messages):
-            work = _Work(message_id, phone, attempted_at, attempted_at, tries.get(message_id, 0))
+            work = _Work(message_id, phone, attempted_at, deadline, None, attempted_at)
+            work.tries = tries.get(message_id, 0)
             try:
                 await self.queue.put(work)
             except asyncio.CancelledError:
@@ -504,6 +535,12 @@ class _CampaignSender:
             return self._unsent(work)
         campaign = self.campaign
         assert campaign is not None
+        budget = timedelta(seconds=self.client.create_budget)
+        if work.deadline is None or self._now() + budget > work.deadline:
+            # Waited long for its turn: the stored window must cover this request before it
+            # leaves, or a lookup could not tell its message from someone else's.
+            work.deadline = self._now() + self.budget
+            await self.db.call(sending.extend_attempts, [work.message_id], _naive(work.deadline))
         try:
             message = await self.client.create_message(
                 work.phone,
@@ -525,9 +562,9 @@ class _CampaignSender:
             return _Outcome(work, update, refused=True, stop=error.code == STOP_CODE)
         except CreateOutcomeUnknownError as error:
             self._note_trouble(error.cause)
-            tried_at = _aware(error.attempted_at) or datetime.now(UTC)
-            work.attempted_at = min(work.attempted_at or tried_at, tried_at)
-            work.last_try_at = tried_at
+            # The window runs on our clock: from the claim (before the request left) to now.
+            work.last_try_at = work.answered_by = self._now()
+            work.attempted_at = work.attempted_at or work.last_try_at
             faults = []
             if isinstance(error.cause, ProviderFaultError):
                 faults.append(replace(error.cause.fault, message_id=work.message_id))
@@ -558,9 +595,13 @@ class _CampaignSender:
         if any(fault.kind.mismatch for fault in faults):
             # Not an answer to this create: whether it made a message is unknown. Look it up,
             # as after a lost answer; never link what came.
-            work.last_try_at = datetime.now(UTC)
+            work.last_try_at = work.answered_by = self._now()
             return await self._resolve(work, faults)
         return self._submitted(work, message, faults=faults)
+
+    def _now(self) -> datetime:
+        """Now on the run's wall clock, aware UTC (the clock of the attempt windows)."""
+        return self.wall().replace(tzinfo=UTC)
 
     def _stop(self, error: ProviderError) -> None:
         """Stop the run after ``error``: no more claims, creates or lookups."""
@@ -592,7 +633,7 @@ class _CampaignSender:
         faults = faults or []
         note = faults[0].note if faults else None
         delay = next_poll_delay(timedelta(0)) or timedelta(seconds=2)
-        next_poll_at = utcnow() + delay
+        next_poll_at = self.wall() + delay
         classification = message.classify()
         sid = message.sid or ""
         if classification.status is Status.UNKNOWN and message.price is None:
@@ -626,7 +667,8 @@ class _CampaignSender:
     # ------------------------------------------------------------- lookups
 
     async def _resolve(self, work: _Work, faults: list[Fault] | None = None) -> _Outcome:
-        """A create of unknown outcome: link the message if the provider has it, else resend.
+        """A create of unknown outcome: adopt the provider's message if it is provably this
+        one's, send it again if the provider has none, else leave it for a person to review.
 
         ``faults``: the answers that made the outcome unknown (recorded with the outcome)."""
         outcome = await self._look_up(work)
@@ -635,9 +677,11 @@ class _CampaignSender:
 
     async def _look_up(self, work: _Work) -> _Outcome:
         work.ambiguous = True
-        attempted_at = work.attempted_at or datetime.now(UTC)
+        attempted_at = work.attempted_at or self._now()
         last_try = work.last_try_at or attempted_at
-        wait = (last_try - datetime.now(UTC)).total_seconds() + self.settle
+        end = work.answered_by or work.deadline or self._now()
+        window = AttemptWindow(attempted_at, max(end, attempted_at))
+        wait = (last_try - self._now()).total_seconds() + self.settle
         if wait > 0:
             # A create still on its way must reach the provider's records before we look.
             await self.sleep(min(wait, self.settle))
@@ -648,7 +692,7 @@ class _CampaignSender:
                     self.client,
                     self.campaign_summary,
                     work.phone,
-                    attempted_at,
+                    window,
                     partial(self.db.call, sending.linked_sids, except_message_id=work.message_id),
                 )
             except (AuthenticationError, NotFoundError) as error:
@@ -660,10 +704,14 @@ class _CampaignSender:
                 if attempt + 1 < LOOKUP_TRIES:
                     await self.sleep(min(RETRY_CAP, self.retry_base * 2.0**attempt))
                 continue
-            if found is not None:
-                flaws = flaw_faults(found, Operation.LIST, f"To {work.phone}")
+            if found.verdict is Verdict.ADOPT and found.message is not None:
+                flaws = flaw_faults(found.message, Operation.LIST, f"To {work.phone}")
                 flaws = [replace(f, message_id=work.message_id) for f in flaws]
-                return self._submitted(work, found, linked=True, faults=flaws)
+                return self._submitted(work, found.message, linked=True, faults=flaws)
+            if found.verdict is Verdict.REVIEW:
+                # Never adopted, never sent again: a person decides (``notify-tui review``).
+                self._note_trouble(None)
+                return _Outcome(work, review=found.note(window))
             # Not there: the create never reached the provider. Only now is it sent again.
             self._note_trouble(None)
             work.ambiguous = False
@@ -740,6 +788,7 @@ class _CampaignSender:
             self.refused += outcome.refused
             self.linked += outcome.linked
             self.unresolved += outcome.unresolved
+            self.needs_review += outcome.review is not None
         self.wakeup.set()
         self._progress()
         if self.on_applied is not None and applied.resolutions:
@@ -803,6 +852,9 @@ class _CampaignSender:
             applied = apply_updates(updates, now)
             sending.count_submitted(self.id, sum(1 for o in batch if o.submitted))
             sending.release_to_pending(release)
+            sending.mark_needs_review(
+                [(o.work.message_id, o.review) for o in batch if o.review is not None], now
+            )
             stops = [
                 OptOutRequest(
                     o.work.phone, SOURCE_PROVIDER, STOP_REASON, self.actor, self.id, STOP_CODE
@@ -838,6 +890,7 @@ async def send_campaign(
     on_progress: ProgressCallback | None = None,
     on_applied: ResolutionHook | None = None,
     clock: Clock = time.monotonic,
+    wall: Callable[[], datetime] = utcnow,
     sleep: Sleep = asyncio.sleep,
     settle: float = SETTLE,
     retry_base: float = RETRY_BASE,
@@ -853,7 +906,9 @@ async def send_campaign(
     ``on_applied`` receives what each write resolved (for the opt-out policy); ``settle`` is how
     long after an ambiguous create the provider's records are looked at;
     ``retry_base`` the first backoff after the provider was busy or unreachable; ``actor`` who
-    records a STOP opt-out; ``clock`` and ``sleep`` pace the sends (inject them in tests).
+    records a STOP opt-out; ``clock`` and ``sleep`` pace the sends; ``wall`` (naive UTC) times
+    the claims and the attempt windows that lookups judge by (inject them in tests: it must
+    agree with the provider's clock).
     Raises ``SendError`` (no such campaign, no sender, another process is sending it),
     ``ProviderError`` for failures that stop the run (wrong credentials) and ``StorageError``
     when the store fails (a full disk...: the run stops as if interrupted, saving what still
@@ -867,6 +922,7 @@ async def send_campaign(
         on_progress=on_progress,
         on_applied=on_applied,
         clock=clock,
+        wall=wall,
         sleep=sleep,
         settle=settle,
         retry_base=retry_base,

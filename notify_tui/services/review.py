@@ -1,0 +1,71 @@
+"""Adopting a provider message for a recipient that needs review, once it is shown to fit.
+
+See ``store.review`` for the other two ways to settle one (resend, skip).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, timedelta
+
+from notify_tui.domain.polling import next_poll_delay
+from notify_tui.domain.status import SendState
+from notify_tui.errors import NotifyError
+from notify_tui.provider import NotFoundError, TwilioClient
+from notify_tui.services.sender.lookup import matches
+from notify_tui.store import sending
+from notify_tui.store.campaigns import get_campaign
+from notify_tui.store.models import Message, database, utcnow
+from notify_tui.store.review import ReviewItem
+from notify_tui.store.updates import StatusUpdate, apply_updates
+
+
+class ReviewError(NotifyError):
+    """A review decision that can't be carried out; the message says why."""
+
+
+async def adopt(client: TwilioClient, campaign_id: int, item: ReviewItem, sid: str) -> None:
+    """Make the provider's message ``sid`` this recipient's, after checking that it is to this
+    number, with this campaign's body and sender, and held by no other message."""
+    campaign = await asyncio.to_thread(get_campaign, campaign_id)
+    if campaign is None:
+        raise ReviewError(f"no campaign with id {campaign_id}")
+    try:
+        message = await client.fetch_message(sid)
+    except NotFoundError:
+        raise ReviewError(f"the provider has no message {sid}") from None
+    if message.sid != sid:
+        raise ReviewError(f"asked for {sid}, the provider answered about {message.sid}")
+    if not matches(campaign, item.phone, message):
+        raise ReviewError(
+            f"{sid} is not this campaign's message to {item.phone} (number, body or sender differ)"
+        )
+    taken = await asyncio.to_thread(sending.linked_sids, [sid])
+    if taken:
+        raise ReviewError(f"{sid} already belongs to another recipient of this workspace")
+    update = StatusUpdate(
+        item.message_id,
+        message.classify(),
+        provider_status=message.status,
+        error_message=message.error_message,
+        price=message.price,
+        price_unit=message.price_unit,
+        num_segments=message.num_segments,
+        date_sent=None
+        if message.date_sent is None
+        else message.date_sent.astimezone(UTC).replace(tzinfo=None),
+        sid=sid,
+        next_poll_at=utcnow() + (next_poll_delay(timedelta(0)) or timedelta(seconds=2)),
+        note=f"adopted {sid} in review",
+        send_state=SendState.SUBMITTED,
+    )
+
+    def write() -> None:
+        with database.atomic():
+            row = Message.get_or_none(Message.id == item.message_id)
+            if row is None or row.send_state != SendState.NEEDS_REVIEW:
+                raise ReviewError(f"{item.phone} no longer needs review")
+            apply_updates([update])
+            sending.count_submitted(campaign_id, 1)
+
+    await asyncio.to_thread(write)
