@@ -217,8 +217,8 @@ async def test_a_slow_provider_s_next_page_is_asked_for_while_the_last_is_writte
     asked_by_the_end_of_each_write: list[int] = []
 
     class Watched(Poller):
-        def _apply_listed(self, listed):  # type: ignore[no-untyped-def]
-            applied = super()._apply_listed(listed)
+        def _apply_listed(self, listed, foreign):  # type: ignore[no-untyped-def]
+            applied = super()._apply_listed(listed, foreign)
             asked_by_the_end_of_each_write.append(sandbox.stats()["list"])
             return applied
 
