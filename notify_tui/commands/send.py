@@ -19,7 +19,7 @@ from notify_tui.commands import EXIT_FAILURE, EXIT_OK, CommandError
 from notify_tui.commands.contacts import checked_region
 from notify_tui.commands.faults import rejected_line
 from notify_tui.config import Settings
-from notify_tui.domain.status import CampaignState
+from notify_tui.domain.status import UNSENT, CampaignState
 from notify_tui.domain.text import duration, visible
 from notify_tui.services.contacts_import import (
     ContactsFileError,
@@ -36,7 +36,8 @@ from notify_tui.services.sender import (
     resume_campaign,
     send_campaign,
 )
-from notify_tui.store.sending import NewRecipient
+from notify_tui.store.campaigns import get_campaign
+from notify_tui.store.sending import NewRecipient, send_state_counts
 
 SHOWN_REJECTIONS = 10
 
@@ -187,13 +188,41 @@ def _confirm() -> bool:
     return answer.strip().lower() in ("y", "yes")
 
 
+def _left_to_send(campaign_id: int, rate: float | None) -> tuple[int, str]:
+    """How many messages of the campaign a resume would send (or look up first), said with how
+    long that takes, and the campaign's state; a one-line error for a campaign that does not
+    exist."""
+    campaign = get_campaign(campaign_id)
+    if campaign is None:
+        raise CommandError(f"no campaign with id {campaign_id}")
+    counts = send_state_counts(campaign_id)
+    left = sum(counts.get(state, 0) for state in UNSENT)
+    if left:
+        took = f": {duration(left / rate)} at {rate:g}/s" if rate else ""
+        print(f"{left:,} message{'' if left == 1 else 's'} left to send{took}")
+    return left, campaign.state
+
+
 def run_send(args: argparse.Namespace, settings: Settings) -> int:
     """``notify-tui send``: plan, confirm, record and send a campaign, or resume one."""
     rate = _rate(args, settings)
     if args.resume is not None:
         if args.name or args.message or args.csv or args.all_contacts:
             raise CommandError("--resume takes no --name, --message, --csv or --all-contacts")
-        return _run(Runtime.open(settings), args.resume, rate, resume=True)
+        runtime = Runtime.open(settings)
+        try:
+            left, state = _left_to_send(args.resume, rate)
+        except BaseException:
+            runtime.close()
+            raise
+        if left == 0 and state == CampaignState.SENT:
+            runtime.close()
+            print(
+                f"Campaign {args.resume} has nothing left to send: every message was submitted "
+                "or refused already."
+            )
+            return EXIT_OK
+        return _run(runtime, args.resume, rate, resume=True)
     if not args.name or args.message is None or not (args.csv or args.all_contacts):
         raise CommandError(
             "send needs --name, --message and --all-contacts or --csv FILE (or --resume ID)"

@@ -25,7 +25,7 @@ from notify_tui.store.models import Message, utcnow
 from notify_tui.store.sending import NewRecipient, add_recipients
 from notify_tui.store.updates import StatusUpdate, apply_updates
 
-from .support import CLI, ROOT, SENDER, subprocess_env
+from .support import CLI, ROOT, SENDER, resolved_campaign, subprocess_env
 
 HUGE = "99999999999999999999"
 
@@ -440,3 +440,18 @@ def test_doctor_shows_a_hostile_campaign_name_as_visible_text(
     out = capsys.readouterr().out
     assert visible(TERMINAL_ATTACK) in out
     assert "\x1b" not in out and "\x07" not in out and "\u202e" not in out
+
+
+def test_resuming_a_finished_campaign_says_nothing_was_left_to_send(
+    sqlite_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    campaign_id = resolved_campaign()
+    capsys.readouterr()
+    command = ["--database-url", sqlite_url, "send", "--resume", str(campaign_id), "--yes"]
+    assert main(command) == 0
+    assert capsys.readouterr().out == (
+        f"Campaign {campaign_id} has nothing left to send: every message was submitted or "
+        "refused already.\n"
+    )
+    assert main([*command[:-2], "4242"]) == 1
+    assert "no campaign with id 4242" in one_line(capsys.readouterr().err)
