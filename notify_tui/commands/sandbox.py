@@ -6,6 +6,7 @@ import argparse
 import errno
 import ipaddress
 import socket
+import sqlite3
 from pathlib import Path
 
 from notify_tui.commands import CommandError, UsageError
@@ -48,6 +49,17 @@ def run_sandbox(args: argparse.Namespace, settings: Settings) -> int:
         f"Sandbox provider on http://{args.host}:{args.port} (state: {state}); {guarded}. "
         "Ctrl+C stops it."
     )
+    try:
+        _serve(args, token, state, faults)
+    except sqlite3.Error as exc:
+        raise CommandError(
+            f"cannot keep the sandbox's state in {state}: {str(exc).strip() or type(exc).__name__} "
+            "(--state names a file of its own)"
+        ) from None
+    return 0
+
+
+def _serve(args: argparse.Namespace, token: str | None, state: Path, faults: Faults) -> None:
     run_sandbox_server(
         host=args.host,
         port=args.port,
@@ -59,7 +71,6 @@ def run_sandbox(args: argparse.Namespace, settings: Settings) -> int:
         seed=args.seed,
         log_level="warning" if args.quiet else "info",
     )
-    return 0
 
 
 def _loopback_only(host: str) -> bool:

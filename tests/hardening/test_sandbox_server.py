@@ -148,6 +148,27 @@ def test_without_a_token_it_listens_on_loopback_only_unless_insecure(
         assert "cannot listen on 192.0.2.1:" in tried.stderr and "refusing" not in tried.stderr
 
 
+def test_a_state_file_that_is_not_a_database_is_one_line(
+    tmp_path: Path, env: dict[str, str]
+) -> None:
+    contacts = tmp_path / "contacts.csv"
+    contacts.write_text("phone,name\n+14155550100,Ann\n", encoding="utf-8")
+    done = subprocess.run(
+        [*CLI, "sandbox", "--port", str(free_port()), "--state", str(contacts)],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 1 and "Traceback" not in done.stderr
+    assert done.stderr == (
+        f"notify-tui: error: cannot keep the sandbox's state in {contacts}: file is not a "
+        "database (--state names a file of its own)\n"
+    )
+    assert contacts.read_text(encoding="utf-8") == "phone,name\n+14155550100,Ann\n"
+
+
 @pytest.mark.parametrize(
     ("host", "loopback"),
     [("127.0.0.1", True), ("localhost", True), ("::1", True), ("0.0.0.0", False), ("::", False)],
