@@ -19,7 +19,7 @@ from notify_tui.commands import EXIT_FAILURE, EXIT_OK, CommandError
 from notify_tui.commands.contacts import checked_region
 from notify_tui.commands.faults import rejected_line
 from notify_tui.config import Settings
-from notify_tui.domain.status import UNSENT, CampaignState
+from notify_tui.domain.status import UNSENT, CampaignState, SendState
 from notify_tui.domain.text import duration, visible
 from notify_tui.services.contacts_import import (
     ContactsFileError,
@@ -200,6 +200,12 @@ def _left_to_send(campaign_id: int, rate: float | None) -> tuple[int, str]:
     if left:
         took = f": {duration(left / rate)} at {rate:g}/s" if rate else ""
         print(f"{left:,} message{'' if left == 1 else 's'} left to send{took}")
+    review = counts.get(SendState.NEEDS_REVIEW, 0)
+    if review:
+        print(
+            f"{review:,} message{' needs' if review == 1 else 's need'} review first (never sent "
+            f"again on its own): notify-tui review {campaign_id}"
+        )
     return left, campaign.state
 
 
