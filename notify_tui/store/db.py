@@ -7,12 +7,15 @@ older workspace up to ``SCHEMA_VERSION`` without losing anything.
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import os
 import sqlite3
+import sys
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
+from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 from peewee import Database, PostgresqlDatabase, SqliteDatabase
@@ -119,9 +122,13 @@ class StorageError(WorkspaceError):
     that says what happened and what to do. A failed write changed nothing: SQLite and
     PostgreSQL roll the unfinished transaction back."""
 
-    def __init__(self, failure: StorageFailure, message: str) -> None:
+    def __init__(
+        self, failure: StorageFailure, message: str, cause: BaseException | None = None
+    ) -> None:
         super().__init__(message)
         self.failure = failure
+        self.cause = cause
+        """The driver's error it was made from (to say it again with other advice)."""
 
 
 _SQLITE_FAILURES = {
@@ -259,7 +266,9 @@ def storage_error(
     stopped sender leaves to ``send --resume``.
     """
     if isinstance(exc, StorageError):
-        return exc
+        if resume is None or exc.cause is None:
+            return exc
+        exc = exc.cause
     found = _failure_of(exc)
     if found is None:
         return None
@@ -312,7 +321,7 @@ def storage_error(
             f"lost the connection to the workspace, {where} ({detail}; {unsaved}): check the "
             f"server, then {again}"
         )
-    return StorageError(failure, text)
+    return StorageError(failure, text, cause)
 
 
 add_translator(storage_error)
@@ -510,14 +519,90 @@ def _sqlite(path: Path) -> SqliteDatabase:
 
 
 class WorkspaceSqliteDatabase(SqliteDatabase):
-    """SQLite as a workspace uses it."""
+    """SQLite as a workspace uses it: a failure leaves one clear error, never a crash.
+
+    After an I/O error or a write refused because the file (or its -wal, or its -shm) became
+    read-only, SQLite must not be touched again by this process: the -shm is mapped in memory,
+    and the next access to a mapping whose file turned immutable (or whose filesystem went
+    read-only) kills the process with SIGBUS, which no Python code can catch. So the error is
+    kept (``unusable``), every later query raises it at once, and the connections are never
+    closed (closing checkpoints): they end with the process, as after a kill, which SQLite is
+    made to survive. What was committed is in the file; the failed transaction is not.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.unusable: StorageError | None = None
+
+    def _note(self, exc: BaseException | None) -> None:
+        if exc is None or self.unusable is not None:
+            return
+        failure = storage_error(exc, self)
+        if failure is not None and failure.failure in _UNTOUCHABLE:
+            self.unusable = failure
+
+    def _refuse(self) -> None:
+        if self.unusable is not None:
+            raise StorageError(self.unusable.failure, str(self.unusable), self.unusable.cause)
+
+    def cursor(self, named_cursor: Any = None) -> Any:
+        self._refuse()
+        self._check_shm()
+        return super().cursor(named_cursor)
+
+    def _check_shm(self) -> None:
+        """Before each statement: the -shm must still be writable (one ``access`` call), or
+        the statement would die of SIGBUS (see the class)."""
+        shm = f"{self.database}-shm"
+        if os.access(shm, os.W_OK) or not os.path.exists(shm):
+            return
+        refused = sqlite3.OperationalError(f"{Path(shm).name} became read-only")
+        refused.sqlite_errorcode = 8  # SQLITE_READONLY
+        self.unusable = storage_error(refused, self)
+        self._refuse()
+
+    def execute_sql(self, sql: str, params: Any = None) -> Any:
+        try:
+            return super().execute_sql(sql, params)
+        except Exception as exc:
+            self._note(exc)
+            raise
+
+    def begin(self, lock_type: str | None = None) -> None:
+        try:
+            super().begin(lock_type)
+        except Exception as exc:
+            self._note(exc)
+            raise
+
+    def commit(self) -> None:
+        try:
+            super().commit()
+        except Exception as exc:
+            self._note(exc)
+            raise
 
     def rollback(self) -> None:
+        # Called while the failure that ends the transaction is being handled.
+        self._note(sys.exc_info()[1])
+        if self.unusable is not None:
+            return
         # After SQLITE_FULL, an I/O error or a corruption SQLite has rolled the transaction back
         # itself: a ROLLBACK would fail with "no transaction is active" over the real error.
         if not self.is_closed() and not self.connection().in_transaction:
             return
         super().rollback()
+
+    def _close(self, conn: sqlite3.Connection) -> None:
+        if self.unusable is not None:
+            # Never closed, never freed (a closing connection checkpoints): see the class.
+            ctypes.pythonapi.Py_IncRef(ctypes.py_object(conn))
+            return
+        super()._close(conn)
+
+
+_UNTOUCHABLE = (StorageFailure.IO, StorageFailure.READ_ONLY)
+"""Failures after which SQLite is not touched again by this process (see above)."""
 
 
 def open_workspace(url: str | None, sqlite_path: Path | None = None) -> Database:

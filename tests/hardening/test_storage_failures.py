@@ -12,15 +12,21 @@ import os
 import sqlite3
 import subprocess
 import sys
+import time
+import uuid
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
+from tests.conftest import postgres_schema_url
+
 from .support import CLI, ROOT, subprocess_env
 
 AUDIENCE = 3000
+SENDING = [*CLI, "send", "--all-contacts", "--yes", "--rate", "300", "--message", "Hi", "--name"]
+"""``send`` at 300 a second (long enough to be caught in the middle), but for the name."""
 
 
 def audience_file(path: Path, count: int = AUDIENCE) -> Path:
@@ -75,6 +81,11 @@ def cli(tmp_path: Path, url: str, *args: str) -> subprocess.CompletedProcess[str
         stdin=subprocess.DEVNULL,
         timeout=300,
     )
+
+
+def import_audience(tmp_path: Path, url: str) -> None:
+    imported = cli(tmp_path, url, "contacts", "import", str(audience_file(tmp_path / "a.csv")))
+    assert imported.returncode == 0, imported.stderr
 
 
 def one_error_line(result: subprocess.CompletedProcess[str]) -> str:
@@ -201,3 +212,151 @@ def test_a_full_disk_mid_send_stops_as_if_interrupted_and_the_resume_sends_nobod
     assert max(sent.values()) == 1, "somebody got the campaign twice"
     doctor = cli(tmp_path, url, "doctor")
     assert doctor.returncode == 0, doctor.stdout
+
+
+# -- a file that turns read-only ---------------------------------------------------------------
+
+
+def wait_until(condition: Callable[[], bool], what: str, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting until {what}")
+        time.sleep(0.05)
+
+
+def submitted_rows(path: Path) -> int:
+    raw = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=30)
+    try:
+        row = raw.execute("SELECT count(*) FROM message WHERE send_state = 'submitted'").fetchone()
+        return int(row[0])
+    except sqlite3.OperationalError:
+        return 0
+    finally:
+        raw.close()
+
+
+def chattr(flag: str, *paths: Path) -> bool:
+    done = subprocess.run(["chattr", flag, *map(str, paths)], capture_output=True)
+    return done.returncode == 0
+
+
+def test_a_workspace_made_immutable_mid_send_ends_in_one_line_not_sigbus(tmp_path: Path) -> None:
+    """``chattr +i workspace.db*`` while sending: SQLite's next touch of its memory-mapped -shm
+    would kill the process with SIGBUS. The sender sees it first, stops in one line, touches
+    the file no more; once writable again, the resume finishes and nobody gets it twice."""
+    if os.geteuid() != 0:
+        pytest.skip("chattr +i needs root")
+    path = tmp_path / "ws" / "workspace.db"
+    url = f"sqlite:///{path}"
+    assert (
+        cli(tmp_path, url, "contacts", "import", str(audience_file(tmp_path / "a.csv"))).returncode
+        == 0
+    )
+    files = [path, Path(f"{path}-wal"), Path(f"{path}-shm")]
+    out = tmp_path / "send.out"
+    with out.open("w") as handle:
+        sender = subprocess.Popen(
+            [
+                *CLI,
+                "send",
+                "--name",
+                "RO",
+                "--message",
+                "Hi",
+                "--all-contacts",
+                "-y",
+                "--rate",
+                "300",
+            ],
+            cwd=ROOT,
+            env=subprocess_env(tmp_path, url),
+            stdout=handle,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+    try:
+        wait_until(lambda: submitted_rows(path) >= 300, "300 messages are recorded submitted")
+        if not chattr("+i", *files):
+            pytest.skip("this filesystem has no immutable files")
+        try:
+            _, err = sender.communicate(timeout=120)
+        finally:
+            chattr("-i", *files)
+    finally:
+        if sender.poll() is None:
+            sender.kill()
+    assert sender.returncode == 1, (sender.returncode, err)
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in err, err
+    assert lines[0].startswith("notify-tui: error: ") and str(path) in lines[0]
+    assert lines[0].endswith("notify-tui send --resume 1"), lines[0]
+
+    resumed = cli(tmp_path, url, "send", "--resume", "1", "--yes", "--rate", "0")
+    assert resumed.returncode == 0, resumed.stderr
+    after = send_states(path)
+    assert set(after) == {"submitted", "refused"}
+    sent = provider_numbers(tmp_path)
+    assert set(sent) == after["submitted"] and max(sent.values()) == 1
+    assert cli(tmp_path, url, "doctor").returncode == 0
+
+
+# -- PostgreSQL goes away ------------------------------------------------------------------
+
+
+def test_postgresql_going_away_mid_send_ends_in_one_line_and_the_resume_finishes(
+    tmp_path: Path,
+) -> None:
+    """Every session of the sender terminated (``pg_terminate_backend``, as a restart or an
+    administrator does): one line naming the resume; nothing committed is lost; the resume
+    finishes and nobody gets the campaign twice."""
+    import psycopg2
+
+    name = f"notify-storage-{uuid.uuid4().hex[:8]}"
+    for base in postgres_schema_url():
+        url = f"{base}&application_name={name}"
+        import_audience(tmp_path, url)
+        out = tmp_path / "send.out"
+        with out.open("w") as handle:
+            sender = subprocess.Popen(
+                [*SENDING, "PG"],
+                cwd=ROOT,
+                env=subprocess_env(tmp_path, url),
+                stdout=handle,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+        admin = psycopg2.connect(base)
+        admin.autocommit = True
+        try:
+            with admin.cursor() as cursor:
+
+                def some_submitted() -> bool:
+                    cursor.execute("SELECT count(*) FROM message WHERE send_state = 'submitted'")
+                    return int(cursor.fetchone()[0]) >= 300
+
+                wait_until(some_submitted, "300 messages are recorded submitted")
+                cursor.execute(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                    "WHERE application_name = %s",
+                    (name,),
+                )
+                assert cursor.fetchall(), "the sender's sessions were found"
+            _, err = sender.communicate(timeout=120)
+        finally:
+            if sender.poll() is None:
+                sender.kill()
+            admin.close()
+        assert sender.returncode == 1, err
+        lines = err.strip().splitlines()
+        assert len(lines) == 1 and "Traceback" not in err, err
+        assert lines[0].startswith("notify-tui: error: lost the connection to the workspace")
+        assert lines[0].endswith("check the server, then run notify-tui send --resume 1")
+
+        resumed = cli(tmp_path, url, "send", "--resume", "1", "--yes", "--rate", "0")
+        assert resumed.returncode == 0, resumed.stderr
+        sent = provider_numbers(tmp_path)
+        assert max(sent.values()) == 1, "somebody got the campaign twice"
+        doctor = cli(tmp_path, url, "doctor")
+        assert doctor.returncode == 0, doctor.stdout
+        assert "interrupted" not in doctor.stdout
