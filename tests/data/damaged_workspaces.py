@@ -4,12 +4,14 @@ bytes would go stale with every schema change); the tests in
 ``tests/hardening/test_storage.py`` run every command on each and expect one line, never a
 traceback, and ``doctor`` to say what it can still read.
 
-The full-disk case needs a filesystem that fills up: it lives in that test module (a small
-tmpfs, mounted when the tests run as root).
+The full disk needs a filesystem that fills up: ``fill_disk`` fills one but a few KiB (the
+tests mount a small tmpfs for it, as root), ``tests/hardening/test_storage_failures.py`` runs
+sends and imports into it.
 """
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from collections.abc import Callable
 from pathlib import Path
@@ -139,3 +141,18 @@ CASES: dict[str, Callable[[Path], Path]] = {
 def build(case: str, folder: Path) -> Path:
     """The damaged workspace of ``case`` in ``folder``; answers its path."""
     return CASES[case](folder)
+
+
+def fill_disk(folder: Path, leave_kib: int) -> Path:
+    """Fill the filesystem holding ``folder`` but ``leave_kib`` KiB, with one file; answers
+    it (deleting it frees the space again)."""
+    stats = os.statvfs(folder)
+    free = stats.f_bavail * stats.f_frsize
+    filler = folder / "filler"
+    remaining = max(0, free - leave_kib * 1024)
+    chunk = b"\0" * (1 << 20)
+    with filler.open("wb") as handle:
+        while remaining > 0:
+            handle.write(chunk[: min(len(chunk), remaining)])
+            remaining -= min(len(chunk), remaining)
+    return filler

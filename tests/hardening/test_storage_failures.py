@@ -21,6 +21,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import postgres_schema_url
+from tests.data.damaged_workspaces import fill_disk
 
 from .support import CLI, ROOT, subprocess_env
 
@@ -55,20 +56,6 @@ def small_disk(tmp_path: Path) -> Iterator[Path]:
         yield where
     finally:
         subprocess.run(["umount", "-l", str(where)], check=False)
-
-
-def fill(disk: Path, leave_kib: int) -> Path:
-    """Fill ``disk`` but ``leave_kib`` KiB; answers the filler, whose removal frees the space."""
-    stats = os.statvfs(disk)
-    free = stats.f_bavail * stats.f_frsize
-    filler = disk / "filler"
-    with filler.open("wb") as handle:
-        remaining = max(0, free - leave_kib * 1024)
-        chunk = b"\0" * (1 << 20)
-        while remaining > 0:
-            handle.write(chunk[: min(len(chunk), remaining)])
-            remaining -= min(len(chunk), remaining)
-    return filler
 
 
 def cli(tmp_path: Path, url: str, *args: str) -> subprocess.CompletedProcess[str]:
@@ -135,7 +122,7 @@ def test_a_full_disk_while_recording_a_campaign_records_nothing_in_one_line(
         cli(tmp_path, url, "contacts", "import", str(audience_file(tmp_path / "a.csv"))).returncode
         == 0
     )
-    filler = fill(small_disk, 200)
+    filler = fill_disk(small_disk, 200)
     result = cli(
         tmp_path, url, "send", "--name", "Full", "--message", "Hi", "--all-contacts", "--yes"
     )
@@ -169,7 +156,7 @@ def test_a_full_disk_mid_send_stops_as_if_interrupted_and_the_resume_sends_nobod
         cli(tmp_path, url, "contacts", "import", str(audience_file(tmp_path / "a.csv"))).returncode
         == 0
     )
-    filler = fill(small_disk, room_kib)
+    filler = fill_disk(small_disk, room_kib)
     result = cli(
         tmp_path,
         url,
@@ -360,3 +347,73 @@ def test_postgresql_going_away_mid_send_ends_in_one_line_and_the_resume_finishes
         doctor = cli(tmp_path, url, "doctor")
         assert doctor.returncode == 0, doctor.stdout
         assert "interrupted" not in doctor.stdout
+
+
+# -- a lock held too long, a WAL deleted ---------------------------------------------------------
+
+
+def test_a_workspace_locked_past_the_busy_timeout_says_so_in_one_line_and_changes_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Another process holds the write lock longer than notify-tui waits (30 s; 0.3 s here)."""
+    from notify_tui.cli import main
+    from notify_tui.store import db as store_db
+
+    monkeypatch.setitem(store_db.SQLITE_PRAGMAS, "busy_timeout", 300)
+    path = tmp_path / "ws" / "workspace.db"
+    url = f"sqlite:///{path}"
+    assert main(["--database-url", url, "optout", "+14155550100"]) == 0
+    capsys.readouterr()
+    holder = sqlite3.connect(path, isolation_level=None)
+    try:
+        holder.execute("BEGIN IMMEDIATE")
+        assert main(["--database-url", url, "optout", "+14155550101", "--reason", "x"]) == 1
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    err = capsys.readouterr().err
+    assert err == (
+        f"notify-tui: error: the workspace {path} stayed locked by another process (database "
+        "is locked; nothing was changed): wait for it or stop it, then run it again\n"
+    )
+    raw = sqlite3.connect(path)
+    try:
+        assert raw.execute("SELECT phone FROM contact").fetchall() == [("+14155550100",)]
+    finally:
+        raw.close()
+
+
+def test_a_wal_deleted_mid_send_loses_nothing_the_sender_wrote(tmp_path: Path) -> None:
+    """``rm workspace.db-wal`` while a sender writes: the sender keeps its open WAL and
+    checkpoints it when it ends; a command started meanwhile says one line (or works)."""
+    path = tmp_path / "ws" / "workspace.db"
+    url = f"sqlite:///{path}"
+    import_audience(tmp_path, url)
+    sender = subprocess.Popen(
+        [*SENDING, "WAL"],
+        cwd=ROOT,
+        env=subprocess_env(tmp_path, url),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        wait_until(lambda: submitted_rows(path) >= 300, "300 messages are recorded submitted")
+        Path(f"{path}-wal").unlink()
+        meanwhile = cli(tmp_path, url, "campaigns")
+        assert "Traceback" not in meanwhile.stderr
+        if meanwhile.returncode:
+            assert len(meanwhile.stderr.strip().splitlines()) == 1, meanwhile.stderr
+        _, err = sender.communicate(timeout=120)
+    finally:
+        if sender.poll() is None:
+            sender.kill()
+    assert "Traceback" not in err
+    if sender.returncode:
+        assert len(err.strip().splitlines()) == 1 and "send --resume 1" in err, err
+        assert cli(tmp_path, url, "send", "--resume", "1", "--yes", "--rate", "0").returncode == 0
+    after = send_states(path)
+    assert set(after) == {"submitted", "refused"}
+    sent = provider_numbers(tmp_path)
+    assert set(sent) == after["submitted"] and max(sent.values()) == 1
+    assert cli(tmp_path, url, "doctor").returncode == 0
