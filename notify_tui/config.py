@@ -72,6 +72,9 @@ class Settings:
     default_region: str = "US"
     price_per_segment: Decimal = Decimal("0.0079")
     send_rate: float = 1.0
+    outage_limit: float = 300.0
+    """Seconds without a successful provider request before ``send`` and ``poll
+    --until-settled`` stop (exit 1, saying what failed); the app and a ``poll`` daemon go on."""
     operator: str = field(default_factory=lambda: os.environ.get("USER") or "operator")
     policy: OptOutPolicy = field(default_factory=OptOutPolicy)
     warnings: tuple[str, ...] = ()
@@ -109,6 +112,7 @@ ENVIRONMENT: dict[str, str] = {
     "NOTIFY_DEFAULT_REGION": "default_region",
     "NOTIFY_PRICE_PER_SEGMENT": "price_per_segment",
     "NOTIFY_SEND_RATE": "send_rate",
+    "NOTIFY_OUTAGE_LIMIT": "outage_limit",
     "NOTIFY_OPERATOR": "operator",
     "TWILIO_ACCOUNT_SID": "account_sid",
     "TWILIO_AUTH_TOKEN": "auth_token",
@@ -244,6 +248,16 @@ def _coerce(name: str, value: Any, source: str) -> Any:
                 f"most {MAX_SEND_RATE:,}"
             )
         return rate
+    if name == "outage_limit":
+        try:
+            limit = float(value)
+        except (TypeError, ValueError):
+            limit = math.nan
+        if not 1 <= limit <= MAX_OUTAGE_LIMIT:  # NaN is in no range
+            raise ConfigError(
+                f"{source}: outage_limit must be a number of seconds from 1 to {MAX_OUTAGE_LIMIT:,}"
+            )
+        return limit
     text = str(value).strip()
     if name == "provider_url" and text:
         _check_provider_url(text, source)
@@ -256,6 +270,8 @@ MAX_PRICE_PER_SEGMENT = Decimal(1000)
 """A price per segment above this is a mistake (a misplaced decimal point), in any currency."""
 
 MAX_SEND_RATE = 1_000_000
+
+MAX_OUTAGE_LIMIT = 7 * 24 * 3600
 
 
 def _checked_region(text: str, source: str) -> str:

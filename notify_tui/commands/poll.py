@@ -9,7 +9,7 @@ from collections import Counter
 from datetime import datetime, timedelta
 from typing import TextIO
 
-from notify_tui.commands import CommandError
+from notify_tui.commands import EXIT_FAILURE, EXIT_OK, CommandError
 from notify_tui.commands.faults import rejected_line
 from notify_tui.config import Settings
 from notify_tui.domain.text import visible
@@ -111,15 +111,40 @@ async def _poll(args: argparse.Namespace, settings: Settings) -> int:
             raise CommandError(f"no campaign with id {args.campaign}")
         await asyncio.to_thread(ensure_applied, settings.policy)
         poller = runtime.make_poller(lease_for=timedelta(seconds=args.lease))
+        health = runtime.health
         if args.once:
             progress(await poller.poll_once(args.campaign))
-            return 0
-        job = poller.run(args.campaign, until_settled=args.until_settled, on_cycle=progress)
+            if health.outage is not None:
+                # Nothing was answered: a cron job must hear of it.
+                print(f"notify-tui: error: {health.outage.describe()}", file=sys.stderr)
+                return EXIT_FAILURE
+            return EXIT_OK
+        limit = settings.outage_limit
+        told = False
+
+        def on_cycle(cycle: PollCycle) -> None:
+            # A daemon goes on trying (with capped backoff), but says once that it is stuck.
+            nonlocal told
+            progress(cycle)
+            outage = health.exceeded(limit)
+            if outage is None:
+                told = False
+            elif not told:
+                told = True
+                print(f"{outage.describe()}; still trying until stopped", file=sys.stderr)
+
+        job = poller.run(
+            args.campaign,
+            until_settled=args.until_settled,
+            on_cycle=on_cycle,
+            # Until settled (a cron job) ends after the outage limit; a daemon never does.
+            outage_limit=limit if args.until_settled else None,
+        )
         try:
             await asyncio.wait_for(job, timeout=args.timeout)
         except TimeoutError:
             print(f"\nstopped after {args.timeout:g} s", file=sys.stderr)
-        return 0
+        return EXIT_OK
     finally:
         progress.close()
         await runtime.aclose()

@@ -139,6 +139,8 @@ async def _deliver(runtime: Runtime, campaign_id: int, rate: float | None, resum
             rate=rate,
             on_progress=progress,
             on_applied=runtime.policy_hook(),
+            health=runtime.health,
+            outage_limit=runtime.settings.outage_limit,
         )
     except SendError as exc:
         raise CommandError(str(exc)) from None

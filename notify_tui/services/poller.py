@@ -48,6 +48,7 @@ from notify_tui.provider.answers import (
     check_recipient,
     flaw_faults,
 )
+from notify_tui.services.health import OutageError, ProviderHealth
 from notify_tui.store import polling
 from notify_tui.store.faults import record_faults
 from notify_tui.store.models import database, utcnow
@@ -232,8 +233,11 @@ class Poller:
         clock: Callable[[], datetime] = utcnow,
         on_applied: ResolutionHook | None = None,
         receipt_grace: timedelta = timedelta(seconds=60),
+        health: ProviderHealth | None = None,
     ) -> None:
         self._client = client
+        self.health = health or ProviderHealth()
+        """Told of every cycle's answers and failures: an outage, if there is one."""
         self.owner = owner or default_owner()
         self._batch = batch
         self._fetch_threshold = fetch_threshold
@@ -304,6 +308,10 @@ class Poller:
             await asyncio.to_thread(record_faults, answers.faults, self._clock())
             answers.recorded.extend(answers.faults)
         self.requests += answers.requests
+        if answers.requests > len(answers.failed):
+            self.health.ok()  # something was answered: the provider is there
+        elif answers.error is not None and answers.refused is None:
+            self.health.failed(answers.error)
         if self._on_applied is not None and applied.resolutions:
             await self._on_applied(applied)
         if answers.refused is not None:
@@ -333,8 +341,12 @@ class Poller:
         on_error: Callable[[Exception], object] | None = None,
         before_cycle: Callable[[], object] | None = None,
         idle_sleep: float = 5.0,
+        outage_limit: float | None = None,
     ) -> None:
         """Poll until cancelled (or, with ``until_settled``, until nothing can resolve now).
+
+        Past ``outage_limit`` seconds without a good answer from the provider, it raises
+        ``OutageError`` (``None``: it goes on trying, as a daemon and the app do).
 
         ``on_cycle`` hears about every cycle (it may be a coroutine function: it is awaited).
         Without ``on_error`` a cycle that breaks ends the loop with its exception; with it, the
@@ -365,6 +377,9 @@ class Poller:
                 await asyncio.sleep(backoff(failures))
                 continue
             failures = 0
+            outage = self.health.exceeded(outage_limit)
+            if outage is not None:
+                raise OutageError(outage)
             if until_settled and cycle.resolvable == 0 and not self._sweeps:
                 return
             if more:

@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from notify_tui.config import Settings
     from notify_tui.provider import TwilioClient
     from notify_tui.provider.sandbox import SandboxApp
+    from notify_tui.services.health import Outage, ProviderHealth
     from notify_tui.services.poller import Poller
     from notify_tui.store.updates import AppliedUpdates
 
@@ -63,6 +64,7 @@ class Runtime:
     database: Database
     _client: TwilioClient | None = field(default=None, repr=False)
     _sandbox: SandboxApp | None = field(default=None, repr=False)
+    _health: ProviderHealth | None = field(default=None, repr=False)
 
     @classmethod
     def open(cls, settings: Settings) -> Runtime:
@@ -76,6 +78,27 @@ class Runtime:
         if self._client is None:
             self._client, self._sandbox = build_client(self.settings)
         return self._client
+
+    @property
+    def health(self) -> ProviderHealth:
+        """How the provider has been answering this process: one for its senders and poller,
+        so that an outage is seen (and shown) whichever of them meets it."""
+        if self._health is None:
+            from notify_tui.services.health import ProviderHealth
+
+            if self.settings.provider_url:
+                self._health = ProviderHealth.for_url(self.settings.provider_url)
+            elif self.settings.uses_sandbox:
+                self._health = ProviderHealth("the built-in sandbox")
+            else:
+                self._health = ProviderHealth("api.twilio.com")
+        return self._health
+
+    @property
+    def outage(self) -> Outage | None:
+        """The provider's current outage; ``None`` also before anything asked the provider
+        (without importing the provider's modules: the app's first frame doesn't need them)."""
+        return None if self._health is None else self._health.outage
 
     @property
     def sender(self) -> dict[str, str | None]:
@@ -114,6 +137,7 @@ class Runtime:
         """A poller on this runtime's client that applies the opt-out policy as it resolves."""
         from notify_tui.services.poller import Poller
 
+        options.setdefault("health", self.health)
         return Poller(self.client, on_applied=self.policy_hook(), **options)
 
     async def aclose(self) -> None:

@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from textual.app import App
     from textual.dom import DOMNode
 
+    from notify_tui.services.health import Outage
     from notify_tui.services.poller import PollCycle, Poller
     from notify_tui.services.sender import SendProgress, SendResult
 
@@ -101,6 +102,10 @@ class LiveUpdates:
         """Published when a poll cycle broke (polling goes on after a pause)."""
         self.sends_changed: Signal[int] = Signal(app, "sends_changed")
         """Published with a campaign id whenever its sending moves on, starts or ends."""
+        self.outage_changed: Signal[Outage | None] = Signal(app, "outage_changed")
+        """Published when the provider stops answering (with the outage), when the last error
+        changes, and when it answers again (``None``). The poller and the senders keep trying."""
+        self._outage_key: tuple[object, str] | None = None
 
     # Polling
 
@@ -170,14 +175,34 @@ class LiveUpdates:
         async def cycle_done(cycle: PollCycle) -> None:
             state = await asyncio.to_thread(load_state, cycle) if load_state else None
             self.statuses_resolved.publish(PollResult(cycle, campaign_id, state))
+            self.check_health()
+
+        def cycle_failed(exc: Exception) -> None:
+            self.poll_failed.publish(describe_error(exc))
+            self.check_health()
 
         await self.poller.run(
             campaign_id,
             on_cycle=cycle_done,
-            on_error=lambda exc: self.poll_failed.publish(describe_error(exc)),
+            on_error=cycle_failed,
             before_cycle=lambda: self.poll_started.publish(campaign_id),
             idle_sleep=scope.idle,
         )
+
+    # The provider's health, shared by the poller and the senders (``Runtime.health``)
+
+    @property
+    def outage(self) -> Outage | None:
+        """The provider's current outage, if any."""
+        return self._runtime.outage
+
+    def check_health(self) -> None:
+        """Publish ``outage_changed`` if the outage began, changed its last error, or ended."""
+        outage = self._runtime.outage
+        key = None if outage is None else (outage.since, outage.last_error)
+        if key != self._outage_key:
+            self._outage_key = key
+            self.outage_changed.publish(outage)
 
     # Sending
 
@@ -214,6 +239,7 @@ class LiveUpdates:
 
         def progress(event: SendProgress) -> None:
             self._app.post_message(SendProgressed(event))
+            self.check_health()
 
         job = resume_campaign if resume else send_campaign
         try:
@@ -223,6 +249,9 @@ class LiveUpdates:
                 rate=settings.send_rate or None,
                 on_progress=progress,
                 on_applied=self._runtime.policy_hook(),
+                # The app never gives up: it shows the outage and keeps trying (capped backoff).
+                health=self._runtime.health,
+                outage_limit=None,
             )
         except asyncio.CancelledError:
             raise

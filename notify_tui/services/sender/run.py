@@ -41,6 +41,7 @@ from notify_tui.provider import (
     TwilioClient,
 )
 from notify_tui.provider.answers import check_created, flaw_faults
+from notify_tui.services.health import OutageError, ProviderHealth
 from notify_tui.services.sender.events import (
     ProgressCallback,
     ResolutionHook,
@@ -173,6 +174,8 @@ class _CampaignSender:
         settle: float,
         retry_base: float,
         actor: str,
+        health: ProviderHealth | None,
+        outage_limit: float | None,
     ) -> None:
         if concurrency < 1:
             raise SendError("concurrency must be at least 1")
@@ -188,6 +191,8 @@ class _CampaignSender:
         self.settle = settle
         self.retry_base = retry_base
         self.actor = actor
+        self.health = health or ProviderHealth.for_url(client.config.base_url)
+        self.outage_limit = outage_limit
         self.pacer = Pacer(rate, clock, sleep)
         # Claim no further ahead than about half a second of sending.
         self.feed_batch = FEED_BATCH if rate is None else max(1, min(FEED_BATCH, int(rate / 4)))
@@ -263,6 +268,14 @@ class _CampaignSender:
         """Remember provider trouble (its first error), or its end once the provider has answered
         well for ``TROUBLE_QUIET`` seconds; an event tells each change, not each failure."""
         now = self.clock()
+        if error is None:
+            self.health.ok()
+        else:
+            self.health.failed(error)
+            outage = self.health.exceeded(self.outage_limit)
+            if outage is not None and self.fatal is None:
+                # No good answer for too long (no route, DNS, the provider down): stop cleanly.
+                self._stop(OutageError(outage, f"notify-tui send --resume {self.id}"))
         if error is not None:
             self.trouble_at = now
             if self.trouble is None:
@@ -895,6 +908,8 @@ async def send_campaign(
     settle: float = SETTLE,
     retry_base: float = RETRY_BASE,
     actor: str = "provider",
+    health: ProviderHealth | None = None,
+    outage_limit: float | None = None,
 ) -> SendResult:
     """Submit every pending message of a recorded campaign, at most ``rate`` per second.
 
@@ -908,7 +923,9 @@ async def send_campaign(
     ``retry_base`` the first backoff after the provider was busy or unreachable; ``actor`` who
     records a STOP opt-out; ``clock`` and ``sleep`` pace the sends; ``wall`` (naive UTC) times
     the claims and the attempt windows that lookups judge by (inject them in tests: it must
-    agree with the provider's clock).
+    agree with the provider's clock). ``health`` hears of every answer and failure (the app
+    shares one to show an outage); past ``outage_limit`` seconds without a good answer the run
+    stops (``None``: it never does) and raises ``OutageError``, naming the resume command.
     Raises ``SendError`` (no such campaign, no sender, another process is sending it),
     ``ProviderError`` for failures that stop the run (wrong credentials) and ``StorageError``
     when the store fails (a full disk...: the run stops as if interrupted, saving what still
@@ -927,6 +944,8 @@ async def send_campaign(
         settle=settle,
         retry_base=retry_base,
         actor=actor,
+        health=health,
+        outage_limit=outage_limit,
     )
     try:
         return await sender.run()

@@ -42,6 +42,7 @@ from notify_tui.ui.screens.opt_out_actions import OptOutActionsScreen, number_an
 from notify_tui.ui.text import safe_text
 from notify_tui.ui.widgets.campaign_header import CampaignHeader
 from notify_tui.ui.widgets.filter_input import FilterInput
+from notify_tui.ui.widgets.outage_banner import OutageBanner
 from notify_tui.ui.widgets.reason_list import ReasonList, advice_for
 from notify_tui.ui.widgets.recipient_table import RecipientTable
 from notify_tui.ui.widgets.status_chart import ChartData, StatusChart
@@ -197,6 +198,7 @@ class DetailsScreen(OptOutActionsScreen):
 
     def compose(self) -> ComposeResult:
         app = self.notify_app
+        yield OutageBanner(tz=app.tz, id="outage")
         yield CampaignHeader(now=app.clock, tz=app.tz, live=app.poll, id="header")
         with Horizontal(id="details-top"):
             yield StatusChart(tz=app.tz, id="chart")
@@ -254,6 +256,9 @@ class DetailsScreen(OptOutActionsScreen):
         live.poll_started.subscribe(self, self._poll_started)
         live.statuses_resolved.subscribe(self, self._statuses_resolved, immediate=True)
         live.poll_failed.subscribe(self, self._poll_failed)
+        banner = self.query_one(OutageBanner)
+        live.outage_changed.subscribe(self, banner.show)
+        banner.show(live.outage)
 
     def on_screen_resume(self) -> None:
         self.notify_app.live.follow(self, self.campaign_id, self._state_after)

@@ -24,6 +24,7 @@ from notify_tui.ui.screens.base import NotifyScreen
 from notify_tui.ui.text import safe_text
 from notify_tui.ui.widgets.campaign_table import SUGGESTION_MARK, CampaignSource, CampaignTable
 from notify_tui.ui.widgets.filter_input import FilterInput
+from notify_tui.ui.widgets.outage_banner import OutageBanner
 from notify_tui.ui.widgets.virtual_table import VirtualTable
 
 FILTER_DELAY = 0.15
@@ -88,6 +89,7 @@ class HistoryScreen(NotifyScreen):
 
     def compose(self) -> ComposeResult:
         app = self.notify_app
+        yield OutageBanner(tz=app.tz, id="outage")
         with Horizontal(id="history-bar", classes="bar"):
             yield Static(id="history-title")
             yield FilterInput(
@@ -110,6 +112,9 @@ class HistoryScreen(NotifyScreen):
         live = self.notify_app.live
         live.sends_changed.subscribe(self, self._sends_changed)
         live.statuses_resolved.subscribe(self, self._statuses_resolved, immediate=True)
+        banner = self.query_one(OutageBanner)
+        live.outage_changed.subscribe(self, banner.show)
+        banner.show(live.outage)
 
     def _statuses_resolved(self, result: PollResult) -> None:
         if result.campaign_id is None:  # a cycle of every campaign (not one of Details')
