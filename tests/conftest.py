@@ -1,14 +1,27 @@
-"""Fixtures for every test: isolated config and data paths, workspaces on both databases."""
+"""Fixtures for every test: isolated config and data paths, workspaces on both databases, the
+sandbox provider on a clock the test moves, and a client of it.
+
+A directory (or a module) changes how its sandbox is built by overriding ``sandbox_options``
+(the UI's runs on the wall clock, 40 times faster) or ``clock`` (the provider tests' starts at a
+fixed instant); the fixtures themselves are defined here alone."""
 
 from __future__ import annotations
 
 import os
+import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from hypothesis import settings
+
+from tests.provider.support import FakeClock, RecordingSleep
+
+if TYPE_CHECKING:
+    from notify_tui.provider import TwilioClient
+    from notify_tui.provider.sandbox import SandboxApp
 
 # Property tests explore new random inputs on every developer run. The CI gate replays the same
 # inputs every time (a submission must not pass or fail by lottery); "thorough" is for hunting:
@@ -76,23 +89,34 @@ def postgres_schema_url() -> Iterator[str]:
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
-def workspace(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """An open, empty workspace on each database; yields the backend name."""
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """The URL of an empty workspace on each database, not opened yet (a fresh PostgreSQL
+    schema, dropped afterwards)."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'workspace.db'}"
+        return
+    yield from postgres_schema_url()
+
+
+@pytest.fixture
+def workspace_url(database_url: str) -> Iterator[str]:
+    """The workspace of ``database_url``, open in this process; yields the URL, which opens the
+    same workspace again (a subcommand, another process)."""
     from notify_tui.store.db import open_workspace
     from notify_tui.store.models import database
 
-    if request.param == "sqlite":
-        db = open_workspace(None, tmp_path / "workspace.db")
-        yield "sqlite"
+    db = open_workspace(database_url)
+    try:
+        yield database_url
+    finally:
         db.close()
-        return
-    for url in postgres_schema_url():
-        db = open_workspace(url)
-        try:
-            yield "postgres"
-        finally:
-            db.close()
-    database.initialize(None)
+        database.initialize(None)
+
+
+@pytest.fixture
+def workspace(workspace_url: str) -> str:
+    """An open, empty workspace on each database; its backend's name."""
+    return "postgres" if workspace_url.startswith("postgresql") else "sqlite"
 
 
 @pytest.fixture
@@ -104,3 +128,41 @@ def sqlite_workspace(tmp_path: Path) -> Iterator[Path]:
     db = open_workspace(None, path)
     yield path
     db.close()
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    """The sandbox's clock: the wall clock's time when the test starts, then moved only by the
+    test (``clock.advance(seconds)``), so a message's timeline passes without sleeping."""
+    return FakeClock(time.time())
+
+
+@pytest.fixture
+def fake_sleep() -> RecordingSleep:
+    """A sleep for the client's retries that returns at once and records each delay."""
+    return RecordingSleep()
+
+
+@pytest.fixture
+def sandbox_options(clock: FakeClock) -> dict[str, Any]:
+    """How ``sandbox`` is built: on ``clock``, outcomes and sids seeded."""
+    return {"clock": clock, "seed": 7}
+
+
+@pytest.fixture
+def sandbox(sandbox_options: dict[str, Any]) -> Iterator[SandboxApp]:
+    """The in-process sandbox provider, closed after the test."""
+    from notify_tui.provider.sandbox import SandboxApp
+
+    app = SandboxApp(**sandbox_options)
+    yield app
+    app.close()
+
+
+@pytest.fixture
+async def client(sandbox: SandboxApp, fake_sleep: RecordingSleep) -> AsyncIterator[TwilioClient]:
+    """A provider client on ``sandbox`` (no sockets); its retries wait on ``fake_sleep``."""
+    from notify_tui.provider import sandbox_client
+
+    async with sandbox_client(sandbox, sleep=fake_sleep, max_retries=2) as c:
+        yield c

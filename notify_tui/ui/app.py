@@ -58,7 +58,16 @@ class NotifyApp(App[int]):
     HELP_SECTION = "Everywhere"
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("f1", "help", "Help", id="app.help", tooltip="List the keys of this screen"),
+        # Priority: a dialog (a modal screen) would otherwise hide the app's keys, and F1 in
+        # a dialog did nothing.
+        Binding(
+            "f1",
+            "help",
+            "Help",
+            id="app.help",
+            priority=True,
+            tooltip="List the keys of this screen",
+        ),
         Binding(
             "ctrl+q",
             "quit",

@@ -1,5 +1,5 @@
-"""Fixtures of the hardening tests: a workspace on each database with its URL, so that
-subcommands (in this process or in others) can open the same one."""
+"""Fixtures of the hardening tests (``workspace_url``, a workspace on each database with the URL
+that opens it again, is in ``tests/conftest.py``)."""
 
 from __future__ import annotations
 
@@ -7,30 +7,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-
-from tests.conftest import postgres_schema_url
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-def workspace_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """An open, empty workspace on each database; yields the URL that opens it again."""
-    from notify_tui.store.db import open_workspace
-    from notify_tui.store.models import database
-
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'workspace.db'}"
-        db = open_workspace(url)
-        yield url
-        db.close()
-        database.initialize(None)
-        return
-    for url in postgres_schema_url():
-        db = open_workspace(url)
-        try:
-            yield url
-        finally:
-            db.close()
-            database.initialize(None)
 
 
 @pytest.fixture

@@ -1,4 +1,5 @@
-"""Fixtures of the provider tests: sandbox apps on a fake clock, clients, a live server."""
+"""Fixtures of the provider tests: the sandbox's clock starts at a fixed instant; more sandbox
+apps on it, a bare HTTP client, a live server. ``sandbox`` and ``client`` are the shared ones."""
 
 from __future__ import annotations
 
@@ -8,32 +9,26 @@ from typing import Any
 import httpx
 import pytest
 
-from notify_tui.provider import SANDBOX_AUTH_TOKEN, TwilioClient
-from notify_tui.provider.client import SANDBOX_BASE_URL, sandbox_client
+from notify_tui.provider import SANDBOX_AUTH_TOKEN
+from notify_tui.provider.client import SANDBOX_BASE_URL
 from notify_tui.provider.sandbox import SandboxApp
 
-from .support import ACCOUNT, FakeClock, LiveServer, RecordingSleep
+from .support import ACCOUNT, FakeClock, LiveServer
 
 
 @pytest.fixture
 def clock() -> FakeClock:
+    """A fixed instant (``support.START``), so that timestamps are exact."""
     return FakeClock()
 
 
 @pytest.fixture
-def fake_sleep() -> RecordingSleep:
-    return RecordingSleep()
-
-
-@pytest.fixture
-def make_app(clock: FakeClock) -> Iterator[Callable[..., SandboxApp]]:
-    """Build sandbox apps on the fake clock (seeded), closed at the end of the test."""
+def make_app(sandbox_options: dict[str, Any]) -> Iterator[Callable[..., SandboxApp]]:
+    """Build more sandbox apps like ``sandbox`` (same clock, seeded), closed after the test."""
     apps: list[SandboxApp] = []
 
     def make(**options: Any) -> SandboxApp:
-        options.setdefault("clock", clock)
-        options.setdefault("seed", 7)
-        app = SandboxApp(**options)
+        app = SandboxApp(**{**sandbox_options, **options})
         apps.append(app)
         return app
 
@@ -43,14 +38,9 @@ def make_app(clock: FakeClock) -> Iterator[Callable[..., SandboxApp]]:
 
 
 @pytest.fixture
-def app(make_app: Callable[..., SandboxApp]) -> SandboxApp:
-    return make_app()
-
-
-@pytest.fixture
-async def client(app: SandboxApp, fake_sleep: RecordingSleep) -> AsyncIterator[TwilioClient]:
-    async with sandbox_client(app, sleep=fake_sleep, max_retries=2) as c:
-        yield c
+def app(sandbox: SandboxApp) -> SandboxApp:
+    """The shared ``sandbox`` (the provider tests call it ``app``)."""
+    return sandbox
 
 
 @pytest.fixture

@@ -20,7 +20,6 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -31,7 +30,6 @@ from notify_tui.provider import SANDBOX_ACCOUNT_SID
 from notify_tui.provider.sandbox import outcome_for
 from notify_tui.store.db import open_workspace
 from notify_tui.store.models import Campaign, Message, SchemaInfo, database
-from tests.conftest import postgres_schema_url
 from tests.services.test_send_e2e import Sandbox
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="needs SIGKILL")
@@ -41,14 +39,6 @@ MESSAGES = 6000
 LEASE = 3.0
 PAGE_LATENCY = 0.4
 """Seconds the sandbox takes per request: a sweep lasts a few seconds, long enough to kill."""
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'workspace.db'}"
-        return
-    yield from postgres_schema_url()
 
 
 def poller_environment(tmp_path: Path) -> dict[str, str]:

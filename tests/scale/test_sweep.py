@@ -8,17 +8,17 @@ from __future__ import annotations
 
 import asyncio
 import math
-from collections.abc import AsyncIterator
 from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import pytest
 from peewee import fn
 
 from benchmarks.pending import build_pending
 from notify_tui.domain.status import Classification, Status, classify_message
-from notify_tui.provider import TwilioClient, sandbox_client
+from notify_tui.provider import TwilioClient
 from notify_tui.provider.sandbox import Faults, SandboxApp, outcome_for
 from notify_tui.services.poller import Poller, provider_made_us_wait
 from notify_tui.store import polling
@@ -39,16 +39,9 @@ def pending(tmp_path: Path) -> tuple[int, Path]:
 
 
 @pytest.fixture
-async def sandbox(pending: tuple[int, Path]) -> AsyncIterator[SandboxApp]:
-    app = SandboxApp(state_path=pending[1])
-    yield app
-    app.close()
-
-
-@pytest.fixture
-async def client(sandbox: SandboxApp) -> AsyncIterator[TwilioClient]:
-    async with sandbox_client(sandbox, max_retries=1, backoff_base=0.0) as c:
-        yield c
+def sandbox_options(pending: tuple[int, Path]) -> dict[str, Any]:
+    """The sandbox holds the pending messages, final long ago on the wall clock."""
+    return {"state_path": pending[1]}
 
 
 def assert_resolved_as_the_sandbox_says(campaign_id: int) -> None:

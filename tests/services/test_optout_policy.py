@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
+from collections.abc import AsyncIterator
 from datetime import timedelta
 from decimal import Decimal
 
@@ -19,6 +19,7 @@ from notify_tui.store import optouts, suggestions
 from notify_tui.store.campaigns import get_campaign
 from notify_tui.store.models import Contact, OptOutEvent, database, utcnow
 from notify_tui.store.sending import NewRecipient
+from tests.provider.support import FakeClock
 
 pytestmark = pytest.mark.usefixtures("workspace")
 
@@ -36,7 +37,7 @@ def numbers_with(code: int | None, count: int, status: str | None = None) -> lis
     raise AssertionError(f"not enough numbers ending with {code}")
 
 
-async def send_and_resolve(runtime: Runtime, name: str, phones: list[str]) -> int:
+async def send_and_resolve(runtime: Runtime, clock: FakeClock, name: str, phones: list[str]) -> int:
     prepared = prepare_campaign(
         name,
         "Hello",
@@ -47,30 +48,29 @@ async def send_and_resolve(runtime: Runtime, name: str, phones: list[str]) -> in
     await send_campaign(runtime.client, prepared.campaign_id)
     later = lambda: utcnow() + timedelta(minutes=2)  # noqa: E731  every message is due and final
     poller = runtime.make_poller(clock=later)
-    await asyncio.sleep(0.1)
+    clock.advance(10)  # every message reaches its final status at the sandbox
     while (await poller.poll_once(prepared.campaign_id)).checked:
         pass
     return prepared.campaign_id
 
 
 @pytest.fixture
-async def runtime() -> Runtime:
-    fast = SandboxApp(speed=1000.0)
-    rt = Runtime(load_settings(), database.obj, sandbox_client(fast))
-    yield rt  # type: ignore[misc]
+async def runtime(sandbox: SandboxApp) -> AsyncIterator[Runtime]:
+    """The open workspace, with the shared sandbox (on the test's clock) as its provider."""
+    rt = Runtime(load_settings(), database.obj, sandbox_client(sandbox))
+    yield rt
     await rt.client.aclose()
-    fast.close()
 
 
 async def test_landlines_opt_out_at_once_and_repeat_failures_are_suggested(
-    runtime: Runtime,
+    runtime: Runtime, clock: FakeClock
 ) -> None:
     landlines = numbers_with(30006, 3)
     unreachable = numbers_with(30003, 2)
     unknown = numbers_with(30005, 2)
     fine = numbers_with(None, 5, status="delivered")
     everyone = landlines + unreachable + unknown + fine
-    first = await send_and_resolve(runtime, "First", everyone)
+    first = await send_and_resolve(runtime, clock, "First", everyone)
     assert optouts.opted_out_phones(everyone) == set(landlines)
     events = OptOutEvent.select().where(OptOutEvent.phone == landlines[0])
     (event,) = events
@@ -83,7 +83,7 @@ async def test_landlines_opt_out_at_once_and_repeat_failures_are_suggested(
     assert '"rule": "immediate"' in event.evidence
     assert suggestions.pending() == []  # one failure is not yet a pattern
 
-    second = await send_and_resolve(runtime, "Second", everyone)
+    second = await send_and_resolve(runtime, clock, "Second", everyone)
     campaign = get_campaign(second)
     assert campaign is not None and campaign.skipped_opted_out == 3
     assert campaign.money_saved == 3 * Decimal("0.0079")
@@ -109,10 +109,12 @@ async def test_landlines_opt_out_at_once_and_repeat_failures_are_suggested(
     assert Contact.select().where(Contact.opted_out).count() == 5
 
 
-async def test_a_mass_automatic_opt_out_is_held_for_review(runtime: Runtime) -> None:
+async def test_a_mass_automatic_opt_out_is_held_for_review(
+    runtime: Runtime, clock: FakeClock
+) -> None:
     landlines = numbers_with(30006, 55)
     fine = numbers_with(None, 45, status="delivered")
-    campaign_id = await send_and_resolve(runtime, "Outage?", landlines + fine)
+    campaign_id = await send_and_resolve(runtime, clock, "Outage?", landlines + fine)
     assert optouts.opted_out_phones(landlines) == set()
     held = suggestions.pending(campaign_id)
     assert len(held) == 55 and all(s.held for s in held)
@@ -122,19 +124,21 @@ async def test_a_mass_automatic_opt_out_is_held_for_review(runtime: Runtime) -> 
 
 
 async def test_stop_at_create_opts_out_with_provider_source_and_cannot_be_undone(
-    runtime: Runtime,
+    runtime: Runtime, clock: FakeClock
 ) -> None:
-    await send_and_resolve(runtime, "Promo", ["+15005550004", *numbers_with(None, 2, "delivered")])
+    await send_and_resolve(
+        runtime, clock, "Promo", ["+15005550004", *numbers_with(None, 2, "delivered")]
+    )
     (record,) = optouts.list_optouts()
     assert (record.phone, record.source) == ("+15005550004", "provider")
     with pytest.raises(optouts.OptInRefused):
         optouts.opt_in("+15005550004", actor="ann")
 
 
-async def test_a_changed_policy_re_judges_history_once(runtime: Runtime) -> None:
+async def test_a_changed_policy_re_judges_history_once(runtime: Runtime, clock: FakeClock) -> None:
     repeaters = numbers_with(30003, 2)
-    await send_and_resolve(runtime, "One", repeaters)
-    await send_and_resolve(runtime, "Two", repeaters)
+    await send_and_resolve(runtime, clock, "One", repeaters)
+    await send_and_resolve(runtime, clock, "Two", repeaters)
     assert ensure_applied(OptOutPolicy()) is not None
     assert ensure_applied(OptOutPolicy()) is None
     assert optouts.opted_out_phones(repeaters) == set()

@@ -16,16 +16,15 @@ CONTACTS = "phone,name\n4155550100,Ann\n4155550101,Bob\nbad,Cy\n+15005550004,Sto
 
 
 @pytest.fixture(autouse=True)
-def sandbox(monkeypatch: pytest.MonkeyPatch) -> SandboxApp:
-    """One in-memory sandbox for every command of a test, to count what reached it."""
-    app = SandboxApp(seed=1)
+def provider(sandbox: SandboxApp, monkeypatch: pytest.MonkeyPatch) -> SandboxApp:
+    """Every command of a test talks to the one shared ``sandbox``, to count what reached it."""
 
     def build_client(settings: object) -> tuple[TwilioClient, None]:
         # The test owns the app (to count what reached it): the runtime must not close it.
-        return sandbox_client(app), None
+        return sandbox_client(sandbox), None
 
     monkeypatch.setattr("notify_tui.services.runtime.build_client", build_client)
-    return app
+    return sandbox
 
 
 def write(tmp_path: Path, text: str, name: str = "contacts.csv") -> Path:

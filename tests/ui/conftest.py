@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
+from typing import Any
 
 import pytest
 
@@ -14,11 +15,10 @@ from tests.ui.seed import SPRING, seed_campaign
 
 
 @pytest.fixture
-def sandbox() -> Iterator[SandboxApp]:
-    """An in-memory sandbox provider whose messages resolve within a fraction of a second."""
-    app = SandboxApp(speed=40.0, seed=7)
-    yield app
-    app.close()
+def sandbox_options() -> dict[str, Any]:
+    """The app watches messages resolve live, as it polls: the sandbox runs on the wall clock,
+    its messages resolving within a fraction of a second."""
+    return {"speed": 40.0, "seed": 7}
 
 
 @pytest.fixture

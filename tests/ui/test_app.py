@@ -19,10 +19,7 @@ from notify_tui.ui.widgets.campaign_table import CampaignTable
 from notify_tui.ui.widgets.recipient_table import RecipientTable
 from notify_tui.ui.widgets.status_chart import StatusChart
 from tests.ui.seed import SPRING, fixed_clock, seed_campaign, seed_history, wait_until
-
-
-def notifications(app: NotifyApp) -> list[str]:
-    return [f"{n.title}: {n.message}" for n in app._notifications]
+from tests.ui.shown import lines_of, notifications
 
 
 async def test_make_app_starts_nothing() -> None:
@@ -87,8 +84,12 @@ async def test_sizes(runtime: Runtime, size: tuple[int, int]) -> None:
         await app.push_screen(DetailsScreen(ids["Spring sale"]))
         await pilot.pause()
         await pilot.press("f", "r", "enter", "f1")
-        await pilot.pause()
-        assert app.is_running
+        await wait_until(pilot, lambda: isinstance(app.screen, HelpScreen))
+        shown = "\n".join(lines_of(app.screen.query_one("#help-table")))
+        assert "Export" in shown and "Opt out" in shown  # the keys of Details, readable
+        await pilot.press("escape")
+        await wait_until(pilot, lambda: isinstance(app.screen, DetailsScreen))
+        assert "Failed" in app.screen.query_one(StatusChart).render().plain
 
 
 async def test_no_color_and_sixteen_colours_keep_words(
@@ -109,7 +110,9 @@ async def test_no_color_and_sixteen_colours_keep_words(
         assert any("Delivered" in x for x in lines) and any("Failed" in x for x in lines)
         app.theme = "ansi-dark"  # the terminal's own 16 colours
         await pilot.pause()
-        assert app.is_running
+        assert chart == app.screen.query_one(StatusChart).render().plain
+        again = [app.screen.query_one(RecipientTable).render_line(y).text for y in range(1, 6)]
+        assert again == lines
 
 
 async def test_a_failing_worker_is_one_notification(
@@ -122,7 +125,7 @@ async def test_a_failing_worker_is_one_notification(
 
     monkeypatch.setattr("notify_tui.ui.screens.details.export_campaign", full_disk)
     app = make_app(runtime, poll=False, first_run_demo=False, clock=fixed_clock)
-    async with app.run_test(size=(80, 24)) as pilot:
+    async with app.run_test(notifications=True, size=(80, 24)) as pilot:
         await app.push_screen(DetailsScreen(spring))
         await pilot.pause()
         title = "Exporting recipients to CSV failed"
@@ -225,5 +228,7 @@ async def test_new_screens_at_every_size(runtime: Runtime, size: tuple[int, int]
         await pilot.press("p")
         await wait_until(pilot, lambda: isinstance(app.screen, SuggestionsDialog))
         await pilot.press("space", "f1")
-        await pilot.pause()
-        assert app.is_running
+        await wait_until(pilot, lambda: isinstance(app.screen, HelpScreen))
+        # The dialog's own keys, readable at every size.
+        shown = "\n".join(lines_of(app.screen.query_one("#help-table")))
+        assert "Accept all" in shown and "Dismiss all" in shown

@@ -16,7 +16,7 @@ from notify_tui.provider.sandbox.faults import Faults
 from notify_tui.services.runtime import Runtime
 from notify_tui.store.models import Contact, OptOutEvent
 from notify_tui.store.sending import NewRecipient, add_recipients
-from notify_tui.ui.app import NotifyApp, make_app
+from notify_tui.ui.app import make_app
 from notify_tui.ui.dialogs.confirm import ConfirmDialog
 from notify_tui.ui.live import PollResult, Scope
 from notify_tui.ui.screens.details import DetailsScreen
@@ -31,10 +31,7 @@ from tests.ui.seed import (
     send_live,
     wait_until,
 )
-
-
-def notifications(app: NotifyApp) -> list[str]:
-    return [f"{n.title}: {n.message}" for n in app._notifications]
+from tests.ui.shown import notifications
 
 
 async def test_chart_counts_and_reasons(runtime: Runtime, spring: int) -> None:
@@ -165,7 +162,7 @@ async def test_opt_out_and_back_in(runtime: Runtime, spring: int) -> None:
 
 async def test_stop_cannot_be_undone(runtime: Runtime, spring: int) -> None:
     app = make_app(runtime, poll=False, first_run_demo=False, clock=fixed_clock)
-    async with app.run_test(size=(80, 24)) as pilot:
+    async with app.run_test(notifications=True, size=(80, 24)) as pilot:
         await open_details(app, pilot, spring)
         table(app).move_cursor(7)
         await pilot.pause()
@@ -181,7 +178,7 @@ async def test_stop_cannot_be_undone(runtime: Runtime, spring: int) -> None:
 async def test_an_invalid_number_has_nothing_to_opt_out(runtime: Runtime, spring: int) -> None:
     add_recipients(spring, [NewRecipient("555-01", "Typo Tom", invalid_reason="too short")])
     app = make_app(runtime, poll=False, first_run_demo=False, clock=fixed_clock)
-    async with app.run_test(size=(80, 24)) as pilot:
+    async with app.run_test(notifications=True, size=(80, 24)) as pilot:
         await open_details(app, pilot, spring)
         await pilot.press("G")
         assert table(app).current_row.name == "Typo Tom"  # type: ignore[union-attr]
@@ -200,7 +197,7 @@ async def test_export_writes_the_filtered_view(
 ) -> None:
     monkeypatch.chdir(tmp_path)
     app = make_app(runtime, poll=False, first_run_demo=False, clock=fixed_clock)
-    async with app.run_test(size=(80, 24)) as pilot:
+    async with app.run_test(notifications=True, size=(80, 24)) as pilot:
         await open_details(app, pilot, spring)
         await pilot.press("f", "e")
         path = tmp_path / f"campaign-{spring}.csv"
@@ -217,7 +214,7 @@ async def test_export_goes_to_the_data_dir_when_here_is_read_only(
 ) -> None:
     monkeypatch.setattr("notify_tui.ui.screens.details.os.access", lambda *_: False)
     app = make_app(runtime, poll=False, first_run_demo=False, clock=fixed_clock)
-    async with app.run_test(size=(80, 24)) as pilot:
+    async with app.run_test(notifications=True, size=(80, 24)) as pilot:
         await open_details(app, pilot, spring)
         await pilot.press("e")
         path = runtime.settings.data_dir / f"campaign-{spring}.csv"
@@ -295,7 +292,7 @@ async def test_provider_trouble_is_one_notification(tmp_path: Path) -> None:
     sandbox.faults = Faults(error_rate=1.0)
     app = make_app(runtime, first_run_demo=False)
     try:
-        async with app.run_test(size=(80, 24)) as pilot:
+        async with app.run_test(notifications=True, size=(80, 24)) as pilot:
             await open_details(app, pilot, campaign_id)
             title = "The provider is not answering"
             await wait_until(pilot, lambda: any(title in n for n in notifications(app)))
@@ -325,7 +322,7 @@ async def test_a_broken_poll_loop_is_one_notification_and_goes_on(
 
     app = make_app(runtime, first_run_demo=False)
     monkeypatch.setattr(app.live.poller, "poll_once", broken)
-    async with app.run_test(size=(80, 24)) as pilot:
+    async with app.run_test(notifications=True, size=(80, 24)) as pilot:
         await open_details(app, pilot, spring)
         await wait_until(pilot, lambda: calls >= 5)
         paused = [n for n in notifications(app) if "Live updates paused" in n]
@@ -378,7 +375,7 @@ async def test_a_campaign_that_is_gone_goes_back_to_history(runtime: Runtime) ->
     from notify_tui.ui.screens.history import HistoryScreen
 
     app = make_app(runtime, poll=False, first_run_demo=False, clock=fixed_clock)
-    async with app.run_test(size=(80, 24)) as pilot:
+    async with app.run_test(notifications=True, size=(80, 24)) as pilot:
         await app.push_screen(DetailsScreen(4242))
         await wait_until(pilot, lambda: isinstance(app.screen, HistoryScreen))
         await wait_until(pilot, lambda: any("4242" in n for n in notifications(app)))

@@ -23,6 +23,7 @@ from notify_tui.ui.widgets import recipient_table
 from notify_tui.ui.widgets.recipient_table import RecipientTable
 from tests.ui.details_support import names, ok_cycle, open_details, table
 from tests.ui.seed import fixed_clock, wait_until
+from tests.ui.shown import notifications
 
 
 def shown(app: NotifyApp) -> tuple[str, int]:
@@ -220,12 +221,10 @@ async def test_a_failed_search_says_so_and_the_summary_tells_what_is_shown(
 
     monkeypatch.setattr(recipient_table, "index_recipients", broken)
     app = make_app(runtime, poll=False, first_run_demo=False, clock=fixed_clock)
-    async with app.run_test(size=(80, 24)) as pilot:
+    async with app.run_test(notifications=True, size=(80, 24)) as pilot:
         await open_details(app, pilot, spring)
         await pilot.press("slash", *"hopper")
-        await wait_until(
-            pilot, lambda: any("disk I/O error" in str(n.message) for n in app._notifications)
-        )
+        await wait_until(pilot, lambda: any("disk I/O error" in n for n in notifications(app)))
         await wait_until(pilot, lambda: "searching" not in summary(app))
         # The table still shows every recipient, and the summary says that, not "of hopper".
         assert shown(app) == ("", 12)

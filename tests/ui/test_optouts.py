@@ -21,6 +21,7 @@ from tests.ui.seed import (
     seed_optouts,
     wait_until,
 )
+from tests.ui.shown import notifications
 
 
 @pytest.fixture
@@ -36,10 +37,6 @@ def table(app: NotifyApp) -> OptOutTable:
 def names(app: NotifyApp) -> list[str]:
     source = table(app).source
     return [r.name for r in source.rows(0, source.count())]
-
-
-def notifications(app: NotifyApp) -> list[str]:
-    return [f"{n.title}: {n.message}" for n in app._notifications]
 
 
 async def open_optouts(app: NotifyApp, pilot: Pilot) -> OptOutsScreen:
@@ -118,7 +115,7 @@ async def test_undo_an_opt_out(runtime: Runtime) -> None:
 @pytest.mark.usefixtures("seeded")
 async def test_stop_is_refused_with_the_reason(runtime: Runtime) -> None:
     app = make_app(runtime, poll=False, first_run_demo=False, clock=fixed_clock)
-    async with app.run_test(size=(80, 24)) as pilot:
+    async with app.run_test(notifications=True, size=(80, 24)) as pilot:
         await open_optouts(app, pilot)
         await pilot.press("s")
         await wait_until(pilot, lambda: names(app) == ["Dana Whitfield"])

@@ -12,6 +12,7 @@ from notify_tui.ui.widgets.campaign_header import CampaignHeader
 from notify_tui.ui.widgets.campaign_table import CampaignTable
 from notify_tui.ui.widgets.recipient_table import RecipientTable
 from tests.ui.seed import HOSTILE_NAMES, Person, fixed_clock, seed_campaign, wait_until
+from tests.ui.shown import notifications
 
 SHOWN = {
     "[@click=app.quit]x": "[@click=app.quit]x",
@@ -73,7 +74,7 @@ async def test_details_shows_every_name_literally_and_clicks_do_nothing(
 
 async def test_dialogs_and_notifications_keep_names_literal(runtime: Runtime, hostile: int) -> None:
     app = app_for(runtime)
-    async with app.run_test(size=(120, 30)) as pilot:
+    async with app.run_test(notifications=True, size=(120, 30)) as pilot:
         await app.push_screen(DetailsScreen(hostile))
         await pilot.pause()
         await pilot.press("o")  # the first row: "[@click=app.quit]x"
@@ -89,5 +90,7 @@ async def test_dialogs_and_notifications_keep_names_literal(runtime: Runtime, ho
         assert app.is_running
         await pilot.press("y")
         await pilot.pause()
-        assert all(not n.markup for n in app._notifications if "+1 415" in n.message)
+        await wait_until(
+            pilot, lambda: any(n.startswith("Opt-in: Opted +1 415") for n in notifications(app))
+        )
         assert app.is_running

@@ -17,6 +17,7 @@ from notify_tui.ui.dialogs.confirm import ConfirmDialog
 from notify_tui.ui.screens.history import HistoryScreen
 from notify_tui.ui.widgets.campaign_table import CampaignTable
 from tests.ui.seed import PRICE, SPRING, fixed_clock, seed_campaign, wait_until
+from tests.ui.shown import notifications
 
 
 def record(name: str, size: int) -> int:
@@ -33,10 +34,6 @@ def record(name: str, size: int) -> int:
 
 def table(app: NotifyApp) -> CampaignTable:
     return app.screen.query_one(CampaignTable)
-
-
-def notifications(app: NotifyApp) -> list[str]:
-    return [f"{n.title}: {n.message}" for n in app._notifications]
 
 
 @pytest.fixture
@@ -58,7 +55,7 @@ async def test_resume_an_interrupted_campaign(fast: Runtime, sandbox: SandboxApp
     set_state(campaign_id, "sending")
     set_state(campaign_id, "interrupted")
     app = make_app(fast, poll=False, first_run_demo=False, clock=fixed_clock)
-    async with app.run_test(size=(80, 24)) as pilot:
+    async with app.run_test(notifications=True, size=(80, 24)) as pilot:
         assert "interrupted" in table(app).render_line(1).text
         dialog = await press_resume(app, pilot)
         question = str(dialog.query_one("#confirm-question").render())

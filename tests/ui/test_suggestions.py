@@ -29,6 +29,7 @@ from tests.ui.seed import (
     seed_suggestions,
     wait_until,
 )
+from tests.ui.shown import notifications
 
 GRACE, FRANCES, KEN = "+14155550102", "+14155550107", "+14155550109"
 
@@ -137,7 +138,7 @@ async def test_accept_selected_then_dismiss_the_highlighted(runtime: Runtime, sp
 
 async def test_accept_all_asks_then_opts_every_one_out(runtime: Runtime, spring: int) -> None:
     app = make_app(runtime, poll=False, first_run_demo=False, clock=fixed_clock)
-    async with app.run_test(size=(80, 24)) as pilot:
+    async with app.run_test(notifications=True, size=(80, 24)) as pilot:
         await open_review(app, pilot, spring)
         await pilot.press("A")
         await wait_until(pilot, lambda: isinstance(app.screen, ConfirmDialog))
@@ -157,7 +158,7 @@ async def test_accept_all_asks_then_opts_every_one_out(runtime: Runtime, spring:
         )
         header = app.screen.query_one(CampaignHeader)
         await wait_until(pilot, lambda: "to opt out?" not in header.render().plain)
-        assert any("Opted out 3 numbers" in n.message for n in app._notifications)
+        await wait_until(pilot, lambda: any("Opted out 3 numbers" in n for n in notifications(app)))
 
 
 async def test_dismiss_all_keeps_every_number_in(runtime: Runtime, spring: int) -> None:
@@ -173,7 +174,7 @@ async def test_dismiss_all_keeps_every_number_in(runtime: Runtime, spring: int) 
 async def test_no_suggestions_no_dialog(runtime: Runtime) -> None:
     campaign_id = seed_campaign("Spring sale", SPRING)
     app = make_app(runtime, poll=False, first_run_demo=False, clock=fixed_clock)
-    async with app.run_test(size=(80, 24)) as pilot:
+    async with app.run_test(notifications=True, size=(80, 24)) as pilot:
         await app.push_screen(DetailsScreen(campaign_id))
         screen = app.screen
         assert isinstance(screen, DetailsScreen)
@@ -181,7 +182,7 @@ async def test_no_suggestions_no_dialog(runtime: Runtime) -> None:
         await pilot.press("p")
         await pilot.pause()
         assert app.screen is screen
-        assert any("suggests no number" in n.message for n in app._notifications)
+        await wait_until(pilot, lambda: any("suggests no number" in n for n in notifications(app)))
 
 
 async def test_history_marks_campaigns_with_suggestions(runtime: Runtime, spring: int) -> None:
