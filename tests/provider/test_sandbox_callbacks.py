@@ -357,3 +357,35 @@ def test_notify_tui_sandbox_pushes_with_its_flags(
             process.kill()
             process.wait()
     assert "Traceback" not in log.read_text(), log.read_text()
+
+
+def test_an_in_process_sandbox_pushes_from_whichever_loop_uses_it(
+    make_app: Callable[..., SandboxApp],
+    clock: FakeClock,
+    receiver: tuple[CallbackReceiver, str],
+) -> None:
+    """A loop that ends takes its dispatcher with it; the next loop's create starts another,
+    which sends what the first left planned."""
+    inbox, url = receiver
+    app = make_app()
+    first, second = number_with("delivered"), number_with("delivered", prefix="+1303555")
+
+    async def create(to: str) -> str:
+        async with sandbox_client(app) as client:
+            m = await client.create_message(to, "x", from_=FROM, status_callback=url)
+            assert m.sid is not None
+            return m.sid
+
+    one = asyncio.run(create(first))
+    clock.advance(3600)
+
+    async def then() -> list[Received]:
+        two = await create(second)
+        clock.advance(3600)
+        got = await received(inbox, 5, sandbox=app)
+        assert sorted(statuses(got, two)) == ["delivered", "queued", "sent"]
+        await app.aclose()
+        return got
+
+    got = asyncio.run(then())
+    assert {"delivered", "sent"} <= set(statuses(got, one))

@@ -91,14 +91,16 @@ class CallbackDispatcher:
         self._seq = itertools.count()
         self._canceled: dict[str, int] = {}
         """Sids whose planned callbacks are void: sid -> the last sequence number voided."""
+        self._handed_out = 0
+        """Taken from the heap by the running dispatcher, not yet answered."""
         self._task: asyncio.Task[None] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._wake: asyncio.Event | None = None
 
     @property
     def pending(self) -> int:
-        """Callbacks planned and not yet POSTed."""
-        return len(self._heap)
+        """Callbacks planned and not yet answered (or failed)."""
+        return len(self._heap) + self._handed_out
 
     # ------------------------------------------------------------- planning
 
@@ -160,13 +162,23 @@ class CallbackDispatcher:
         loop = asyncio.get_running_loop()
         if self._task is not None and not self._task.done() and self._loop is loop:
             return
+        self.close()  # one dispatcher at a time: the heap is not shared across loops
         self._loop = loop
         self._wake = asyncio.Event()
         self._task = loop.create_task(self._run(), name="sandbox-callbacks")
 
     def _poke(self) -> None:
-        if self._wake is not None and self._loop is not None and not self._loop.is_closed():
+        loop = self._loop
+        if self._wake is None or loop is None or loop.is_closed():
+            return
+        try:
+            running = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        if running is loop:
             self._wake.set()
+        else:
+            loop.call_soon_threadsafe(self._wake.set)
 
     async def _run(self) -> None:
         wake = self._wake
@@ -174,7 +186,8 @@ class CallbackDispatcher:
         # Workers each on their own kept-alive connection: one shared pool spends its time
         # matching queued requests to connections.
         queue: asyncio.Queue[Callback] = asyncio.Queue(maxsize=2 * POSTERS)
-        workers = [asyncio.create_task(self._worker(queue)) for _ in range(POSTERS)]
+        outstanding = [0]  # this run's share of _handed_out
+        workers = [asyncio.create_task(self._worker(queue, outstanding)) for _ in range(POSTERS)]
         try:
             while True:
                 now_us = int(self._clock() * 1_000_000)
@@ -182,6 +195,8 @@ class CallbackDispatcher:
                     _, seq, message, status, code, at = heapq.heappop(self._heap)
                     if self._canceled.get(message.sid, -1) > seq:
                         continue
+                    self._handed_out += 1
+                    outstanding[0] += 1
                     await queue.put(_callback(message, status, code, at))
                 wait = TICK
                 if self._heap:
@@ -193,8 +208,10 @@ class CallbackDispatcher:
             for worker in workers:
                 worker.cancel()
             await asyncio.gather(*workers, return_exceptions=True)
+            # What the workers held is lost with them, as in a crash.
+            self._handed_out -= outstanding[0]
 
-    async def _worker(self, queue: asyncio.Queue[Callback]) -> None:
+    async def _worker(self, queue: asyncio.Queue[Callback], outstanding: list[int]) -> None:
         async with httpx.AsyncClient(
             timeout=POST_TIMEOUT,
             limits=httpx.Limits(max_connections=1, max_keepalive_connections=1),
@@ -206,6 +223,8 @@ class CallbackDispatcher:
                 callback = await queue.get()
                 ok = await self._post(http, callback)
                 self._counters["callbacks_sent" if ok else "callbacks_failed"] += 1
+                self._handed_out -= 1
+                outstanding[0] -= 1
 
     async def _post(self, http: httpx.AsyncClient, callback: Callback) -> bool:
         try:
