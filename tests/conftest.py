@@ -166,3 +166,16 @@ async def client(sandbox: SandboxApp, fake_sleep: RecordingSleep) -> AsyncIterat
 
     async with sandbox_client(sandbox, sleep=fake_sleep, max_retries=2) as c:
         yield c
+
+
+@pytest.fixture
+def sandbox_provider(sandbox: SandboxApp, monkeypatch: pytest.MonkeyPatch) -> SandboxApp:
+    """Every runtime this test opens (a command run in this process) talks to ``sandbox``,
+    which the test keeps, to count what reached it: the runtimes must not close it."""
+    from notify_tui.provider import sandbox_client
+
+    def build_client(settings: object) -> tuple[TwilioClient, None]:
+        return sandbox_client(sandbox), None
+
+    monkeypatch.setattr("notify_tui.services.runtime.build_client", build_client)
+    return sandbox

@@ -7,12 +7,13 @@ import asyncio
 import csv
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from notify_tui.cli import main
 from notify_tui.domain.status import CampaignState, SendState
-from notify_tui.provider import ProviderMessage, TwilioClient, sandbox_client
+from notify_tui.provider import ProviderMessage, sandbox_client
 from notify_tui.provider.sandbox import SandboxApp
 from notify_tui.services.sender import prepare_campaign, resume_campaign
 from notify_tui.services.sender.lookup import (
@@ -91,14 +92,9 @@ def test_within_the_clock_skew_is_inside() -> None:
 
 
 @pytest.fixture
-def sandbox(monkeypatch: pytest.MonkeyPatch) -> SandboxApp:
-    app = SandboxApp(seed=5)
-
-    def build_client(settings: object) -> tuple[TwilioClient, None]:
-        return sandbox_client(app), None
-
-    monkeypatch.setattr("notify_tui.services.runtime.build_client", build_client)
-    return app
+def sandbox_options() -> dict[str, Any]:
+    """On the wall clock: the other sender's message is sent "just now"."""
+    return {"seed": 5}
 
 
 def _ambiguous_after_another_sender(app: SandboxApp, tmp_path: Path) -> tuple[int, str]:
@@ -129,6 +125,7 @@ def _ambiguous_after_another_sender(app: SandboxApp, tmp_path: Path) -> tuple[in
     return campaign_id, other_sid
 
 
+@pytest.mark.usefixtures("sandbox_provider")
 def test_a_match_outside_the_attempt_needs_review_and_review_adopts_it(
     tmp_path: Path, sandbox: SandboxApp, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -163,6 +160,7 @@ def test_a_match_outside_the_attempt_needs_review_and_review_adopts_it(
     assert "Nothing of campaign" in capsys.readouterr().out
 
 
+@pytest.mark.usefixtures("sandbox_provider")
 def test_review_resend_sends_again_on_resume_and_skip_leaves_it(
     tmp_path: Path, sandbox: SandboxApp, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -7,24 +7,13 @@ from pathlib import Path
 import pytest
 
 from notify_tui.cli import main
-from notify_tui.provider import TwilioClient, sandbox_client
 from notify_tui.provider.sandbox import SandboxApp
 from notify_tui.store.campaigns import get_campaign
 from notify_tui.store.models import Message
 
+pytestmark = pytest.mark.usefixtures("sandbox_provider")
+
 CONTACTS = "phone,name\n4155550100,Ann\n4155550101,Bob\nbad,Cy\n+15005550004,Stops\n"
-
-
-@pytest.fixture(autouse=True)
-def provider(sandbox: SandboxApp, monkeypatch: pytest.MonkeyPatch) -> SandboxApp:
-    """Every command of a test talks to the one shared ``sandbox``, to count what reached it."""
-
-    def build_client(settings: object) -> tuple[TwilioClient, None]:
-        # The test owns the app (to count what reached it): the runtime must not close it.
-        return sandbox_client(sandbox), None
-
-    monkeypatch.setattr("notify_tui.services.runtime.build_client", build_client)
-    return sandbox
 
 
 def write(tmp_path: Path, text: str, name: str = "contacts.csv") -> Path:
