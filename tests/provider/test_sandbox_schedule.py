@@ -10,7 +10,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from notify_tui.provider import RefusedError, TwilioClient
+from notify_tui.provider import InvalidResponseError, ProviderConfig, RefusedError, TwilioClient
 from notify_tui.provider.sandbox import SandboxApp
 
 from .support import ACCOUNT, FROM, MESSAGES_PATH, FakeClock, number_with
@@ -370,3 +370,15 @@ async def test_a_status_callback_the_sandbox_could_not_call_is_refused(
     form = {"To": number_with("delivered"), "From": FROM, "Body": "x", "StatusCallback": callback}
     response = await raw.post(MESSAGES_PATH, data=form)
     assert (response.status_code, response.json()["code"]) == (400, 21609)
+
+
+async def test_a_cancel_answered_about_another_message_is_not_taken() -> None:
+    asked, other = "SM" + "1" * 32, "SM" + "2" * 32
+
+    def provider(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, json={"sid": other, "status": "canceled"})
+
+    config = ProviderConfig(account_sid=ACCOUNT, password="x", base_url="https://api.test")
+    async with TwilioClient(config, httpx.MockTransport(provider), max_retries=0) as client:
+        with pytest.raises(InvalidResponseError, match=asked):
+            await client.cancel_message(asked)

@@ -24,6 +24,7 @@ on the app's clock, then the usual timeline. Update: ``Status=canceled`` while s
 30409), ``Body=`` empty once the message has left the queue (redaction). Delete: once the message
 is no longer on its way (scheduled or in flight: 400, code 20009); then fetch answers 404.
 A create may carry ``MediaUrl`` (up to 10, an ``MM`` sid) or ``ContentSid`` instead of a body.
+A create with ``StatusCallback`` gets its status changes POSTed there (see ``callbacks``).
 """
 
 from __future__ import annotations
