@@ -199,6 +199,9 @@ def _postgres_failure(exc: BaseException) -> StorageFailure | None:
 def _failure_of(exc: BaseException) -> tuple[StorageFailure, BaseException] | None:
     """The storage failure behind ``exc`` and the exception that says it best, if any."""
     for link in _chain(exc):
+        if isinstance(link, UnicodeDecodeError) and _raised_by_the_driver(link):
+            # SQLite's own message quoted bytes of a damaged schema: not even it decodes.
+            return StorageFailure.DAMAGED, sqlite3.DatabaseError("the schema is unreadable")
         if isinstance(link, sqlite3.Error):
             text = str(link).lower()
             if "no transaction is active" in text:
@@ -220,6 +223,16 @@ def _failure_of(exc: BaseException) -> tuple[StorageFailure, BaseException] | No
             if fragment in text and type(link).__module__ == "peewee":
                 return failure, link
     return None
+
+
+def _raised_by_the_driver(exc: BaseException) -> bool:
+    """Whether ``exc`` came out of a call into peewee (and so the database driver)."""
+    tb = exc.__traceback__
+    last = None
+    while tb is not None:
+        last = tb.tb_frame.f_code.co_filename
+        tb = tb.tb_next
+    return last is not None and Path(last).name == "peewee.py"
 
 
 def _first_line(exc: BaseException) -> str:
@@ -732,9 +745,19 @@ def backup(target: Path) -> int:
         finally:
             copy.close()
         os.replace(partial, target)
-    except BaseException:
+    except BaseException as exc:
         with contextlib.suppress(OSError):
             os.unlink(partial)
+        found = _failure_of(exc)
+        writing = (StorageFailure.FULL, StorageFailure.READ_ONLY, StorageFailure.IO)
+        # Only read, the workspace is rarely what fails: a full disk or a read-only folder is
+        # the backup's. Damage or a lock is the workspace's, and says so.
+        if isinstance(exc, OSError) or (found is not None and found[0] in writing):
+            why = exc.strerror if isinstance(exc, OSError) and exc.strerror else _first_line(exc)
+            raise WorkspaceError(
+                f"could not write the backup {target} ({why}); nothing was left behind: free "
+                "some space there or name a file elsewhere"
+            ) from None
         raise
     stamp = f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC to {target.resolve()}"
     with contextlib.suppress(Exception):

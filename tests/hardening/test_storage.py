@@ -8,6 +8,7 @@ says what it can still read and exits 1.
 from __future__ import annotations
 
 import os
+import shutil
 import sqlite3
 import stat
 import subprocess
@@ -20,7 +21,7 @@ from notify_tui.cli import main
 from notify_tui.store.db import open_workspace
 from notify_tui.store.doctor import Check, examine
 from notify_tui.store.models import Campaign, Contact, database
-from tests.data.damaged_workspaces import CASES, build
+from tests.data.damaged_workspaces import CASES, build, healthy
 
 from .support import CLI, ROOT, assert_all_consistent, resolved_campaign, subprocess_env
 
@@ -297,3 +298,34 @@ def test_backup_of_postgresql_says_pg_dump(
     assert err.startswith("notify-tui: error: ") and "pg_dump" in err and err.count("\n") == 1
     assert main(["--database-url", workspace_url, "doctor"]) == 0
     assert "back up a PostgreSQL workspace with pg_dump" in capsys.readouterr().out
+
+
+def test_damage_anywhere_in_the_file_never_ends_in_a_traceback(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """256 bytes overwritten at two places of every page of a workspace, one copy each: every
+    command says one line or works. (A damaged schema once made SQLite's own error message
+    undecodable: a UnicodeDecodeError from deep in the driver.)"""
+    source = healthy(tmp_path)
+    size = source.stat().st_size
+    commands = [
+        ["campaigns"],
+        ["optouts"],
+        ["export", "1", "--output", str(tmp_path / "out.csv")],
+        ["poll", "--once"],
+        ["doctor"],
+    ]
+    for offset in [o for page in range(0, size, 4096) for o in (page + 100, page + 2048)]:
+        path = tmp_path / f"at-{offset}.db"
+        shutil.copyfile(source, path)
+        with path.open("r+b") as handle:
+            handle.seek(offset)
+            handle.write(b"\xff" * 256)
+        for args in commands:
+            code = main(["--database-url", f"sqlite:///{path}", *args])
+            err = capsys.readouterr().err
+            assert code in (0, 1), (offset, args, code)
+            assert len(err.strip().splitlines()) <= 1, (offset, args, err)
+            if not database.is_closed():
+                database.close()
+        path.unlink()

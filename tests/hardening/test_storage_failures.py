@@ -417,3 +417,19 @@ def test_a_wal_deleted_mid_send_loses_nothing_the_sender_wrote(tmp_path: Path) -
     sent = provider_numbers(tmp_path)
     assert set(sent) == after["submitted"] and max(sent.values()) == 1
     assert cli(tmp_path, url, "doctor").returncode == 0
+
+
+def test_a_backup_onto_a_full_disk_leaves_nothing_behind_and_says_so(
+    tmp_path: Path, small_disk: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from notify_tui.cli import main
+
+    url = f"sqlite:///{tmp_path / 'ws' / 'workspace.db'}"
+    import_audience(tmp_path, url)
+    fill_disk(small_disk, 40)
+    target = small_disk / "backup.db"
+    assert main(["--database-url", url, "backup", str(target)]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith(f"notify-tui: error: could not write the backup {target} (")
+    assert err.endswith("nothing was left behind: free some space there or name a file elsewhere\n")
+    assert sorted(p.name for p in small_disk.iterdir()) == ["filler"]
