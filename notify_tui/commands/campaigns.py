@@ -18,10 +18,12 @@ from notify_tui.services.export import default_export_path, export_campaign, wri
 from notify_tui.services.runtime import Runtime
 from notify_tui.store.campaigns import CampaignSummary, campaign_page, get_campaign
 from notify_tui.store.recipients import RecipientFilter, iter_recipients
+from notify_tui.store.review import review_counts
 
 
-def campaign_json(c: CampaignSummary) -> dict[str, Any]:
-    """A campaign as ``campaigns --json`` prints it."""
+def campaign_json(c: CampaignSummary, needs_review: int = 0) -> dict[str, Any]:
+    """A campaign as ``campaigns --json`` prints it (``needs_review``: its recipients whose
+    create's outcome a person must settle, ``notify-tui review``)."""
     return {
         "id": c.id,
         "name": c.name,
@@ -34,6 +36,7 @@ def campaign_json(c: CampaignSummary) -> dict[str, Any]:
         "delivered_pct": round(c.delivered_pct, 1),
         "cost": exact(c.cost),
         "money_saved": exact(c.money_saved),
+        "needs_review": needs_review,
     }
 
 
@@ -42,12 +45,14 @@ def run_campaigns(args: argparse.Namespace, settings: Settings) -> int:
     runtime = Runtime.open(settings)
     try:
         campaigns = campaign_page(args.search or "", 0, args.limit)
+        review = review_counts([c.id for c in campaigns])
     finally:
         runtime.close()
     if args.json:
         # ensure_ascii: every control, bidi or other non-ASCII character is a \u escape, so the
         # JSON is safe on a terminal and the same bytes in a file.
-        json.dump([campaign_json(c) for c in campaigns], sys.stdout, indent=2, ensure_ascii=True)
+        rows = [campaign_json(c, review.get(c.id, 0)) for c in campaigns]
+        json.dump(rows, sys.stdout, indent=2, ensure_ascii=True)
         sys.stdout.write("\n")
         return 0
     if not campaigns:
@@ -66,6 +71,8 @@ def run_campaigns(args: argparse.Namespace, settings: Settings) -> int:
             f"{c.id:>5}  {sent:16}  {c.recipients:>10,}  {c.delivered:>9,}  {c.failed:>7,}  "
             f"{c.unknown:>7,}  {format_money(c.cost):>10}  {visible(c.name)}"
         )
+    for campaign_id, waiting in sorted(review.items()):
+        print(f"Campaign {campaign_id}: {waiting:,} need review: notify-tui review {campaign_id}")
     return 0
 
 

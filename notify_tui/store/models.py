@@ -164,6 +164,15 @@ class Message(BaseModel):
         )
 
 
+# The recipients that need review (``store.review``): few, counted per campaign from this small
+# index alone, whatever the campaign's size.
+Message.add_index(
+    Message.campaign,
+    where=Message.send_state == SendState.NEEDS_REVIEW.value,
+    name="message_needs_review",
+)
+
+
 # The messages still being polled, and all a poll cycle counts of them: a small index (only
 # these rows are in it) that answers "how many are pending" without reading the table.
 Message.add_index(

@@ -39,6 +39,8 @@ class CampaignState:
     series: list[tuple[datetime, int, int]]
     suggested: int = 0
     """Pending opt-out suggestions from this campaign."""
+    needs_review: int = 0
+    """Recipients whose create's outcome a person must settle (``notify-tui review``, ``v``)."""
 
 
 class CampaignStateLoaded(Message):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import csv
+import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -135,6 +136,9 @@ def test_a_match_outside_the_attempt_needs_review_and_review_adopts_it(
     assert row.status == "unknown" and other_sid in row.note
     assert sandbox.stats()["created"] == 1, "never sent again blindly"
 
+    assert main(["campaigns", "--json"]) == 0
+    (listed,) = json.loads(capsys.readouterr().out)
+    assert listed["needs_review"] == 1
     assert main(["review", str(campaign_id)]) == 0
     out = capsys.readouterr().out
     assert f"1 recipients of campaign {campaign_id} need review" in out

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 from dataclasses import replace
 from datetime import timedelta
@@ -16,9 +17,12 @@ from textual.containers import Horizontal, Vertical
 from textual.timer import Timer
 from textual.widgets import Footer, OptionList, Static
 
+from notify_tui.domain.phone import format_for_humans
 from notify_tui.domain.status import SendState, Status
+from notify_tui.errors import NotifyError
 from notify_tui.services.export import default_export_path, export_campaign
 from notify_tui.services.poller import PollCycle
+from notify_tui.services.review import adopt
 from notify_tui.store.campaigns import get_campaign, tally_series
 from notify_tui.store.optouts import (
     SOURCE_LABELS,
@@ -28,7 +32,9 @@ from notify_tui.store.recipients import (
     RecipientRow,
     reason_counts,
 )
+from notify_tui.store.review import ReviewItem, resend, review_counts, skip
 from notify_tui.store.suggestions import pending_counts
+from notify_tui.ui.dialogs.review import ADOPT, RESEND, ReviewDialog
 from notify_tui.ui.dialogs.suggestions import SuggestionsDialog
 from notify_tui.ui.formatting import count, plain
 from notify_tui.ui.live import PollResult
@@ -60,7 +66,10 @@ def load_campaign_state(campaign_id: int) -> CampaignState | None:
     if campaign is None:
         return None
     suggested = pending_counts([campaign_id]).get(campaign_id, 0)
-    return CampaignState(campaign, reason_counts(campaign_id), tally_series(campaign_id), suggested)
+    review = review_counts([campaign_id]).get(campaign_id, 0)
+    return CampaignState(
+        campaign, reason_counts(campaign_id), tally_series(campaign_id), suggested, review
+    )
 
 
 def row_summary(row: RecipientRow) -> Text:
@@ -178,6 +187,15 @@ class DetailsScreen(OptOutActionsScreen):
             tooltip="Move between the failure reasons and the recipients table",
         ),
         Binding(
+            "v",
+            "review_recipient",
+            "Review",
+            id="details.review",
+            show=False,
+            tooltip="Settle the selected recipient whose create's outcome is unknown (the header "
+            "says how many need review): adopt a provider message, send again, or leave it",
+        ),
+        Binding(
             "p",
             "review_suggestions",
             "Suggested opt-outs",
@@ -285,7 +303,11 @@ class DetailsScreen(OptOutActionsScreen):
     def _show_state(self, state: CampaignState, partial: bool = False) -> None:
         campaign = state.campaign
         self._sending = campaign.sending
-        self.header.show(campaign, None if partial else state.suggested)
+        self.header.show(
+            campaign,
+            None if partial else state.suggested,
+            None if partial else state.needs_review,
+        )
         unknown = campaign.unknown
         last = state.series[-1][0] if state.series else None
         now = self.notify_app.clock()
@@ -489,6 +511,53 @@ class DetailsScreen(OptOutActionsScreen):
     def opt_outs_changed(self, phone: str) -> None:
         """The row shows the change at once, without moving the cursor."""
         self._refresh_rows()
+
+    # Recipients that need review
+
+    def action_review_recipient(self) -> None:
+        """Settle the selected recipient if it needs review (else say what to select)."""
+        row = self.table.current_row
+        if row is None or row.send_state != SendState.NEEDS_REVIEW:
+            waiting = self.header.needs_review
+            self.app.notify(
+                f"Select a recipient that needs review ({waiting:,} in this campaign; their "
+                "detail starts with “needs review”)."
+                if waiting
+                else "No recipient of this campaign needs review.",
+                title="Review",
+                markup=False,
+            )
+            return
+        item = ReviewItem(row.id, row.phone, row.name, row.note or "")
+
+        def decided(decision: str | None) -> None:
+            if decision:
+                self._settle(item, decision)
+
+        self.app.push_screen(ReviewDialog(number_and_name(row.phone, row.name), item.note), decided)
+
+    @work(group="review", exit_on_error=False, description="Settling a recipient")
+    async def _settle(self, item: ReviewItem, decision: str) -> None:
+        app = self.notify_app
+        number = plain(format_for_humans(item.phone))
+        if decision.startswith(ADOPT):
+            sid = decision.removeprefix(ADOPT)
+            try:
+                await adopt(app.runtime.client, self.campaign_id, item, sid)
+            except NotifyError as exc:
+                app.notify(plain(exc.explain()), title="Not adopted", severity="warning")
+                return
+            app.notify(f"{number}: adopted {sid}.", title="Review", markup=False)
+        elif decision == RESEND:
+            await asyncio.to_thread(resend, self.campaign_id, [item.message_id])
+            campaign = self.header.campaign
+            app.start_sending(self.campaign_id, campaign.name if campaign else "", resume=True)
+        else:
+            actor = app.runtime.settings.operator
+            await asyncio.to_thread(skip, self.campaign_id, [item.message_id], actor)
+            app.notify(f"{number}: left as it is.", title="Review", markup=False)
+        self._refresh_rows()
+        self._load_state()
 
     # Opt-out suggestions
 

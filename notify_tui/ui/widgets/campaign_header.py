@@ -63,6 +63,7 @@ class CampaignHeader(Widget):
         self._checked: datetime | None = None
         self._busy = False
         self._suggested = 0
+        self._review = 0
 
     @property
     def campaign(self) -> CampaignSummary | None:
@@ -79,12 +80,21 @@ class CampaignHeader(Widget):
         """Pending opt-out suggestions shown."""
         return self._suggested
 
-    def show(self, campaign: CampaignSummary, suggested: int | None = None) -> None:
+    @property
+    def needs_review(self) -> int:
+        """Recipients shown as needing review."""
+        return self._review
+
+    def show(
+        self, campaign: CampaignSummary, suggested: int | None = None, review: int | None = None
+    ) -> None:
         """Show ``campaign`` (new counters or a new state) and, when given, how many of its
-        numbers are suggested for opt-out."""
+        numbers are suggested for opt-out and how many recipients need review."""
         self._campaign = campaign
         if suggested is not None:
             self._suggested = suggested
+        if review is not None:
+            self._review = review
         self.refresh()
 
     def checking(self) -> None:
@@ -132,6 +142,9 @@ class CampaignHeader(Widget):
                 f"{SUGGESTION_MARK} {count(self._suggested)} to opt out? (p)",
                 style=self._component("suggested"),
             )
+            right = mark + Text(" ") + right
+        if self._review:
+            mark = Text(f"{count(self._review)} need review (v)", style="bold reverse")
             right = mark + Text(" ") + right
         name = safe_text(campaign.name)
         name.stylize(self._component("name"))
