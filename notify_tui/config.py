@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -75,6 +76,8 @@ class Settings:
     outage_limit: float = 300.0
     """Seconds without a successful provider request before ``send`` and ``poll
     --until-settled`` stop (exit 1, saying what failed); the app and a ``poll`` daemon go on."""
+    sender_rates: Mapping[str, float] = field(default_factory=lambda: MappingProxyType({}))
+    """Messages per second of particular senders (``[senders."+1555..."] rate``)."""
     operator: str = field(default_factory=lambda: os.environ.get("USER") or "operator")
     policy: OptOutPolicy = field(default_factory=OptOutPolicy)
     warnings: tuple[str, ...] = ()
@@ -94,6 +97,13 @@ class Settings:
     def sandbox_state_path(self) -> Path:
         """Where the built-in sandbox provider keeps its messages between runs."""
         return self.data_dir / "sandbox.db"
+
+    def rate_for(self, sender: str | None) -> float:
+        """The pace of ``sender`` (a From number or Messaging Service SID): its own ``rate`` in
+        ``[senders]``, else ``send_rate``. Every campaign sending from it shares this pace."""
+        if sender is None:
+            return self.send_rate
+        return self.sender_rates.get(sender.strip(), self.send_rate)
 
     def basic_auth(self) -> tuple[str, str] | None:
         """Username and password for HTTP Basic auth: API key first, else account SID."""
@@ -191,6 +201,44 @@ def _policy(table: object, path: Path) -> OptOutPolicy:
         raise ConfigError(f"{path}: [optout] {exc}") from None
 
 
+SENDER_KEYS = frozenset({"rate"})
+
+
+def _rate(value: object, where: str) -> float:
+    """A number of messages per second in range, or a one-line ``ConfigError`` naming ``where``."""
+    try:
+        rate = math.nan if isinstance(value, bool) else float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        rate = math.nan
+    if not 0 < rate <= MAX_SEND_RATE:  # NaN is in no range
+        raise ConfigError(
+            f"{where} must be a number of messages per second above 0 and at most {MAX_SEND_RATE:,}"
+        )
+    return rate
+
+
+def _sender_rates(table: object, path: Path) -> Mapping[str, float]:
+    """The ``[senders."+15551234567"]`` tables of the config file: each sender's own pace."""
+    if not isinstance(table, dict):
+        raise ConfigError(f'{path}: [senders] must hold tables such as [senders."+15551234567"]')
+    rates: dict[str, float] = {}
+    for sender, settings in table.items():
+        name = sender.strip()
+        if not name or not isinstance(settings, dict):
+            raise ConfigError(
+                f'{path}: [senders] must hold tables such as [senders."+15551234567"], '
+                f"one per From number or Messaging Service SID"
+            )
+        unknown = sorted(set(settings) - SENDER_KEYS)
+        if unknown:
+            raise ConfigError(
+                f'{path}: unknown [senders."{name}"] setting(s): {", ".join(unknown)}'
+            )
+        if "rate" in settings:
+            rates[name] = _rate(settings["rate"], f'{path}: [senders."{name}"] rate')
+    return MappingProxyType(rates)
+
+
 def _read_file(path: Path) -> tuple[dict[str, Any], list[str]]:
     if not path.exists():
         return {}, []
@@ -205,6 +253,8 @@ def _read_file(path: Path) -> tuple[dict[str, Any], list[str]]:
     warnings: list[str] = []
     if "optout" in raw:
         values["policy"] = _policy(raw["optout"], path)
+    if "senders" in raw:
+        values["sender_rates"] = _sender_rates(raw["senders"], path)
     for section in (raw, raw.get("twilio", {}) if isinstance(raw.get("twilio"), dict) else {}):
         for key, value in section.items():
             if isinstance(value, dict):
@@ -238,16 +288,7 @@ def _coerce(name: str, value: Any, source: str) -> Any:
             )
         return price
     if name == "send_rate":
-        try:
-            rate = float(value)
-        except (TypeError, ValueError):
-            rate = math.nan
-        if not 0 < rate <= MAX_SEND_RATE:  # NaN is in no range
-            raise ConfigError(
-                f"{source}: send_rate must be a number of messages per second above 0 and at "
-                f"most {MAX_SEND_RATE:,}"
-            )
-        return rate
+        return _rate(value, f"{source}: send_rate")
     if name == "outage_limit":
         try:
             limit = float(value)
@@ -319,7 +360,7 @@ def load_settings(
     file_values, warnings = _read_file(path)
     resolved: dict[str, Any] = {}
     for name, value in file_values.items():
-        if name == "policy":
+        if name in ("policy", "sender_rates"):
             resolved[name] = value
             continue
         resolved[name] = _coerce(name, value, f"config file {path}")

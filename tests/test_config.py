@@ -80,3 +80,44 @@ def test_bad_file_and_bad_values_say_where(tmp_path: Path) -> None:
         load_settings(environ={"NOTIFY_SEND_RATE": "fast"}, config_path=tmp_path / "x.toml")
     unknown = _write(tmp_path / "u.toml", 'colour = "blue"\n')
     assert "unknown setting 'colour'" in load_settings(environ={}, config_path=unknown).warnings[0]
+
+
+def test_each_sender_may_have_its_own_pace(tmp_path: Path) -> None:
+    config = _write(
+        tmp_path / "c.toml",
+        'send_rate = 2\n[senders."+15551234567"]\nrate = 3\n[senders."MG0123"]\nrate = 0.5\n',
+    )
+    settings = load_settings(environ={}, config_path=config, data_dir=tmp_path)
+    assert settings.rate_for("+15551234567") == 3
+    assert settings.rate_for("MG0123") == 0.5
+    assert settings.rate_for("+15550000000") == settings.rate_for(None) == 2
+
+
+@pytest.mark.parametrize(
+    ("toml", "message"),
+    [
+        (
+            '[senders."+15551234567"]\nrate = 0\n',
+            r'\[senders\."\+15551234567"\] rate must be a number',
+        ),
+        (
+            '[senders."+15551234567"]\nrate = -2\n',
+            "rate must be a number of messages per second above 0",
+        ),
+        ('[senders."+15551234567"]\nrate = "fast"\n', "rate must be a number of messages per"),
+        ('[senders."+15551234567"]\nrate = true\n', "rate must be a number of messages per"),
+        (
+            '[senders."+15551234567"]\nrate = nan\n',
+            "rate must be a number of messages per second above 0",
+        ),
+        ('[senders."+15551234567"]\nrat = 3\n', r"unknown \[senders\.\"\+15551234567\"\] setting"),
+        ("senders = 3\n", r"\[senders\] must hold tables"),
+        ("[senders]\n'+15551234567' = 3\n", r"\[senders\] must hold tables"),
+        ("send_rate = inf\n", "send_rate must be a number of messages per second above 0"),
+    ],
+)
+def test_a_bad_sender_pace_is_one_line_naming_it(tmp_path: Path, toml: str, message: str) -> None:
+    config = _write(tmp_path / "c.toml", toml)
+    with pytest.raises(ConfigError, match=message) as raised:
+        load_settings(environ={}, config_path=config, data_dir=tmp_path)
+    assert "\n" not in str(raised.value)

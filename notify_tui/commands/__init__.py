@@ -429,7 +429,8 @@ def _send(commands: Any) -> None:
         "--rate",
         type=number(0, 1_000_000),
         metavar="N",
-        help="messages per second (default: send_rate, 1); 0 for no limit",
+        help="messages per second from the sender, shared with its other campaigns (default: "
+        "its [senders] rate, else send_rate, 1); 0 for no limit",
     )
     send.add_argument("--yes", "-y", action="store_true", help="send without asking")
     send.add_argument(

@@ -13,7 +13,7 @@ import asyncio
 import sys
 import time
 from collections.abc import Iterable
-from typing import TextIO
+from typing import Any, TextIO
 
 from notify_tui.commands import EXIT_FAILURE, EXIT_OK, CommandError
 from notify_tui.commands.contacts import checked_region
@@ -52,6 +52,7 @@ class ProgressLine:
         self._every = every
         self._last = -float("inf")
         self._troubled = False
+        self._sharing: int | None = None
 
     def _say(self, text: str) -> None:
         self._stream.write(("\r\x1b[2K" if self._tty else "") + text + "\n")
@@ -67,6 +68,10 @@ class ProgressLine:
         elif not event.trouble and self._troubled:
             self._troubled = False
             self._say("the provider is answering again")
+        if event.sharing_with != self._sharing and not event.done:
+            self._sharing = event.sharing_with
+            if event.sharing_with is not None:
+                self._say(sharing(event))
         done = event.submitted + event.refused
         share = done / event.total if event.total else 1.0
         text = (
@@ -76,6 +81,8 @@ class ProgressLine:
             f"{f', {event.faults:,} answers rejected' if event.faults else ''})  "
             f"{event.rate:,.0f} msg/s"
         )
+        if event.sharing_with is not None and not event.done:
+            text += f"  {sharing(event)}"
         if self._tty:
             width = 20
             filled = int(share * width)
@@ -90,11 +97,33 @@ class ProgressLine:
             self._stream.flush()
 
 
-def _rate(args: argparse.Namespace, settings: Settings) -> float | None:
-    rate = settings.send_rate if args.rate is None else args.rate
-    if rate < 0:
+def sharing(event: SendProgress) -> str:
+    """What a campaign waits for while another one sends from its number."""
+    sender = visible(event.sender or "its sender")
+    return f"waiting: {sender} is also sending campaign {event.sharing_with}"
+
+
+def _rate(args: argparse.Namespace) -> float | None:
+    """The ``--rate`` given (0: no limit), or ``None`` for each sender's configured pace."""
+    if args.rate is None:
+        return None
+    if args.rate < 0:
         raise CommandError("--rate must be a number of messages per second (0: no limit)")
+    return args.rate
+
+
+def _pace(rate: float | None, settings: Settings, sender: str | None) -> float | None:
+    """Messages per second from ``sender`` at ``--rate`` (``_rate``): ``None`` for no limit."""
+    if rate is None:
+        return settings.rate_for(sender)
     return rate or None
+
+
+def _paces(rate: float | None, settings: Settings) -> dict[str, Any]:
+    """``send_campaign``'s pace options: ``--rate`` for every sender, or the configured ones."""
+    if rate is None:
+        return {"rate": settings.send_rate, "sender_rates": settings.sender_rates}
+    return {"rate": rate or None, "sender_rates": {}}
 
 
 def _print_result(result: SendResult) -> int:
@@ -130,13 +159,14 @@ def _print_result(result: SendResult) -> int:
 
 
 async def _deliver(runtime: Runtime, campaign_id: int, rate: float | None, resume: bool) -> int:
+    """Send (or resume) at ``--rate`` (0: no limit), or ``None``: each sender's own pace."""
     progress = ProgressLine(sys.stdout)
     job = resume_campaign if resume else send_campaign
     try:
         result = await job(
             runtime.client,
             campaign_id,
-            rate=rate,
+            **_paces(rate, runtime.settings),
             on_progress=progress,
             on_applied=runtime.policy_hook(),
             health=runtime.health,
@@ -190,7 +220,7 @@ def _confirm() -> bool:
     return answer.strip().lower() in ("y", "yes")
 
 
-def _left_to_send(campaign_id: int, rate: float | None) -> tuple[int, str]:
+def _left_to_send(campaign_id: int, rate: float | None, settings: Settings) -> tuple[int, str]:
     """How many messages of the campaign a resume would send (or look up first), said with how
     long that takes, and the campaign's state; a one-line error for a campaign that does not
     exist."""
@@ -200,7 +230,8 @@ def _left_to_send(campaign_id: int, rate: float | None) -> tuple[int, str]:
     counts = send_state_counts(campaign_id)
     left = sum(counts.get(state, 0) for state in UNSENT)
     if left:
-        took = f": {duration(left / rate)} at {rate:g}/s" if rate else ""
+        pace = _pace(rate, settings, campaign.messaging_service_sid or campaign.sender)
+        took = f": {duration(left / pace)} at {pace:g}/s" if pace else ""
         print(f"{left:,} message{'' if left == 1 else 's'} left to send{took}")
     review = counts.get(SendState.NEEDS_REVIEW, 0)
     if review:
@@ -213,13 +244,13 @@ def _left_to_send(campaign_id: int, rate: float | None) -> tuple[int, str]:
 
 def run_send(args: argparse.Namespace, settings: Settings) -> int:
     """``notify-tui send``: plan, confirm, record and send a campaign, or resume one."""
-    rate = _rate(args, settings)
+    rate = _rate(args)
     if args.resume is not None:
         if args.name or args.message or args.csv or args.all_contacts:
             raise CommandError("--resume takes no --name, --message, --csv or --all-contacts")
         runtime = Runtime.open(settings)
         try:
-            left, state = _left_to_send(args.resume, rate)
+            left, state = _left_to_send(args.resume, rate, settings)
         except BaseException:
             runtime.close()
             raise
@@ -249,11 +280,15 @@ def run_send(args: argparse.Namespace, settings: Settings) -> int:
         )
         for line in plan.summary_lines():
             print(visible(line))
-        if rate is None:
+        pace = _pace(rate, settings, sender["messaging_service_sid"] or sender["from_"])
+        if pace is None:
             print("Rate: no limit")
         else:
-            took = duration(plan.to_send / rate)
-            print(f"Rate: {rate:g} message{'' if rate == 1 else 's'}/s: {took} to send")
+            took = duration(plan.to_send / pace)
+            print(
+                f"Rate: {pace:g} message{'' if pace == 1 else 's'}/s: {took} to send (shared "
+                "with any other campaign sending from the same number)"
+            )
         if plan.to_send == 0:
             raise CommandError("nothing to send: no recipient with a valid, opted-in number")
         if not args.yes and not _confirm():

@@ -30,10 +30,11 @@ from notify_tui.store.models import (
     OptOutSuggestion,
     ProviderFault,
     SchemaInfo,
+    SenderPace,
     database,
 )
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 """Bump this and add a step to ``MIGRATIONS`` whenever a table changes."""
 
 Migration = Callable[[Database, SchemaMigrator], None]
@@ -83,11 +84,17 @@ def _schema(db: Database) -> str | None:
     return None
 
 
+def _add_sender_pace(db: Database, migrator: SchemaMigrator) -> None:
+    """Version 6: one pace per sending number, shared by every campaign and process."""
+    db.create_tables([SenderPace], safe=True)
+
+
 MIGRATIONS: dict[int, Migration] = {
     2: _add_suggestions,
     3: _money_in_micros,
     4: _add_provider_faults,
     5: _add_attempt_deadline,
+    6: _add_sender_pace,
 }
 """``MIGRATIONS[n]`` takes a workspace from version ``n - 1`` to ``n``."""
 

@@ -17,6 +17,7 @@ from peewee import (
     CharField,
     DatabaseProxy,
     DateTimeField,
+    DoubleField,
     ForeignKeyField,
     IntegerField,
     Model,
@@ -255,6 +256,22 @@ class ProviderFault(BaseModel):
     answered = TextField(default="")
 
 
+class SenderPace(BaseModel):
+    """The pace of one sending number or Messaging Service, shared by every campaign and process
+    that sends from it (see ``store/pacing.py``). Times are seconds since the epoch on the
+    database's clock."""
+
+    sender = CharField(primary_key=True, max_length=64)
+    next_slot_at = DoubleField(default=0)
+    """When the next create may start: the end of the slots claimed so far."""
+    held_until = DoubleField(default=0)
+    """Nothing is sent from this sender before then (the provider answered 429)."""
+    campaign_id = IntegerField(null=True)
+    """The campaign that claimed (or held) last."""
+    behind_campaign_id = IntegerField(null=True)
+    """The other campaign whose slots that claim had to wait behind, if any."""
+
+
 ALL_MODELS: list[type[BaseModel]] = [
     SchemaInfo,
     Contact,
@@ -264,4 +281,5 @@ ALL_MODELS: list[type[BaseModel]] = [
     OptOutEvent,
     OptOutSuggestion,
     ProviderFault,
+    SenderPace,
 ]

@@ -405,7 +405,13 @@ async def test_creates_are_paced_at_the_configured_rate() -> None:
     client = RecordingClient(SandboxApp(seed=7), lambda: now[0])
     async with client:
         result = await send_campaign(
-            client, campaign_id, rate=10, concurrency=1, clock=lambda: now[0], sleep=fake_sleep
+            client,
+            campaign_id,
+            rate=10,
+            concurrency=1,
+            clock=lambda: now[0],
+            sleep=fake_sleep,
+            pace_clock=lambda: now[0],
         )
 
     assert result.state == "sent"

@@ -33,6 +33,11 @@ class SendProgress:
     """What the provider last failed with, while it keeps failing (``None`` once it answers)."""
     faults: int = 0
     """Provider answers rejected in this run (``domain.faults``): recorded, never applied."""
+    sender: str | None = None
+    """The From number or Messaging Service SID this campaign sends from."""
+    sharing_with: int | None = None
+    """Another campaign sending from the same sender, whose turns this one waits behind: they
+    share its pace (``None`` when this campaign has the sender to itself)."""
 
     @property
     def remaining(self) -> int:

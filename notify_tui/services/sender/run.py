@@ -10,7 +10,7 @@ import math
 import random
 import time
 from collections import Counter, deque
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from functools import partial
@@ -165,12 +165,14 @@ class _CampaignSender:
         campaign_id: int,
         *,
         rate: float | None,
+        sender_rates: Mapping[str, float],
         concurrency: int,
         on_progress: ProgressCallback | None,
         on_applied: ResolutionHook | None,
         clock: Clock,
         wall: Callable[[], datetime],
         sleep: Sleep,
+        pace_clock: Clock | None,
         settle: float,
         retry_base: float,
         actor: str,
@@ -179,6 +181,9 @@ class _CampaignSender:
     ) -> None:
         if concurrency < 1:
             raise SendError("concurrency must be at least 1")
+        for pace in (rate, *sender_rates.values()):
+            if pace is not None and not (pace > 0 and math.isfinite(pace)):
+                raise SendError("the send rate must be a positive number of messages per second")
         self.client = client
         self.id = campaign_id
         self.campaign: CampaignSummary | None = None
@@ -193,11 +198,13 @@ class _CampaignSender:
         self.actor = actor
         self.health = health or ProviderHealth.for_url(client.config.base_url)
         self.outage_limit = outage_limit
-        self.pacer = Pacer(rate, clock, sleep)
-        # Claim no further ahead than about half a second of sending.
-        self.feed_batch = FEED_BATCH if rate is None else max(1, min(FEED_BATCH, int(rate / 4)))
+        self.rate = rate
+        self.sender_rates = sender_rates
+        self.pace_clock = pace_clock
+        self._pacer: Pacer | None = None
+        self.feed_batch = FEED_BATCH
         self.db = DatabaseThread()
-        self.queue: asyncio.Queue[_Work | None] = asyncio.Queue(maxsize=self.feed_batch)
+        self.queue: asyncio.Queue[_Work | None] = asyncio.Queue()
         self.retries: list[tuple[float, int, _Work]] = []
         self.retry_seq = 0
         self.wakeup = asyncio.Event()
@@ -261,6 +268,8 @@ class _CampaignSender:
                 done=done,
                 trouble=self.trouble,
                 faults=self.faults.total(),
+                sender=self._pacer.sender if self._pacer else None,
+                sharing_with=self._pacer.behind if self._pacer and not done else None,
             )
         )
 
@@ -295,6 +304,20 @@ class _CampaignSender:
             if not campaign.sender and not campaign.messaging_service_sid:
                 raise SendError(f"campaign {self.id} has no sender")
             self.campaign = campaign
+            sender = campaign.messaging_service_sid or campaign.sender or ""
+            rate = self.sender_rates.get(sender, self.rate)
+            # Claim no further ahead than about half a second of sending.
+            self.feed_batch = FEED_BATCH if rate is None else max(1, min(FEED_BATCH, int(rate / 4)))
+            self.queue = asyncio.Queue(maxsize=self.feed_batch)
+            self._pacer = Pacer(
+                sender,
+                self.id,
+                rate,
+                self.db,
+                self.clock,
+                self.sleep,
+                self.pace_clock,
+            )
             if not await self.db.call(sending.try_lock_campaign, self.id):
                 raise SendError(f"campaign {self.id} is being sent by another process")
         except BaseException:
@@ -511,14 +534,21 @@ class _CampaignSender:
             await self._claim(list(due), due)
 
     async def _wait_for_retry(self) -> None:
+        """Until the writer wakes us, or the first retry is due (on the run's own ``sleep``)."""
         self.wakeup.clear()
-        timeout = None
-        if self.retries:
-            timeout = self.retries[0][0] - self.clock()
-            if timeout <= 0:
-                return
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self.wakeup.wait(), timeout)
+        if not self.retries:
+            await self.wakeup.wait()
+            return
+        timeout = self.retries[0][0] - self.clock()
+        if timeout <= 0:
+            return
+        woken = asyncio.ensure_future(self.wakeup.wait())
+        due = asyncio.ensure_future(self.sleep(timeout))
+        try:
+            await asyncio.wait((woken, due), return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            woken.cancel()
+            due.cancel()
 
     # ---------------------------------------------------------------- working
 
@@ -538,7 +568,13 @@ class _CampaignSender:
             if len(self.outcomes) >= FLUSH_MAX:
                 self.flush_now.set()
 
+    @property
+    def pacer(self) -> Pacer:
+        assert self._pacer is not None, "made when the run starts"
+        return self._pacer
+
     async def _create(self, work: _Work) -> _Outcome:
+        sharing = self.pacer.behind
         try:
             await self.pacer.acquire()
         except asyncio.CancelledError:
@@ -546,6 +582,9 @@ class _CampaignSender:
             raise
         if self.stopping:
             return self._unsent(work)
+        if self.pacer.behind != sharing:
+            # Another campaign started or stopped sending from this sender: say so at once.
+            self._progress(force=True)
         campaign = self.campaign
         assert campaign is not None
         budget = timedelta(seconds=self.client.create_budget)
@@ -593,7 +632,7 @@ class _CampaignSender:
             self._note_trouble(error)
             after = error.retry_after if isinstance(error, RateLimitedError) else None
             if after:
-                self.pacer.hold(after)
+                await self.pacer.hold(after)
             return self._retry(work, after)
         faults = [
             replace(fault, message_id=work.message_id)
@@ -899,12 +938,14 @@ async def send_campaign(
     campaign_id: int,
     *,
     rate: float | None = None,
+    sender_rates: Mapping[str, float] | None = None,
     concurrency: int = DEFAULT_CONCURRENCY,
     on_progress: ProgressCallback | None = None,
     on_applied: ResolutionHook | None = None,
     clock: Clock = time.monotonic,
     wall: Callable[[], datetime] = utcnow,
     sleep: Sleep = asyncio.sleep,
+    pace_clock: Clock | None = None,
     settle: float = SETTLE,
     retry_base: float = RETRY_BASE,
     actor: str = "provider",
@@ -913,7 +954,12 @@ async def send_campaign(
 ) -> SendResult:
     """Submit every pending message of a recorded campaign, at most ``rate`` per second.
 
-    ``rate`` ``None`` sends as fast as ``concurrency`` creates in flight allow. Messages a
+    ``rate`` is the pace of the campaign's sender (its From number or Messaging Service), which
+    every campaign sending from it shares, in this process and in any other sharing the
+    workspace: two campaigns from one number at 1/s send 1 message a second between them.
+    ``rate`` ``None`` sends as fast as ``concurrency`` creates in flight allow (waiting only
+    while the provider holds the sender back with a 429). ``sender_rates`` gives particular
+    senders paces of their own, in place of ``rate`` (the ``[senders]`` settings). Messages a
     previous run left ``attempting`` are looked up first (see ``resume_campaign``). The
     campaign ends ``sent`` when every message was submitted or refused, else ``interrupted``
     (cancelled, or some messages could not be submitted in this run) and resumable.
@@ -921,9 +967,10 @@ async def send_campaign(
     ``on_applied`` receives what each write resolved (for the opt-out policy); ``settle`` is how
     long after an ambiguous create the provider's records are looked at;
     ``retry_base`` the first backoff after the provider was busy or unreachable; ``actor`` who
-    records a STOP opt-out; ``clock`` and ``sleep`` pace the sends; ``wall`` (naive UTC) times
-    the claims and the attempt windows that lookups judge by (inject them in tests: it must
-    agree with the provider's clock). ``health`` hears of every answer and failure (the app
+    records a STOP opt-out; ``clock`` and ``sleep`` time the run, ``pace_clock`` (seconds since
+    the epoch) the sender's shared pace (``None``: the database's clock); ``wall`` (naive UTC)
+    times the claims and the attempt windows that lookups judge by (inject them in tests: it
+    must agree with the provider's clock). ``health`` hears of every answer and failure (the app
     shares one to show an outage); past ``outage_limit`` seconds without a good answer the run
     stops (``None``: it never does) and raises ``OutageError``, naming the resume command.
     Raises ``SendError`` (no such campaign, no sender, another process is sending it),
@@ -935,12 +982,14 @@ async def send_campaign(
         client,
         campaign_id,
         rate=rate,
+        sender_rates=sender_rates or {},
         concurrency=concurrency,
         on_progress=on_progress,
         on_applied=on_applied,
         clock=clock,
         wall=wall,
         sleep=sleep,
+        pace_clock=pace_clock,
         settle=settle,
         retry_base=retry_base,
         actor=actor,
