@@ -247,6 +247,7 @@ class LiveUpdates:
                 self._runtime.client,
                 campaign_id,
                 rate=settings.send_rate or None,
+                sender_rates=settings.sender_rates,
                 on_progress=progress,
                 on_applied=self._runtime.policy_hook(),
                 # The app never gives up: it shows the outage and keeps trying (capped backoff).

@@ -130,14 +130,43 @@ async def test_campaigns_of_one_messaging_service_share_its_pace() -> None:
     assert paced(times, 1), times
 
 
+class TakingTurns(httpx.AsyncBaseTransport):
+    """The sandbox, with the creates of two campaigns (by number) let through in turn, so that
+    they send side by side however fast the fake clock runs for either."""
+
+    def __init__(self, app: SandboxApp, groups: tuple[list[str], list[str]]) -> None:
+        self.inner = httpx.ASGITransport(app=app)
+        self.groups = groups
+        self.left = [len(g) for g in groups]
+        self.turn = 0
+        self.changed = asyncio.Condition()
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        if request.method != "POST":
+            return await self.inner.handle_async_request(request)
+        to = dict(httpx.QueryParams((await request.aread()).decode()))["To"]
+        mine = 0 if to in self.groups[0] else 1
+        async with self.changed:
+            await self.changed.wait_for(lambda: self.turn == mine or not self.left[1 - mine])
+        try:
+            return await self.inner.handle_async_request(request)
+        finally:
+            async with self.changed:
+                self.left[mine] -= 1
+                self.turn = 1 - mine
+                self.changed.notify_all()
+
+
 @pytest.mark.usefixtures("workspace")
 async def test_the_progress_of_each_says_which_campaign_shares_its_number() -> None:
     clock = PaceClock()
-    first = campaign(numbers(5), "First")
-    second = campaign(numbers(5, 100), "Second")
+    first_phones, second_phones = numbers(5), numbers(5, 100)
+    first = campaign(first_phones, "First")
+    second = campaign(second_phones, "Second")
+    transport = TakingTurns(SandboxApp(seed=4, clock=clock), (first_phones, second_phones))
 
     progress: dict[int, list[SendProgress]] = {}
-    async with client_for(SandboxApp(seed=4, clock=clock)) as client:
+    async with client_for(transport.inner.app, transport) as client:  # type: ignore[arg-type]
         await send_all(client, clock, [first, second], progress=progress)
 
     assert {e.sender for events in progress.values() for e in events} == {SENDER}

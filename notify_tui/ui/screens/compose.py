@@ -322,7 +322,8 @@ class ComposeScreen(NotifyScreen):
                 f"{count(plan.skipped_opted_out)} opted out · {count(plan.invalid)} invalid."
             )
         )
-        rate = self.notify_app.runtime.settings.send_rate or None
+        settings = self.notify_app.runtime.settings
+        rate = settings.rate_for(plan.messaging_service_sid or plan.sender) or None
         self.app.push_screen(
             CampaignPlanDialog(plan, event.audience, rate),
             lambda send: self._confirmed(plan) if send else None,

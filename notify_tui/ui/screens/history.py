@@ -246,8 +246,9 @@ class HistoryScreen(NotifyScreen):
                 f"{count(campaign.submitted)} of {count(campaign.recipients)} were submitted; "
                 f"{plural(event.remaining, 'message')} left ({money(cost, estimate=True)})"
             )
-            if settings.send_rate:
-                question.append(f", {duration(event.remaining / settings.send_rate)}")
+            pace = settings.rate_for(campaign.messaging_service_sid or campaign.sender)
+            if pace:
+                question.append(f", {duration(event.remaining / pace)}")
             question.append(
                 ". Any message that may have gone out is looked up first: none is sent twice."
             )
