@@ -139,6 +139,8 @@ def test_a_match_outside_the_attempt_needs_review_and_review_adopts_it(
     assert main(["campaigns", "--json"]) == 0
     (listed,) = json.loads(capsys.readouterr().out)
     assert listed["needs_review"] == 1
+    assert main(["doctor"]) == 0  # healthy: a person decides, no repair does
+    assert f"need review (notify-tui review {campaign_id})" in capsys.readouterr().out
     assert main(["review", str(campaign_id)]) == 0
     out = capsys.readouterr().out
     assert f"1 recipients of campaign {campaign_id} need review" in out

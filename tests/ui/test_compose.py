@@ -170,7 +170,7 @@ async def test_summary_of_a_csv_file_counts_skips_invalid_and_duplicates(
         )
         summary = text_of(app, "#plan-summary")
         assert "2 messages" in summary
-        assert "1 number skipped · saves $0.0079" in summary
+        assert "1 number skipped · saves ≈ $0.0079" in summary
         assert "1 number: recorded as Failed (Invalid number), never sent" in summary
         assert "1 left out: each number gets one message" in summary
         assert "1 line of the file left out (why: see File)" in summary

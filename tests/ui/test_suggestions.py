@@ -216,7 +216,7 @@ async def test_details_header_shows_the_money_opt_outs_saved(runtime: Runtime) -
         await app.push_screen(DetailsScreen(campaign_id))
         await pilot.pause()
         header = app.screen.query_one(CampaignHeader).render().plain
-        assert "saved $0.20 on 25 opted out" in header.splitlines()[1]
+        assert "saved ≈ $0.1975 on 25 opted out" in header.splitlines()[1]
 
 
 async def test_hostile_names_in_the_dialog_show_literally(runtime: Runtime) -> None:

@@ -307,6 +307,18 @@ def _check_sending(found: Examination) -> None:
             )
     if not trouble:
         found.healthy.append("no message left attempting by a stopped sender")
+    # Settled by a person, never by a repair: a note, with the command that settles them.
+    waiting = (
+        Message.select(Message.campaign, fn.COUNT(Message.id))
+        .where(Message.send_state == SendState.NEEDS_REVIEW)
+        .group_by(Message.campaign)
+        .tuples()
+    )
+    for campaign_id, count in waiting:
+        found.notes.append(
+            f"campaign {campaign_id}: {int(count):,} messages of unknown outcome need review "
+            f"(notify-tui review {campaign_id})"
+        )
 
 
 def _check_polling(found: Examination) -> None:

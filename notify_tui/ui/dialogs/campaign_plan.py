@@ -50,7 +50,7 @@ def plan_table(plan: CampaignPlan, audience: AudienceSummary, rate: float | None
     skipped = plural(plan.skipped_opted_out, "number")
     table.add_row(
         "Opted out",
-        Text(f"{skipped} skipped · saves {money(plan.money_saved)}")
+        Text(f"{skipped} skipped · saves {money(plan.money_saved, estimate=True)}")
         if plan.skipped_opted_out
         else Text("none"),
     )

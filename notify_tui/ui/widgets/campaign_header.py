@@ -185,7 +185,7 @@ class CampaignHeader(Widget):
             # What opting out is for: shown before the sender, which is the first to be cut.
             parts.append(
                 Text(
-                    f"saved {money(campaign.money_saved)} on "
+                    f"saved {money(campaign.money_saved, estimate=True)} on "
                     f"{count(campaign.skipped_opted_out)} opted out"
                 )
             )
