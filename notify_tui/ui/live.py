@@ -253,6 +253,7 @@ class LiveUpdates:
                 # The app never gives up: it shows the outage and keeps trying (capped backoff).
                 health=self._runtime.health,
                 outage_limit=None,
+                max_tries=None,
             )
         except asyncio.CancelledError:
             raise

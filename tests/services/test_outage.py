@@ -12,7 +12,14 @@ import pytest
 
 from notify_tui.cli import main
 from notify_tui.domain.status import CampaignState
-from notify_tui.provider import SANDBOX_ACCOUNT_SID, ProviderConfig, TwilioClient, sandbox_client
+from notify_tui.provider import (
+    SANDBOX_ACCOUNT_SID,
+    SANDBOX_AUTH_TOKEN,
+    ProviderConfig,
+    TwilioClient,
+    sandbox_client,
+)
+from notify_tui.provider.client import SANDBOX_BASE_URL
 from notify_tui.provider.sandbox import SandboxApp
 from notify_tui.services.health import OutageError, ProviderHealth
 from notify_tui.services.sender import prepare_campaign, send_campaign
@@ -156,3 +163,41 @@ def test_poll_ends_with_exit_1_when_the_provider_cannot_be_reached(
         err = capsys.readouterr().err
         assert code == 1, (args, err)
         assert DNS in err and "Traceback" not in err, err
+
+
+class Flaky(httpx.AsyncBaseTransport):
+    """No route for the first ``down`` requests, then the sandbox."""
+
+    def __init__(self, sandbox: SandboxApp, down: int) -> None:
+        self.inner = httpx.ASGITransport(app=sandbox)
+        self.down = down
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        if self.down > 0:
+            self.down -= 1
+            raise httpx.ConnectError(DNS, request=request)
+        return await self.inner.handle_async_request(request)
+
+
+@pytest.mark.usefixtures("sqlite_workspace")
+@pytest.mark.parametrize(("max_tries", "sent"), [(8, False), (None, True)])
+async def test_without_a_try_limit_a_send_outlasts_a_long_outage(
+    max_tries: int | None, sent: bool
+) -> None:
+    """The app's senders (``max_tries=None``) keep trying until the provider answers; a
+    headless run leaves the message for a resume after ``max_tries``."""
+    campaign_id = prepare_campaign(
+        "Spring", "Hello", [NewRecipient("+14155550100")], sender="+15005550006"
+    ).campaign_id
+    sandbox = SandboxApp(seed=3)
+    config = ProviderConfig(
+        account_sid=SANDBOX_ACCOUNT_SID, password=SANDBOX_AUTH_TOKEN, base_url=SANDBOX_BASE_URL
+    )
+    # 5 requests a create (the client's own retries), 8 creates: 40 requests is not enough.
+    flaky = Flaky(sandbox, down=60)
+    async with TwilioClient(config, flaky, backoff_base=0.0001, max_total_delay=0.01) as client:
+        result = await send_campaign(
+            client, campaign_id, max_tries=max_tries, retry_base=0.0001, concurrency=1
+        )
+    assert (result.state == CampaignState.SENT) is sent
+    assert send_state_counts(campaign_id) == ({"submitted": 1} if sent else {"pending": 1})

@@ -178,6 +178,7 @@ class _CampaignSender:
         actor: str,
         health: ProviderHealth | None,
         outage_limit: float | None,
+        max_tries: int | None,
     ) -> None:
         if concurrency < 1:
             raise SendError("concurrency must be at least 1")
@@ -198,6 +199,7 @@ class _CampaignSender:
         self.actor = actor
         self.health = health or ProviderHealth.for_url(client.config.base_url)
         self.outage_limit = outage_limit
+        self.max_tries = max_tries
         self.rate = rate
         self.sender_rates = sender_rates
         self.pace_clock = pace_clock
@@ -829,7 +831,8 @@ class _CampaignSender:
                 self.outstanding -= 1
                 self.unresolved += 1
                 continue
-            if outcome.retry_after is not None and work.tries < MAX_TRIES and not self.stopping:
+            more = self.max_tries is None or work.tries < self.max_tries
+            if outcome.retry_after is not None and more and not self.stopping:
                 self.resent += outcome.resent
                 self.retry_seq += 1
                 heapq.heappush(self.retries, (now + outcome.retry_after, self.retry_seq, work))
@@ -951,6 +954,7 @@ async def send_campaign(
     actor: str = "provider",
     health: ProviderHealth | None = None,
     outage_limit: float | None = None,
+    max_tries: int | None = MAX_TRIES,
 ) -> SendResult:
     """Submit every pending message of a recorded campaign, at most ``rate`` per second.
 
@@ -973,6 +977,8 @@ async def send_campaign(
     must agree with the provider's clock). ``health`` hears of every answer and failure (the app
     shares one to show an outage); past ``outage_limit`` seconds without a good answer the run
     stops (``None``: it never does) and raises ``OutageError``, naming the resume command.
+    ``max_tries``: creates (and lookups) tried this many times in a run before the message is
+    left for a resume (``None``: until the provider answers, as in the app).
     Raises ``SendError`` (no such campaign, no sender, another process is sending it),
     ``ProviderError`` for failures that stop the run (wrong credentials) and ``StorageError``
     when the store fails (a full disk...: the run stops as if interrupted, saving what still
@@ -995,6 +1001,7 @@ async def send_campaign(
         actor=actor,
         health=health,
         outage_limit=outage_limit,
+        max_tries=max_tries,
     )
     try:
         return await sender.run()
