@@ -1,6 +1,7 @@
 """Sends (or resumes) one campaign in a process of its own, for the end-to-end tests.
 
-Usage: ``python send_driver.py CAMPAIGN_ID [--resume] [--rate N] [--settle SECONDS]``, with the
+Usage: ``python send_driver.py CAMPAIGN_ID [--resume] [--rate N] [--settle SECONDS]
+[--start-at EPOCH]`` (wait until then to start, so that several drivers start at once), with the
 workspace and the provider taken from the environment (``NOTIFY_DATABASE_URL``,
 ``NOTIFY_PROVIDER_URL``) like the ``notify-tui`` command. Prints ``progress SUBMITTED REFUSED
 TOTAL`` lines, then ``result STATE SUBMITTED REFUSED REMAINING LINKED RESENT``.
@@ -11,6 +12,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
+import time
 
 from notify_tui.config import load_settings
 from notify_tui.services.runtime import Runtime
@@ -23,6 +25,8 @@ def _report(event: SendProgress) -> None:
 
 async def _run(args: argparse.Namespace) -> int:
     runtime = Runtime.open(load_settings())
+    if args.start_at is not None:
+        await asyncio.sleep(max(0.0, args.start_at - time.time()))
     try:
         job = resume_campaign if args.resume else send_campaign
         result = await job(
@@ -49,6 +53,7 @@ def main() -> int:
     parser.add_argument("--resume", action="store_true")
     parser.add_argument("--rate", type=float)
     parser.add_argument("--settle", type=float, default=0.5)
+    parser.add_argument("--start-at", type=float)
     return asyncio.run(_run(parser.parse_args()))
 
 
