@@ -14,6 +14,7 @@ from notify_tui.store.campaigns import get_campaign, set_state
 from notify_tui.store.sending import NewRecipient, send_state_counts
 from notify_tui.ui.app import NotifyApp, make_app
 from notify_tui.ui.dialogs.confirm import ConfirmDialog
+from notify_tui.ui.screens.details import DetailsScreen
 from notify_tui.ui.screens.history import HistoryScreen
 from notify_tui.ui.widgets.campaign_table import CampaignTable
 from tests.ui.seed import PRICE, SPRING, fixed_clock, seed_campaign, wait_until
@@ -155,3 +156,31 @@ async def test_details_follows_a_campaign_being_sent(runtime: Runtime, sandbox: 
         assert "of 12 submitted" in header.render().plain
         await wait_until(pilot, lambda: "Sent " in header.render().plain.splitlines()[1])
         assert isinstance(app.screen, DetailsScreen)
+
+
+async def test_two_campaigns_from_one_number_say_they_share_it(
+    runtime: Runtime, sandbox: SandboxApp
+) -> None:
+    runtime.settings = replace(runtime.settings, send_rate=2.0)
+    first = record("First of two", 20)
+    second = prepare_campaign(
+        "Second of two",
+        "Hello again",
+        [NewRecipient(f"+1415777{i:04d}", f"Person {i}") for i in range(20)],
+        sender=SANDBOX_FROM,
+    ).campaign_id
+    app = make_app(runtime, poll=False, first_run_demo=False, clock=fixed_clock)
+    async with app.run_test(size=(100, 24)) as pilot:
+        app.start_sending(first, "First of two")
+        app.start_sending(second, "Second of two")
+        rows = lambda: [table(app).render_line(y).text for y in (1, 2)]  # noqa: E731
+        await wait_until(pilot, lambda: any("shared" in row for row in rows()))
+        await pilot.press("enter")  # Details of the newest: the second
+        await wait_until(pilot, lambda: isinstance(app.screen, DetailsScreen))
+        screen = app.screen
+        assert isinstance(screen, DetailsScreen) and screen.campaign_id == second
+        await wait_until(
+            pilot, lambda: f"is also sending campaign {first}" in screen.header.render().plain
+        )
+        assert "waiting: +1 500-555-0006" in screen.header.render().plain
+        await pilot.press("ctrl+q", "y")

@@ -594,6 +594,11 @@ class DetailsScreen(OptOutActionsScreen):
         if campaign is None:
             return
         self._sending = campaign.sending
+        progress = self.notify_app.live.send_progress.get(self.campaign_id)
+        if progress is None:
+            self.header.sharing(None, None)
+        else:
+            self.header.sharing(progress.sender, progress.sharing_with)
         self.header.show(campaign)
         if not self.notify_app.live.is_sending(self.campaign_id):
             # Done (or stopped): read everything once more, refusals and all.

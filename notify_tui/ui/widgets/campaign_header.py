@@ -64,6 +64,7 @@ class CampaignHeader(Widget):
         self._busy = False
         self._suggested = 0
         self._review = 0
+        self._sharing: tuple[str, int] | None = None
 
     @property
     def campaign(self) -> CampaignSummary | None:
@@ -96,6 +97,14 @@ class CampaignHeader(Widget):
         if review is not None:
             self._review = review
         self.refresh()
+
+    def sharing(self, sender: str | None, other: int | None) -> None:
+        """While sending, another campaign (``other``) sends from the same ``sender``: this one
+        waits for its turns on the sender's pace (``None``: it has the sender to itself)."""
+        shared = (sender, other) if sender and other is not None else None
+        if shared != self._sharing:
+            self._sharing = shared
+            self.refresh()
 
     def checking(self) -> None:
         """A poll cycle started."""
@@ -164,6 +173,13 @@ class CampaignHeader(Widget):
                     style=self._component("sending"),
                 )
             )
+            if self._sharing is not None:
+                shared, other = self._sharing
+                parts.append(
+                    Text("waiting: ", style=self._component("sending"))
+                    + safe_text(format_for_humans(shared))
+                    + Text(f" is also sending campaign {other}")
+                )
         elif campaign.state == CampaignState.INTERRUPTED:
             parts.append(
                 Text(

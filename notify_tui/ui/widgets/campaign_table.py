@@ -194,7 +194,9 @@ class CampaignTable(VirtualTable[CampaignSummary]):
         progress = self._progress(campaign.id)
         if progress is not None and progress.total:
             done = (progress.submitted + progress.refused) * 100 // progress.total
-            return styled(f"sending {done}%", self._component("sending"))
+            # Another campaign sends from the same number: they share its pace (Details says).
+            doing = "sending" if progress.sharing_with is None else "shared"
+            return styled(f"{doing} {done}%", self._component("sending"))
         if campaign.state == CampaignState.SENDING:
             return styled("sending…", self._component("sending"))
         if campaign.state == CampaignState.INTERRUPTED:
