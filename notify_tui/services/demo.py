@@ -156,7 +156,10 @@ async def build_demo(
     report = on_progress or (lambda _: None)
     apply_policy = runtime.policy_hook()
 
-    SchemaInfo.insert(key=DEMO_KEY, value="building").on_conflict_ignore().execute()
+    # Every query on a thread: the app builds the demo on its event loop.
+    await asyncio.to_thread(
+        SchemaInfo.insert(key=DEMO_KEY, value="building").on_conflict_ignore().execute
+    )
     sizes = [recipients or c.size for c in campaigns]
     people = demo_contacts(max(sizes))
     total = sum(sizes)
@@ -166,7 +169,8 @@ async def build_demo(
         rng = random.Random(index)
         audience = rng.sample(people, size) if size < len(people) else list(people)
         audience[: len(SPECIAL_RECIPIENTS)] = SPECIAL_RECIPIENTS[: min(size, 5)]
-        prepared = prepare_campaign(
+        prepared = await asyncio.to_thread(
+            prepare_campaign,
             campaign.name,
             campaign.body,
             audience,
@@ -209,8 +213,10 @@ async def build_demo(
             )
             while (await poller.poll_once(campaign_id)).checked:
                 pass
-            backdate_campaign(campaign_id, campaign.age)
+            await asyncio.to_thread(backdate_campaign, campaign_id, campaign.age)
         done += size
         report(DemoProgress(f"Sent “{campaign.name}”", done, total))
-    SchemaInfo.update(value="built").where(SchemaInfo.key == DEMO_KEY).execute()
+    await asyncio.to_thread(
+        SchemaInfo.update(value="built").where(SchemaInfo.key == DEMO_KEY).execute
+    )
     return ids

@@ -106,7 +106,7 @@ class NotifyApp(App[int]):
         self.interrupted_ids: list[int] = []
         """The campaigns a signal interrupted."""
 
-    def on_mount(self) -> None:
+    async def on_mount(self) -> None:
         from notify_tui.ui.screens.history import HistoryScreen
 
         self.live.statuses_resolved.subscribe(self, self._poll_cycle_done, immediate=True)
@@ -116,7 +116,8 @@ class NotifyApp(App[int]):
             # Theme colours squeezed into 16 turn orange into red: use the terminal's own.
             self.theme = "ansi-dark"
 
-        if self.first_run_demo and self._needs_demo():
+        # Read on a thread, as every query: the database may be across a network.
+        if self.first_run_demo and await asyncio.to_thread(self._needs_demo):
             from notify_tui.ui.screens.demo import DemoScreen
 
             self.push_screen(DemoScreen())

@@ -43,6 +43,16 @@ class CampaignState:
     """Recipients whose create's outcome a person must settle (``notify-tui review``, ``v``)."""
 
 
+class CampaignRead(Message):
+    """A campaign's row was read (off the UI thread): ``None`` when it is gone."""
+
+    def __init__(self, campaign: CampaignSummary | None, opening: bool) -> None:
+        super().__init__()
+        self.campaign = campaign
+        self.opening = opening
+        """Read for a screen opening on it (not to follow its sending)."""
+
+
 class CampaignStateLoaded(Message):
     """The reasons and the time series of a campaign were read (off the UI thread)."""
 
@@ -152,6 +162,15 @@ class AudienceSummary:
     """The first rejected or invalid lines of the file, as plain text."""
     note: str | None = None
     """Something to know about the file (it was not UTF-8)."""
+
+
+class AudienceCounted(Message):
+    """The contacts a new campaign would go to were counted, and those opted out among them."""
+
+    def __init__(self, contacts: int, opted_out: int) -> None:
+        super().__init__()
+        self.contacts = contacts
+        self.opted_out = opted_out
 
 
 class CampaignPlanned(Message):

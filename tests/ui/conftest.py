@@ -12,6 +12,23 @@ from notify_tui.provider import sandbox_client
 from notify_tui.provider.sandbox import SandboxApp
 from notify_tui.services.runtime import Runtime
 from tests.ui.seed import SPRING, seed_campaign
+from tests.ui.sql_guard import SqlOnLoopGuard
+
+
+@pytest.fixture(autouse=True)
+def no_sql_on_the_event_loop() -> Iterator[SqlOnLoopGuard]:
+    """Fail the test if the app ran SQL on its event loop's thread (see ``sql_guard``)."""
+    guard = SqlOnLoopGuard()
+    guard.install()
+    try:
+        yield guard
+    finally:
+        guard.uninstall()
+    if guard.offenders:
+        shown = "\n\n".join(guard.offenders[:3])
+        pytest.fail(
+            f"{len(guard.offenders)} SQL statements ran on the event loop's thread:\n{shown}"
+        )
 
 
 @pytest.fixture

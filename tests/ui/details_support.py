@@ -33,7 +33,7 @@ async def open_details(app: NotifyApp, pilot: Pilot, campaign_id: int) -> Detail
     await app.push_screen(DetailsScreen(campaign_id))
     await pilot.pause()
     screen = details(app)
-    await wait_until(pilot, lambda: screen.loaded)
+    await wait_until(pilot, lambda: screen.loaded and not table(app).reading)
     return screen
 
 

@@ -20,6 +20,7 @@ from notify_tui.ui.widgets.recipient_table import RecipientTable
 from notify_tui.ui.widgets.status_chart import StatusChart
 from tests.ui.seed import SPRING, fixed_clock, seed_campaign, seed_history, wait_until
 from tests.ui.shown import lines_of, notifications
+from tests.ui.sql_guard import SqlOnLoopGuard
 
 
 async def test_make_app_starts_nothing() -> None:
@@ -148,6 +149,8 @@ async def test_first_run_builds_the_demo_then_shows_history(
     try:
         app = make_app(runtime, poll=False)
         async with app.run_test(size=(80, 24)) as pilot:
+            # Whether a demo is needed is read on a thread: the demo screen follows.
+            await wait_until(pilot, lambda: isinstance(app.screen, DemoScreen | HistoryScreen))
             assert isinstance(app.screen, DemoScreen)
             await wait_until(pilot, lambda: isinstance(app.screen, HistoryScreen), tries=400)
             table = app.screen.query_one(CampaignTable)
@@ -232,3 +235,24 @@ async def test_new_screens_at_every_size(runtime: Runtime, size: tuple[int, int]
         # The dialog's own keys, readable at every size.
         shown = "\n".join(lines_of(app.screen.query_one("#help-table")))
         assert "Accept all" in shown and "Dismiss all" in shown
+
+
+
+async def test_the_guard_catches_sql_on_the_event_loop(
+    runtime: Runtime, no_sql_on_the_event_loop: SqlOnLoopGuard
+) -> None:
+    from textual.app import App
+
+    from notify_tui.store.campaigns import count_campaigns
+
+    class Careless(App[None]):
+        def on_mount(self) -> None:
+            count_campaigns()  # on the event loop: what every UI test forbids
+
+    count_campaigns()  # the test itself may read the database
+    assert no_sql_on_the_event_loop.offenders == []
+    async with Careless().run_test() as pilot:
+        await pilot.pause()
+    caught = no_sql_on_the_event_loop.offenders
+    assert len(caught) == 1 and 'FROM "campaign"' in caught[0]
+    caught.clear()  # caught on purpose: the fixture must not fail this test

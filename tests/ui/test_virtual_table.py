@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
@@ -19,6 +20,7 @@ from notify_tui.ui.widgets.virtual_table import (
     VirtualTable,
     column_widths,
 )
+from tests.ui.seed import wait_until
 
 SIZE = (80, 24)
 BODY_HEIGHT = SIZE[1] - 1  # the header takes the first line
@@ -513,3 +515,56 @@ async def test_a_column_hidden_below_a_width_makes_room_on_a_narrow_terminal() -
         lines = screen_lines(table_of(app))
         assert lines[0].split() == ["Name", "Phone", "Status"]
         assert lines[1].split() == ["Person", "0", "+447700900000", "Delivered"]
+
+
+class BlockingSource(GeneratedSource):
+    """A source that waits, as a database does: the table may read it on worker threads only.
+    Reads of chunks past the first wait until ``release`` is set."""
+
+    blocking = True
+
+    def __init__(self, total: int) -> None:
+        super().__init__(total)
+        self.threads: set[int] = set()
+        self.release = threading.Event()
+
+    def count(self) -> int:
+        self.threads.add(threading.get_ident())
+        return super().count()
+
+    def rows(self, offset: int, limit: int) -> Sequence[Recipient]:
+        self.threads.add(threading.get_ident())
+        if offset >= CHUNK_SIZE:
+            assert self.release.wait(10), "the test never released the read"
+        return super().rows(offset, limit)
+
+
+async def test_a_blocking_source_is_read_off_the_event_loop() -> None:
+    source = BlockingSource(100_000)
+    app = TableApp(source)
+    async with app.run_test(size=SIZE) as pilot:
+        table = table_of(app)
+        await wait_until(pilot, lambda: table.row_count == 100_000 and not table.reading)
+        assert threading.get_ident() not in source.threads
+        assert screen_lines(table)[1].split()[:3] == ["0", "Person", "0"]
+        # A row whose chunk is not read yet is a placeholder until it arrives.
+        await pilot.press("G")
+        assert table.cursor_row == 99_999 and table.current_row is None
+        assert screen_lines(table)[-1].strip() == "…"
+        source.release.set()
+        await wait_until(pilot, lambda: table.current_row is not None)
+        assert "Person 99999" in screen_lines(table)[-1]
+        assert app.moved[-1].row == recipient(99_999)  # the cursor's row, once it arrived
+        assert threading.get_ident() not in source.threads
+
+
+async def test_a_blocking_source_keeps_the_rows_shown_until_the_new_ones_are_read() -> None:
+    app = TableApp(BlockingSource(50))
+    async with app.run_test(size=SIZE) as pilot:
+        table = table_of(app)
+        await wait_until(pilot, lambda: table.row_count == 50 and not table.reading)
+        before = screen_lines(table)
+        table.set_source(BlockingSource(10))
+        assert screen_lines(table) == before  # nothing blank, nothing flashes
+        await wait_until(pilot, lambda: table.row_count == 10)
+        assert "Person 9" in screen_lines(table)[10]

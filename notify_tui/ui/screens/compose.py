@@ -31,6 +31,7 @@ from notify_tui.ui.dialogs.campaign_plan import CampaignPlanDialog, ucs2_reason
 from notify_tui.ui.dialogs.confirm import ConfirmDialog
 from notify_tui.ui.formatting import count, money, plural
 from notify_tui.ui.messages import (
+    AudienceCounted,
     AudienceSummary,
     CampaignPlanFailed,
     CampaignPlanned,
@@ -143,11 +144,29 @@ class ComposeScreen(NotifyScreen):
         yield Footer(show_command_palette=False)
 
     def on_mount(self) -> None:
-        self.contacts = count_contacts()
-        self.opted_out = sum(optout_counts().values()) if self.contacts else 0
+        self._count_audience()
         self._show_size()
         self._show_audience()
         self._say(Text("ctrl+r shows the summary; nothing is sent before you confirm it."))
+
+    @work(
+        thread=True,
+        exclusive=True,
+        group="audience",
+        exit_on_error=False,
+        description="Counting the contacts",
+    )
+    def _count_audience(self) -> None:
+        contacts = count_contacts()
+        opted_out = sum(optout_counts().values()) if contacts else 0
+        self.post_message(AudienceCounted(contacts, opted_out))
+
+    def on_audience_counted(self, event: AudienceCounted) -> None:
+        event.stop()
+        self.contacts = event.contacts
+        self.opted_out = event.opted_out
+        self._show_size()
+        self._show_audience()
 
     # What the user sees while typing
 

@@ -13,7 +13,7 @@ from textual.timer import Timer
 from textual.widgets import Footer, Static
 from textual.worker import get_current_worker
 
-from notify_tui.store.contacts import ContactRow, DeliveryRecord, count_contacts, delivery_history
+from notify_tui.store.contacts import ContactRow, DeliveryRecord, delivery_history
 from notify_tui.ui.formatting import count
 from notify_tui.ui.messages import DeliveryHistoryLoaded
 from notify_tui.ui.screens.opt_out_actions import OptOutActionsScreen, number_and_name
@@ -66,7 +66,7 @@ class ContactsScreen(OptOutActionsScreen):
     def compose(self) -> ComposeResult:
         app = self.notify_app
         with Horizontal(id="contacts-bar", classes="bar"):
-            yield Static(id="contacts-title")
+            yield Static(Text("Contacts", style="bold"), id="contacts-title")
             yield FilterInput(placeholder="/ search number or name", id="contacts-search")
         with Horizontal(id="contacts-body"):
             yield ContactTable(now=app.clock, tz=app.tz, id="contacts")
@@ -85,15 +85,19 @@ class ContactsScreen(OptOutActionsScreen):
         """The selected contact's delivery history."""
         return self.query_one(DeliveryHistoryTable)
 
-    def on_mount(self) -> None:
+    @on(VirtualTable.Loaded, "#contacts")
+    def _loaded(self, event: VirtualTable.Loaded) -> None:
         self._show_title()
+        if self.history_phone is not None:
+            # An opt-out or in shows at once; the history of the row follows (CursorMoved).
+            self._show_history_title(self.table.current_row)
 
     def _show_title(self) -> None:
         search = self.table.source.search.strip()
         shown = self.table.row_count
         title = Text("Contacts", style="bold")
         if search:
-            title.append(f" · {count(shown)} of {count(count_contacts())} match “")
+            title.append(f" · {count(shown)} of {count(self.table.source.total)} match “")
             title.append_text(safe_text(search))
             title.append("”")
         else:
@@ -171,7 +175,6 @@ class ContactsScreen(OptOutActionsScreen):
     def _search_settled(self, event: FilterInput.Settled) -> None:
         if event.value != self.table.source.search:
             self.table.set_source(ContactSource(event.value))
-            self._show_title()
 
     @on(FilterInput.Dismissed, "#contacts-search")
     def _search_dismissed(self, event: FilterInput.Dismissed) -> None:
@@ -189,7 +192,6 @@ class ContactsScreen(OptOutActionsScreen):
 
     def opt_outs_changed(self, phone: str) -> None:
         self.table.reload(keep_cursor=True)
-        self._show_history_title(self.table.current_row)
 
     def on_screen_resume(self) -> None:
         # Details (opened from the history) may have opted numbers out or in.

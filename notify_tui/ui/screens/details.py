@@ -39,6 +39,7 @@ from notify_tui.ui.dialogs.suggestions import SuggestionsDialog
 from notify_tui.ui.formatting import count, plain
 from notify_tui.ui.live import PollResult
 from notify_tui.ui.messages import (
+    CampaignRead,
     CampaignState,
     CampaignStateLoaded,
     RecipientsExported,
@@ -259,16 +260,7 @@ class DetailsScreen(OptOutActionsScreen):
     # Loading and live updates
 
     def on_mount(self) -> None:
-        campaign = get_campaign(self.campaign_id)
-        if campaign is None:
-            self.app.notify(f"Campaign {self.campaign_id} no longer exists.", severity="error")
-            self.app.pop_screen()
-            return
-        # The counters are on the campaign row: the chart and the table show at once; the
-        # reasons and the time series (a scan of the failures) follow from a thread.
-        self._show_state(CampaignState(campaign, [], []), partial=True)
-        self._show_summary()
-        self._load_state()
+        self._read_campaign(opening=True)
         live = self.notify_app.live
         live.sends_changed.subscribe(self, self._sends_changed)
         live.poll_started.subscribe(self, self._poll_started)
@@ -590,8 +582,32 @@ class DetailsScreen(OptOutActionsScreen):
 
     def _show_sending(self) -> None:
         self._send_redraw = None
-        campaign = get_campaign(self.campaign_id)
+        self._read_campaign(opening=False)
+
+    @work(
+        thread=True,
+        exclusive=True,
+        group="campaign",
+        exit_on_error=False,
+        description="Reading the campaign",
+    )
+    def _read_campaign(self, opening: bool) -> None:
+        self.post_message(CampaignRead(get_campaign(self.campaign_id), opening))
+
+    def on_campaign_read(self, event: CampaignRead) -> None:
+        event.stop()
+        campaign = event.campaign
         if campaign is None:
+            if event.opening:
+                self.app.notify(f"Campaign {self.campaign_id} no longer exists.", severity="error")
+                self.app.pop_screen()
+            return
+        if event.opening:
+            # The counters are on the campaign row: the chart shows them at once; the reasons
+            # and the time series (a scan of the failures) follow.
+            self._show_state(CampaignState(campaign, [], []), partial=True)
+            self._show_summary()
+            self._load_state()
             return
         self._sending = campaign.sending
         progress = self.notify_app.live.send_progress.get(self.campaign_id)

@@ -14,7 +14,7 @@ from textual.timer import Timer
 from textual.widgets import Footer, Static
 
 from notify_tui.domain.status import RESUMABLE, UNSENT
-from notify_tui.store.campaigns import CampaignSummary, count_campaigns, get_campaign
+from notify_tui.store.campaigns import CampaignSummary, get_campaign
 from notify_tui.store.sending import send_state_counts
 from notify_tui.ui.dialogs.confirm import ConfirmDialog
 from notify_tui.ui.formatting import count, duration, money, plural
@@ -91,7 +91,7 @@ class HistoryScreen(NotifyScreen):
         app = self.notify_app
         yield OutageBanner(tz=app.tz, id="outage")
         with Horizontal(id="history-bar", classes="bar"):
-            yield Static(id="history-title")
+            yield Static(Text("Campaigns", style="bold"), id="history-title")
             yield FilterInput(
                 placeholder="/ filter by name", delay=FILTER_DELAY, id="history-filter"
             )
@@ -106,9 +106,6 @@ class HistoryScreen(NotifyScreen):
         return self.query_one(CampaignTable)
 
     def on_mount(self) -> None:
-        self._show_title()
-        # The suggestion marks are counted as rows are read, which is when they are drawn.
-        self.call_after_refresh(self._show_title)
         live = self.notify_app.live
         live.sends_changed.subscribe(self, self._sends_changed)
         live.statuses_resolved.subscribe(self, self._statuses_resolved, immediate=True)
@@ -129,14 +126,11 @@ class HistoryScreen(NotifyScreen):
         self._redraw_timer = None
         if self.is_current:
             self.table.reload(keep_cursor=True)
-            self._show_title()
-            self.refresh_bindings()
 
     def on_screen_resume(self) -> None:
         if self._shown_before:
             # Counters moved while Details was on top: show them, then carry on resolving.
             self.table.reload(keep_cursor=True)
-            self._show_title()
         # The first time, the table has just read the campaigns on mount: no need to again.
         self._shown_before = True
         self.notify_app.live.follow(self, None)
@@ -149,14 +143,19 @@ class HistoryScreen(NotifyScreen):
         event.stop()
         if event.changed or self.table.source.saw_sending:
             self.table.reload(keep_cursor=True)
-            self._show_title()
+
+    @on(VirtualTable.Loaded, "#campaigns")
+    def _loaded(self, event: VirtualTable.Loaded) -> None:
+        # The suggestion marks are counted as rows are read: with the first ones.
+        self._show_title()
+        self.refresh_bindings()
 
     def _show_title(self) -> None:
         query = self.table.source.query.strip()
         shown = self.table.row_count
         title = Text("Campaigns", style="bold")
         if query:
-            total = count_campaigns()
+            total = self.table.source.total
             title.append(f" · {count(shown)} of {count(total)} match “")
             title.append_text(safe_text(query))
             title.append("”")
@@ -177,7 +176,6 @@ class HistoryScreen(NotifyScreen):
     def _composed(self, campaign_id: int | None) -> None:
         if campaign_id is not None:
             self.table.reload(keep_cursor=False)  # the new campaign is the newest: at the top
-            self._show_title()
 
     def action_contacts(self) -> None:
         """Show the contacts."""
@@ -262,7 +260,6 @@ class HistoryScreen(NotifyScreen):
     def _resume(self, campaign: CampaignSummary) -> None:
         if self.notify_app.start_sending(campaign.id, campaign.name, resume=True):
             self.table.reload(keep_cursor=True)
-            self.refresh_bindings()
 
     # Filtering
 
@@ -274,7 +271,6 @@ class HistoryScreen(NotifyScreen):
     def _filter_settled(self, event: FilterInput.Settled) -> None:
         if event.value != self.table.source.query:
             self.table.set_source(CampaignSource(event.value))
-            self._show_title()
 
     @on(FilterInput.Dismissed, "#history-filter")
     def _filter_dismissed(self, event: FilterInput.Dismissed) -> None:

@@ -161,8 +161,11 @@ class OptOutsScreen(OptOutActionsScreen):
         pages = OptOutPages(event.search, event.source, shown, event.first)
         table = self.table
         table.set_source(pages, keep_cursor=event.keep_cursor)
+
+    @on(VirtualTable.Loaded, "#optouts")
+    def _loaded(self, event: VirtualTable.Loaded) -> None:
         self._show_title()
-        self._show_detail(table.current_row)
+        self._show_detail(self.table.current_row)
 
     def _show_title(self) -> None:
         title = Text("Opt-outs", style="bold")

@@ -29,8 +29,13 @@ class CampaignSource:
     """The campaigns whose name contains ``query``, newest first, with their pending opt-out
     suggestions (counted a chunk at a time, for the rows read)."""
 
+    blocking = True
+    """Read on worker threads only (see ``RowSource``)."""
+
     def __init__(self, query: str = "") -> None:
         self.query = query
+        self.total = 0
+        """Every campaign, matching or not, as of the last count."""
         self.saw_sending = False
         """Whether a campaign still sending was among the rows read since the last count."""
         self.suggested: dict[int, int] = {}
@@ -38,7 +43,9 @@ class CampaignSource:
 
     def count(self) -> int:
         self.saw_sending = False
-        return count_campaigns(self.query)
+        shown = count_campaigns(self.query)
+        self.total = count_campaigns() if self.query.strip() else shown
+        return shown
 
     def rows(self, offset: int, limit: int) -> Sequence[CampaignSummary]:
         page = campaign_page(self.query, offset, limit)

@@ -19,11 +19,18 @@ from notify_tui.ui.widgets.virtual_table import Column, VirtualTable
 class ContactSource:
     """The contacts whose number or name contains ``search``, in the order they were added."""
 
+    blocking = True
+    """Read on worker threads only (see ``RowSource``)."""
+
     def __init__(self, search: str = "") -> None:
         self.search = search
+        self.total = 0
+        """Every contact, matching or not, as of the last count."""
 
     def count(self) -> int:
-        return count_contacts(self.search)
+        shown = count_contacts(self.search)
+        self.total = count_contacts() if self.search.strip() else shown
+        return shown
 
     def rows(self, offset: int, limit: int) -> Sequence[ContactRow]:
         return contact_page(self.search, offset, limit)

@@ -23,6 +23,9 @@ class OptOutPages:
     (End, say) to a page not reached that way counts its offset from the start.
     """
 
+    blocking = True
+    """Read on worker threads only (see ``RowSource``)."""
+
     def __init__(
         self,
         search: str = "",

@@ -32,7 +32,7 @@ from notify_tui.store.recipients import (
     recipients_at,
 )
 from notify_tui.ui.formatting import short_when, styled
-from notify_tui.ui.messages import RecipientsFound, WorkerEnded
+from notify_tui.ui.messages import RecipientsFound
 from notify_tui.ui.widgets.virtual_table import CHUNK_SIZE, Column, VirtualTable
 
 SEARCH_GROUP = "search"
@@ -52,6 +52,9 @@ class RecipientSource:
     the index's and rows are read between its keys, and ``pages`` (offset: rows) are the rows
     read along with it, each handed out once.
     """
+
+    blocking = True
+    """Read on worker threads only (see ``RowSource``)."""
 
     def __init__(
         self,
@@ -228,7 +231,8 @@ class RecipientTable(VirtualTable[RecipientRow]):
         else:
             # Every recipient, a status, a reason: the database counts them from an index.
             self._stop_search()
-            self.set_source(RecipientSource(self.campaign_id, flt))
+            self.set_source(RecipientSource(self.campaign_id, flt))  # ViewChanged once read
+            return
         self._view_changed()
 
     def refresh_after_updates(self, statuses_moved: bool = False) -> None:
@@ -245,6 +249,9 @@ class RecipientTable(VirtualTable[RecipientRow]):
                 self._search_again = True
             else:
                 self._search_later()
+
+    def on_virtual_table_loaded(self, event: VirtualTable.Loaded) -> None:
+        # Not stopped: the screen may listen too.
         self._view_changed()
 
     def _view_changed(self) -> None:
@@ -315,20 +322,16 @@ class RecipientTable(VirtualTable[RecipientRow]):
             event.index.campaign_id, event.index.filter, event.index, event.pages
         )
         self.set_source(source, keep_cursor=event.keep_cursor)
-        self._view_changed()
         if self._search_again:
             self._search_later()
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
-        if event.state not in (WorkerState.SUCCESS, WorkerState.ERROR):
-            return
+        # VirtualTable's handler runs too (Textual calls each class's): it tells the screen.
         if event.state is WorkerState.ERROR and event.worker is self._search_worker:
             # The table keeps what it showed, and says what that is.
             self._searching = self._search_again = False
             self._filter = self.source.filter
             self._view_changed()
-        # Worker messages do not bubble: the screen hears of the failure from this one.
-        self.post_message(WorkerEnded(event.worker, event.state))
 
     def notify_style_update(self) -> None:
         super().notify_style_update()

@@ -5,6 +5,12 @@ count once per (re)load and for rows a chunk at a time, keeps a few chunks and t
 lines in small LRU caches, and repaints only the lines that change. A million-row campaign
 opens as fast as a ten-row one, and going to the last row fetches only the chunk at the end.
 
+A source that reads a database says so (``blocking = True``): the table then never reads it on
+the event loop, where a query to a remote PostgreSQL would freeze the UI for a round trip. The
+count and the rows on screen are read in a worker while the rows shown before stay, and a row
+whose chunk has not arrived yet is drawn as a placeholder until its chunk, read in a worker,
+arrives (toolong's ``LineReader`` works this way).
+
 Every cell is a `rich.text.Text` made safe for the terminal: one line, cropped to its column,
 control and bidi characters replaced by visible ones, and never parsed as markup.
 """
@@ -28,7 +34,9 @@ from textual.message import Message
 from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
+from textual.worker import Worker, WorkerState
 
+from notify_tui.ui.messages import WorkerEnded
 from notify_tui.ui.text import safe_text
 
 __all__ = [
@@ -54,10 +62,14 @@ _STRIPS_KEPT = 1024
 
 class _Missing(Enum):
     ROW = auto()
+    PENDING = auto()
 
 
 _MISSING: Final = _Missing.ROW
 """What `_get_row` returns for a row the source no longer has."""
+_PENDING: Final = _Missing.PENDING
+"""What `_get_row` returns for a row whose chunk is being read."""
+_READ_GROUP = "rows"
 _MOVE = Binding.Group("Move", compact=True)
 
 
@@ -67,6 +79,9 @@ class RowSource(Protocol[RowT_co]):
     Both calls are synchronous and should be cheap (a `COUNT` and a keyset page); the table
     calls `count` once per load and `rows` once per chunk of `CHUNK_SIZE` rows it shows.
     `rows` may return fewer rows than asked when the data shrank in the meantime.
+
+    A source whose calls wait (on a database) sets a ``blocking`` attribute to True: the table
+    then calls it only on worker threads.
     """
 
     def count(self) -> int:
@@ -268,6 +283,38 @@ class VirtualTable(ScrollView, Generic[RowT], can_focus=True):
             """The table the cursor moved in."""
             return self.table
 
+    class Loaded(Message):
+        """The table (re)loaded: ``count`` rows, the first on screen read."""
+
+        def __init__(self, table: VirtualTable[Any], count: int) -> None:
+            super().__init__()
+            self.table = table
+            self.count = count
+
+        @property
+        def control(self) -> VirtualTable[Any]:
+            """The table that loaded."""
+            return self.table
+
+    class _RowsRead(Message):
+        """Rows (and, for a load, the count) read on a worker thread."""
+
+        def __init__(
+            self,
+            generation: int,
+            source: Any,
+            count: int | None,
+            chunks: dict[int, Sequence[Any]],
+            keep_cursor: bool,
+        ) -> None:
+            super().__init__()
+            self.generation = generation
+            self.source = source
+            self.count = count
+            """``None``: chunks read on a cache miss, not a load."""
+            self.chunks = chunks
+            self.keep_cursor = keep_cursor
+
     class RowActivated(Message):
         """The user chose a row (enter or double click)."""
 
@@ -326,6 +373,13 @@ class VirtualTable(ScrollView, Generic[RowT], can_focus=True):
         self._cursor_moved_pending = False
         self._base_style: Style | None = None
         self._content_width = 0
+        self._generation = 0
+        """Bumped by every load: rows read for an older one are dropped."""
+        self._requested: set[int] = set()
+        self._loading = False
+        """Chunks being read on a worker for this generation."""
+        self._known = False
+        """Whether a count was read yet (until then the body is blank, not "nothing to show")."""
 
     # Public API
 
@@ -351,28 +405,28 @@ class VirtualTable(ScrollView, Generic[RowT], can_focus=True):
         if not self._count:
             return None
         row = self._get_row(self.cursor_row)
-        return None if row is _MISSING else row
+        return None if isinstance(row, _Missing) else row
+
+    @property
+    def reading(self) -> bool:
+        """True while a load or a chunk is being read on a worker."""
+        return bool(self._requested) or self._loading
+
+    @property
+    def _blocking(self) -> bool:
+        return bool(getattr(self._source, "blocking", False))
 
     def set_source(self, source: RowSource[RowT] | None, *, keep_cursor: bool = False) -> None:
         """Show the rows of another source: from the top, or where the user is.
 
         With `keep_cursor` the cursor index and the scroll position stay, as with `reload`: for
-        the same view read again (off the UI thread, say) after the data changed.
+        the same view read again (off the UI thread, say) after the data changed. A blocking
+        source is read on a worker: the rows shown before stay until it is.
         """
-        self._source = source
         if not self.is_mounted:
+            self._source = source
             return  # loaded on mount
-        if keep_cursor:
-            self.reload(keep_cursor=True)
-            self._post_cursor_moved_soon()  # the row under the cursor may be another one now
-            return
-        self._load()
-        self.scroll_to(0, 0, animate=False, force=True)
-        if self.cursor_row == 0:
-            self._post_cursor_moved_soon()
-        else:
-            self.cursor_row = 0
-        self.refresh()
+        self._load(source, keep_cursor)
 
     def reload(self, keep_cursor: bool = True) -> None:
         """Read the count and rows again, after the data changed.
@@ -382,19 +436,13 @@ class VirtualTable(ScrollView, Generic[RowT], can_focus=True):
         """
         if not self.is_mounted:
             return
-        self._load()
-        if not keep_cursor:
-            self.scroll_to(0, 0, animate=False, force=True)
-            self.cursor_row = 0
-        else:
-            self.scroll_to(y=min(self.scroll_y, self._max_scroll_row()), animate=False, force=True)
-            self.cursor_row = min(self.cursor_row, max(self._count - 1, 0))
-        self.refresh()
+        self._load(self._source, keep_cursor)
 
     def refresh_row_indexes(self, indexes: Iterable[int]) -> None:
         """Fetch and repaint these rows again (and drop the chunks that hold them)."""
         for index in indexes:
             self._chunks.discard(index // CHUNK_SIZE)
+            self._requested.discard(index // CHUNK_SIZE)
             for cursor in (False, True):
                 for focused in (False, True):
                     self._strips.discard((index, cursor, focused))
@@ -407,19 +455,114 @@ class VirtualTable(ScrollView, Generic[RowT], can_focus=True):
 
     # Loading and caches
 
-    def _load(self) -> None:
-        self._count = max(0, self._source.count()) if self._source is not None else 0
+    def _load(self, source: RowSource[RowT] | None, keep_cursor: bool) -> None:
+        self._generation += 1
+        self._requested.clear()
+        if not getattr(source, "blocking", False):
+            count = max(0, source.count()) if source is not None else 0
+            self._loaded(source, count, {}, keep_cursor)
+            return
+        # The count and the chunks the view will show, read together on a worker.
+        top = round(self.scroll_y) if keep_cursor else 0
+        cursor = self.cursor_row if keep_cursor else 0
+        rows = (top, top + max(self._body_height(), 1) - 1, cursor)
+        chunks = sorted({row // CHUNK_SIZE for row in rows})
+        self._loading = True
+        generation = self._generation
+
+        def read() -> None:
+            assert source is not None
+            count = max(0, source.count())
+            read_chunks = {}
+            for chunk in chunks:
+                offset = chunk * CHUNK_SIZE
+                if offset < count:
+                    read_chunks[chunk] = source.rows(offset, min(CHUNK_SIZE, count - offset))
+            self.post_message(self._RowsRead(generation, source, count, read_chunks, keep_cursor))
+
+        self.run_worker(
+            read,
+            thread=True,
+            group=_READ_GROUP,
+            description="Reading rows",
+            exit_on_error=False,
+        )
+
+    def _loaded(
+        self,
+        source: RowSource[RowT] | None,
+        count: int,
+        chunks: dict[int, Sequence[RowT]],
+        keep_cursor: bool,
+    ) -> None:
+        """Show what a load read: the count, and the chunks read along with it."""
+        self._loading = False
+        self._known = True
+        self._source = source
+        self._count = count
         self._chunks.clear()
         self._strips.clear()
+        for index, chunk in chunks.items():
+            self._chunks.set(index, chunk)
         self._update_virtual_size()
+        if keep_cursor:
+            self.scroll_to(y=min(self.scroll_y, self._max_scroll_row()), animate=False, force=True)
+            self.cursor_row = min(self.cursor_row, max(self._count - 1, 0))
+        else:
+            self.scroll_to(0, 0, animate=False, force=True)
+            self.cursor_row = 0
+        self.refresh()
+        self._post_cursor_moved_soon()  # the row under the cursor may be another one now
+        self.post_message(self.Loaded(self, count))
 
-    def _get_row(self, index: int) -> RowT | Literal[_Missing.ROW]:
-        """The row at `index`, or `_MISSING` if the source no longer has it."""
+    def _on_virtual_table__rows_read(self, event: VirtualTable._RowsRead) -> None:
+        event.stop()
+        if event.generation != self._generation:
+            return  # read for an older load: what it read may be out of date
+        if event.count is not None:
+            self._loaded(event.source, event.count, event.chunks, event.keep_cursor)
+            return
+        for index, chunk in event.chunks.items():
+            self._requested.discard(index)
+            self._chunks.set(index, chunk)
+            first = index * CHUNK_SIZE
+            for row in range(first, first + len(chunk)):
+                self._refresh_row(row)
+            if first <= self.cursor_row < first + len(chunk):
+                self._post_cursor_moved_soon()
+
+    def _read_chunk(self, index: int) -> None:
+        """Read chunk ``index`` on a worker; its rows are drawn when it arrives."""
+        if index in self._requested:
+            return
+        self._requested.add(index)
+        source, count, generation = self._source, self._count, self._generation
+        offset = index * CHUNK_SIZE
+
+        def read() -> None:
+            assert source is not None
+            rows = source.rows(offset, min(CHUNK_SIZE, count - offset))
+            self.post_message(self._RowsRead(generation, source, None, {index: rows}, False))
+
+        self.run_worker(
+            read,
+            thread=True,
+            group=_READ_GROUP,
+            description="Reading rows",
+            exit_on_error=False,
+        )
+
+    def _get_row(self, index: int) -> RowT | _Missing:
+        """The row at `index`; `_PENDING` while its chunk is being read on a worker, `_MISSING`
+        if the source no longer has it."""
         if self._source is None or not 0 <= index < self._count:
             return _MISSING
         chunk_index, position = divmod(index, CHUNK_SIZE)
         chunk = self._chunks.get(chunk_index)
         if chunk is None:
+            if self._blocking:
+                self._read_chunk(chunk_index)
+                return _PENDING
             offset = chunk_index * CHUNK_SIZE
             chunk = self._source.rows(offset, min(CHUNK_SIZE, self._count - offset))
             self._chunks.set(chunk_index, chunk)
@@ -458,8 +601,17 @@ class VirtualTable(ScrollView, Generic[RowT], can_focus=True):
         self.call_after_refresh(self._scroll_cursor_into_view)
 
     def on_mount(self) -> None:
-        self._load()
+        self._load(self._source, keep_cursor=False)
         self._post_cursor_moved_soon()  # so that a details pane can show the first row
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        worker = event.worker
+        if worker.group == _READ_GROUP and event.state is WorkerState.ERROR:
+            # Not read: the rows stay as they are until the next load reads them again.
+            self._loading = False
+        if event.state in (WorkerState.SUCCESS, WorkerState.ERROR):
+            # Worker messages do not bubble: the screen hears of a failure from this one.
+            self.post_message(WorkerEnded(worker, event.state))
 
     # Rendering
 
@@ -478,7 +630,8 @@ class VirtualTable(ScrollView, Generic[RowT], can_focus=True):
         if y < self._header_height:
             strip = self._render_header()
         elif not self._count:
-            strip = self._render_placeholder() if y == self._header_height else Strip([])
+            shown = self._known and y == self._header_height
+            strip = self._render_placeholder() if shown else Strip([])
         else:
             row_index = scroll_y + y - self._header_height
             strip = self._render_row(row_index) if row_index < self._count else Strip([])
@@ -529,6 +682,13 @@ class VirtualTable(ScrollView, Generic[RowT], can_focus=True):
         segments = [Segment(" " * COLUMN_GAP), *text.render(self.app.console, end="")]
         return Strip(Segment.apply_style(segments, style)).discard_meta()
 
+    def _render_pending(self, is_cursor: bool) -> Strip:
+        style = self._style() + self.get_component_rich_style("virtual-table--placeholder")
+        if is_cursor:
+            style += self.get_component_rich_style("virtual-table--cursor")
+        segments = [Segment(" " * COLUMN_GAP + "…", style)]
+        return Strip(segments).extend_cell_length(self._line_width, style)
+
     def _render_row(self, row_index: int) -> Strip:
         is_cursor = row_index == self.cursor_row
         key = (row_index, is_cursor, self.has_focus)
@@ -536,6 +696,8 @@ class VirtualTable(ScrollView, Generic[RowT], can_focus=True):
         if strip is not None:
             return strip
         row = self._get_row(row_index)
+        if row is _PENDING:  # not cached: drawn again when its chunk arrives
+            return self._render_pending(is_cursor)
         if row is _MISSING:  # the data shrank since the count; not cached, the next load fixes it
             return Strip([])
         style = self._style()
