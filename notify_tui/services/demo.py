@@ -8,6 +8,7 @@ poller as real work; only the clock is moved back for the older campaigns.
 
 from __future__ import annotations
 
+import asyncio
 import random
 import time
 from collections.abc import Callable, Sequence
