@@ -26,6 +26,11 @@ last line on stdout, one JSON object:
 ``rss_mb``
     Peak resident memory of that process with the million-recipient campaign open, before the
     search (``search_rss_mb``: after it).
+``details_cursor_bytes``, ``details_cursor_first_bytes`` and ``details_cursor_bytes_80x24``
+    Bytes written to a real pseudo-terminal by one cursor step (``j``) that does not scroll, in
+    Details of that campaign at 200x50 (the most of five steps, and the first step alone) and at
+    80x24, the app run with ``run_pty_app`` (live updates off, so only the step writes):
+    ``--only cursor``.
 ``history_open_s``
     History with ``--campaigns`` campaigns (10,000), from pushing the screen to its first frame.
 ``startup_s``
@@ -49,8 +54,8 @@ Each figure is the median of ``--runs`` runs (3; the resolve figures of ``--heav
 Flags: ``--quick`` (100,000 recipients, 1,000 campaigns, 10,000 pending, 2,000 sends, 10,000
 DataTable rows, one run each), ``--runs N``, ``--heavy-runs N``, ``--recipients N``,
 ``--campaigns N``, ``--pending N``, ``--sends N``, ``--datatable-rows N``, ``--only NAME,...``
-(details, history, startup, datatable, send, resolve, resolve_policy), ``--workdir DIR`` (build
-there and keep it: a later run with the same sizes reuses the workspaces).
+(details, cursor, history, startup, datatable, send, resolve, resolve_policy), ``--workdir DIR``
+(build there and keep it: a later run with the same sizes reuses the workspaces).
 """
 
 from __future__ import annotations
@@ -78,7 +83,18 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-MEASUREMENTS = ("details", "history", "startup", "datatable", "send", "resolve", "resolve_policy")
+MEASUREMENTS = (
+    "details",
+    "cursor",
+    "history",
+    "startup",
+    "datatable",
+    "send",
+    "resolve",
+    "resolve_policy",
+)
+CURSOR_SIZES = ((200, 50), (80, 24))
+"""Terminal sizes of ``details_cursor_bytes`` (columns, rows)."""
 SIZE = (120, 40)
 """Terminal columns and rows of every UI measurement."""
 SEARCH_FIRST, SEARCH_REST = "olivia", " smith"
@@ -545,6 +561,91 @@ def measure_startup(data_dir: Path, marker: str) -> float:
             os.close(master)
 
 
+# -- bytes a cursor step writes to a real terminal ------------------------------------------------
+
+
+def run_pty_app(campaign_id: int, poll: bool) -> None:
+    """The app on the prepared workspace (``NOTIFY_DATA_DIR``), Details of ``campaign_id`` on top
+    of History, in this process's terminal (the pseudo-terminal ``measure_cursor_bytes`` made)."""
+    from notify_tui.config import load_settings
+    from notify_tui.services.runtime import Runtime
+    from notify_tui.ui.app import NotifyApp
+    from notify_tui.ui.screens.details import DetailsScreen
+
+    class Bench(NotifyApp):
+        def on_mount(self) -> None:
+            # After NotifyApp's own (Textual calls the most derived first): History, then this.
+            self.call_later(self.push_screen, DetailsScreen(campaign_id))
+
+    async def main() -> None:
+        runtime = Runtime.open(load_settings())
+        try:
+            await Bench(runtime, poll=poll, first_run_demo=False).run_async()
+        finally:
+            await runtime.aclose()
+
+    asyncio.run(main())
+
+
+def _read_until_quiet(master: int, quiet: float, limit: float = 30.0) -> bytes:
+    """What the terminal receives until nothing comes for ``quiet`` seconds."""
+    seen = b""
+    deadline = time.perf_counter() + limit
+    while time.perf_counter() < deadline:
+        ready, _, _ = select.select([master], [], [], quiet)
+        if not ready:
+            return seen
+        seen += os.read(master, 65536)
+    return seen
+
+
+def measure_cursor_bytes(data_dir: Path, campaign_id: int, size: tuple[int, int]) -> list[int]:
+    """Bytes written to a real pseudo-terminal of ``size`` by each of five cursor steps (``j``)
+    that do not scroll, in Details of the big campaign (live updates off: only the step)."""
+    import fcntl
+    import pty
+    import struct
+    import termios
+
+    master, slave = pty.openpty()
+    columns, lines = size
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", lines, columns, 0, 0))
+    env = clean_environment(data_dir)
+    env.update(TERM="xterm-256color", COLUMNS=str(columns), LINES=str(lines))
+    command = [sys.executable, str(Path(__file__).resolve()), "--pty-app", str(campaign_id)]
+    process = subprocess.Popen(
+        command, stdin=slave, stdout=slave, stderr=slave, env=env, start_new_session=True
+    )
+    os.close(slave)
+    steps: list[int] = []
+    try:
+        seen = b""
+        started = time.perf_counter()
+        while b"Failed Message Reasons" not in seen or b"recipients" not in seen:
+            if time.perf_counter() - started > 60:
+                raise TimeoutError(f"Details did not show: {seen[-300:]!r}")
+            seen += _read_until_quiet(master, 0.5, limit=5)
+        _read_until_quiet(master, 1.5)  # every first read drawn, everything still
+        for _ in range(5):
+            os.write(master, b"j")
+            steps.append(len(_read_until_quiet(master, 0.4)))
+    finally:
+        with contextlib.suppress(OSError):
+            os.write(master, b"\x11")  # ctrl+q
+        try:
+            deadline = time.monotonic() + 10
+            while process.poll() is None and time.monotonic() < deadline:
+                if select.select([master], [], [], 0.1)[0]:
+                    with contextlib.suppress(OSError):
+                        os.read(master, 65536)
+        finally:
+            if process.poll() is None:
+                os.killpg(process.pid, signal.SIGKILL)
+            process.wait(timeout=10)
+            os.close(master)
+    return steps
+
+
 # -- the run --------------------------------------------------------------------------------------
 
 
@@ -587,7 +688,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", help="comma-separated measurements: " + ", ".join(MEASUREMENTS))
     parser.add_argument("--workdir", help="build and keep the workspaces here")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
+    parser.add_argument("--pty-app", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.pty_app is not None:
+        run_pty_app(args.pty_app, poll=False)
+        return 0
     quick = args.quick
     defaults = {
         "runs": 1 if quick else 3,
@@ -621,7 +726,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         from benchmarks.workspace import NEWEST_NAME
 
-        build(workdir, args)
+        manifest = build(workdir, args)
         big = workdir / "big"
         if {"resolve", "resolve_policy"} & set(only):
             build_resolve(workdir, args.pending)
@@ -630,6 +735,15 @@ def main(argv: list[str] | None = None) -> int:
             for run in range(runs):
                 if name == "startup":
                     figures: dict[str, float] = {"startup_s": measure_startup(big, NEWEST_NAME)}
+                elif name == "cursor":
+                    campaign_id = int(manifest["big_campaign"])
+                    wide = measure_cursor_bytes(big, campaign_id, CURSOR_SIZES[0])
+                    narrow = measure_cursor_bytes(big, campaign_id, CURSOR_SIZES[1])
+                    figures = {
+                        "details_cursor_bytes": max(wide),
+                        "details_cursor_first_bytes": wide[0],
+                        "details_cursor_bytes_80x24": max(narrow),
+                    }
                 else:
                     shared = name in ("details", "history", "datatable")
                     data_dir = big if shared else workdir / name

@@ -81,7 +81,8 @@ async def test_sizes(runtime: Runtime, size: tuple[int, int]) -> None:
     ids = seed_history()
     app = make_app(runtime, poll=False, first_run_demo=False, clock=fixed_clock)
     async with app.run_test(size=size) as pilot:
-        assert app.screen.query_one(CampaignTable).row_count == 3
+        campaigns = app.screen.query_one(CampaignTable)
+        await wait_until(pilot, lambda: campaigns.row_count == 3)
         await app.push_screen(DetailsScreen(ids["Spring sale"]))
         await pilot.pause()
         await pilot.press("f", "r", "enter", "f1")
@@ -235,7 +236,6 @@ async def test_new_screens_at_every_size(runtime: Runtime, size: tuple[int, int]
         # The dialog's own keys, readable at every size.
         shown = "\n".join(lines_of(app.screen.query_one("#help-table")))
         assert "Accept all" in shown and "Dismiss all" in shown
-
 
 
 async def test_the_guard_catches_sql_on_the_event_loop(

@@ -212,7 +212,8 @@ async def test_export_writes_the_filtered_view(
 async def test_export_goes_to_the_data_dir_when_here_is_read_only(
     runtime: Runtime, spring: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("notify_tui.ui.screens.details.os.access", lambda *_: False)
+    # Only Details' question: every os.access would make the workspace look read-only too.
+    monkeypatch.setattr("notify_tui.ui.screens.details.writable", lambda _: False)
     app = make_app(runtime, poll=False, first_run_demo=False, clock=fixed_clock)
     async with app.run_test(notifications=True, size=(80, 24)) as pilot:
         await open_details(app, pilot, spring)

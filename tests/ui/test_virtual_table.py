@@ -568,3 +568,24 @@ async def test_a_blocking_source_keeps_the_rows_shown_until_the_new_ones_are_rea
         assert screen_lines(table) == before  # nothing blank, nothing flashes
         await wait_until(pilot, lambda: table.row_count == 10)
         assert "Person 9" in screen_lines(table)[10]
+
+
+async def test_a_cursor_step_repaints_two_lines_even_the_first() -> None:
+    app = TableApp(GeneratedSource(1000))
+    async with app.run_test(size=(200, 50)) as pilot:
+        await pilot.pause()
+        compositor = app.screen._compositor
+        painted_lines: list[int] = []
+        render_update = compositor.render_update
+
+        def counted(*args: object, **kwargs: object) -> object:
+            painted_lines.append(sum(region.height for region in compositor._dirty_regions))
+            return render_update(*args, **kwargs)
+
+        compositor.render_update = counted  # type: ignore[method-assign]
+        for _ in range(3):
+            painted_lines.clear()
+            await pilot.press("j")
+            await pilot.pause()
+            # The row left and the row entered; nothing else (the first step included).
+            assert 0 < sum(painted_lines) <= 2, painted_lines

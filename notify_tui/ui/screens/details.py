@@ -73,6 +73,11 @@ def load_campaign_state(campaign_id: int) -> CampaignState | None:
     )
 
 
+def writable(directory: Path) -> bool:
+    """Whether a file can be written in ``directory``."""
+    return os.access(directory, os.W_OK)
+
+
 def row_summary(row: RecipientRow) -> Text:
     """Everything about one recipient on one line, for the line under the table."""
     parts = [number_and_name(row.phone, row.name), Text(row.status.label, style="bold")]
@@ -363,7 +368,8 @@ class DetailsScreen(OptOutActionsScreen):
         line = Text()
         if isinstance(row, RecipientRow):
             line = row_summary(row)
-        self.query_one("#row-detail", Static).update(line)
+        # One line whatever it says: no layout, so that only that line is drawn again.
+        self.query_one("#row-detail", Static).update(line, layout=False)
 
     # Filters
 
@@ -631,7 +637,7 @@ class DetailsScreen(OptOutActionsScreen):
 
     def _export_directory(self) -> Path:
         here = Path.cwd()
-        if os.access(here, os.W_OK):
+        if writable(here):
             return here
         return self.notify_app.runtime.settings.data_dir
 

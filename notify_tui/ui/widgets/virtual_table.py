@@ -594,6 +594,16 @@ class VirtualTable(ScrollView, Generic[RowT], can_focus=True):
         self._strips.clear()
         self._header_strip = None
 
+    def _size_updated(
+        self, size: Size, virtual_size: Size, container_size: Size, layout: bool = True
+    ) -> bool:
+        resized = super()._size_updated(size, virtual_size, container_size, layout)
+        # ScrollView marks the whole widget for a repaint when its size changes, and Textual
+        # paints that only with the next partial refresh: the first cursor step would redraw
+        # every line. The layout that changed the size repaints the widget already.
+        self._repaint_regions.clear()
+        return resized
+
     def _on_resize(self, event: events.Resize) -> None:
         self._content_width = self.scrollable_content_region.width
         self._ensure_layout(self._content_width)
