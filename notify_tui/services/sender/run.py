@@ -40,7 +40,7 @@ from notify_tui.provider import (
     TransportError,
     TwilioClient,
 )
-from notify_tui.provider.answers import check_created, flaw_faults
+from notify_tui.provider.answers import check_created
 from notify_tui.services.health import OutageError, ProviderHealth
 from notify_tui.services.sender.events import (
     ProgressCallback,
@@ -233,6 +233,15 @@ class _CampaignSender:
         self.needs_review = 0
         self.given_up = 0
         self.faults: Counter[str] = Counter()
+        self.answered: dict[str, int] = {}
+        """Every SID a create answer of this run named, with the first message it was named for:
+        a SID named again for another message is a repeated SID, even before the first one is
+        written (or when the first answer was itself refused). A lookup, which lists by the
+        recipient's own ``To``, is not judged by it: it is how the truth is found."""
+        self.suspects: set[int] = set()
+        """Messages first named with a SID that was named again: which of the two answers is
+        right is unknown (answers may be read in another order than the provider sent them),
+        so neither is linked if it is not written yet; both are looked up by their ``To``."""
         self.latest_fault: str | None = None
         self.budget = timedelta(seconds=client.create_budget + CLAIM_SLACK)
         """From a claim to the latest moment its create's answer can be due."""
@@ -646,6 +655,8 @@ class _CampaignSender:
                 messaging_service_sid=campaign.messaging_service_sid,
             )
         ]
+        if (repeated := self._repeated(work, message.sid)) is not None:
+            faults.insert(0, repeated)
         if any(fault.kind.mismatch for fault in faults):
             # Not an answer to this create: whether it made a message is unknown. Look it up,
             # as after a lost answer; never link what came.
@@ -759,9 +770,7 @@ class _CampaignSender:
                     await self.sleep(min(RETRY_CAP, self.retry_base * 2.0**attempt))
                 continue
             if found.verdict is Verdict.ADOPT and found.message is not None:
-                flaws = flaw_faults(found.message, Operation.LIST, f"To {work.phone}")
-                flaws = [replace(f, message_id=work.message_id) for f in flaws]
-                return self._submitted(work, found.message, linked=True, faults=flaws)
+                return self._found(work, found.message)
             if found.verdict is Verdict.REVIEW:
                 # Never adopted, never sent again: a person decides (``notify-tui review``).
                 self._note_trouble(None)
@@ -778,6 +787,44 @@ class _CampaignSender:
         outcome = self._retry(work)
         outcome.unresolved = True
         return outcome
+
+    def _found(self, work: _Work, found: ProviderMessage) -> _Outcome:
+        """Link what the lookup found, once it is checked like a create's answer: a message of
+        another account, recipient or sender is never adopted (the work stays attempting, and
+        is looked up again later, or by a resume)."""
+        campaign = self.campaign_summary
+        checked = check_created(
+            found,
+            to=work.phone,
+            account_sid=self.client.config.account_sid,
+            from_=None if campaign.messaging_service_sid else campaign.sender,
+            messaging_service_sid=campaign.messaging_service_sid,
+        )
+        faults = [replace(f, operation=Operation.LIST, message_id=work.message_id) for f in checked]
+        if any(f.kind.mismatch for f in faults):
+            outcome = self._retry(work)
+            outcome.unresolved = True
+            outcome.faults = faults
+            return outcome
+        return self._submitted(work, found, linked=True, faults=faults)
+
+    def _repeated(self, work: _Work, sid: str | None) -> Fault | None:
+        """A fault when another message of this run was answered with ``sid`` first."""
+        if not sid:
+            return None
+        first = self.answered.setdefault(sid, work.message_id)
+        if first == work.message_id:
+            return None
+        self.suspects.add(first)
+        return Fault(
+            FaultKind.REPEATED_SID,
+            Operation.CREATE,
+            f"To {work.phone}",
+            f"sid {sid}, already named for message {first}",
+            sid,
+            work.message_id,
+            self.id,
+        )
 
     @property
     def campaign_summary(self) -> CampaignSummary:
@@ -875,9 +922,17 @@ class _CampaignSender:
         holders = sending.sid_holders(linking)
         for outcome in batch:
             sid = outcome.sid
-            holder = holders.get(outcome.work.message_id)
-            if outcome.rejected or not sid or holder is None:
+            message_id = outcome.work.message_id
+            if outcome.rejected or not sid:
                 continue
+            holder = holders.get(message_id)
+            if holder is not None:
+                answered = f"sid {sid}, already the SID of message {holder}"
+            elif message_id in self.suspects:
+                answered = f"sid {sid}, named again for another message"
+            else:
+                continue
+            self.suspects.discard(message_id)
             outcome.rejected = True
             outcome.update = outcome.submitted_row = None
             outcome.submitted = outcome.linked = False
@@ -886,9 +941,9 @@ class _CampaignSender:
                     FaultKind.REPEATED_SID,
                     Operation.CREATE,
                     f"To {outcome.work.phone}",
-                    f"sid {sid}, already the SID of message {holder}",
+                    answered,
                     sid,
-                    outcome.work.message_id,
+                    message_id,
                     self.id,
                 )
             )
