@@ -19,6 +19,7 @@ some answers on their way out, as a broken "Twilio-compatible" service or a prox
 ``foreign_page``              each list page also shows messages of another sender and another
                               account, and our SIDs about another recipient
 ``page_into_other_account``   ``next_page_uri`` into another account's Messages list
+``garbled_to``                each list page shows its messages as sent to ``+19999999999``
 ``huge``                      every answer padded to 10 MB, streamed
 ============================  ===================================================================
 
@@ -50,7 +51,7 @@ FOREIGN_ACCOUNT = "AC" + "f" * 32
 FOREIGN_SID = "SM" + "e" * 32
 CREATE_MODES = {"repeat_sid", "foreign_to", "foreign_account", "garbage_create"}
 FETCH_MODES = {"foreign_fetch", "garbage_fetch", "delivered_with_error"}
-LIST_MODES = {"foreign_page", "page_into_other_account"}
+LIST_MODES = {"foreign_page", "page_into_other_account", "garbled_to"}
 MODES = CREATE_MODES | FETCH_MODES | LIST_MODES | {"huge"}
 HUGE = 10 * 1024 * 1024
 _FETCH = re.compile(r"/2010-04-01/Accounts/[^/]+/Messages/[^/]+\.json$")
@@ -73,6 +74,8 @@ class Misbehaving:
 
     sandbox: SandboxApp
     modes: dict[str, int] = field(default_factory=dict)
+    repeat_back: int = 1
+    """``repeat_sid`` repeats the SID of the create answered this many answers before."""
     seen: Counter[str] = field(default_factory=Counter)
     """Answers of each kind so far."""
     done: Counter[str] = field(default_factory=Counter)
@@ -151,9 +154,9 @@ class Misbehaving:
 
     def _create(self, data: dict[str, Any]) -> None:
         sid = data["sid"]
-        if self.on("repeat_sid") and self.created_sids:
+        if self.on("repeat_sid") and len(self.created_sids) >= self.repeat_back:
             self.done["repeat_sid"] += 1
-            data["sid"] = self.created_sids[-1]
+            data["sid"] = self.created_sids[-self.repeat_back]
         elif self.on("foreign_to"):
             self.done["foreign_to"] += 1
             data["to"] = FOREIGN_TO
@@ -201,6 +204,10 @@ class Misbehaving:
             for message in messages:
                 message.update(to=FOREIGN_TO, status="undelivered", error_code=30006)
             data["messages"] = strangers + messages
+        if self.on("garbled_to") and messages:
+            self.done["garbled_to"] += 1
+            for message in messages:
+                message["to"] = FOREIGN_TO
         if self.on("page_into_other_account"):
             self.done["page_into_other_account"] += 1
             data["next_page_uri"] = (

@@ -15,14 +15,19 @@ never apply a message with a fault, never feed it to the opt-out policy, and rec
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from typing import Any
 
 from notify_tui.domain.faults import Fault, FaultKind, Operation, clip
 from notify_tui.domain.phone import normalize
+from notify_tui.provider.client import TwilioClient
+from notify_tui.provider.errors import ProviderFaultError
 from notify_tui.provider.messages import ProviderMessage
 
 __all__ = [
+    "CheckedListing",
     "ListQuestion",
     "check_created",
     "check_fetched",
@@ -214,3 +219,34 @@ def check_listed(message: ProviderMessage, question: ListQuestion) -> list[Fault
             )
         )
     return faults
+
+
+class CheckedListing:
+    """A client whose list pages are checked against their question before anyone sees them:
+    for code that lists and trusts what it finds (the lookup of a create of unknown outcome).
+
+    A page with a message outside the question (another recipient, sender, account, or day)
+    raises ``ProviderFaultError``: such a listing can't tell whether our message is there, so
+    whoever reads it must not conclude it is not (and resend).
+    """
+
+    def __init__(self, client: TwilioClient) -> None:
+        self._client = client
+        self.config = client.config
+
+    async def list_messages(self, **filters: Any) -> AsyncIterator[list[ProviderMessage]]:
+        """``TwilioClient.list_messages``, each page checked."""
+        day = filters.get("date_sent")
+        question = ListQuestion(
+            self.config.account_sid,
+            to=filters.get("to"),
+            from_=filters.get("from_"),
+            date_sent_after=filters.get("date_sent_after") or day,
+            date_sent_before=filters.get("date_sent_before") or day,
+        )
+        async for page in self._client.list_messages(**filters):
+            for message in page:
+                faults = check_listed(message, question)
+                if faults:
+                    raise ProviderFaultError(f"a listing answered {faults[0].text}", faults[0])
+            yield page

@@ -336,3 +336,30 @@ async def test_a_page_into_another_account_is_not_followed(
     assert any(e and foreign in e for e in errors), errors
     # The first page was ours and is applied; nothing from the other account is.
     assert_counters_match_rows(campaign_id)
+
+
+async def test_a_lookup_that_lists_other_peoples_messages_never_resends(
+    client: TwilioClient, provider: Misbehaving
+) -> None:
+    """Creates answered about someone else are looked up; while the listings are foreign too
+    the lookup can't tell, so nothing is resent: the rows stay attempting, and a resume with a
+    sound provider links each to the message its create made."""
+    phones = numbers(6)
+    campaign_id = prepare(phones)
+    provider.modes.update(foreign_to=2, garbled_to=1)
+
+    result = await send(client, campaign_id)
+
+    assert result.state == "interrupted"  # type: ignore[attr-defined]
+    assert result.resent == 0  # type: ignore[attr-defined]
+    waiting = send_state_counts(campaign_id).get("attempting", 0)
+    assert waiting == provider.done["foreign_to"] >= 3
+    assert faults(FaultKind.FOREIGN_TO), "the foreign listings are recorded"
+    provider.modes.clear()
+    assert await provider_counts(client, phones) == Counter({p: 1 for p in phones})
+
+    again = await send(client, campaign_id, resume=True)
+    assert again.state == "sent" and again.linked == waiting  # type: ignore[attr-defined]
+    assert await provider_counts(client, phones) == Counter({p: 1 for p in phones})
+    assert set(s for (s,) in Message.select(Message.sid).tuples()) == set(provider.created_sids)
+    assert_counters_match_rows(campaign_id)

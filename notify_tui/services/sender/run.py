@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from functools import partial
-from typing import Any
+from typing import Any, cast
 
 from peewee import IntegrityError
 
@@ -40,7 +40,7 @@ from notify_tui.provider import (
     TransportError,
     TwilioClient,
 )
-from notify_tui.provider.answers import check_created
+from notify_tui.provider.answers import CheckedListing, check_created
 from notify_tui.services.health import OutageError, ProviderHealth
 from notify_tui.services.sender.events import (
     ProgressCallback,
@@ -736,11 +736,13 @@ class _CampaignSender:
         one's, send it again if the provider has none, else leave it for a person to review.
 
         ``faults``: the answers that made the outcome unknown (recorded with the outcome)."""
-        outcome = await self._look_up(work)
-        outcome.faults[:0] = faults or []
+        met: list[Fault] = []
+        outcome = await self._look_up(work, met)
+        outcome.faults[:0] = [*(faults or []), *met]
         return outcome
 
-    async def _look_up(self, work: _Work) -> _Outcome:
+    async def _look_up(self, work: _Work, met: list[Fault]) -> _Outcome:
+        """Look the create up; ``met`` receives the faults of the listings read."""
         work.ambiguous = True
         attempted_at = work.attempted_at or self._now()
         last_try = work.last_try_at or attempted_at
@@ -754,7 +756,7 @@ class _CampaignSender:
         for attempt in range(LOOKUP_TRIES):
             try:
                 found = await find_created(
-                    self.client,
+                    cast(TwilioClient, CheckedListing(self.client)),
                     self.campaign_summary,
                     work.phone,
                     window,
@@ -765,6 +767,9 @@ class _CampaignSender:
                 self._stop(error)
                 return _Outcome(work, unresolved=True)
             except ProviderError as error:
+                if isinstance(error, ProviderFaultError):
+                    # A listing outside its question can't say the message is not there.
+                    met.append(replace(error.fault, message_id=work.message_id))
                 self._note_trouble(error)
                 if attempt + 1 < LOOKUP_TRIES:
                     await self.sleep(min(RETRY_CAP, self.retry_base * 2.0**attempt))
