@@ -6,8 +6,8 @@ sandbox does the real work (it creates, keeps and moves every message); this fro
 some answers on their way out, as a broken "Twilio-compatible" service or a proxy might:
 
 ============================  ===================================================================
-``repeat_sid``                a create answered with the SID of an earlier create's answer (the
-                              sandbox did make a new message, under another SID)
+``repeat_sid``                a create answered with the SID an earlier create's answer carried
+                              (the sandbox did make a new message, under another SID)
 ``foreign_to``                a create answered as if sent to ``+19999999999``
 ``foreign_account``           a create answered from another account
 ``garbage_create``            a create answered with values outside the API (status, segments,
@@ -82,6 +82,8 @@ class Misbehaving:
     """Answers rewritten, by mode."""
     created_sids: list[str] = field(default_factory=list)
     """SIDs the sandbox really gave to creates, in order."""
+    answered_sids: list[str] = field(default_factory=list)
+    """SIDs the create answers carried, in order (a repeat carries an earlier one)."""
     streamed: int = 0
     """Bytes of ``huge`` answers actually sent."""
 
@@ -154,9 +156,9 @@ class Misbehaving:
 
     def _create(self, data: dict[str, Any]) -> None:
         sid = data["sid"]
-        if self.on("repeat_sid") and len(self.created_sids) >= self.repeat_back:
+        if self.on("repeat_sid") and len(self.answered_sids) >= self.repeat_back:
             self.done["repeat_sid"] += 1
-            data["sid"] = self.created_sids[-self.repeat_back]
+            data["sid"] = self.answered_sids[-self.repeat_back]
         elif self.on("foreign_to"):
             self.done["foreign_to"] += 1
             data["to"] = FOREIGN_TO
@@ -173,6 +175,7 @@ class Misbehaving:
                 error_code=3000000000,
             )
         self.created_sids.append(sid)
+        self.answered_sids.append(data["sid"])
 
     def _fetch(self, data: dict[str, Any]) -> None:
         if self.on("foreign_fetch"):
