@@ -8,12 +8,14 @@ than their slot: the tests check that none came sooner. Across processes:
 from __future__ import annotations
 
 import asyncio
+import io
 from collections.abc import Iterable
 from datetime import UTC
 
 import httpx
 import pytest
 
+from notify_tui.commands.send import ProgressLine
 from notify_tui.provider import TwilioClient
 from notify_tui.provider.sandbox import SandboxApp
 from notify_tui.services.sender import SendProgress, SendResult, prepare_campaign, send_campaign
@@ -173,6 +175,16 @@ async def test_the_progress_of_each_says_which_campaign_shares_its_number() -> N
     assert second in {e.sharing_with for e in progress[first]}
     assert first in {e.sharing_with for e in progress[second]}
     assert progress[first][-1].sharing_with is progress[second][-1].sharing_with is None  # done
+
+    # What `send` prints of them, the events of the second campaign as they came.
+    out = io.StringIO()
+    shown = ProgressLine(out)
+    for event in progress[second]:
+        shown(event)
+    lines = out.getvalue().splitlines()
+    said = f"waiting: {SENDER} is also sending campaign {first}"
+    assert lines.count(said) == 1  # said once, when it starts
+    assert "msg/s" in lines[-1] and "waiting" not in lines[-1]  # not once done
 
 
 @pytest.mark.usefixtures("workspace")
