@@ -860,8 +860,11 @@ class _CampaignSender:
             return
         try:
             applied = await self.db.call(self._write, batch, list(release or []))
-        except BaseException:
-            # Nothing of it was written: the stop path saves what it can of these answers.
+        except Exception:
+            # The store refused it (its transaction rolled back): nothing of it was written, and
+            # the stop path saves what it can of these answers. Not on a cancellation: the
+            # write runs on in its thread and commits, and writing it again would count every
+            # answer twice in the campaign's counters.
             self.outcomes = batch + self.outcomes
             raise
         now = self.clock()
