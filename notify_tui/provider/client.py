@@ -43,7 +43,7 @@ from notify_tui.provider.errors import (
     ServerError,
     TransportError,
 )
-from notify_tui.provider.messages import ProviderMessage
+from notify_tui.provider.messages import ERROR_CODE_MAX, ProviderMessage
 
 __all__ = [
     "API_VERSION",
@@ -525,6 +525,9 @@ class TwilioClient:
             body = None
         if isinstance(body, dict):
             code = parse_error_code(body.get("code"))
+            if code is not None and not 0 < code <= ERROR_CODE_MAX:
+                # Not an error code of the API: never a reason, never stored as one.
+                code = None
             if isinstance(body.get("message"), str) and body["message"]:
                 text = body["message"]
             if isinstance(body.get("more_info"), str):

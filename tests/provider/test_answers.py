@@ -17,6 +17,7 @@ from notify_tui.domain.faults import FaultKind, Operation
 from notify_tui.provider import (
     CreateOutcomeUnknownError,
     ProviderFaultError,
+    RefusedError,
     ServerError,
     sandbox_client,
 )
@@ -289,3 +290,16 @@ def test_a_listed_message_is_checked_against_the_filter_asked() -> None:
         FaultKind.FOREIGN_ACCOUNT,
     }
     assert question.in_dates(datetime(2026, 12, 3, 23, 59, tzinfo=UTC))
+
+
+@pytest.mark.parametrize("code", [-91905527, 0, 3000000000, "x1"])
+async def test_a_refusal_with_a_code_outside_the_api_keeps_no_code(
+    code: object, fake_sleep: RecordingSleep
+) -> None:
+    body = {"code": code, "message": "nope", "status": 400}
+    script = Script(httpx.Response(400, json=body))
+    async with make_client(script, fake_sleep) as client:
+        with pytest.raises(RefusedError) as caught:
+            await client.create_message("+14155552671", "hi", from_="+15005550006")
+    assert caught.value.code is None
+    assert caught.value.http_status == 400
