@@ -433,3 +433,50 @@ def test_a_backup_onto_a_full_disk_leaves_nothing_behind_and_says_so(
     assert err.startswith(f"notify-tui: error: could not write the backup {target} (")
     assert err.endswith("nothing was left behind: free some space there or name a file elsewhere\n")
     assert sorted(p.name for p in small_disk.iterdir()) == ["filler"]
+
+
+def test_postgresql_going_away_under_a_poller_ends_it_in_one_line(tmp_path: Path) -> None:
+    import psycopg2
+
+    name = f"notify-storage-{uuid.uuid4().hex[:8]}"
+    for base in postgres_schema_url():
+        url = f"{base}&application_name={name}"
+        import_audience(tmp_path, url)
+        poller = subprocess.Popen(
+            [*CLI, "poll", "--timeout", "120"],
+            cwd=ROOT,
+            env=subprocess_env(tmp_path, url),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        admin = psycopg2.connect(base)
+        admin.autocommit = True
+        try:
+            with admin.cursor() as cursor:
+
+                def polling() -> bool:
+                    # Past opening the workspace: it has looked for messages to lease.
+                    cursor.execute(
+                        "SELECT count(*) FROM pg_stat_activity WHERE application_name = %s "
+                        "AND query LIKE %s",
+                        (name, "%next_poll_at%"),
+                    )
+                    return int(cursor.fetchone()[0]) > 0
+
+                wait_until(polling, "the poller polls")
+                cursor.execute(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                    "WHERE application_name = %s",
+                    (name,),
+                )
+            _, err = poller.communicate(timeout=120)
+        finally:
+            if poller.poll() is None:
+                poller.kill()
+            admin.close()
+        assert poller.returncode == 1, err
+        lines = err.strip().splitlines()
+        assert len(lines) == 1 and "Traceback" not in err, err
+        assert lines[0].startswith("notify-tui: error: lost the connection to the workspace")
+        assert lines[0].endswith("check the server, then run it again")
