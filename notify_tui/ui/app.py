@@ -28,7 +28,16 @@ from notify_tui.store.models import utcnow
 from notify_tui.ui.dialogs.confirm import ConfirmDialog
 from notify_tui.ui.formatting import count, describe_error, plain
 from notify_tui.ui.live import LiveUpdates, PollResult
-from notify_tui.ui.messages import SendingEnded, SendProgressed
+from notify_tui.ui.messages import (
+    CampaignComposed,
+    CampaignOpened,
+    ComposeOpened,
+    ContactsOpened,
+    HistoryOpened,
+    OptOutsOpened,
+    SendingEnded,
+    SendProgressed,
+)
 from notify_tui.ui.screens.help import HelpScreen, help_entries
 
 if TYPE_CHECKING:
@@ -130,6 +139,37 @@ class NotifyApp(App[int]):
         except ImportError:  # pragma: no cover - the demo builder ships with the app
             return False
         return needs_demo(self.runtime)
+
+    # Navigation: screens post where the user goes; the app shows it
+
+    def on_campaign_opened(self, event: CampaignOpened) -> None:
+        from notify_tui.ui.screens.details import DetailsScreen
+
+        self.push_screen(DetailsScreen(event.campaign_id))
+
+    def on_compose_opened(self, event: ComposeOpened) -> None:
+        from notify_tui.ui.screens.compose import ComposeScreen
+
+        def composed(campaign_id: int | None) -> None:
+            if campaign_id is not None:
+                self.screen.post_message(CampaignComposed(campaign_id))
+
+        self.push_screen(ComposeScreen(), composed)
+
+    def on_contacts_opened(self, event: ContactsOpened) -> None:
+        from notify_tui.ui.screens.contacts import ContactsScreen
+
+        self.push_screen(ContactsScreen())
+
+    def on_opt_outs_opened(self, event: OptOutsOpened) -> None:
+        from notify_tui.ui.screens.optouts import OptOutsScreen
+
+        self.push_screen(OptOutsScreen())
+
+    def on_history_opened(self, event: HistoryOpened) -> None:
+        from notify_tui.ui.screens.history import HistoryScreen
+
+        self.switch_screen(HistoryScreen())
 
     # Help
 

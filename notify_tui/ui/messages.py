@@ -30,6 +30,41 @@ if TYPE_CHECKING:
     from notify_tui.store.suggestions import Suggestion
 
 
+# Navigation: screens say where the user goes; the app shows it (screens never import screens).
+
+
+class CampaignOpened(Message):
+    """The user opened a campaign: its Details."""
+
+    def __init__(self, campaign_id: int) -> None:
+        super().__init__()
+        self.campaign_id = campaign_id
+
+
+class ComposeOpened(Message):
+    """The user wants to write a new campaign."""
+
+
+class CampaignComposed(Message):
+    """A new campaign was recorded from Compose (posted to the screen Compose came back to)."""
+
+    def __init__(self, campaign_id: int) -> None:
+        super().__init__()
+        self.campaign_id = campaign_id
+
+
+class ContactsOpened(Message):
+    """The user wants the contacts."""
+
+
+class OptOutsOpened(Message):
+    """The user wants the opted-out numbers."""
+
+
+class HistoryOpened(Message):
+    """The first-run demo is over (or skipped): History replaces it."""
+
+
 @dataclass(frozen=True)
 class CampaignState:
     """What Details draws above the table, read in one go (off the UI thread when live)."""

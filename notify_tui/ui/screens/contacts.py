@@ -15,7 +15,7 @@ from textual.worker import get_current_worker
 
 from notify_tui.store.contacts import ContactRow, DeliveryRecord, delivery_history
 from notify_tui.ui.formatting import count
-from notify_tui.ui.messages import DeliveryHistoryLoaded
+from notify_tui.ui.messages import CampaignOpened, DeliveryHistoryLoaded
 from notify_tui.ui.screens.opt_out_actions import OptOutActionsScreen, number_and_name
 from notify_tui.ui.text import safe_text
 from notify_tui.ui.widgets.contact_table import ContactSource, ContactTable, source_label
@@ -161,9 +161,7 @@ class ContactsScreen(OptOutActionsScreen):
         event.stop()
         record = event.row
         assert isinstance(record, DeliveryRecord)
-        from notify_tui.ui.screens.details import DetailsScreen
-
-        self.app.push_screen(DetailsScreen(record.campaign_id))
+        self.post_message(CampaignOpened(record.campaign_id))
 
     # Search
 

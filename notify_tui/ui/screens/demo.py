@@ -12,7 +12,7 @@ from textual.containers import Vertical
 from textual.widgets import Footer, ProgressBar, Static
 
 from notify_tui.ui.formatting import describe_error, plain
-from notify_tui.ui.messages import DemoBuilt, DemoProgressed
+from notify_tui.ui.messages import DemoBuilt, DemoProgressed, HistoryOpened
 from notify_tui.ui.screens.base import NotifyScreen
 
 INTRO = (
@@ -94,6 +94,4 @@ class DemoScreen(NotifyScreen):
         self._to_history()
 
     def _to_history(self) -> None:
-        from notify_tui.ui.screens.history import HistoryScreen
-
-        self.app.switch_screen(HistoryScreen())
+        self.post_message(HistoryOpened())

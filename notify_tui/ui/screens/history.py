@@ -19,7 +19,15 @@ from notify_tui.store.sending import send_state_counts
 from notify_tui.ui.dialogs.confirm import ConfirmDialog
 from notify_tui.ui.formatting import count, duration, money, plural
 from notify_tui.ui.live import PollResult
-from notify_tui.ui.messages import ResumeChecked, StatusesResolved
+from notify_tui.ui.messages import (
+    CampaignComposed,
+    CampaignOpened,
+    ComposeOpened,
+    ContactsOpened,
+    OptOutsOpened,
+    ResumeChecked,
+    StatusesResolved,
+)
 from notify_tui.ui.screens.base import NotifyScreen
 from notify_tui.ui.text import safe_text
 from notify_tui.ui.widgets.campaign_table import SUGGESTION_MARK, CampaignSource, CampaignTable
@@ -169,25 +177,19 @@ class HistoryScreen(NotifyScreen):
 
     def action_new_campaign(self) -> None:
         """Write a new campaign."""
-        from notify_tui.ui.screens.compose import ComposeScreen
+        self.post_message(ComposeOpened())
 
-        self.app.push_screen(ComposeScreen(), self._composed)
-
-    def _composed(self, campaign_id: int | None) -> None:
-        if campaign_id is not None:
-            self.table.reload(keep_cursor=False)  # the new campaign is the newest: at the top
+    def on_campaign_composed(self, event: CampaignComposed) -> None:
+        event.stop()
+        self.table.reload(keep_cursor=False)  # the new campaign is the newest: at the top
 
     def action_contacts(self) -> None:
         """Show the contacts."""
-        from notify_tui.ui.screens.contacts import ContactsScreen
-
-        self.app.push_screen(ContactsScreen())
+        self.post_message(ContactsOpened())
 
     def action_optouts(self) -> None:
         """Show the opted-out numbers."""
-        from notify_tui.ui.screens.optouts import OptOutsScreen
-
-        self.app.push_screen(OptOutsScreen())
+        self.post_message(OptOutsOpened())
 
     # Resuming an interrupted campaign
 
@@ -282,6 +284,4 @@ class HistoryScreen(NotifyScreen):
     def _open(self, event: VirtualTable.RowActivated) -> None:
         campaign: Any = event.row
         assert isinstance(campaign, CampaignSummary)
-        from notify_tui.ui.screens.details import DetailsScreen
-
-        self.app.push_screen(DetailsScreen(campaign.id))
+        self.post_message(CampaignOpened(campaign.id))
