@@ -262,18 +262,19 @@ def _describe_workspace(db: Database | None) -> str:
     return "the workspace"
 
 
-def _file_start(path: str) -> str:
-    """What a file that is not a database begins with, safe to print (``repr`` escapes control
-    and bidi characters)."""
+def _file_start(path: str) -> tuple[str, bool]:
+    """How a file that is not a database begins, safe to print (``repr`` escapes control and
+    bidi characters), and whether it looks like a CSV file (text with a delimiter)."""
     try:
         with open(path, "rb") as handle:
-            head = handle.read(24)
+            head = handle.read(512)
     except OSError:
-        return ""
-    if not head:
-        return ""
-    text = head.decode("utf-8", "replace").splitlines()[0] if head.strip() else ""
-    return f"; it begins {text!r}" if text else ""
+        return "", False
+    if not head.strip():
+        return "", False
+    line = head.decode("utf-8", "replace").splitlines()[0]
+    csv = "\ufffd" not in line and any(mark in line for mark in ",;\t") and line.isprintable()
+    return f"; it begins {line[:24]!r}", csv
 
 
 def storage_error(
@@ -320,10 +321,17 @@ def storage_error(
             "can still be read, then restore a backup (notify-tui backup makes one)"
         )
     elif failure is StorageFailure.NOT_A_DATABASE:
-        start = _file_start(str(db.database)) if isinstance(db, SqliteDatabase) else ""
+        start, csv = (
+            _file_start(str(db.database)) if isinstance(db, SqliteDatabase) else ("", False)
+        )
         text = (
             f"{where} is not a notify-tui workspace (not an SQLite database{start}): check "
-            "--database-url or NOTIFY_DATABASE_URL; a backup can be restored with cp"
+            "--database-url or NOTIFY_DATABASE_URL"
+            + (
+                f"; to import the contacts of a CSV file: notify-tui contacts import {where}"
+                if csv
+                else "; a backup can be restored with cp"
+            )
         )
     elif failure is StorageFailure.CANNOT_OPEN:
         text = (

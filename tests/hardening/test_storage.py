@@ -157,8 +157,8 @@ def test_a_file_that_is_not_a_database_is_named_and_left_alone(
     err = capsys.readouterr().err
     assert err == (
         f"notify-tui: error: {path} is not a notify-tui workspace (not an SQLite database; it "
-        "begins 'phone,name'): check --database-url or NOTIFY_DATABASE_URL; a backup can be "
-        "restored with cp\n"
+        "begins 'phone,name'): check --database-url or NOTIFY_DATABASE_URL; to import the "
+        f"contacts of a CSV file: notify-tui contacts import {path}\n"
     )
     assert path.read_bytes() == before
     assert not Path(f"{path}-wal").exists()
