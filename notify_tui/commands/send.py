@@ -52,7 +52,7 @@ class ProgressLine:
         self._every = every
         self._last = -float("inf")
         self._troubled = False
-        self._sharing: int | None = None
+        self._told_sharing: set[int] = set()
 
     def _say(self, text: str) -> None:
         self._stream.write(("\r\x1b[2K" if self._tty else "") + text + "\n")
@@ -68,10 +68,10 @@ class ProgressLine:
         elif not event.trouble and self._troubled:
             self._troubled = False
             self._say("the provider is answering again")
-        if event.sharing_with != self._sharing and not event.done:
-            self._sharing = event.sharing_with
-            if event.sharing_with is not None:
-                self._say(sharing(event))
+        if event.sharing_with is not None and event.sharing_with not in self._told_sharing:
+            # Once per other campaign: their turns may alternate with gaps, a log need not.
+            self._told_sharing.add(event.sharing_with)
+            self._say(sharing(event))
         done = event.submitted + event.refused
         share = done / event.total if event.total else 1.0
         text = (

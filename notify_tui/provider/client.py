@@ -227,8 +227,12 @@ class TwilioClient:
         messaging_service_sid: str | None = None,
         status_callback: str | None = None,
         send_at: datetime | None = None,
+        retry_busy: bool = True,
     ) -> ProviderMessage:
         """Send one message (``POST .../Messages.json``); the provider answers 201 with it.
+
+        ``retry_busy`` ``False`` raises the first 429 at once instead of waiting it out here: a
+        sender that paces its creates retries it in a turn of its own (``services.sender``).
 
         ``send_at`` (an aware datetime) schedules it (``ScheduleType=fixed``): Twilio honours
         that only for a Messaging Service, and between 15 minutes and 35 days ahead, so it
@@ -261,7 +265,7 @@ class TwilioClient:
                 "POST",
                 self._messages_path,
                 data=form,
-                retry=_safe_to_resend,
+                retry=_safe_to_resend if retry_busy else _never_reached,
                 started=started,
                 operation=Operation.CREATE,
             )
@@ -576,6 +580,11 @@ class TwilioClient:
             return text
         basic = base64.b64encode(f"{self._config.auth_username}:{secret}".encode()).decode()
         return text.replace(basic, "***").replace(secret, "***")
+
+
+def _never_reached(error: ProviderError) -> bool:
+    """A connection that was never made: nothing reached the provider, nothing was refused."""
+    return isinstance(error, TransportError) and not error.maybe_sent
 
 
 def _safe_to_resend(error: ProviderError) -> bool:

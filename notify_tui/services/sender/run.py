@@ -610,6 +610,9 @@ class _CampaignSender:
                 campaign.body,
                 from_=None if campaign.messaging_service_sid else campaign.sender,
                 messaging_service_sid=campaign.messaging_service_sid,
+                # A 429 holds the whole sender and is retried in a turn of its own, so that a
+                # retry never lands between two turns of the sender's pace.
+                retry_busy=False,
             )
         except RefusedError as error:
             classification = classify_create_refusal(
@@ -642,9 +645,12 @@ class _CampaignSender:
             # For a create the client raises these only when it certainly created nothing.
             self._note_trouble(error)
             after = error.retry_after if isinstance(error, RateLimitedError) else None
-            if after:
-                await self.pacer.hold(after)
-            return self._retry(work, after)
+            outcome = self._retry(work, after)
+            if isinstance(error, RateLimitedError) and outcome.retry_after:
+                # The provider is busy: nothing goes out from this sender, whichever campaign
+                # sends it, until it said (or, when it did not say, this create's backoff).
+                await self.pacer.hold(outcome.retry_after)
+            return outcome
         faults = [
             replace(fault, message_id=work.message_id)
             for fault in check_created(
