@@ -32,7 +32,20 @@ class SlotClaim:
     """Another campaign sending from this sender whose slots (or hold) this claim waits behind."""
 
 
-def _now_sql() -> str:
+HORIZON = 3600.0
+"""Seconds ahead past which a sender's turns or hold are stale (the clock went back, say): a
+claim then starts from now instead of waiting that long."""
+
+
+def _name(key: str) -> str:
+    """A named parameter in this database's style."""
+    return f"%({key})s" if isinstance(database.obj, PostgresqlDatabase) else f":{key}"
+
+
+def _now(now: float | None) -> str:
+    """Now in SQL: the parameter given, else the database's clock."""
+    if now is not None:
+        return f"CAST({_name('now')} AS DOUBLE PRECISION)"
     if isinstance(database.obj, PostgresqlDatabase):
         return "CAST(EXTRACT(EPOCH FROM statement_timestamp()) AS DOUBLE PRECISION)"
     return "((julianday('now') - 2440587.5) * 86400.0)"
@@ -43,11 +56,10 @@ def _greatest() -> str:
     return "GREATEST" if isinstance(database.obj, PostgresqlDatabase) else "MAX"
 
 
-def _clock(now: float | None) -> tuple[str, list[float]]:
-    """The SQL for "now", and its parameter when a clock was given (each use takes one)."""
-    if now is None:
-        return _now_sql(), []
-    return f"CAST({database.obj.param} AS DOUBLE PRECISION)", [now]
+def _busy(at: str) -> str:
+    """Until when the sender is taken (turns claimed, or a hold), stale values left out."""
+    busy = f"{_greatest()}({_TABLE}.next_slot_at, {_TABLE}.held_until)"
+    return f"(CASE WHEN {busy} > {at} + {HORIZON} THEN {at} ELSE {busy} END)"
 
 
 def claim_slots(
@@ -62,50 +74,37 @@ def claim_slots(
         raise ValueError("claim at least one slot, a non-negative interval apart")
     if interval == 0:
         return _hold_of(sender, campaign_id, now)
-    p = database.obj.param
-    at, at_args = _clock(now)
-    top = _greatest()
-    span = count * interval
-    busy = f"{top}({_TABLE}.next_slot_at, {_TABLE}.held_until)"
+    at, busy = _now(now), _busy(_now(now))
+    sender_, span, me = _name("sender"), _name("span"), _name("me")
     sql = (
         f"INSERT INTO {_TABLE} (sender, next_slot_at, held_until, campaign_id, behind_campaign_id) "
-        f"VALUES ({p}, {at} + {p}, 0, {p}, NULL) "
+        f"VALUES ({sender_}, {at} + {span}, 0, {me}, NULL) "
         f"ON CONFLICT (sender) DO UPDATE SET "
-        f"next_slot_at = {top}({busy}, {at}) + {p}, "
-        f"behind_campaign_id = CASE WHEN {_TABLE}.campaign_id <> {p} AND {busy} > {at} "
+        f"next_slot_at = {_greatest()}({busy}, {at}) + {span}, "
+        f"behind_campaign_id = CASE WHEN {_TABLE}.campaign_id <> {me} AND {busy} > {at} "
         f"THEN {_TABLE}.campaign_id ELSE NULL END, "
-        f"campaign_id = {p} "
+        f"campaign_id = {me} "
         f"RETURNING next_slot_at, behind_campaign_id, {at}"
     )
-    params = [
-        sender,
-        *at_args,
-        span,
-        campaign_id,
-        *at_args,
-        span,
-        campaign_id,
-        *at_args,
-        campaign_id,
-        *at_args,
-    ]
+    params = {"sender": sender, "span": count * interval, "me": campaign_id, "now": now}
     with database.atomic():
         next_slot_at, behind, moment = database.execute_sql(sql, params).fetchone()
-    return SlotClaim(max(0.0, float(next_slot_at) - span - float(moment)), behind)
+    return SlotClaim(max(0.0, float(next_slot_at) - count * interval - float(moment)), behind)
 
 
 def _hold_of(sender: str, campaign_id: int, now: float | None) -> SlotClaim:
-    at, at_args = _clock(now)
-    p = database.obj.param
+    at = _now(now)
     row = database.execute_sql(
-        f"SELECT held_until, campaign_id, {at} FROM {_TABLE} WHERE sender = {p}",
-        [*at_args, sender],
+        f"SELECT held_until, campaign_id, {at} FROM {_TABLE} WHERE sender = {_name('sender')}",
+        {"sender": sender, "now": now},
     ).fetchone()
     if row is None:
         return SlotClaim(0.0, None)
     held_until, holder, moment = row
-    wait = max(0.0, float(held_until) - float(moment))
-    return SlotClaim(wait, holder if wait > 0 and holder != campaign_id else None)
+    wait = float(held_until) - float(moment)
+    if not 0 < wait <= HORIZON:
+        return SlotClaim(0.0, None)
+    return SlotClaim(wait, holder if holder != campaign_id else None)
 
 
 def hold_sender(sender: str, campaign_id: int, seconds: float, now: float | None = None) -> None:
@@ -113,16 +112,17 @@ def hold_sender(sender: str, campaign_id: int, seconds: float, now: float | None
     campaign or process would."""
     if seconds <= 0:
         return
-    p = database.obj.param
-    at, at_args = _clock(now)
-    top = _greatest()
+    at = _now(now)
+    until = f"{at} + {_name('seconds')}"
+    held = f"{_TABLE}.held_until"
     sql = (
         f"INSERT INTO {_TABLE} (sender, next_slot_at, held_until, campaign_id, behind_campaign_id) "
-        f"VALUES ({p}, 0, {at} + {p}, {p}, NULL) "
+        f"VALUES ({_name('sender')}, 0, {until}, {_name('me')}, NULL) "
         f"ON CONFLICT (sender) DO UPDATE SET "
-        f"held_until = {top}({_TABLE}.held_until, {at} + {p}), campaign_id = {p}"
+        f"held_until = CASE WHEN {held} > {until} AND {held} <= {at} + {HORIZON} "
+        f"THEN {held} ELSE {until} END, campaign_id = {_name('me')}"
     )
-    params = [sender, *at_args, seconds, campaign_id, *at_args, seconds, campaign_id]
+    params = {"sender": sender, "seconds": min(seconds, HORIZON), "me": campaign_id, "now": now}
     with database.atomic():
         database.execute_sql(sql, params)
 

@@ -19,7 +19,7 @@ from notify_tui.commands.send import ProgressLine
 from notify_tui.provider import TwilioClient
 from notify_tui.provider.sandbox import SandboxApp
 from notify_tui.services.sender import SendProgress, SendResult, prepare_campaign, send_campaign
-from notify_tui.store.pacing import claim_slots, hold_sender, sender_paces
+from notify_tui.store.pacing import HORIZON, SlotClaim, claim_slots, hold_sender, sender_paces
 from tests.provider.support import START, FakeClock
 from tests.services.test_sender import client_for, numbers, recipients
 
@@ -282,3 +282,16 @@ def test_claims_on_the_database_clock_are_spaced_too() -> None:
     second = claim_slots(SENDER, 2, 1, 5.0)
     assert first.wait == 0
     assert 4.0 < second.wait <= 5.0
+
+
+@pytest.mark.usefixtures("workspace")
+def test_turns_or_a_hold_far_ahead_are_stale_and_do_not_stop_the_sender() -> None:
+    # Claimed on a clock an hour and more ahead (the system clock went back since, say).
+    claim_slots(SENDER, 1, 1, 1.0, now=100.0 + 2 * HORIZON)
+    hold_sender(OTHER, 1, 30.0, now=100.0 + 2 * HORIZON)
+    assert claim_slots(SENDER, 2, 1, 1.0, now=100.0) == SlotClaim(0, None)
+    assert claim_slots(OTHER, 2, 1, 1.0, now=100.0) == SlotClaim(0, None)
+    assert claim_slots(OTHER, 2, 10, 0.0, now=100.0) == SlotClaim(0, None)
+    # A hold of its own is honoured again from now on.
+    hold_sender(OTHER, 1, 30.0, now=100.0)
+    assert claim_slots(OTHER, 2, 10, 0.0, now=100.0) == SlotClaim(30.0, 1)
