@@ -120,14 +120,24 @@ def workspace(workspace_url: str) -> str:
 
 
 @pytest.fixture
-def sqlite_workspace(tmp_path: Path) -> Iterator[Path]:
-    """An open SQLite workspace; yields its path."""
+def sqlite_url(tmp_path: Path) -> Iterator[str]:
+    """An open SQLite workspace; yields its URL."""
     from notify_tui.store.db import open_workspace
+    from notify_tui.store.models import database
 
-    path = tmp_path / "workspace.db"
-    db = open_workspace(None, path)
-    yield path
-    db.close()
+    url = f"sqlite:///{tmp_path / 'workspace.db'}"
+    db = open_workspace(url)
+    try:
+        yield url
+    finally:
+        db.close()
+        database.initialize(None)
+
+
+@pytest.fixture
+def sqlite_workspace(sqlite_url: str, tmp_path: Path) -> Path:
+    """The workspace of ``sqlite_url``; its file's path."""
+    return tmp_path / "workspace.db"
 
 
 @pytest.fixture
