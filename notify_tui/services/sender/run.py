@@ -591,6 +591,12 @@ class _CampaignSender:
         except asyncio.CancelledError:
             self.unsent.append(work.message_id)
             raise
+        except Exception as exc:
+            # The pace lives in the store: a store that fails there sent nothing of this work.
+            if storage_error(exc) is None:
+                raise
+            self._store_failed(exc)
+            return self._unsent(work)
         if self.stopping:
             return self._unsent(work)
         if self.pacer.behind != sharing:
