@@ -26,6 +26,12 @@ last line on stdout, one JSON object:
 ``rss_mb``
     Peak resident memory of that process with the million-recipient campaign open, before the
     search (``search_rss_mb``: after it).
+``details_scroll_stall_s`` and ``details_update_frame_s``
+    Details of that campaign with live updates on (the app's poller and the in-process
+    sandbox): the longest the event loop could not run (how late a 5 ms sleep woke up) while
+    PageDown, sent every 20 ms as a key repeat would, paged through 20,000 rows; then, with the
+    Unknown recipients shown (``u``), one of them delivered, written as the poller writes it,
+    from the poll cycle's report to the frame without it.
 ``details_cursor_bytes``, ``details_cursor_first_bytes`` and ``details_cursor_bytes_80x24``
     Bytes written to a real pseudo-terminal by one cursor step (``j``) that does not scroll, in
     Details of that campaign at 200x50 (the most of five steps, and the first step alone) and at
@@ -51,7 +57,8 @@ last line on stdout, one JSON object:
     which also applies the opt-out policy to every resolution.
 
 Each figure is the median of ``--runs`` runs (3; the resolve figures of ``--heavy-runs``, 3).
-Flags: ``--quick`` (100,000 recipients, 1,000 campaigns, 10,000 pending, 2,000 sends, 10,000
+``--db-latency MS`` makes every SQL statement of the measured app wait MS milliseconds first
+(a database on another host); the figures are then of that. Flags: ``--quick`` (100,000 recipients, 1,000 campaigns, 10,000 pending, 2,000 sends, 10,000
 DataTable rows, one run each), ``--runs N``, ``--heavy-runs N``, ``--recipients N``,
 ``--campaigns N``, ``--pending N``, ``--sends N``, ``--datatable-rows N``, ``--only NAME,...``
 (details, cursor, history, startup, datatable, send, resolve, resolve_policy), ``--workdir DIR``
@@ -76,6 +83,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from datetime import timedelta
+from enum import Enum
 from pathlib import Path
 from typing import Any
 
@@ -95,6 +103,8 @@ MEASUREMENTS = (
 )
 CURSOR_SIZES = ((200, 50), (80, 24))
 """Terminal sizes of ``details_cursor_bytes`` (columns, rows)."""
+SCROLL_ROWS = 20_000
+"""Rows ``details_scroll_stall_s`` pages through with PageDown."""
 SIZE = (120, 40)
 """Terminal columns and rows of every UI measurement."""
 SEARCH_FIRST, SEARCH_REST = "olivia", " smith"
@@ -342,6 +352,100 @@ async def work_details(data_dir: Path, manifest: dict[str, Any]) -> dict[str, fl
     }
 
 
+async def work_details_live(data_dir: Path, manifest: dict[str, Any]) -> dict[str, float]:
+    """Details of the big campaign with live updates on: the longest the UI cannot run while
+    PageDown pages through ``SCROLL_ROWS`` rows, and one status change to the frame showing it."""
+    from textual import events
+
+    from notify_tui.config import load_settings
+    from notify_tui.domain.status import Status, classify_message
+    from notify_tui.services.poller import PollCycle
+    from notify_tui.services.runtime import Runtime
+    from notify_tui.store.models import utcnow
+    from notify_tui.store.updates import StatusUpdate, apply_updates
+    from notify_tui.ui.app import make_app
+    from notify_tui.ui.live import PollResult
+    from notify_tui.ui.screens.details import DetailsScreen, load_campaign_state
+    from notify_tui.ui.screens.history import HistoryScreen
+    from notify_tui.ui.widgets.recipient_table import RecipientTable
+
+    def cursor_row(screen: Any) -> Any:
+        """(cursor row, the status of the first row on screen, or None while it is read)."""
+        if not isinstance(screen, DetailsScreen):
+            return None
+        table = screen.query_one(RecipientTable)
+        top = table.rows_in_view.start
+        row = table._get_row(top)
+        return table.cursor_row, top, getattr(row, "status", None), table.row_count
+
+    runtime = Runtime.open(load_settings())
+    app = make_app(runtime, poll=True, first_run_demo=False)
+    frames = Frames(app, cursor_row)
+    campaign_id = int(manifest["big_campaign"])
+    wakeups: list[tuple[float, float]] = []
+
+    async def watch_loop() -> None:
+        last = time.perf_counter()
+        while True:
+            await asyncio.sleep(0.005)
+            now = time.perf_counter()
+            wakeups.append((now, now - last - 0.005))
+            last = now
+
+    try:
+        async with app.run_test(size=SIZE) as pilot:
+            await frames.wait(0, lambda s, _: isinstance(s, HistoryScreen))
+            app.push_screen(DetailsScreen(campaign_id))
+            await frames.wait(0, lambda _, state: state is not None and state[2] is not None)
+            screen = app.screen
+            table = screen.query_one(RecipientTable)
+            await pilot.pause()
+            # PageDown as a key repeat would send it (every 20 ms) until SCROLL_ROWS are passed.
+            watcher = asyncio.create_task(watch_loop())
+            started = time.perf_counter()
+            while table.cursor_row < SCROLL_ROWS:
+                key = events.Key("pagedown", None)
+                key.set_sender(app)
+                app._driver.send_message(key)
+                await asyncio.sleep(0.02)
+                if time.perf_counter() - started > TIMEOUT:
+                    raise TimeoutError("paging down took too long")
+            mark = len(frames.shown)
+            await frames.wait(mark, lambda s, state: s is screen and state[2] is not None)
+            ended = time.perf_counter()
+            watcher.cancel()
+            gaps = sorted((gap for at, gap in wakeups if started <= at <= ended), reverse=True)
+            stall = gaps[0] if gaps else 0.0
+            log(f"  paging down: the longest stalls {', '.join(f'{g:.3f}' for g in gaps[:5])} s")
+            # One live change: the Unknown messages shown (``u``), the first of them delivered,
+            # written as the poller writes it, and the poll cycle that did it reported; until
+            # the frame without it.
+            await pilot.press("u")
+            deadline = time.perf_counter() + TIMEOUT
+            while table.source.filter.status is not Status.UNKNOWN or table.reading:
+                if time.perf_counter() > deadline:
+                    raise TimeoutError("the Unknown recipients were not shown")
+                await asyncio.sleep(0.01)
+            await pilot.pause()
+            unknown = table.row_count
+            row = table._get_row(table.rows_in_view.start)
+            assert not isinstance(row, Enum) and row.status is Status.UNKNOWN
+            update = StatusUpdate(row.id, classify_message("delivered"))
+            applied = await asyncio.to_thread(apply_updates, [update], utcnow())
+            cycle = PollCycle(utcnow(), 1, applied, unknown - 1, 1)
+            state = await asyncio.to_thread(load_campaign_state, campaign_id)
+            mark = len(frames.shown)
+            changed_at = time.perf_counter()
+            app.live.statuses_resolved.publish(PollResult(cycle, campaign_id, state))
+            shown_at = await frames.wait(
+                mark, lambda s, state: s is screen and state[3] == unknown - 1
+            )
+            await pilot.pause()
+    finally:
+        await runtime.aclose()
+    return {"details_scroll_stall_s": stall, "details_update_frame_s": shown_at - changed_at}
+
+
 async def work_history(data_dir: Path, manifest: dict[str, Any]) -> dict[str, float]:
     from notify_tui.ui.screens.history import HistoryScreen
     from notify_tui.ui.widgets.campaign_table import CampaignTable
@@ -480,14 +584,38 @@ async def work_resolve(
     return figures
 
 
+def delay_statements(milliseconds: float) -> None:
+    """Make every SQL statement of this process wait ``milliseconds`` first, as a database on
+    another host would (``--db-latency``)."""
+    if milliseconds <= 0:
+        return
+    from peewee import Database
+
+    execute_sql = Database.execute_sql
+    delay = milliseconds / 1000
+
+    def delayed(db: Database, sql: str, params: Any = None) -> Any:
+        time.sleep(delay)
+        return execute_sql(db, sql, params)
+
+    Database.execute_sql = delayed  # type: ignore[method-assign]
+
+
 def run_worker(args: argparse.Namespace) -> None:
+    delay_statements(args.db_latency)
     workdir = Path(args.workdir)
     manifest = json.loads((workdir / "manifest.json").read_text())
     data_dir = Path(os.environ["NOTIFY_DATA_DIR"])
     name = args.worker
     job: Any
     if name == "details":
-        job = work_details(data_dir, manifest)
+
+        async def both() -> dict[str, float]:
+            figures = await work_details(data_dir, manifest)
+            figures.update(await work_details_live(data_dir, manifest))
+            return figures
+
+        job = both()
     elif name == "history":
         job = work_history(data_dir, manifest)
     elif name == "datatable":
@@ -599,7 +727,9 @@ def _read_until_quiet(master: int, quiet: float, limit: float = 30.0) -> bytes:
     return seen
 
 
-def measure_cursor_bytes(data_dir: Path, campaign_id: int, size: tuple[int, int]) -> list[int]:
+def measure_cursor_bytes(
+    data_dir: Path, campaign_id: int, size: tuple[int, int], latency: float = 0.0
+) -> list[int]:
     """Bytes written to a real pseudo-terminal of ``size`` by each of five cursor steps (``j``)
     that do not scroll, in Details of the big campaign (live updates off: only the step)."""
     import fcntl
@@ -613,6 +743,7 @@ def measure_cursor_bytes(data_dir: Path, campaign_id: int, size: tuple[int, int]
     env = clean_environment(data_dir)
     env.update(TERM="xterm-256color", COLUMNS=str(columns), LINES=str(lines))
     command = [sys.executable, str(Path(__file__).resolve()), "--pty-app", str(campaign_id)]
+    command += ["--db-latency", str(latency)]
     process = subprocess.Popen(
         command, stdin=slave, stdout=slave, stderr=slave, env=env, start_new_session=True
     )
@@ -661,6 +792,8 @@ def worker_figures(name: str, workdir: Path, data_dir: Path, args: argparse.Name
         str(args.sends),
         "--datatable-rows",
         str(args.datatable_rows),
+        "--db-latency",
+        str(args.db_latency),
     ]
     done = subprocess.run(
         command,
@@ -687,10 +820,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--datatable-rows", type=int, help="rows given to the stock DataTable")
     parser.add_argument("--only", help="comma-separated measurements: " + ", ".join(MEASUREMENTS))
     parser.add_argument("--workdir", help="build and keep the workspaces here")
+    parser.add_argument(
+        "--db-latency",
+        type=float,
+        default=0.0,
+        metavar="MS",
+        help="delay every SQL statement of the measured app by MS milliseconds",
+    )
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     parser.add_argument("--pty-app", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.pty_app is not None:
+        delay_statements(args.db_latency)
         run_pty_app(args.pty_app, poll=False)
         return 0
     quick = args.quick
@@ -737,8 +878,9 @@ def main(argv: list[str] | None = None) -> int:
                     figures: dict[str, float] = {"startup_s": measure_startup(big, NEWEST_NAME)}
                 elif name == "cursor":
                     campaign_id = int(manifest["big_campaign"])
-                    wide = measure_cursor_bytes(big, campaign_id, CURSOR_SIZES[0])
-                    narrow = measure_cursor_bytes(big, campaign_id, CURSOR_SIZES[1])
+                    latency = args.db_latency
+                    wide = measure_cursor_bytes(big, campaign_id, CURSOR_SIZES[0], latency)
+                    narrow = measure_cursor_bytes(big, campaign_id, CURSOR_SIZES[1], latency)
                     figures = {
                         "details_cursor_bytes": max(wide),
                         "details_cursor_first_bytes": wide[0],
@@ -759,6 +901,7 @@ def main(argv: list[str] | None = None) -> int:
     summary["quick"] = quick
     summary["runs"] = args.runs
     summary["cores"] = os.cpu_count()
+    summary["db_latency_ms"] = args.db_latency
     summary["elapsed_s"] = round(time.perf_counter() - started, 1)
     print(json.dumps(summary), flush=True)
     return 0
