@@ -59,9 +59,10 @@ last line on stdout, one JSON object:
 Each figure is the median of ``--runs`` runs (3; the resolve figures of ``--heavy-runs``, 3).
 ``--db-latency MS`` makes every SQL statement of the measured app wait MS milliseconds first
 (a database on another host); the figures are then of that. Flags: ``--quick`` (100,000
-recipients, 1,000 campaigns, 10,000 pending, 2,000 sends, 10,000 DataTable rows, one run each), ``--runs N``, ``--heavy-runs N``, ``--recipients N``,
-``--campaigns N``, ``--pending N``, ``--sends N``, ``--datatable-rows N``, ``--only NAME,...``
-(details, cursor, history, startup, datatable, send, resolve, resolve_policy), ``--workdir DIR``
+recipients, 1,000 campaigns, 10,000 pending, 2,000 sends, 10,000 DataTable rows, one run
+each), ``--runs N``, ``--heavy-runs N``, ``--recipients N``, ``--campaigns N``, ``--pending N``,
+``--sends N``, ``--datatable-rows N``, ``--only NAME,...`` (details, cursor, history, startup,
+datatable, send, resolve, resolve_policy), ``--workdir DIR``
 (build there and keep it: a later run with the same sizes reuses the workspaces).
 """
 
