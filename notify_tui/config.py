@@ -76,6 +76,14 @@ class Settings:
     outage_limit: float = 300.0
     """Seconds without a successful provider request before ``send`` and ``poll
     --until-settled`` stop (exit 1, saying what failed); the app and a ``poll`` daemon go on."""
+    status_callback_url: str | None = None
+    """The public URL of ``notify-tui callbacks``: every create asks the provider to POST its
+    status changes there, and the receiver answers on its path and checks signatures against it."""
+    callback_grace: float = 120.0
+    """Seconds a message with status callbacks due is left to them before a poller looks."""
+    callback_quiet: float = 300.0
+    """Seconds without any callback, while messages are pending, before the app warns that push
+    has stopped and polling takes over."""
     sender_rates: Mapping[str, float] = field(default_factory=lambda: MappingProxyType({}))
     """Messages per second of particular senders (``[senders."+1555..."] rate``)."""
     operator: str = field(default_factory=lambda: os.environ.get("USER") or "operator")
@@ -124,6 +132,9 @@ ENVIRONMENT: dict[str, str] = {
     "NOTIFY_SEND_RATE": "send_rate",
     "NOTIFY_OUTAGE_LIMIT": "outage_limit",
     "NOTIFY_OPERATOR": "operator",
+    "NOTIFY_STATUS_CALLBACK_URL": "status_callback_url",
+    "NOTIFY_CALLBACK_GRACE": "callback_grace",
+    "NOTIFY_CALLBACK_QUIET": "callback_quiet",
     "TWILIO_ACCOUNT_SID": "account_sid",
     "TWILIO_AUTH_TOKEN": "auth_token",
     "TWILIO_API_KEY": "api_key",
@@ -299,7 +310,19 @@ def _coerce(name: str, value: Any, source: str) -> Any:
                 f"{source}: outage_limit must be a number of seconds from 1 to {MAX_OUTAGE_LIMIT:,}"
             )
         return limit
+    if name in ("callback_grace", "callback_quiet"):
+        try:
+            seconds = float(value)
+        except (TypeError, ValueError):
+            seconds = math.nan
+        if not 1 <= seconds <= MAX_OUTAGE_LIMIT:  # NaN is in no range
+            raise ConfigError(
+                f"{source}: {name} must be a number of seconds from 1 to {MAX_OUTAGE_LIMIT:,}"
+            )
+        return seconds
     text = str(value).strip()
+    if name == "status_callback_url" and text:
+        _check_callback_url(text, source)
     if name == "provider_url" and text:
         _check_provider_url(text, source)
     if name == "default_region" and text:
@@ -346,6 +369,24 @@ def _check_provider_url(url: str, source: str) -> None:
         )
     if parts.query or parts.fragment:
         raise ConfigError(f"{source}: the provider URL takes no ?query or #fragment")
+
+
+def _check_callback_url(url: str, source: str) -> None:
+    """A status callback URL is ``http(s)://host[:port]/path[?query]``, exactly as the provider
+    will call it (and sign it); anything else is a ``ConfigError``."""
+    parts = urlsplit(url)
+    try:
+        port = parts.port
+    except ValueError:
+        port = -1
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+        raise ConfigError(
+            f"{source}: the status callback URL must be http://host/path or https://host/path"
+        )
+    if port == -1 or port == 0:
+        raise ConfigError(f"{source}: the port of the status callback URL must be from 1 to 65535")
+    if parts.username or parts.password or parts.fragment:
+        raise ConfigError(f"{source}: the status callback URL takes no credentials or #fragment")
 
 
 def load_settings(

@@ -132,7 +132,18 @@ class Deferred:
 
 def add_commands(commands: Any) -> None:
     """Add every subcommand to ``commands``, the subparsers object of the ``notify-tui`` parser."""
-    for add in (_backup, _campaigns, _contacts, _demo, _doctor, _optouts, _poll, _sandbox, _send):
+    for add in (
+        _backup,
+        _callbacks,
+        _campaigns,
+        _contacts,
+        _demo,
+        _doctor,
+        _optouts,
+        _poll,
+        _sandbox,
+        _send,
+    ):
         add(commands)
 
 
@@ -324,6 +335,27 @@ def _poll(commands: Any) -> None:
         "it dies, other pollers take them over after this long",
     )
     poll.set_defaults(handler=Deferred("poll", "run_poll"))
+
+
+def _callbacks(commands: Any) -> None:
+    callbacks = commands.add_parser(
+        "callbacks",
+        help="receive the provider's status callbacks (push)",
+        description="An HTTP receiver for Twilio's message status callbacks, on the path of its "
+        "public URL. Each is checked (X-Twilio-Signature over the public URL, our AccountSid) "
+        "and applied as the poller applies its answers. Run it behind your reverse proxy, "
+        "next to `notify-tui poll`, which sweeps what push misses.",
+    )
+    callbacks.add_argument("--host", default="127.0.0.1", help="address to listen on (127.0.0.1)")
+    callbacks.add_argument("--port", type=PORT, default=8098, help="port (8098)")
+    callbacks.add_argument(
+        "--public-url",
+        metavar="URL",
+        help="the URL the provider calls, exactly as it signs it (default: status_callback_url, "
+        "env NOTIFY_STATUS_CALLBACK_URL)",
+    )
+    callbacks.add_argument("--quiet", action="store_true", help="log only warnings")
+    callbacks.set_defaults(handler=Deferred("callbacks", "run_callbacks"))
 
 
 def _sandbox(commands: Any) -> None:

@@ -20,6 +20,8 @@ class Operation(StrEnum):
     FETCH = "fetch"
     LIST = "list"
     CANCEL = "cancel"
+    CALLBACK = "callback"
+    """A status callback the provider pushed (``notify-tui callbacks``)."""
 
 
 class FaultKind(StrEnum):

@@ -15,7 +15,7 @@ never apply a message with a fault, never feed it to the opt-out policy, and rec
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
@@ -29,6 +29,8 @@ from notify_tui.provider.messages import ProviderMessage
 __all__ = [
     "CheckedListing",
     "ListQuestion",
+    "callback_message",
+    "check_callback",
     "check_created",
     "check_fetched",
     "check_listed",
@@ -147,6 +149,50 @@ def check_fetched(
         faults.append(fault)
     if (fault := _account(message, account_sid, op, asked)) is not None:
         faults.append(fault)
+    return faults + flaw_faults(message, op, asked)
+
+
+def callback_message(params: Mapping[str, str]) -> ProviderMessage:
+    """A status callback's form fields (``MessageSid``, ``MessageStatus``, ``ErrorCode``, ...)
+    read as the Message they describe, its values judged as a fetched one's; unknown fields are
+    ignored."""
+    get = params.get
+    code = get("ErrorCode") or None
+    return ProviderMessage.from_json(
+        {
+            "sid": get("MessageSid") or get("SmsSid"),
+            "status": get("MessageStatus") or get("SmsStatus"),
+            "error_code": code,
+            "to": get("To"),
+            "from": get("From"),
+            "account_sid": get("AccountSid"),
+            "messaging_service_sid": get("MessagingServiceSid"),
+        }
+    )
+
+
+def check_callback(
+    message: ProviderMessage,
+    *,
+    sid: str,
+    account_sid: str,
+    to: str,
+    from_: str | None = None,
+    messaging_service_sid: str | None = None,
+) -> list[Fault]:
+    """The faults of a status callback about our message ``sid``: another recipient, another
+    sender, not ours, values outside the API. A callback is a provider answer like any other."""
+    op = Operation.CALLBACK
+    asked = f"sid {sid}"
+    faults = [
+        fault
+        for fault in (
+            check_recipient(message, to, op),
+            _account(message, account_sid, op, asked),
+            _sender(message, op, from_, messaging_service_sid),
+        )
+        if fault is not None
+    ]
     return faults + flaw_faults(message, op, asked)
 
 

@@ -35,6 +35,18 @@ class CampaignSummary:
     skipped_opted_out: int
     cost: Decimal
     last_checked_at: datetime | None
+    pushed: int = 0
+    """Resolutions that came by status callback; the others were polled or settled at send."""
+
+    @property
+    def statuses_by(self) -> str:
+        """How this campaign's final statuses arrived: ``push``, ``pull``, ``both`` or ``-``."""
+        resolved = self.delivered + self.failed
+        if resolved == 0:
+            return "-"
+        if self.pushed == 0:
+            return "pull"
+        return "push" if self.pushed >= resolved else "both"
 
     @property
     def delivered_pct(self) -> float:
@@ -77,6 +89,7 @@ _COLUMNS = (
     Campaign.skipped_opted_out,
     Campaign.cost,
     Campaign.last_checked_at,
+    Campaign.pushed,
 )
 
 

@@ -26,6 +26,7 @@ from notify_tui.errors import NotifyError, add_translator
 from notify_tui.store.models import (
     ALL_MODELS,
     Contact,
+    EarlyCallback,
     Message,
     OptOutSuggestion,
     ProviderFault,
@@ -34,7 +35,7 @@ from notify_tui.store.models import (
     database,
 )
 
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 7
 """Bump this and add a step to ``MIGRATIONS`` whenever a table changes."""
 
 Migration = Callable[[Database, SchemaMigrator], None]
@@ -89,12 +90,23 @@ def _add_sender_pace(db: Database, migrator: SchemaMigrator) -> None:
     db.create_tables([SenderPace], safe=True)
 
 
+def _add_status_callbacks(db: Database, migrator: SchemaMigrator) -> None:
+    """Version 7: status callbacks (push): those that came before their message, and how many
+    of each campaign's statuses were pushed."""
+    db.create_tables([EarlyCallback], safe=True)
+    if "pushed" not in {c.name for c in db.get_columns("campaign", _schema(db))}:
+        # One statement, no table rebuild (peewee's SQLite migrator rebuilds the table to add a
+        # NOT NULL column: dropping the old one would cascade to every message).
+        db.execute_sql('ALTER TABLE "campaign" ADD COLUMN "pushed" INTEGER NOT NULL DEFAULT 0')
+
+
 MIGRATIONS: dict[int, Migration] = {
     2: _add_suggestions,
     3: _money_in_micros,
     4: _add_provider_faults,
     5: _add_attempt_deadline,
     6: _add_sender_pace,
+    7: _add_status_callbacks,
 }
 """``MIGRATIONS[n]`` takes a workspace from version ``n - 1`` to ``n``."""
 

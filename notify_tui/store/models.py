@@ -115,6 +115,9 @@ class Campaign(BaseModel):
     skipped_opted_out = IntegerField(default=0)
     cost = MoneyField(default=Decimal(0))
     last_checked_at = DateTimeField(null=True)
+    pushed = IntegerField(default=0)
+    """Messages whose final status came by status callback (push); the other resolutions were
+    pulled (polled) or settled at send time."""
 
 
 class Message(BaseModel):
@@ -272,6 +275,18 @@ class SenderPace(BaseModel):
     """The other campaign whose slots that claim had to wait behind, if any."""
 
 
+class EarlyCallback(BaseModel):
+    """A status callback about a SID no message holds yet (it can arrive before the create's
+    answer is recorded): kept a short while, in the store so that every receiver sharing the
+    workspace sees it, and applied once the SID appears (``store/callbacks.py``)."""
+
+    id = AutoField()
+    sid = CharField(max_length=64, index=True)
+    params = TextField()
+    """The callback's form fields, as JSON."""
+    received_at = DateTimeField(default=utcnow, index=True)
+
+
 ALL_MODELS: list[type[BaseModel]] = [
     SchemaInfo,
     Contact,
@@ -282,4 +297,5 @@ ALL_MODELS: list[type[BaseModel]] = [
     OptOutSuggestion,
     ProviderFault,
     SenderPace,
+    EarlyCallback,
 ]

@@ -128,7 +128,12 @@ def test_a_version_1_workspace_migrates_with_all_its_data(v1_copy: Path) -> None
 
     # Every row of the first version is still there, unchanged, but what the repair touched.
     after = dump(v1_copy)
-    assert set(after) == V1_TABLES | {"opt_out_suggestion", "provider_fault", "sender_pace"}
+    assert set(after) == V1_TABLES | {
+        "opt_out_suggestion",
+        "provider_fault",
+        "sender_pace",
+        "early_callback",
+    }
     assert after["schema_info"][-1] == ("version", str(SCHEMA_VERSION))
     for table in ("contact", "opt_out_event", "status_tally"):
         assert after[table] == before[table], table

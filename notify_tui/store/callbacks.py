@@ -1,0 +1,130 @@
+"""What status callbacks (push) need of the store: the messages they name, the callbacks that came
+before their message, and the count of each campaign's pushed statuses.
+
+A callback's status is applied by ``updates.apply_updates``, the poller's path: same
+classification, same forward-only status, same counters.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from peewee import fn
+
+from notify_tui.store.models import Campaign, EarlyCallback, Message, database
+
+__all__ = [
+    "EARLY_LIMIT",
+    "EARLY_TTL",
+    "CallbackTarget",
+    "add_pushed",
+    "expire_early",
+    "keep_early",
+    "take_early",
+    "targets",
+]
+
+EARLY_LIMIT = 10_000
+"""Callbacks about unknown SIDs kept at most, workspace-wide; past it, new ones are dropped."""
+
+EARLY_TTL = timedelta(minutes=5)
+"""How long a callback about an unknown SID waits for its message; then it is foreign."""
+
+_BATCH = 500
+
+
+@dataclass(frozen=True, slots=True)
+class CallbackTarget:
+    """Our message a callback names, with what its answer is checked against."""
+
+    message_id: int
+    campaign_id: int
+    phone: str
+    attempted_at: datetime | None
+    sender: str | None
+    messaging_service_sid: str | None
+
+
+def targets(sids: Sequence[str]) -> dict[str, CallbackTarget]:
+    """The messages holding these SIDs, by SID."""
+    found: dict[str, CallbackTarget] = {}
+    wanted = sorted(set(sids))
+    for start in range(0, len(wanted), _BATCH):
+        rows = (
+            Message.select(
+                Message.sid,
+                Message.id,
+                Message.campaign,
+                Message.phone,
+                Message.attempted_at,
+                Campaign.sender,
+                Campaign.messaging_service_sid,
+            )
+            .join(Campaign)
+            .where(Message.sid.in_(wanted[start : start + _BATCH]))
+            .tuples()
+        )
+        for sid, *rest in rows:
+            found[sid] = CallbackTarget(*rest)
+    return found
+
+
+def add_pushed(per_campaign: Mapping[int, int]) -> None:
+    """Count resolutions that came by push (in the caller's transaction)."""
+    for campaign_id, count in per_campaign.items():
+        if count:
+            Campaign.update(pushed=Campaign.pushed + count).where(
+                Campaign.id == campaign_id
+            ).execute()
+
+
+def keep_early(callbacks: Sequence[tuple[str, Mapping[str, str]]], now: datetime) -> int:
+    """Keep callbacks about SIDs no message holds yet, up to ``EARLY_LIMIT`` in all; answers how
+    many were kept (the rest are dropped)."""
+    if not callbacks:
+        return 0
+    with database.atomic():
+        room = EARLY_LIMIT - EarlyCallback.select(fn.COUNT(EarlyCallback.id)).scalar()
+        kept = list(callbacks[: max(room, 0)])
+        if kept:
+            EarlyCallback.insert_many(
+                [
+                    {"sid": sid, "params": json.dumps(dict(params)), "received_at": now}
+                    for sid, params in kept
+                ]
+            ).execute()
+    return len(kept)
+
+
+def take_early(now: datetime) -> list[dict[str, str]]:
+    """The kept callbacks whose SID a message now holds, removed from keeping (call inside the
+    transaction that applies them: a crash keeps both or neither)."""
+    rows = list(
+        EarlyCallback.select(EarlyCallback.id, EarlyCallback.params)
+        .where(EarlyCallback.sid.in_(Message.select(Message.sid).where(Message.sid.is_null(False))))
+        .order_by(EarlyCallback.id)
+        .limit(5_000)
+        .tuples()
+    )
+    ids = [row[0] for row in rows]
+    for start in range(0, len(ids), _BATCH):
+        EarlyCallback.delete().where(EarlyCallback.id.in_(ids[start : start + _BATCH])).execute()
+    return [json.loads(params) for _, params in rows]
+
+
+def expire_early(now: datetime, ttl: timedelta = EARLY_TTL) -> list[dict[str, str]]:
+    """Drop the kept callbacks older than ``ttl`` (their SID never appeared): answers them."""
+    with database.atomic():
+        old = EarlyCallback.received_at < now - ttl
+        rows = list(EarlyCallback.select(EarlyCallback.params).where(old).tuples())
+        if rows:
+            EarlyCallback.delete().where(old).execute()
+    return [json.loads(params) for (params,) in rows]
+
+
+def early_count() -> int:
+    """Callbacks kept waiting for their message."""
+    return int(EarlyCallback.select(fn.COUNT(EarlyCallback.id)).scalar() or 0)

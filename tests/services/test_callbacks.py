@@ -1,0 +1,269 @@
+"""The status callback receiver, in-process over ASGI: what it answers and what the store holds.
+
+Every request is signed as Twilio signs (``twilio_signature``) unless the test forges it."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import timedelta
+from urllib.parse import urlencode
+
+import httpx
+import pytest
+
+from notify_tui.domain.status import Classification, Reason, Status
+from notify_tui.provider import SANDBOX_ACCOUNT_SID
+from notify_tui.provider.signature import twilio_signature
+from notify_tui.services.callbacks import MAX_BODY, CallbackReceiver
+from notify_tui.store import callbacks as early_store
+from notify_tui.store.campaigns import create_campaign, get_campaign
+from notify_tui.store.models import EarlyCallback, Message, ProviderFault, utcnow
+from notify_tui.store.sending import NewRecipient, add_recipients, count_submitted
+from notify_tui.store.updates import StatusUpdate, apply_updates
+from tests.invariants import assert_counters_hold
+
+pytestmark = pytest.mark.usefixtures("workspace")
+
+TOKEN = "tok-123"
+PUBLIC = "https://hooks.example.com:8443/twilio/status?team=7"
+SENDER = "+15005550006"
+PHONE = "+14155550100"
+
+
+def sid(n: int) -> str:
+    return f"SM{n:032x}"
+
+
+def message_with_sid(number: int = 1, phone: str = PHONE) -> tuple[int, int]:
+    """A campaign with one submitted message holding ``sid(number)``: (campaign, message)."""
+    campaign_id = create_campaign("Push", "Hello", sender=SENDER)
+    add_recipients(campaign_id, [NewRecipient(phone)])
+    row = Message.get(Message.campaign == campaign_id)
+    now = utcnow()
+    Message.update(attempted_at=now).where(Message.id == row.id).execute()
+
+    apply_updates(
+        [
+            StatusUpdate(
+                row.id,
+                Classification(Status.UNKNOWN),
+                provider_status="queued",
+                sid=sid(number),
+                send_state="submitted",
+                next_poll_at=now,
+            )
+        ]
+    )
+    count_submitted(campaign_id, 1)
+    return campaign_id, row.id
+
+
+def form(number: int, status: str, phone: str = PHONE, **extra: str) -> dict[str, str]:
+    fields = {
+        "MessageSid": sid(number),
+        "SmsSid": sid(number),
+        "MessageStatus": status,
+        "SmsStatus": status,
+        "AccountSid": SANDBOX_ACCOUNT_SID,
+        "From": SENDER,
+        "To": phone,
+        "ApiVersion": "2010-04-01",
+    }
+    fields.update(extra)
+    return fields
+
+
+@pytest.fixture
+async def receiver() -> AsyncIterator[CallbackReceiver]:
+    app = CallbackReceiver(public_url=PUBLIC, auth_token=TOKEN, account_sid=SANDBOX_ACCOUNT_SID)
+    yield app
+    await app.stop()
+
+
+@pytest.fixture
+async def http(receiver: CallbackReceiver) -> AsyncIterator[httpx.AsyncClient]:
+    # The receiver sits behind a proxy: it is reached on another host than the public URL's.
+    transport = httpx.ASGITransport(app=receiver)
+    async with httpx.AsyncClient(transport=transport, base_url="http://10.0.0.5:8098") as c:
+        yield c
+
+
+async def post(
+    http: httpx.AsyncClient,
+    fields: dict[str, str],
+    *,
+    signature: str | None = "sign",
+    url: str = PUBLIC,
+    token: str = TOKEN,
+) -> httpx.Response:
+    headers = {"Content-Type": "application/x-www-form-urlencoded"}
+    if signature == "sign":
+        headers["X-Twilio-Signature"] = twilio_signature(token, url, fields)
+    elif signature is not None:
+        headers["X-Twilio-Signature"] = signature
+    return await http.post("/twilio/status?team=7", content=urlencode(fields), headers=headers)
+
+
+def stored(message_id: int) -> Message:
+    return Message.get_by_id(message_id)
+
+
+async def test_a_signed_delivered_callback_resolves_the_message_as_a_poll_would(
+    http: httpx.AsyncClient, receiver: CallbackReceiver
+) -> None:
+    campaign_id, message_id = message_with_sid()
+    answer = await post(http, form(1, "delivered", RawDlrDoneDate="2312051200"))
+    assert answer.status_code == 200
+    row = stored(message_id)
+    assert (row.status, row.provider_status) == ("delivered", "delivered")
+    campaign = get_campaign(campaign_id)
+    assert (campaign.delivered, campaign.unknown, campaign.pushed) == (1, 0, 1)
+    assert_counters_hold(campaign_id)
+    assert receiver.stats["resolved"] == 1
+
+
+async def test_a_failure_carries_its_reason(http: httpx.AsyncClient) -> None:
+    _, message_id = message_with_sid()
+    answer = await post(http, form(1, "undelivered", ErrorCode="30003"))
+    assert answer.status_code == 200
+    row = stored(message_id)
+    assert (row.status, row.error_code, row.reason) == (
+        "failed",
+        30003,
+        Reason.UNREACHABLE_HANDSET.value,
+    )
+
+
+@pytest.mark.parametrize(
+    "signature", [None, "", "0/KCTR6DLpKmkAf8muzZqo1nDgQ=", "not base64 at all"]
+)
+async def test_a_missing_or_forged_signature_is_refused_and_changes_nothing(
+    http: httpx.AsyncClient, receiver: CallbackReceiver, signature: str | None
+) -> None:
+    campaign_id, message_id = message_with_sid()
+    answer = await post(http, form(1, "delivered"), signature=signature)
+    assert answer.status_code == 403
+    assert stored(message_id).status == "unknown"
+    assert get_campaign(campaign_id).delivered == 0
+    assert receiver.stats["forged"] == 1
+
+
+async def test_a_signature_over_the_url_the_receiver_sees_is_refused(
+    http: httpx.AsyncClient,
+) -> None:
+    _, message_id = message_with_sid()
+    seen = "http://10.0.0.5:8098/twilio/status?team=7"
+    assert (await post(http, form(1, "delivered"), url=seen)).status_code == 403
+    assert (await post(http, form(1, "delivered"), token="other")).status_code == 403
+    assert stored(message_id).status == "unknown"
+
+
+async def test_a_replayed_callback_with_a_changed_field_is_refused(
+    http: httpx.AsyncClient,
+) -> None:
+    _, message_id = message_with_sid()
+    fields = form(1, "undelivered", ErrorCode="30003")
+    signature = twilio_signature(TOKEN, PUBLIC, fields)
+    changed = {**fields, "MessageStatus": "delivered", "ErrorCode": ""}
+    assert (await post(http, changed, signature=signature)).status_code == 403
+    assert (await post(http, fields, signature=signature)).status_code == 200
+    assert (await post(http, fields, signature=signature)).status_code == 200  # a repeat
+    assert stored(message_id).status == "failed"
+
+
+async def test_another_accounts_callback_is_refused(
+    http: httpx.AsyncClient, receiver: CallbackReceiver
+) -> None:
+    _, message_id = message_with_sid()
+    fields = form(1, "delivered", AccountSid="AC" + "f" * 32)
+    assert (await post(http, fields)).status_code == 403
+    assert stored(message_id).status == "unknown"
+    assert receiver.stats["foreign_account"] == 1
+
+
+async def test_an_oversized_body_is_refused_unread(
+    http: httpx.AsyncClient, receiver: CallbackReceiver
+) -> None:
+    _, message_id = message_with_sid()
+    fields = form(1, "delivered", Padding="x" * MAX_BODY)
+    assert (await post(http, fields)).status_code == 413
+    assert stored(message_id).status == "unknown"
+    assert receiver.stats["oversized"] == 1
+
+
+async def test_only_the_public_urls_path_answers(http: httpx.AsyncClient) -> None:
+    assert (await http.post("/other", content=b"")).status_code == 404
+    assert (await http.get("/twilio/status")).status_code == 405
+
+
+async def test_a_late_sent_after_delivered_and_repeats_change_nothing(
+    http: httpx.AsyncClient,
+) -> None:
+    campaign_id, message_id = message_with_sid()
+    for status in ("delivered", "sent", "queued", "delivered", "sent"):
+        assert (await post(http, form(1, status))).status_code == 200
+    row = stored(message_id)
+    assert (row.status, row.provider_status) == ("delivered", "delivered")
+    campaign = get_campaign(campaign_id)
+    assert (campaign.delivered, campaign.unknown, campaign.pushed) == (1, 0, 1)
+    assert_counters_hold(campaign_id)
+
+
+async def test_an_intermediate_status_leaves_the_message_to_push_for_the_grace(
+    http: httpx.AsyncClient, receiver: CallbackReceiver
+) -> None:
+    _, message_id = message_with_sid()
+    before = utcnow()
+    assert (await post(http, form(1, "sent"))).status_code == 200
+    row = stored(message_id)
+    assert (row.status, row.provider_status) == ("unknown", "sent")
+    assert row.next_poll_at >= before + receiver.grace
+
+
+async def test_a_callback_about_another_recipient_is_a_fault_never_applied(
+    http: httpx.AsyncClient, receiver: CallbackReceiver
+) -> None:
+    campaign_id, message_id = message_with_sid()
+    answer = await post(http, form(1, "undelivered", phone="+14155550199", ErrorCode="30005"))
+    assert answer.status_code == 200
+    assert stored(message_id).status == "unknown"
+    fault = ProviderFault.get()
+    assert (fault.operation, fault.kind, fault.message_id) == ("callback", "foreign to", message_id)
+    assert get_campaign(campaign_id).failed == 0
+
+
+async def test_a_callback_before_its_message_is_kept_then_applied(
+    http: httpx.AsyncClient, receiver: CallbackReceiver
+) -> None:
+    answer = await post(http, form(9, "delivered"))
+    assert answer.status_code == 200
+    assert Message.select().where(Message.sid == sid(9)).count() == 0
+    assert early_store.early_count() == 1
+    campaign_id, message_id = message_with_sid(9)  # the create's answer is recorded now
+    await receiver.settle_early()
+    assert stored(message_id).status == "delivered"
+    assert early_store.early_count() == 0
+    assert get_campaign(campaign_id).pushed == 1
+
+
+async def test_a_callback_whose_message_never_appears_is_dropped_as_foreign(
+    http: httpx.AsyncClient, receiver: CallbackReceiver
+) -> None:
+    assert (await post(http, form(9, "delivered"))).status_code == 200
+    receiver.early_ttl = timedelta(0)
+    await receiver.settle_early()
+    assert early_store.early_count() == 0
+    assert Message.select().count() == 0
+    fault = ProviderFault.get()
+    assert (fault.operation, fault.kind, fault.sid) == ("callback", "foreign sid", sid(9))
+    assert receiver.stats["foreign"] == 1
+
+
+async def test_kept_callbacks_are_bounded(
+    http: httpx.AsyncClient, receiver: CallbackReceiver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(early_store, "EARLY_LIMIT", 2)
+    for n in range(4):
+        assert (await post(http, form(100 + n, "delivered"))).status_code == 200
+    assert EarlyCallback.select().count() == 2
+    assert receiver.stats["dropped"] == 2
