@@ -37,6 +37,9 @@ def campaign_json(c: CampaignSummary, needs_review: int = 0) -> dict[str, Any]:
         "cost": exact(c.cost),
         "money_saved": exact(c.money_saved),
         "needs_review": needs_review,
+        "statuses_by": c.statuses_by,
+        "pushed": c.pushed,
+        "pulled": c.delivered + c.failed - c.pushed,
     }
 
 
@@ -63,13 +66,13 @@ def run_campaigns(args: argparse.Namespace, settings: Settings) -> int:
         )
         return 0
     header = f"{'ID':>5}  {'SENT':16}  {'RECIPIENTS':>10}  {'DELIVERED':>9}  {'FAILED':>7}  "
-    header += f"{'UNKNOWN':>7}  {'COST':>10}  NAME"
+    header += f"{'UNKNOWN':>7}  {'COST':>10}  {'BY':4}  NAME"
     print(header)
     for c in campaigns:
         sent = c.sent_at.strftime("%Y-%m-%d %H:%M") if c.sent_at else "not sent"
         print(
             f"{c.id:>5}  {sent:16}  {c.recipients:>10,}  {c.delivered:>9,}  {c.failed:>7,}  "
-            f"{c.unknown:>7,}  {format_money(c.cost):>10}  {visible(c.name)}"
+            f"{c.unknown:>7,}  {format_money(c.cost):>10}  {c.statuses_by:4}  {visible(c.name)}"
         )
     for campaign_id, waiting in sorted(review.items()):
         print(f"Campaign {campaign_id}: {waiting:,} need review: notify-tui review {campaign_id}")

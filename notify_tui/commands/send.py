@@ -171,6 +171,7 @@ async def _deliver(runtime: Runtime, campaign_id: int, rate: float | None, resum
             on_applied=runtime.policy_hook(),
             health=runtime.health,
             outage_limit=runtime.settings.outage_limit,
+            **runtime.push_options,
         )
     except SendError as exc:
         raise CommandError(str(exc)) from None

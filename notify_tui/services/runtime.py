@@ -110,6 +110,15 @@ class Runtime:
         )
         return {"from_": number, "messaging_service_sid": None}
 
+    @property
+    def push_options(self) -> dict[str, Any]:
+        """What a sender needs to ask for status callbacks (none without
+        ``status_callback_url``)."""
+        url = self.settings.status_callback_url
+        if not url:
+            return {}
+        return {"status_callback": url, "callback_grace": self.settings.callback_grace}
+
     @staticmethod
     def load_provider_modules() -> None:
         """Import what the client and the poller are built from (httpx, the provider, the

@@ -254,6 +254,7 @@ class LiveUpdates:
                 health=self._runtime.health,
                 outage_limit=None,
                 max_tries=None,
+                **self._runtime.push_options,
             )
         except asyncio.CancelledError:
             raise

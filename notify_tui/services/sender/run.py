@@ -179,6 +179,8 @@ class _CampaignSender:
         health: ProviderHealth | None,
         outage_limit: float | None,
         max_tries: int | None,
+        status_callback: str | None = None,
+        callback_grace: float = 0.0,
     ) -> None:
         if concurrency < 1:
             raise SendError("concurrency must be at least 1")
@@ -200,6 +202,8 @@ class _CampaignSender:
         self.health = health or ProviderHealth.for_url(client.config.base_url)
         self.outage_limit = outage_limit
         self.max_tries = max_tries
+        self.status_callback = status_callback
+        self.callback_grace = callback_grace
         self.rate = rate
         self.sender_rates = sender_rates
         self.pace_clock = pace_clock
@@ -616,6 +620,7 @@ class _CampaignSender:
                 campaign.body,
                 from_=None if campaign.messaging_service_sid else campaign.sender,
                 messaging_service_sid=campaign.messaging_service_sid,
+                status_callback=self.status_callback,
                 # A 429 holds the whole sender and is retried in a turn of its own, so that a
                 # retry never lands between two turns of the sender's pace.
                 retry_busy=False,
@@ -710,6 +715,9 @@ class _CampaignSender:
         faults = faults or []
         note = faults[0].note if faults else None
         delay = next_poll_delay(timedelta(0)) or timedelta(seconds=2)
+        if self.status_callback:
+            # Its status callbacks are due: pollers leave it to them for the grace.
+            delay = max(delay, timedelta(seconds=self.callback_grace))
         next_poll_at = self.wall() + delay
         classification = message.classify()
         sid = message.sid or ""
@@ -1030,6 +1038,8 @@ async def send_campaign(
     health: ProviderHealth | None = None,
     outage_limit: float | None = None,
     max_tries: int | None = MAX_TRIES,
+    status_callback: str | None = None,
+    callback_grace: float = 0.0,
 ) -> SendResult:
     """Submit every pending message of a recorded campaign, at most ``rate`` per second.
 
@@ -1054,6 +1064,8 @@ async def send_campaign(
     stops (``None``: it never does) and raises ``OutageError``, naming the resume command.
     ``max_tries``: creates (and lookups) tried this many times in a run before the message is
     left for a resume (``None``: until the provider answers, as in the app).
+    ``status_callback``: every create asks the provider to POST its status changes there (push),
+    and pollers leave each submitted message to them for ``callback_grace`` seconds.
     Raises ``SendError`` (no such campaign, no sender, another process is sending it),
     ``ProviderError`` for failures that stop the run (wrong credentials) and ``StorageError``
     when the store fails (a full disk...: the run stops as if interrupted, saving what still
@@ -1077,6 +1089,8 @@ async def send_campaign(
         health=health,
         outage_limit=outage_limit,
         max_tries=max_tries,
+        status_callback=status_callback,
+        callback_grace=callback_grace,
     )
     try:
         return await sender.run()
