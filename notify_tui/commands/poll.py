@@ -12,6 +12,7 @@ from typing import TextIO
 from notify_tui.commands import EXIT_FAILURE, EXIT_OK, CommandError
 from notify_tui.commands.faults import rejected_line
 from notify_tui.config import Settings
+from notify_tui.domain.polling import POLL_WINDOW
 from notify_tui.domain.text import visible
 from notify_tui.services.optout_policy import ensure_applied
 from notify_tui.services.poller import PollCycle
@@ -39,9 +40,13 @@ class PollProgress:
         self.faults: Counter[str] = Counter()
         """Provider answers rejected so far, by kind."""
         self._latest_fault: str | None = None
+        self._closed = False
+        self.pending = 0
+        """Messages still Unknown and polled, as of the last cycle."""
 
     def __call__(self, cycle: PollCycle) -> None:
         self.resolved += cycle.resolved
+        self.pending = cycle.pending
         self.requests += cycle.requests
         if cycle.faults:
             first = not self.faults
@@ -90,6 +95,9 @@ class PollProgress:
         self._stream.flush()
 
     def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
         if self._answered:
             self._recovered(self._last_error_at)
         if self._tty:
@@ -144,10 +152,27 @@ async def _poll(args: argparse.Namespace, settings: Settings) -> int:
             await asyncio.wait_for(job, timeout=args.timeout)
         except TimeoutError:
             print(f"\nstopped after {args.timeout:g} s", file=sys.stderr)
+            return EXIT_OK
+        if args.until_settled and progress.pending:
+            progress.close()
+            print(awaiting_receipts(progress.pending, args.campaign))
         return EXIT_OK
     finally:
         progress.close()
         await runtime.aclose()
+
+
+def awaiting_receipts(pending: int, campaign_id: int | None) -> str:
+    """Why ``poll --until-settled`` ended with messages still Unknown, and what comes next."""
+    hours = int(POLL_WINDOW.total_seconds() // 3600)
+    again = f"notify-tui poll --campaign {campaign_id}" if campaign_id else "notify-tui poll"
+    its = "is" if pending == 1 else "are"
+    return (
+        f"{pending:,} message{'' if pending == 1 else 's'} {its} still Unknown: the carrier "
+        f"accepted {'it' if pending == 1 else 'them'} (sent) but has sent no delivery receipt "
+        f"yet, and some never do. Carriers report for up to {hours} hours after sending: run "
+        f"{again} again later; after that they stay Unknown (no delivery receipt)."
+    )
 
 
 def _duration(seconds: float) -> str:

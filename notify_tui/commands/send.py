@@ -31,6 +31,7 @@ from notify_tui.services.sender import (
     SendError,
     SendProgress,
     SendResult,
+    check_campaign,
     plan_campaign,
     record_campaign,
     resume_campaign,
@@ -200,8 +201,8 @@ def _audience(args: argparse.Namespace, settings: Settings) -> Iterable[NewRecip
         audience = read_audience(args.csv, region=region)
     except ContactsFileError as exc:
         raise CommandError(str(exc)) from None
-    if audience.layout.encoding_note:
-        print(f"Note: {visible(audience.layout.encoding_note)}.")
+    if audience.layout.note:
+        print(f"Note: {visible(audience.layout.note)}.")
     if audience.rejections:
         print(f"Lines of {visible(args.csv)} not sent (invalid numbers are recorded as Failed):")
     for rejection in audience.rejections[:SHOWN_REJECTIONS]:
@@ -270,6 +271,8 @@ def run_send(args: argparse.Namespace, settings: Settings) -> int:
     runtime = Runtime.open(settings)
     try:
         sender = runtime.sender
+        # The cheap checks first: an empty message is said before the file is read and listed.
+        check_campaign(args.name, args.message, sender["from_"], sender["messaging_service_sid"])
         plan = plan_campaign(
             args.name,
             args.message,

@@ -3,7 +3,9 @@
 The file needs a header row with a phone column (``phone``, ``number``, ``mobile``, ``cell``,
 ``phone_number``, ``msisdn`` or ``tel``, in any case, spaces allowed: ``Phone Number``); ``name``
 (or ``first_name`` and ``last_name``) is optional; every other column is kept as an attribute.
-UTF-8 with or without a byte order mark is expected (UTF-16 with a BOM is read too); a file that
+Cells may be separated by commas, semicolons (European spreadsheets: ``name;phone``) or tabs;
+the header row decides, and the report says when it was not commas. UTF-8 with or without a
+byte order mark is expected (UTF-16 with a BOM is read too); a file that
 is not valid UTF-8 is read as Windows-1252 (Latin-1), and the report says so. A file that is
 UTF-8 with some bytes that are not (two exports pasted together) keeps its UTF-8 text and reads
 only those bytes as Windows-1252.
@@ -54,6 +56,10 @@ NAME_COLUMNS = ("name", "full_name")
 FIRST_NAME_COLUMNS = ("first_name", "firstname", "given_name")
 LAST_NAME_COLUMNS = ("last_name", "lastname", "surname", "family_name")
 
+DELIMITER_NAMES = {",": "commas", ";": "semicolons", "\t": "tabs"}
+"""The cell separators a file may use, as a report names them; the one the header row has
+most of (outside quotes) wins, commas when it has none."""
+
 FALLBACK_ENCODING = "cp1252"
 MIXED_ENCODING = "utf-8+cp1252"
 """UTF-8, with the bytes that are not valid UTF-8 read as Windows-1252."""
@@ -95,6 +101,20 @@ class FileLayout:
     encoding: str
     """The encoding the file was read with: ``utf-8``, ``utf-16``, ``cp1252`` or
     ``utf-8+cp1252`` (UTF-8 with some bytes read as Windows-1252)."""
+    delimiter: str = ","
+    """What separates the cells: ``,``, ``;`` (European spreadsheets) or a tab."""
+
+    @property
+    def delimiter_note(self) -> str | None:
+        """A sentence for the user when the cells were not separated by commas."""
+        name = DELIMITER_NAMES.get(self.delimiter)
+        return None if self.delimiter == "," or name is None else f"cells separated by {name}"
+
+    @property
+    def note(self) -> str | None:
+        """The encoding and delimiter notes in one sentence, or ``None`` for a plain CSV."""
+        notes = [n for n in (self.encoding_note, self.delimiter_note) if n]
+        return "; ".join(notes) if notes else None
 
     @property
     def encoding_note(self) -> str | None:
@@ -140,6 +160,8 @@ class ImportReport:
         lines = []
         if self.layout.encoding_note:
             lines.append(f"Note: {self.layout.encoding_note}.")
+        if self.layout.delimiter_note:
+            lines.append(f"Note: {self.layout.delimiter_note}.")
         lines.append(
             f"{self.rows:,} lines: {self.imported:,} imported, {self.updated:,} updated, "
             f"{self.unchanged:,} unchanged, {self.duplicates:,} duplicates, "
@@ -268,7 +290,8 @@ def _unique(names: list[str]) -> list[str]:
 class _Columns:
     """The column rules applied to a header row."""
 
-    def __init__(self, header: list[str], encoding: str) -> None:
+    def __init__(self, header: list[str], encoding: str, delimiter: str = ",") -> None:
+        self.delimiter = delimiter
         keys = [header_key(h) for h in header]
         phone_index = next(
             (keys.index(candidate) for candidate in PHONE_COLUMNS if candidate in keys), None
@@ -300,6 +323,7 @@ class _Columns:
             name_columns=name_columns,
             attribute_columns=tuple(label for _, label in self.attributes),
             encoding="utf-8" if encoding == "utf-8-sig" else encoding,
+            delimiter=delimiter,
         )
 
     def cells(self, row: list[str]) -> int:
@@ -350,7 +374,8 @@ def read_lines(path: str | Path) -> tuple[FileLayout, Iterator[_Line | _Malforme
     except OSError as exc:
         raise ContactsFileError(_os_message(file, exc)) from None
     try:
-        reader = csv.reader(handle)
+        delimiter = _sniff_delimiter(handle)
+        reader = csv.reader(handle, delimiter=delimiter)
         header: list[str] | None = None
         while header is None:
             try:
@@ -361,11 +386,35 @@ def read_lines(path: str | Path) -> tuple[FileLayout, Iterator[_Line | _Malforme
                 raise ContactsFileError(f"{file}: unreadable header row: {exc}") from None
             if any(c.strip() for c in row):
                 header = row
-        columns = _Columns(header, encoding)
+        columns = _Columns(header, encoding, delimiter)
     except BaseException:
         handle.close()
         raise
     return columns.layout, _rows(file, handle, reader, columns)
+
+
+def _sniff_delimiter(handle: io.TextIOBase) -> str:
+    """The separator of the file's first non-blank line (see ``DELIMITER_NAMES``); the handle
+    is left at the start of the file."""
+    line = ""
+    try:
+        for _ in range(100):
+            line = handle.readline(1 << 16)
+            if not line or line.strip():
+                break
+        handle.seek(0)
+    except (UnicodeError, OSError):
+        handle.seek(0)
+        return ","
+    counts = dict.fromkeys(DELIMITER_NAMES, 0)
+    quoted = False
+    for ch in line:
+        if ch == '"':
+            quoted = not quoted
+        elif not quoted and ch in counts:
+            counts[ch] += 1
+    best = max(counts, key=lambda d: (counts[d], d == ","))
+    return best if counts[best] else ","
 
 
 def _rows(
@@ -395,7 +444,7 @@ def _rows(
             line_num = getattr(reader, "line_num", line_num)
             if not any(c.strip() for c in row):
                 continue
-            if line_num > start and _runaway_quote(row, columns.width):
+            if line_num > start and _runaway_quote(row, columns.width, columns.delimiter):
                 yield _Malformed(
                     start,
                     f"malformed CSV: a quote opened on line {start} is not closed before line "
@@ -404,20 +453,21 @@ def _rows(
                 continue
             cells = columns.cells(row)
             if cells > columns.width:
-                yield _Malformed(start, too_many_cells(cells, columns.width))
+                yield _Malformed(start, too_many_cells(cells, columns.width, columns.delimiter))
                 continue
             yield columns.line(start, row)
 
 
-def too_many_cells(cells: int, width: int) -> str:
+def too_many_cells(cells: int, width: int, delimiter: str = ",") -> str:
     """Why a line with ``cells`` cells under a header of ``width`` is rejected."""
+    what = {";": "a semicolon", "\t": "a tab"}.get(delimiter, "a comma")
     return (
         f"{cells} cells but the header has {width}; put quotes around a value that contains "
-        "a comma, or give each extra column a header"
+        f"{what}, or give each extra column a header"
     )
 
 
-def _runaway_quote(row: list[str], width: int) -> bool:
+def _runaway_quote(row: list[str], width: int, delimiter: str = ",") -> bool:
     """Whether a row read over several lines swallowed whole rows: a quoted cell holds a line
     break followed by a line with as many commas as a row of the file. (A quoted address that
     spans lines legitimately rarely looks like that.)"""
@@ -425,7 +475,7 @@ def _runaway_quote(row: list[str], width: int) -> bool:
     for cell in row:
         if "\n" in cell or "\r" in cell:
             lines = cell.replace("\r\n", "\n").replace("\r", "\n").split("\n")
-            if any(line.count(",") >= commas for line in lines[1:]):
+            if any(line.count(delimiter) >= commas for line in lines[1:]):
                 return True
     return False
 

@@ -100,7 +100,17 @@ async def test_counts_size_encoding_and_cost_as_you_type(runtime: Runtime) -> No
         assert "8 characters · GSM-7 · 1 segment (150 to spare)" in size
         assert "$0.0079 a message" in size
         assert "≈ $0.0474 for 6 contacts" in size  # not "≈ $0.05" (issue 14)
+        # No mail-merge: the braces go out as typed, and the screen says so (issue 14).
+        assert text_of(app, "#compose-encoding") == (
+            "{you} is sent as typed, braces included: messages are not personalised "
+            "(no mail-merge)."
+        )
+        body = screen.query_one("#compose-body", TextArea)
+        body.text = "Hi you"
+        await pilot.pause()
         assert text_of(app, "#compose-encoding") == ""
+        body.text = "Hi {you}"
+        await pilot.pause()
 
         await pilot.press("ç")  # not in GSM-7 (only the capital is)
         await pilot.pause()

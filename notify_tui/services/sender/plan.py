@@ -11,7 +11,12 @@ from typing import Protocol
 
 from notify_tui.domain.money import format_money
 from notify_tui.domain.phone import DEFAULT_REGION, normalize
-from notify_tui.domain.segments import SegmentInfo, count_segments, estimate_cost
+from notify_tui.domain.segments import (
+    SegmentInfo,
+    count_segments,
+    estimate_cost,
+    placeholder_note,
+)
 from notify_tui.domain.status import CampaignState
 from notify_tui.errors import NotifyError
 from notify_tui.store.campaigns import create_campaign
@@ -84,6 +89,7 @@ class CampaignPlan:
             f"Campaign: {self.name}",
             f"Message: {info.characters} characters, {info.encoding}{trigger}, "
             f"{info.segments} segment{'s' if info.segments != 1 else ''} per message",
+            *([f"Note: {note}"] if (note := placeholder_note(self.body)) else []),
             f"Recipients: {self.to_send:,} to send, {self.skipped_opted_out:,} skipped (opted "
             f"out), {self.invalid:,} invalid (recorded as Failed, not sent), "
             f"{self.duplicates:,} duplicates",
@@ -109,6 +115,26 @@ class PreparedCampaign:
     """What was recorded (opt-outs may have changed since the plan)."""
 
 
+def check_campaign(
+    name: str, body: str, sender: str | None, messaging_service_sid: str | None
+) -> tuple[str, SegmentInfo]:
+    """The checks that need no audience (name, body, sender), done before any file is read:
+    the name stripped and the body's segments, or ``SendError`` saying what is wrong."""
+    name = name.strip()
+    if not name:
+        raise SendError("the campaign needs a name")
+    if not body.strip():
+        raise SendError("the message is empty")
+    info = count_segments(body)
+    if info.too_long:
+        raise SendError(
+            f"the message has {info.characters:,} characters: the provider refuses more than 1,600"
+        )
+    if not sender and not messaging_service_sid:
+        raise SendError("no sender: set from_number (NOTIFY_FROM) or messaging_service_sid")
+    return name, info
+
+
 def plan_campaign(
     name: str,
     body: str,
@@ -124,18 +150,7 @@ def plan_campaign(
     Numbers not in E.164 are normalised with ``region``. Raises ``SendError`` for an empty name
     or body, a body the provider would refuse for its length, or no sender.
     """
-    name = name.strip()
-    if not name:
-        raise SendError("the campaign needs a name")
-    if not body.strip():
-        raise SendError("the message is empty")
-    info = count_segments(body)
-    if info.too_long:
-        raise SendError(
-            f"the message has {info.characters:,} characters: the provider refuses more than 1,600"
-        )
-    if not sender and not messaging_service_sid:
-        raise SendError("no sender: set from_number (NOTIFY_FROM) or messaging_service_sid")
+    name, info = check_campaign(name, body, sender, messaging_service_sid)
     seen: set[str] = set()
     unique: list[NewRecipient] = []
     duplicates = invalid = 0

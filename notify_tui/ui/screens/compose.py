@@ -18,7 +18,13 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import Footer, Input, Label, Static, TextArea
 from textual.worker import Worker, WorkerState, get_current_worker
 
-from notify_tui.domain.segments import MAX_BODY_CHARS, SegmentInfo, count_segments, estimate_cost
+from notify_tui.domain.segments import (
+    MAX_BODY_CHARS,
+    SegmentInfo,
+    count_segments,
+    estimate_cost,
+    placeholder_note,
+)
 from notify_tui.services.contacts_import import (
     ContactsFileError,
     all_contacts_recipients,
@@ -208,7 +214,12 @@ class ComposeScreen(NotifyScreen):
                 total = estimate_cost(info.segments * to_send, price)
                 line.append(f" · {money(total, estimate=True)} for {plural(to_send, 'contact')}")
         self.query_one("#compose-size", Static).update(line)
-        self.query_one("#compose-encoding", Static).update(encoding_line(info))
+        note = encoding_line(info)
+        placeholder = placeholder_note(self.body)
+        if placeholder:
+            # No mail-merge yet: a {name} would reach every recipient as typed.
+            note.append("\n" if note else "").append(placeholder + ".", style="bold")
+        self.query_one("#compose-encoding", Static).update(note)
 
     def _show_audience(self) -> None:
         path = self.file_path
@@ -297,7 +308,7 @@ class ComposeScreen(NotifyScreen):
                     rows=audience.rows,
                     unusable=audience.unusable,
                     rejections=tuple(str(r) for r in audience.rejections),
-                    note=audience.layout.encoding_note,
+                    note=audience.layout.note,
                 )
             else:
                 recipients = list(all_contacts_recipients())
