@@ -201,7 +201,7 @@ def _campaigns(commands: Any) -> None:
         "and why. --adopt SID makes that provider message the recipient's (checked first); "
         "--resend sends again (with send --resume); --skip leaves them: not adopted, not sent.",
     )
-    review.add_argument("campaign_id", type=int, metavar="CAMPAIGN_ID")
+    review.add_argument("campaign_id", type=CAMPAIGN_ID, metavar="CAMPAIGN_ID")
     review.add_argument("phone", nargs="?", metavar="PHONE", help="one recipient (default: all)")
     decision = review.add_mutually_exclusive_group()
     decision.add_argument("--adopt", metavar="SID", help="this provider message is PHONE's")

@@ -47,6 +47,7 @@ def one_line(text: str) -> str:
         (["send", "--resume", HUGE], "argument --resume: must be a whole number"),
         (["poll", "--campaign", HUGE], "argument --campaign: must be a whole number"),
         (["suggestions", "--campaign", HUGE], "argument --campaign: must be a whole number"),
+        (["review", HUGE], "argument CAMPAIGN_ID: must be a whole number"),
         (["campaigns", "--limit", HUGE], "argument --limit: must be a whole number from 1 to"),
         (["campaigns", "--limit", "0"], "argument --limit: must be a whole number from 1 to"),
         (["campaigns", "--limit", "-1"], "argument --limit: must be a whole number from 1 to"),
