@@ -367,6 +367,35 @@ def storage_error(
 add_translator(storage_error)
 
 
+RESERVE_BYTES = 1 << 20
+"""Disk space a sender sets aside, so that a full disk still leaves it room to stop cleanly."""
+
+
+def reserve_space(tag: str) -> Path | None:
+    """SQLite: set ``RESERVE_BYTES`` of disk aside beside the workspace (a file of that size,
+    0600), to be given back by ``give_back`` when the disk fills up: the few writes that stop
+    a sender cleanly then fit. ``None`` for PostgreSQL, or when even that does not fit."""
+    db = database.obj
+    if not isinstance(db, SqliteDatabase):
+        return None
+    path = Path(f"{db.database}.{tag}.reserve")
+    try:
+        private_file(path)
+        with open(path, "r+b") as handle:
+            os.posix_fallocate(handle.fileno(), 0, RESERVE_BYTES)
+    except (OSError, AttributeError):
+        give_back(path)
+        return None
+    return path
+
+
+def give_back(reserve: Path | None) -> None:
+    """Free the space ``reserve_space`` set aside (harmless twice, or for ``None``)."""
+    if reserve is not None:
+        with contextlib.suppress(OSError):
+            reserve.unlink()
+
+
 def make_room() -> None:
     """After a write failed for want of space: checkpoint the SQLite WAL, so that the next
     small write reuses the WAL file from its start instead of growing it. Harmless anywhere

@@ -11,6 +11,7 @@ sends and imports into it.
 
 from __future__ import annotations
 
+import errno
 import os
 import sqlite3
 from collections.abc import Callable
@@ -151,8 +152,13 @@ def fill_disk(folder: Path, leave_kib: int) -> Path:
     filler = folder / "filler"
     remaining = max(0, free - leave_kib * 1024)
     chunk = b"\0" * (1 << 20)
-    with filler.open("wb") as handle:
+    with filler.open("wb", buffering=0) as handle:
         while remaining > 0:
-            handle.write(chunk[: min(len(chunk), remaining)])
-            remaining -= min(len(chunk), remaining)
+            try:
+                written = handle.write(chunk[: min(len(chunk), remaining)])
+            except OSError as exc:
+                if exc.errno != errno.ENOSPC:
+                    raise
+                break  # something else wrote meanwhile: the disk is full all the same
+            remaining -= written or 0
     return filler

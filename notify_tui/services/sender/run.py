@@ -14,6 +14,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from functools import partial
+from pathlib import Path
 from typing import Any, cast
 
 from peewee import IntegrityError
@@ -53,7 +54,7 @@ from notify_tui.services.sender.pacing import Clock, DatabaseThread, Pacer, Slee
 from notify_tui.services.sender.plan import SendError
 from notify_tui.store import sending
 from notify_tui.store.campaigns import CampaignSummary, get_campaign, set_state
-from notify_tui.store.db import make_room, storage_error
+from notify_tui.store.db import give_back, make_room, reserve_space, storage_error
 from notify_tui.store.faults import record_faults
 from notify_tui.store.models import database, utcnow
 from notify_tui.store.optouts import SOURCE_PROVIDER, OptOutRequest, opt_out_many
@@ -224,6 +225,8 @@ class _CampaignSender:
         """Claimed, then cancelled before their create was sent."""
         self.fatal: ProviderError | None = None
         self.store_failure: Exception | None = None
+        self.reserve: Path | None = None
+        """Disk set aside while the run lasts, freed to stop cleanly on a full disk."""
         """The store failed (a full disk...): the run stops as ``fatal`` stops it, lets the
         creates in flight finish, saves what it can and raises this."""
         self.submitted = 0
@@ -342,6 +345,7 @@ class _CampaignSender:
         # The state to leave the campaign in, once this run has marked it ``sending``.
         moved: CampaignState | None = None
         try:
+            self.reserve = await self.db.call(reserve_space, f"send-{self.id}")
             counts = await self.db.call(sending.send_state_counts, self.id)
             self.submitted = counts.get(SendState.SUBMITTED, 0)
             self.refused = counts.get(SendState.REFUSED, 0)
@@ -399,6 +403,7 @@ class _CampaignSender:
             raise self.store_failure
 
     async def _finish(self, state: CampaignState | None) -> None:
+        give_back(self.reserve)
         try:
             if state is not None:
                 try:
@@ -440,20 +445,32 @@ class _CampaignSender:
         messages claimed but never sent go back to pending, so that none is left attempting
         that was not attempted; then the answers received, a few at a time (whatever is not
         saved stays attempting, and ``send --resume`` looks it up)."""
+        give_back(self.reserve)  # a full disk: these few writes must fit
         batch, self.outcomes = self.outcomes, []
         certain = {id(o) for o in batch if o.retry_after is not None and not o.work.ambiguous} - {
             id(o) for o in batch if o.rejected
         }
         unsent = unsent + [o.work.message_id for o in batch if id(o) in certain]
         batch = [o for o in batch if id(o) not in certain]
-        try:
-            if unsent:
-                await self.db.call(_release, unsent)
-            for start in range(0, len(batch), SALVAGE_BATCH):
-                await self.db.call(self._write, batch[start : start + SALVAGE_BATCH], [])
-        except Exception as exc:
-            if storage_error(exc) is None:
-                raise
+        steps: list[Callable[[], object]] = []
+        if unsent:
+            steps.append(partial(_release, unsent))
+        for start in range(0, len(batch), SALVAGE_BATCH):
+            steps.append(partial(self._write, batch[start : start + SALVAGE_BATCH], []))
+        room_made = False
+        for step in steps:
+            while True:
+                try:
+                    await self.db.call(step)
+                    break
+                except Exception as exc:
+                    if storage_error(exc) is None:
+                        raise
+                    if room_made:
+                        return  # nothing more fits: the rest stays as it was committed
+                    # A checkpoint lets the WAL be written again from its start.
+                    room_made = True
+                    await self.db.call(make_room)
 
     # ---------------------------------------------------------------- feeding
 
@@ -576,7 +593,14 @@ class _CampaignSender:
                 # The run is stopping: nothing more is sent, nothing is looked up.
                 outcome = _Outcome(work, unresolved=True) if work.ambiguous else self._unsent(work)
             elif work.ambiguous:
-                outcome = await self._resolve(work)
+                try:
+                    outcome = await self._resolve(work)
+                except Exception as exc:
+                    if storage_error(exc) is None:
+                        raise
+                    # The store failed during the lookup: it stays attempting, for a resume.
+                    self._store_failed(exc)
+                    outcome = _Outcome(work, unresolved=True)
             else:
                 outcome = await self._create(work)
             self.outcomes.append(outcome)
@@ -660,7 +684,12 @@ class _CampaignSender:
             if isinstance(error, RateLimitedError) and outcome.retry_after:
                 # The provider is busy: nothing goes out from this sender, whichever campaign
                 # sends it, until it said (or, when it did not say, this create's backoff).
-                await self.pacer.hold(outcome.retry_after)
+                try:
+                    await self.pacer.hold(outcome.retry_after)
+                except Exception as exc:
+                    if storage_error(exc) is None:
+                        raise
+                    self._store_failed(exc)
             return outcome
         faults = [
             replace(fault, message_id=work.message_id)
