@@ -589,3 +589,36 @@ async def test_a_cursor_step_repaints_two_lines_even_the_first() -> None:
             await pilot.pause()
             # The row left and the row entered; nothing else (the first step included).
             assert 0 < sum(painted_lines) <= 2, painted_lines
+
+
+async def test_a_live_update_repaints_only_the_rows_that_changed() -> None:
+    class Changing(BlockingSource):
+        def __init__(self, total: int) -> None:
+            super().__init__(total)
+            self.release.set()
+            self.changed: dict[int, Recipient] = {}
+
+        def rows(self, offset: int, limit: int) -> Sequence[Recipient]:
+            rows = list(super().rows(offset, limit))
+            return [self.changed.get(offset + i, row) for i, row in enumerate(rows)]
+
+    source = Changing(1000)
+    app = TableApp(source)
+    async with app.run_test(size=SIZE) as pilot:
+        table = table_of(app)
+        await wait_until(pilot, lambda: table.row_count == 1000 and not table.reading)
+        await pilot.pause()
+        compositor = app.screen._compositor
+        painted_lines: list[int] = []
+        render_update = compositor.render_update
+
+        def counted(*args: object, **kwargs: object) -> object:
+            painted_lines.append(sum(region.height for region in compositor._dirty_regions))
+            return render_update(*args, **kwargs)
+
+        compositor.render_update = counted  # type: ignore[method-assign]
+        source.changed[5] = replace(recipient(5), status="Undelivered")
+        table.reload(keep_cursor=True)
+        await wait_until(pilot, lambda: "Undelivered" in screen_lines(table)[6])
+        await pilot.pause()
+        assert 0 < sum(painted_lines) <= 1, painted_lines

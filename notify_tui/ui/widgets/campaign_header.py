@@ -8,6 +8,7 @@ from typing import ClassVar
 
 from rich.style import Style
 from rich.text import Text
+from textual.geometry import Region
 from textual.widget import Widget
 
 from notify_tui.domain.phone import format_for_humans
@@ -109,13 +110,17 @@ class CampaignHeader(Widget):
     def checking(self) -> None:
         """A poll cycle started."""
         self._busy = True
-        self.refresh()
+        self._refresh_title()
 
     def checked(self, at: datetime) -> None:
         """A poll cycle finished at ``at``."""
         self._busy = False
         self._checked = at
-        self.refresh()
+        self._refresh_title()
+
+    def _refresh_title(self) -> None:
+        # The activity mark and the time are on the first line: only that line is drawn again.
+        self.refresh(Region(0, 0, self.size.width, 1))
 
     def _component(self, name: str) -> Style:
         return self.get_component_rich_style(f"campaign-header--{name}", partial=True)

@@ -176,6 +176,11 @@ def column_widths(columns: Sequence[Column[Any]], available: int) -> list[int]:
     return widths
 
 
+def _span(rows: dict[int, Any]) -> tuple[int, int]:
+    """The range of row indexes ``rows`` covers, as ``range`` arguments."""
+    return (min(rows), max(rows) + 1) if rows else (0, 0)
+
+
 class VirtualTable(ScrollView, Generic[RowT], can_focus=True):
     """A row-cursor table over a `RowSource` of any size.
 
@@ -496,12 +501,17 @@ class VirtualTable(ScrollView, Generic[RowT], can_focus=True):
         keep_cursor: bool,
     ) -> None:
         """Show what a load read: the count, and the chunks read along with it."""
+        # The same rows read again where the user is (a live update): only the lines whose row
+        # changed are drawn again.
+        same_view = keep_cursor and self._known and source is self._source and count == self._count
+        before = {row: self._get_cached(row) for row in self.rows_in_view} if same_view else {}
         self._loading = False
         self._known = True
         self._source = source
         self._count = count
         self._chunks.clear()
-        self._strips.clear()
+        strips = self._strips
+        self._strips = LRUCache(_STRIPS_KEPT)
         for index, chunk in chunks.items():
             self._chunks.set(index, chunk)
         self._update_virtual_size()
@@ -511,7 +521,18 @@ class VirtualTable(ScrollView, Generic[RowT], can_focus=True):
         else:
             self.scroll_to(0, 0, animate=False, force=True)
             self.cursor_row = 0
-        self.refresh()
+        if same_view and self.rows_in_view == range(*_span(before)):
+            for row, old in before.items():
+                new = self._get_cached(row)
+                if old is not None and new is not None and old == new:
+                    for key in ((row, c, f) for c in (False, True) for f in (False, True)):
+                        strip = strips.get(key)
+                        if strip is not None:
+                            self._strips.set(key, strip)
+                else:
+                    self._refresh_row(row)
+        else:
+            self.refresh()
         self._post_cursor_moved_soon()  # the row under the cursor may be another one now
         self.post_message(self.Loaded(self, count))
 
@@ -530,6 +551,12 @@ class VirtualTable(ScrollView, Generic[RowT], can_focus=True):
                 self._refresh_row(row)
             if first <= self.cursor_row < first + len(chunk):
                 self._post_cursor_moved_soon()
+
+    def _get_cached(self, index: int) -> RowT | None:
+        """The row at ``index`` if its chunk is at hand (never a read)."""
+        chunk_index, position = divmod(index, CHUNK_SIZE)
+        chunk = self._chunks.get(chunk_index)
+        return chunk[position] if chunk is not None and position < len(chunk) else None
 
     def _read_chunk(self, index: int) -> None:
         """Read chunk ``index`` on a worker; its rows are drawn when it arrives."""
