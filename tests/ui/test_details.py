@@ -20,6 +20,7 @@ from notify_tui.ui.app import make_app
 from notify_tui.ui.dialogs.confirm import ConfirmDialog
 from notify_tui.ui.live import PollResult, Scope
 from notify_tui.ui.screens.details import DetailsScreen
+from notify_tui.ui.widgets.campaign_table import CampaignTable
 from notify_tui.ui.widgets.reason_list import ReasonList
 from notify_tui.ui.widgets.status_chart import StatusChart
 from tests.provider.support import number_with
@@ -228,8 +229,10 @@ async def test_unknown_becomes_delivered_live(runtime: Runtime) -> None:
     campaign_id = await send_live(runtime, "Live one", people)
     app = make_app(runtime, first_run_demo=False)
     async with app.run_test(size=(80, 24)) as pilot:
+        campaigns = app.screen.query_one(CampaignTable)
+        await wait_until(pilot, lambda: campaigns.current_row is not None)
         await pilot.press("enter")  # from History
-        await pilot.pause()
+        await wait_until(pilot, lambda: isinstance(app.screen, DetailsScreen))
         screen = details(app)
         assert screen.campaign_id == campaign_id
         chart = app.screen.query_one(StatusChart)
@@ -238,7 +241,8 @@ async def test_unknown_becomes_delivered_live(runtime: Runtime) -> None:
         assert sum(d for _, d, _ in chart.data.series) == 2
         rows = table(app).source.rows(0, 2)
         assert [r.status for r in rows] == [Status.DELIVERED, Status.DELIVERED]
-        assert "Delivered" in table(app).render_line(1).text
+        # The rows are read again on a worker after the chart moved: drawn a moment later.
+        await wait_until(pilot, lambda: "Delivered" in table(app).render_line(1).text)
         assert "last checked" in screen.header.render().plain
 
 
