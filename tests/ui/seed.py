@@ -293,3 +293,14 @@ def seed_optouts() -> None:
         code=30006,
         now=SENT_AT + timedelta(minutes=5),
     )
+
+
+async def wait_for_campaigns(pilot: object) -> None:
+    """Let History read its campaigns (on a worker) until the cursor is on one."""
+    from textual.pilot import Pilot
+
+    from notify_tui.ui.widgets.campaign_table import CampaignTable
+
+    assert isinstance(pilot, Pilot)
+    table = pilot.app.screen.query_one(CampaignTable)
+    await wait_until(pilot, lambda: table.current_row is not None)

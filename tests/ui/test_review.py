@@ -15,7 +15,7 @@ from notify_tui.store.sending import NewRecipient, claim_for_submit
 from notify_tui.ui.app import make_app
 from notify_tui.ui.dialogs.review import ReviewDialog
 from notify_tui.ui.screens.details import DetailsScreen
-from tests.ui.seed import fixed_clock, seed_history, wait_until
+from tests.ui.seed import fixed_clock, seed_history, wait_for_campaigns, wait_until
 
 SENDER = "+15005550006"
 BODY = "Spring sale"
@@ -43,6 +43,7 @@ async def test_details_counts_shows_and_settles_a_recipient_that_needs_review(
     campaign_id, other_sid = await needs_review(runtime)
     app = make_app(runtime, poll=False, first_run_demo=False, clock=fixed_clock)
     async with app.run_test(size=(120, 30)) as pilot:
+        await wait_for_campaigns(pilot)
         await pilot.press("enter")
         await wait_until(pilot, lambda: isinstance(app.screen, DetailsScreen))
         screen = app.screen
@@ -76,6 +77,7 @@ async def test_while_sending_details_shows_the_cost_so_far_beside_the_estimate(
     ).execute()
     app = make_app(runtime, poll=False, first_run_demo=False, clock=fixed_clock)
     async with app.run_test(size=(120, 30)) as pilot:
+        await wait_for_campaigns(pilot)
         await pilot.press("enter")  # the newest: Restock alert, being sent
         await wait_until(pilot, lambda: isinstance(app.screen, DetailsScreen))
         screen = app.screen
