@@ -69,14 +69,43 @@ def _parse(text: str, stripped: str, region: str | None) -> PhoneResult:
     except NumberParseException as exc:
         return PhoneResult(text, error=_PARSE_ERRORS.get(exc.error_type, "not a phone number"))
     possible = phonenumbers.is_possible_number_with_reason(number)
+    where = phonenumbers.region_code_for_country_code(number.country_code or 0)
+    known = where not in ("ZZ", "001")
     if possible not in (ValidationResult.IS_POSSIBLE, ValidationResult.IS_POSSIBLE_LOCAL_ONLY):
-        return PhoneResult(text, error=_POSSIBILITY_ERRORS.get(possible, "not a phone number"))
+        error = _POSSIBILITY_ERRORS.get(possible, "not a phone number")
+        if known and possible != ValidationResult.INVALID_COUNTRY_CODE:
+            error += f": {_digits_expected(number, where)}"
+        return PhoneResult(text, error=error)
     if not phonenumbers.is_valid_number(number):
-        where = phonenumbers.region_code_for_country_code(number.country_code or 0)
-        where = "its region" if where in ("ZZ", "001") else where
-        return PhoneResult(text, error=f"not a valid number for {where}")
+        if not known:
+            return PhoneResult(text, error="not a valid number for its region")
+        if possible == ValidationResult.IS_POSSIBLE_LOCAL_ONLY and region is not None:
+            if stripped.startswith("+"):
+                # The country code is there: only the length is wrong.
+                return PhoneResult(text, error=f"too short: {_digits_expected(number, where)}")
+            error = f"not a valid number for {where}: a local number, without its area code"
+        else:
+            # Possible length, but no phone line has a number in that range: never assigned,
+            # or kept back (the UK's 07700 900xxx are reserved for drama).
+            error = (
+                f"not a valid number for {where}: no phone has a number in that range "
+                "(unassigned, or reserved like the numbers films use)"
+            )
+        return PhoneResult(text, error=error)
     e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
     return PhoneResult(text, e164=e164)
+
+
+def _digits_expected(number: phonenumbers.PhoneNumber, region: str) -> str:
+    """``US numbers have 10 digits, this has 9``: what the length should be, in words."""
+    metadata = phonenumbers.PhoneMetadata.metadata_for_region(region)
+    lengths = [n for n in (metadata.general_desc.possible_length if metadata else ()) if n > 0]
+    has = len(phonenumbers.national_significant_number(number))
+    if not lengths:
+        return f"this has {has} digits"
+    said = ", ".join(str(n) for n in lengths[:-1])
+    said = f"{said} or {lengths[-1]}" if said else str(lengths[-1])
+    return f"{region} numbers have {said} digits, this has {has}"
 
 
 def format_for_humans(e164: str) -> str:

@@ -32,9 +32,9 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from notify_tui.domain.phone import DEFAULT_REGION, normalize
+from notify_tui.domain.phone import DEFAULT_REGION, format_for_humans, normalize
 from notify_tui.errors import NotifyError
-from notify_tui.store.contacts import ContactInput, contact_import, iter_contacts
+from notify_tui.store.contacts import ContactInput, DuplicateLine, contact_import, iter_contacts
 from notify_tui.store.sending import NewRecipient
 
 MAX_REJECTION_DETAILS = 1000
@@ -149,6 +149,8 @@ class ImportReport:
     """Lines rejected (no or an invalid number, malformed CSV, more cells than the header)."""
     rejections: tuple[RejectedLine, ...] = ()
     """The first ``MAX_REJECTION_DETAILS`` rejected lines, in file order."""
+    duplicate_lines: tuple[DuplicateLine, ...] = ()
+    """The first ``MAX_REJECTION_DETAILS`` duplicate lines, each with the line it repeats."""
 
     @property
     def more_rejections(self) -> int:
@@ -170,6 +172,14 @@ class ImportReport:
         lines.extend(str(r) for r in self.rejections)
         if self.more_rejections:
             lines.append(f"... and {self.more_rejections:,} more invalid lines")
+        lines.extend(
+            f"line {d.line}: duplicate of line {d.first_line} ({format_for_humans(d.phone)})"
+            for d in self.duplicate_lines
+        )
+        if self.duplicates > len(self.duplicate_lines):
+            lines.append(
+                f"... and {self.duplicates - len(self.duplicate_lines):,} more duplicate lines"
+            )
         return lines
 
 
@@ -512,7 +522,7 @@ def import_contacts(
         if len(rejections) < max_details:
             rejections.append(RejectedLine(number, reason, value))
 
-    with contact_import() as writer:
+    with contact_import(keep_duplicates=max_details) as writer:
         batch: list[ContactInput] = []
         for line in lines:
             rows += 1
@@ -528,7 +538,7 @@ def import_contacts(
                     line.number, f"invalid phone number: {result.error}", _phone_value(line.phone)
                 )
                 continue
-            batch.append(ContactInput(result.e164, line.name, line.attributes))
+            batch.append(ContactInput(result.e164, line.name, line.attributes, line.number))
             if len(batch) >= batch_size:
                 writer.write(batch)
                 batch = []
@@ -549,6 +559,7 @@ def import_contacts(
         duplicates=counts.duplicates,
         invalid=invalid,
         rejections=tuple(rejections),
+        duplicate_lines=tuple(writer.duplicate_lines),
     )
 
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, NamedTuple
 
-from peewee import CharField
+from peewee import CharField, IntegerField
 
 from notify_tui.domain.phone import search_digits
 from notify_tui.store.bulk import INSERT_CONTACT, executemany
@@ -166,6 +166,8 @@ class _ImportSeen(BaseModel):
     """The numbers the running import has written: one connection's temporary table."""
 
     phone = CharField(max_length=32, primary_key=True)
+    line = IntegerField(default=0)
+    """The file's line that named the number first (0: not said)."""
 
     class Meta:
         table_name = "notify_import_seen"
@@ -182,6 +184,17 @@ class ContactInput:
     phone: str
     name: str | None = None
     attributes: Mapping[str, str] = field(default_factory=dict)
+    line: int = 0
+    """The line of the file it comes from, to name duplicates (0: not said)."""
+
+
+@dataclass(frozen=True, slots=True)
+class DuplicateLine:
+    """A line of an import that repeats a number an earlier line named (the first one counts)."""
+
+    line: int
+    first_line: int
+    phone: str
 
 
 @dataclass
@@ -197,8 +210,16 @@ class ImportCounts:
 class ContactImport:
     """Writes an import's contacts a batch at a time; use through ``contact_import()``."""
 
-    def __init__(self) -> None:
+    def __init__(self, keep_duplicates: int = 1000) -> None:
         self.counts = ImportCounts()
+        self.duplicate_lines: list[DuplicateLine] = []
+        """The first ``keep_duplicates`` duplicate lines, in the order they were found."""
+        self._keep = keep_duplicates
+
+    def _duplicate(self, item: ContactInput, first_line: int) -> None:
+        self.counts.duplicates += 1
+        if len(self.duplicate_lines) < self._keep:
+            self.duplicate_lines.append(DuplicateLine(item.line, first_line, item.phone))
 
     def write(self, batch: Sequence[ContactInput], now: datetime | None = None) -> None:
         """Add or update the contacts of one batch, in one transaction."""
@@ -206,7 +227,7 @@ class ContactImport:
         firsts: dict[str, ContactInput] = {}
         for item in batch:
             if item.phone in firsts:
-                self.counts.duplicates += 1
+                self._duplicate(item, firsts[item.phone].line)
             else:
                 firsts[item.phone] = item
         with database.atomic():
@@ -216,21 +237,22 @@ class ContactImport:
 
     def _write_chunk(self, chunk: list[ContactInput], now: datetime) -> None:
         phones = [item.phone for item in chunk]
-        seen = {
-            row[0]
-            for row in _ImportSeen.select(_ImportSeen.phone)
+        seen = dict(
+            _ImportSeen.select(_ImportSeen.phone, _ImportSeen.line)
             .where(_ImportSeen.phone.in_(phones))
             .tuples()
-        }
+        )
         if seen:
-            self.counts.duplicates += len(seen)
+            for item in chunk:
+                if item.phone in seen:
+                    self._duplicate(item, seen[item.phone])
             chunk = [item for item in chunk if item.phone not in seen]
             phones = [item.phone for item in chunk]
         if not chunk:
             return
         executemany(
-            f'INSERT INTO "{_ImportSeen._meta.table_name}" ("phone") VALUES ({{p}})',
-            [(p,) for p in phones],
+            f'INSERT INTO "{_ImportSeen._meta.table_name}" ("phone", "line") VALUES ({{p}}, {{p}})',
+            [(item.phone, item.line) for item in chunk],
         )
         existing = {
             phone: (contact_id, name or "", attributes)
@@ -268,11 +290,12 @@ class ContactImport:
 
 
 @contextmanager
-def contact_import() -> Iterator[ContactImport]:
-    """An import in progress: call ``write`` with each batch; the counts add up across batches."""
+def contact_import(keep_duplicates: int = 1000) -> Iterator[ContactImport]:
+    """An import in progress: call ``write`` with each batch; the counts add up across batches
+    (and the first ``keep_duplicates`` duplicate lines are kept, to name them)."""
     _ImportSeen.drop_table(safe=True)
     _ImportSeen.create_table(safe=True)
     try:
-        yield ContactImport()
+        yield ContactImport(keep_duplicates)
     finally:
         _ImportSeen.drop_table(safe=True)

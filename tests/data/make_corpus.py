@@ -19,6 +19,11 @@ from pathlib import Path
 
 HERE = Path(__file__).with_name("contacts")
 HEADER = ["phone", "name", "e164", "expect"]
+LOCAL = "not a valid number for US: a local number, without its area code"
+UNASSIGNED = (
+    "not a valid number for US: no phone has a number in that range "
+    "(unassigned, or reserved like the numbers films use)"
+)
 
 
 def rows_to_text(
@@ -91,11 +96,11 @@ PHONE_FORMATS = [
     ("+86 139 1234 5678", "+8613912345678", "imported"),
     ("+7 912 345-67-89", "+79123456789", "imported"),
     ("+234 803 123 4567", "+2348031234567", "imported"),
-    ("+1 415 555 267", "", "invalid:too short"),
-    ("+1 415 555 26711", "", "invalid:too long"),
-    ("555-2671", "", "invalid:not a valid number for US"),
-    ("123-456-7890", "", "invalid:not a valid number for US"),
-    ("911", "", "invalid:too short"),
+    ("+1 415 555 267", "", "invalid:too short: US numbers have 10 digits, this has 9"),
+    ("+1 415 555 26711", "", "invalid:too long: US numbers have 10 digits, this has 11"),
+    ("555-2671", "", f"invalid:{LOCAL}"),
+    ("123-456-7890", "", f"invalid:{UNASSIGNED}"),
+    ("911", "", "invalid:too short: US numbers have 10 digits, this has 3"),
     ("0", "", "invalid:not a phone number"),
     ("+", "", "invalid:not a phone number"),
     ("n/a", "", "invalid:not a phone number"),
@@ -212,9 +217,7 @@ def bidi() -> str:
     for name in BIDI_NAMES:
         written, e164 = number()
         rows.append([written, name, e164, "imported"])
-    rows.append(
-        ["\u202e1762-555 (514)", "reversed number", "", "invalid:not a valid number for US"]
-    )
+    rows.append(["\u202e1762-555 (514)", "reversed number", "", f"invalid:{UNASSIGNED}"])
     return rows_to_text(rows)
 
 

@@ -37,11 +37,22 @@ def test_normalises_to_e164(raw: str, region: str, e164: str | None) -> None:
     [
         ("", "empty"),
         (None, "empty"),
-        ("12", "too short"),
+        ("12", "too short: US numbers have 10 digits, this has 2"),
         ("hello", "not a phone number"),
         ("+999 1234567", "unknown country code"),
-        ("+1 415 555 26711234567", "too long"),
-        ("+1 099 555 2671", "not a valid number for US"),
+        ("+1 415 555 26711234567", "too long: US numbers have 10 digits, this has 17"),
+        (
+            "+1 099 555 2671",
+            "not a valid number for US: no phone has a number in that range (unassigned, or "
+            "reserved like the numbers films use)",
+        ),
+        (
+            "+44 7700 900123",
+            "not a valid number for GB: no phone has a number in that range "
+            "(unassigned, or reserved like the numbers films use)",
+        ),  # the UK's drama range
+        ("555-2671", "not a valid number for US: a local number, without its area code"),
+        ("+44 20 71", "too short: GB numbers have 7, 9 or 10 digits, this has 4"),
         ("1" * 100, "too long"),
     ],
 )

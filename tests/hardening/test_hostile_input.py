@@ -145,12 +145,19 @@ def check_report(report: ImportReport, lines: list[Line]) -> None:
     rejected = {r.line: r for r in report.rejections}
     kept = {line.e164 for line in lines if line.expect in ("imported", "duplicate")}
     first_name: dict[str, str] = {}
+    first_line: dict[str, int] = {}
+    named = {d.line: (d.first_line, d.phone) for d in report.duplicate_lines}
     for line in lines:
         kind, _, why = line.expect.partition(":")
         if kind in ("imported", "duplicate"):
             assert line.number not in rejected, (line, rejected.get(line.number))
-            # The first line that names a number wins; later ones are duplicates.
+            # The first line that names a number wins; later ones are duplicates, and the
+            # report names each with the line it repeats.
             assert (kind == "duplicate") == (line.e164 in first_name), line
+            assert (kind == "duplicate") == (line.number in named), line
+            first_line.setdefault(line.e164, line.number)
+            if kind == "duplicate":
+                assert named[line.number] == (first_line[line.e164], line.e164), line
             first_name.setdefault(line.e164, plain(line.name))
             contact = get_contact(line.e164)
             assert contact is not None, line

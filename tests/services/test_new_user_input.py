@@ -111,3 +111,31 @@ def test_poll_of_a_campaign_that_does_not_exist_is_one_line(
 ) -> None:
     assert main(["poll", "--campaign", "999", "--once"]) == 1
     assert capsys.readouterr().err == "notify-tui: error: no campaign with id 999\n"
+
+
+def test_contacts_import_names_duplicate_lines_and_says_why_a_number_is_invalid(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    text = (
+        "phone,name\n4155550100,Ann\n+447700900123,Drama\n(415) 555-0100,Ann again\n"
+        "+1 415 555 267,Short\n555-2671,Local\n+14155550100,Ann thrice\n"
+    )
+
+    assert main(["contacts", "import", str(write(tmp_path, text)), "--region", "US"]) == 0
+
+    out = capsys.readouterr().out.splitlines()
+    assert "6 lines: 1 imported, 0 updated, 0 unchanged, 2 duplicates, 3 invalid" in out
+    assert "line 4: duplicate of line 2 (+1 415-555-0100)" in out
+    assert "line 7: duplicate of line 2 (+1 415-555-0100)" in out
+    assert (
+        "line 3: invalid phone number: not a valid number for GB: no phone has a number in that "
+        "range (unassigned, or reserved like the numbers films use) ('+447700900123')"
+    ) in out
+    assert (
+        "line 5: invalid phone number: too short: US numbers have 10 digits, this has 9 "
+        "('+1 415 555 267')"
+    ) in out
+    assert (
+        "line 6: invalid phone number: not a valid number for US: a local number, without its "
+        "area code ('555-2671')"
+    ) in out
