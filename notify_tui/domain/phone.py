@@ -99,7 +99,8 @@ def _parse(text: str, stripped: str, region: str | None) -> PhoneResult:
 def _digits_expected(number: phonenumbers.PhoneNumber, region: str) -> str:
     """``US numbers have 10 digits, this has 9``: what the length should be, in words."""
     metadata = phonenumbers.PhoneMetadata.metadata_for_region(region)
-    lengths = [n for n in (metadata.general_desc.possible_length if metadata else ()) if n > 0]
+    general = metadata.general_desc if metadata else None
+    lengths = [n for n in (general.possible_length if general else ()) if n > 0]
     has = len(phonenumbers.national_significant_number(number))
     if not lengths:
         return f"this has {has} digits"

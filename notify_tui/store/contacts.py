@@ -237,7 +237,7 @@ class ContactImport:
 
     def _write_chunk(self, chunk: list[ContactInput], now: datetime) -> None:
         phones = [item.phone for item in chunk]
-        seen = dict(
+        seen: dict[str, int] = dict(
             _ImportSeen.select(_ImportSeen.phone, _ImportSeen.line)
             .where(_ImportSeen.phone.in_(phones))
             .tuples()
