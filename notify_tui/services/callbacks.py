@@ -38,7 +38,14 @@ from notify_tui.store.faults import record_faults
 from notify_tui.store.models import database, utcnow
 from notify_tui.store.updates import AppliedUpdates, StatusUpdate, apply_updates
 
-__all__ = ["MAX_BODY", "AppliedCallbacks", "CallbackReceiver", "apply_callbacks"]
+__all__ = [
+    "MAX_BODY",
+    "AppliedCallbacks",
+    "CallbackReceiver",
+    "PushState",
+    "apply_callbacks",
+    "push_state",
+]
 
 log = logging.getLogger("notify_tui.callbacks")
 
@@ -51,7 +58,34 @@ BATCH = 2000
 EARLY_EVERY = 1.0
 """Seconds between looks for kept callbacks whose message has appeared (and expired ones)."""
 
+NOTE_EVERY = timedelta(seconds=1)
+"""How often a receiver tells the workspace it is receiving callbacks (``push_state``)."""
+
 _SIGNATURE = b"x-twilio-signature"
+
+
+@dataclass(frozen=True, slots=True)
+class PushState:
+    """Whether statuses are arriving by push, as the app shows it."""
+
+    last: datetime | None
+    """When any receiver of the workspace last received a callback."""
+    quiet: bool
+    """No callback for the quiet time while messages are pending: polling has taken over."""
+
+    @property
+    def mode(self) -> str:
+        """``push`` or ``polling``."""
+        return "polling" if self.quiet or self.last is None else "push"
+
+
+def push_state(*, pending: int, quiet_after: timedelta, now: datetime | None = None) -> PushState:
+    """Push's state for a workspace whose sends ask for callbacks: quiet when messages are
+    pending and no receiver has had a callback for ``quiet_after``."""
+    now = now or utcnow()
+    last = store.last_received()
+    silent = last is None or now - last > quiet_after
+    return PushState(last, quiet=bool(pending) and silent)
 
 
 @dataclass
@@ -147,6 +181,7 @@ class CallbackReceiver:
         self._clock = clock
         self.stats: Counter[str] = Counter()
         self.last_callback_at: datetime | None = None
+        self._noted: datetime | None = None
         self._queue: asyncio.Queue[_Queued] | None = None
         self._writer: asyncio.Task[None] | None = None
 
@@ -209,6 +244,9 @@ class CallbackReceiver:
             )
             self.stats["early"] += kept
             self.stats["dropped"] += len(result.early) - kept
+        if self._noted is None or now - self._noted >= NOTE_EVERY:
+            self._noted = now
+            await asyncio.to_thread(store.note_received, now)
         self._count(result)
         for item in batch:
             if not item.done.done():

@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 
 from peewee import fn
 
-from notify_tui.store.models import Campaign, EarlyCallback, Message, database
+from notify_tui.store.models import Campaign, EarlyCallback, Message, SchemaInfo, database
 
 __all__ = [
     "EARLY_LIMIT",
@@ -23,6 +23,8 @@ __all__ = [
     "add_pushed",
     "expire_early",
     "keep_early",
+    "last_received",
+    "note_received",
     "take_early",
     "targets",
 ]
@@ -101,30 +103,55 @@ def keep_early(callbacks: Sequence[tuple[str, Mapping[str, str]]], now: datetime
 
 def take_early(now: datetime) -> list[dict[str, str]]:
     """The kept callbacks whose SID a message now holds, removed from keeping (call inside the
-    transaction that applies them: a crash keeps both or neither)."""
-    rows = list(
-        EarlyCallback.select(EarlyCallback.id, EarlyCallback.params)
-        .where(EarlyCallback.sid.in_(Message.select(Message.sid).where(Message.sid.is_null(False))))
-        .order_by(EarlyCallback.id)
-        .limit(5_000)
+    transaction that applies them: a crash keeps both or neither). Taken by one ``DELETE ...
+    RETURNING``: two receivers never take the same one."""
+    held = Message.select(Message.sid).where(Message.sid.is_null(False))
+    taken = (
+        EarlyCallback.delete()
+        .where(EarlyCallback.sid.in_(held))
+        .returning(EarlyCallback.id, EarlyCallback.params)
         .tuples()
+        .execute()
     )
-    ids = [row[0] for row in rows]
-    for start in range(0, len(ids), _BATCH):
-        EarlyCallback.delete().where(EarlyCallback.id.in_(ids[start : start + _BATCH])).execute()
-    return [json.loads(params) for _, params in rows]
+    return [json.loads(params) for _, params in sorted(taken)]
 
 
 def expire_early(now: datetime, ttl: timedelta = EARLY_TTL) -> list[dict[str, str]]:
-    """Drop the kept callbacks older than ``ttl`` (their SID never appeared): answers them."""
-    with database.atomic():
-        old = EarlyCallback.received_at < now - ttl
-        rows = list(EarlyCallback.select(EarlyCallback.params).where(old).tuples())
-        if rows:
-            EarlyCallback.delete().where(old).execute()
-    return [json.loads(params) for (params,) in rows]
+    """Drop the kept callbacks older than ``ttl`` (their SID never appeared): answers them, each
+    to one receiver only."""
+    taken = (
+        EarlyCallback.delete()
+        .where(EarlyCallback.received_at < now - ttl)
+        .returning(EarlyCallback.params)
+        .tuples()
+        .execute()
+    )
+    return [json.loads(params) for (params,) in taken]
 
 
 def early_count() -> int:
     """Callbacks kept waiting for their message."""
     return int(EarlyCallback.select(fn.COUNT(EarlyCallback.id)).scalar() or 0)
+
+
+_LAST = "callbacks:last"
+
+
+def note_received(now: datetime) -> None:
+    """Say, workspace-wide, that callbacks were received at ``now`` (the app shows push as
+    working while they keep coming)."""
+    value = now.isoformat()
+    SchemaInfo.insert(key=_LAST, value=value).on_conflict(
+        conflict_target=[SchemaInfo.key], update={SchemaInfo.value: value}
+    ).execute()
+
+
+def last_received() -> datetime | None:
+    """When any receiver of the workspace last received a callback."""
+    row = SchemaInfo.get_or_none(SchemaInfo.key == _LAST)
+    if row is None:
+        return None
+    try:
+        return datetime.fromisoformat(row.value)
+    except ValueError:
+        return None

@@ -106,6 +106,11 @@ class LiveUpdates:
         """Published when the provider stops answering (with the outage), when the last error
         changes, and when it answers again (``None``). The poller and the senders keep trying."""
         self._outage_key: tuple[object, str] | None = None
+        self.delivery_changed: Signal[str] = Signal(app, "delivery_changed")
+        """Published with ``push`` or ``polling`` when how statuses arrive changes (only when
+        sends ask for status callbacks: ``status_callback_url``)."""
+        self.delivery: str | None = None
+        """How statuses arrive: ``push``, ``polling``, or ``None`` (no callbacks asked for)."""
 
     # Polling
 
@@ -176,6 +181,7 @@ class LiveUpdates:
             state = await asyncio.to_thread(load_state, cycle) if load_state else None
             self.statuses_resolved.publish(PollResult(cycle, campaign_id, state))
             self.check_health()
+            await self.check_push(cycle.pending)
 
         def cycle_failed(exc: Exception) -> None:
             self.poll_failed.publish(describe_error(exc))
@@ -203,6 +209,33 @@ class LiveUpdates:
         if key != self._outage_key:
             self._outage_key = key
             self.outage_changed.publish(outage)
+
+    # Push: status callbacks received by ``notify-tui callbacks``
+
+    async def check_push(self, pending: int) -> None:
+        """Publish ``delivery_changed`` when push starts or stops bringing statuses; warn once
+        when it went quiet while messages are pending (the poller sweeps them meanwhile)."""
+        settings = self._runtime.settings
+        if not settings.status_callback_url:
+            return
+        from datetime import timedelta
+
+        from notify_tui.services.callbacks import push_state
+
+        quiet = timedelta(seconds=settings.callback_quiet)
+        state = await asyncio.to_thread(push_state, pending=pending, quiet_after=quiet)
+        if state.mode == self.delivery:
+            return
+        was, self.delivery = self.delivery, state.mode
+        self.delivery_changed.publish(state.mode)
+        if state.quiet and was == "push":
+            self._app.notify(
+                f"No status callback for {settings.callback_quiet:g} s while messages are "
+                "pending: is notify-tui callbacks running? Polling resolves them meanwhile.",
+                title="Push stopped",
+                severity="warning",
+                markup=False,
+            )
 
     # Sending
 

@@ -273,6 +273,8 @@ class DetailsScreen(OptOutActionsScreen):
         live.poll_failed.subscribe(self, self._poll_failed)
         banner = self.query_one(OutageBanner)
         live.outage_changed.subscribe(self, banner.show)
+        live.delivery_changed.subscribe(self, self.header.delivered_by)
+        self.header.delivered_by(live.delivery)
         banner.show(live.outage)
 
     def on_screen_resume(self) -> None:

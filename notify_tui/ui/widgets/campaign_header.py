@@ -66,6 +66,7 @@ class CampaignHeader(Widget):
         self._suggested = 0
         self._review = 0
         self._sharing: tuple[str, int] | None = None
+        self._delivery: str | None = None
 
     @property
     def campaign(self) -> CampaignSummary | None:
@@ -105,6 +106,13 @@ class CampaignHeader(Widget):
         shared = (sender, other) if sender and other is not None else None
         if shared != self._sharing:
             self._sharing = shared
+            self.refresh()
+
+    def delivered_by(self, mode: str | None) -> None:
+        """How statuses arrive live: ``push``, ``polling`` (``None``: sends ask for no status
+        callbacks, nothing to say)."""
+        if mode != self._delivery:
+            self._delivery = mode
             self.refresh()
 
     def checking(self) -> None:
@@ -147,6 +155,12 @@ class CampaignHeader(Widget):
             label = f"last checked {clock_time(checked, self._tz)}"
         if not self._live:
             label += " (live updates off)" if checked is not None else ""
+        elif self._delivery is not None:
+            label = (
+                f"live ({self._delivery})"
+                if checked is None
+                else f"live ({self._delivery}), {label}"
+            )
         return mark + Text(label, style=self._component("muted"))
 
     def _title(self, campaign: CampaignSummary, width: int) -> Text:
@@ -202,6 +216,8 @@ class CampaignHeader(Widget):
             # The actual cost grows as messages resolve: the estimate says where it is heading.
             cost += f" of {money(campaign.estimated_cost, estimate=True)}"
         parts.append(Text(cost))
+        if campaign.pushed:
+            parts.append(Text(f"statuses by {campaign.statuses_by}"))
         if campaign.skipped_opted_out:
             # What opting out is for: shown before the sender, which is the first to be cut.
             parts.append(
