@@ -134,6 +134,35 @@ ADVICE: dict[Reason, str] = {
 }
 
 
+CODE_ADVICE: dict[int, str] = {
+    21610: (
+        "This person opted out by replying STOP to this sender: the provider refuses every "
+        "message to them until they reply START. Their number is opted out."
+    ),
+    21408: (
+        "The account may not send to this country: enable it in the provider's geographic "
+        "permissions. The number is not at fault."
+    ),
+    21611: ("The sender's queue was full: send more slowly. The number is not at fault."),
+    21612: "The provider cannot route to this number from this sender; the number may be fine.",
+}
+"""Advice for a code whose meaning is narrower than its reason's (a STOP is filed under "HTTP
+400 error - Unable to create record", whose advice is about badly formatted numbers): keyed by
+code, and it wins over the reason's."""
+
+
+def advice_for(reason: str | None, code: int | None = None) -> str:
+    """What to do about a failure: its code's own advice, else its reason's ("" for neither)."""
+    if code is not None and code in CODE_ADVICE:
+        return CODE_ADVICE[code]
+    if reason is None:
+        return ""
+    try:
+        return ADVICE[Reason(reason)]
+    except ValueError:
+        return ""
+
+
 @dataclass(frozen=True, slots=True)
 class CodeRule:
     """What one provider error code means."""

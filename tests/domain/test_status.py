@@ -6,10 +6,13 @@ import pytest
 
 from notify_tui.domain.status import (
     ADVICE,
+    CODE_ADVICE,
+    CODE_RULES,
     Consequence,
     Reason,
     Status,
     advances,
+    advice_for,
     classify_create_refusal,
     classify_fetch_not_found,
     classify_invalid_number,
@@ -193,3 +196,22 @@ def test_states_keep_the_values_the_store_holds() -> None:
     assert suggested.items() <= {s.name: s.value for s in SuggestionState}.items()
     assert set(UNSENT) == {"pending", "attempting"}
     assert set(RESUMABLE) == {"draft", "sending", "interrupted"}
+
+
+@pytest.mark.parametrize(
+    ("reason", "code", "says"),
+    [
+        (Reason.HTTP_400, 21610, "opted out by replying STOP"),
+        (Reason.HTTP_400, 21408, "geographic permissions"),
+        (Reason.HTTP_400, 21606, "badly formatted number"),  # no advice of its own
+        (Reason.LANDLINE, 30006, "opt the number out"),
+        (None, None, ""),
+    ],
+)
+def test_advice_is_the_codes_own_where_it_has_one_else_the_reasons(
+    reason: Reason | None, code: int | None, says: str
+) -> None:
+    advice = advice_for(reason, code)
+    assert says in advice and (says or advice == "")
+    for code_with_advice in CODE_ADVICE:
+        assert CODE_RULES[code_with_advice].reason is Reason.HTTP_400

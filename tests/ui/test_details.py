@@ -7,6 +7,8 @@ import time
 from pathlib import Path
 
 import pytest
+from rich.text import Text
+from textual.widgets import Static
 from textual.worker import WorkerState
 
 from notify_tui.domain.status import ADVICE, Reason, Status
@@ -170,6 +172,13 @@ async def test_stop_cannot_be_undone(runtime: Runtime, spring: int) -> None:
         row = table(app).current_row
         assert row is not None and row.name == "Dana Whitfield" and row.opted_out
         assert "STOP" in table(app).render_line(8).text
+        # Filed under "HTTP 400 error", but the advice is its code's, not badly formatted
+        # numbers' (issue 14).
+        detail = app.screen.query_one("#row-detail", Static).content
+        assert isinstance(detail, Text)
+        assert "HTTP 400 error - Unable to create record" in detail.plain
+        assert "opted out by replying STOP" in detail.plain
+        assert ADVICE[Reason.HTTP_400] not in detail.plain
         await pilot.press("o")
         await wait_until(pilot, lambda: any("replied STOP" in n for n in notifications(app)))
         assert not isinstance(app.screen, ConfirmDialog)

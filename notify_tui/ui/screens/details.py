@@ -18,7 +18,7 @@ from textual.timer import Timer
 from textual.widgets import Footer, OptionList, Static
 
 from notify_tui.domain.phone import format_for_humans
-from notify_tui.domain.status import SendState, Status
+from notify_tui.domain.status import CODE_ADVICE, SendState, Status, advice_for
 from notify_tui.errors import NotifyError
 from notify_tui.services.export import default_export_path, export_campaign
 from notify_tui.services.poller import PollCycle
@@ -50,7 +50,7 @@ from notify_tui.ui.text import safe_text
 from notify_tui.ui.widgets.campaign_header import CampaignHeader
 from notify_tui.ui.widgets.filter_input import FilterInput
 from notify_tui.ui.widgets.outage_banner import OutageBanner
-from notify_tui.ui.widgets.reason_list import ReasonList, advice_for
+from notify_tui.ui.widgets.reason_list import ReasonList
 from notify_tui.ui.widgets.recipient_table import RecipientTable
 from notify_tui.ui.widgets.status_chart import ChartData, StatusChart
 from notify_tui.ui.widgets.virtual_table import VirtualTable
@@ -85,6 +85,9 @@ def row_summary(row: RecipientRow) -> Text:
         parts.append(safe_text(row.reason))
     if row.detail or row.note:
         parts.append(safe_text(row.detail or row.note or ""))
+        if row.error_code in CODE_ADVICE:
+            # Its code says more than its reason (a STOP under "HTTP 400 error").
+            parts.append(Text(CODE_ADVICE[row.error_code], style="italic"))
     elif row.status is Status.UNKNOWN:
         said = row.provider_status
         parts.append(Text(f"provider status: {said}" if said else "not submitted yet"))

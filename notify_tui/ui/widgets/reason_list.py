@@ -10,20 +10,9 @@ from textual.binding import Binding, BindingType
 from textual.widgets import OptionList
 from textual.widgets.option_list import Option
 
-from notify_tui.domain.status import ADVICE, Reason
 from notify_tui.ui.text import safe_text
 
 ACTIVE_MARK = "▶"
-
-
-def advice_for(reason: str | None) -> str:
-    """What the reference tells the user to do about ``reason`` ("" when it says nothing)."""
-    if reason is None:
-        return ""
-    try:
-        return ADVICE[Reason(reason)]
-    except ValueError:
-        return ""
 
 
 class ReasonList(OptionList):
