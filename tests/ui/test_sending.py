@@ -17,7 +17,7 @@ from notify_tui.ui.dialogs.confirm import ConfirmDialog
 from notify_tui.ui.screens.details import DetailsScreen
 from notify_tui.ui.screens.history import HistoryScreen
 from notify_tui.ui.widgets.campaign_table import CampaignTable
-from tests.ui.seed import PRICE, SPRING, fixed_clock, seed_campaign, wait_until
+from tests.ui.seed import PRICE, SPRING, fixed_clock, seed_campaign, wait_for_campaigns, wait_until
 from tests.ui.shown import notifications
 
 
@@ -44,6 +44,7 @@ def fast(runtime: Runtime) -> Runtime:
 
 
 async def press_resume(app: NotifyApp, pilot: Pilot) -> ConfirmDialog:
+    await wait_for_campaigns(pilot)
     await pilot.press("R")
     await wait_until(pilot, lambda: isinstance(app.screen, ConfirmDialog))
     dialog = app.screen

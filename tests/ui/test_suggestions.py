@@ -27,6 +27,7 @@ from tests.ui.seed import (
     fixed_clock,
     seed_campaign,
     seed_suggestions,
+    wait_for_campaigns,
     wait_until,
 )
 from tests.ui.shown import notifications
@@ -189,6 +190,7 @@ async def test_history_marks_campaigns_with_suggestions(runtime: Runtime, spring
     app = make_app(runtime, poll=False, first_run_demo=False, clock=fixed_clock)
     async with app.run_test(size=(80, 24)) as pilot:
         table = app.screen.query_one(CampaignTable)
+        await wait_for_campaigns(pilot)
         assert table.render_line(1).text.startswith(" ◆ Spring sa")
         assert not table.render_line(2).text.startswith(" ◆")  # the winter newsletter
         title = app.screen.query_one("#history-title")

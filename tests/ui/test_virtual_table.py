@@ -591,7 +591,11 @@ async def test_a_cursor_step_repaints_two_lines_even_the_first() -> None:
             assert 0 < sum(painted_lines) <= 2, painted_lines
 
 
-async def test_a_live_update_repaints_only_the_rows_that_changed() -> None:
+async def test_a_live_update_repaints_only_the_rows_that_changed(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(VirtualTable, "REPAINT_CHANGED_ROWS", True)  # as RecipientTable says
+
     class Changing(BlockingSource):
         def __init__(self, total: int) -> None:
             super().__init__(total)

@@ -113,6 +113,7 @@ class RecipientTable(VirtualTable[RecipientRow]):
     """Number, name, status, Failed Message Reason, detail, last update and opt-out mark."""
 
     HELP_SECTION = "Recipients table"
+    REPAINT_CHANGED_ROWS = True
 
     COMPONENT_CLASSES: ClassVar[set[str]] = {
         *VirtualTable.COMPONENT_CLASSES,

@@ -191,6 +191,10 @@ class VirtualTable(ScrollView, Generic[RowT], can_focus=True):
 
     ALLOW_SELECT = False
 
+    REPAINT_CHANGED_ROWS: ClassVar[bool] = False
+    """A reload of the same view draws again only the rows whose data changed: for a table whose
+    cells depend on nothing but their row (not on state kept beside the rows)."""
+
     BINDINGS: ClassVar[list[BindingType]] = [
         # The arrows need no footer space; F1 lists them.
         Binding("up", "cursor_up", "Up", show=False, id="table.cursor_up", group=_MOVE),
@@ -503,7 +507,13 @@ class VirtualTable(ScrollView, Generic[RowT], can_focus=True):
         """Show what a load read: the count, and the chunks read along with it."""
         # The same rows read again where the user is (a live update): only the lines whose row
         # changed are drawn again.
-        same_view = keep_cursor and self._known and source is self._source and count == self._count
+        same_view = (
+            self.REPAINT_CHANGED_ROWS
+            and keep_cursor
+            and self._known
+            and source is self._source
+            and count == self._count
+        )
         before = {row: self._get_cached(row) for row in self.rows_in_view} if same_view else {}
         self._loading = False
         self._known = True
