@@ -264,6 +264,7 @@ class CallbackReceiver:
     async def settle_early(self) -> None:
         """Apply kept callbacks whose message has appeared; drop (as foreign) the expired."""
         now = self._clock()
+        ttl = self.early_ttl
 
         def settle() -> AppliedCallbacks:
             with database.atomic():
@@ -271,14 +272,14 @@ class CallbackReceiver:
                 result = apply_callbacks(
                     ready, account_sid=self.account_sid, grace=self.grace, now=now
                 )
-            expired = store.expire_early(now, self.early_ttl)
+            expired = store.expire_early(now, ttl)
             if expired:
                 faults = [
                     Fault(
                         FaultKind.FOREIGN_SID,
                         Operation.CALLBACK,
                         "a message of ours",
-                        f"sid {p.get('MessageSid', '')[:40]} (none after {self.early_ttl})",
+                        f"sid {p.get('MessageSid', '')[:40]} (none after {ttl})",
                         p.get("MessageSid"),
                     )
                     for p in expired
