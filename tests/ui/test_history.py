@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
-from notify_tui.services.runtime import Runtime
+from notify_tui.domain.status import CampaignState
+from notify_tui.services.runtime import SANDBOX_FROM, Runtime
+from notify_tui.services.sender import SendProgress, prepare_campaign
+from notify_tui.store.campaigns import set_state
 from notify_tui.store.models import Campaign, database
+from notify_tui.store.sending import NewRecipient, count_submitted
 from notify_tui.ui.app import make_app
 from notify_tui.ui.screens.details import DetailsScreen
 from notify_tui.ui.screens.history import HistoryScreen
@@ -111,3 +115,29 @@ async def test_counters_update_live_and_keep_the_cursor(runtime: Runtime) -> Non
         await wait_until(pilot, lambda: "Live one" in table.render_line(1).text)
         assert table.cursor_row == 1
         assert table.current_row.name == "Restock alert"  # type: ignore[union-attr]
+
+
+async def test_a_sending_campaigns_percent_and_fraction_count_the_same_messages(
+    runtime: Runtime,
+) -> None:
+    # Six valid numbers and three invalid ones: the invalid are recipients, never sent.
+    people = [NewRecipient(f"+1415555010{i}", f"P{i}") for i in range(6)]
+    people += [
+        NewRecipient(f"bad{i}", f"B{i}", invalid_reason="not a phone number") for i in range(3)
+    ]
+    campaign_id = prepare_campaign("CSV", "Hi", people, sender=SANDBOX_FROM).campaign_id
+    set_state(campaign_id, CampaignState.SENDING)
+    app = make_app(runtime, poll=False, first_run_demo=False, clock=fixed_clock)
+    async with app.run_test(size=(120, 30)) as pilot:
+        # What the app's sender reports after three creates (issue 14: "sending 50% 3/9").
+        count_submitted(campaign_id, 3)
+        app.live.send_progress[campaign_id] = SendProgress(campaign_id, 3, 0, 6, 1.0)
+        app.live.sends_changed.publish(campaign_id)
+        await wait_until(pilot, lambda: "sending 50%" in table_of(app).render_line(1).text)
+        line = table_of(app).render_line(1).text
+        assert "3/6" in line and "3/9" not in line, line
+        count_submitted(campaign_id, 1)
+        app.live.send_progress[campaign_id] = SendProgress(campaign_id, 4, 1, 6, 1.0)
+        app.live.sends_changed.publish(campaign_id)
+        await wait_until(pilot, lambda: "sending 83%" in table_of(app).render_line(1).text)
+        assert "5/6" in table_of(app).render_line(1).text

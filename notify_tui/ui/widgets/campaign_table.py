@@ -64,13 +64,22 @@ def money_cell(value: Decimal) -> str:
     return money(amount)
 
 
-def recipients_cell(campaign: CampaignSummary) -> str:
-    """Recipients; while sending, how many were submitted of them."""
+def recipients_cell(campaign: CampaignSummary, progress: SendProgress | None = None) -> str:
+    """Recipients; while sending, how many were submitted of them, or, with this app's
+    ``progress``, how many of the messages to send are done: the same count as the percent
+    beside it (invalid numbers and opted-out ones are recipients, but never sent)."""
+    if progress is not None and progress.total:
+        return fraction(progress.submitted + progress.refused, progress.total)
     if not campaign.sending:
         return count(campaign.recipients)
-    text = f"{campaign.submitted:,}/{campaign.recipients:,}"
+    return fraction(campaign.submitted, campaign.recipients)
+
+
+def fraction(done: int, total: int) -> str:
+    """``25/40``, in at most ten cells."""
+    text = f"{done:,}/{total:,}"
     if len(text) > 10:
-        text = f"{compact(campaign.submitted)}/{compact(campaign.recipients)}"
+        text = f"{compact(done)}/{compact(total)}"
     return text
 
 
@@ -214,4 +223,4 @@ class CampaignTable(VirtualTable[CampaignSummary]):
 
     def _recipients(self, campaign: CampaignSummary) -> Text:
         style = self._component("sending") if campaign.sending else Style()
-        return styled(recipients_cell(campaign), style)
+        return styled(recipients_cell(campaign, self._progress(campaign.id)), style)
