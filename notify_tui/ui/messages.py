@@ -301,6 +301,7 @@ class OptOutsLoaded(Message):
         counts: dict[str, int],
         first: list[OptOutRecord],
         keep_cursor: bool,
+        total: int = 0,
     ) -> None:
         super().__init__()
         self.search = search
@@ -309,6 +310,8 @@ class OptOutsLoaded(Message):
         """Matching numbers by source, every source's."""
         self.first = first
         self.keep_cursor = keep_cursor
+        self.total = total
+        """Every opted-out number, whatever the search and the source."""
 
 
 class NumberOptedOut(Message):

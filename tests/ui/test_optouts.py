@@ -80,6 +80,20 @@ async def test_filter_by_source_and_search(runtime: Runtime) -> None:
         await wait_until(pilot, lambda: len(names(app)) == 3)
         await pilot.press("slash", *"dijkstra")
         await wait_until(pilot, lambda: names(app) == ["Edsger Dijkstra"])
+        # "N of TOTAL" counts of every opt-out, searched or filtered alike (issue 14: it said
+        # "1 of 1" for a search and "1 of 3" for a source).
+        await wait_until(
+            pilot, lambda: "1 of 3" in str(app.screen.query_one("#optouts-title").render())
+        )
+        title = str(app.screen.query_one("#optouts-title").render())
+        assert "Opt-outs · 1 of 3 · every source · matching “dijkstra”" in title
+        table(app).focus()
+        await pilot.press("s")
+        await wait_until(pilot, lambda: names(app) == [])
+        assert "0 of 3 · STOP" in str(app.screen.query_one("#optouts-title").render())
+        await pilot.press("a")
+        await wait_until(pilot, lambda: names(app) == ["Edsger Dijkstra"])
+        app.screen.query_one("#optouts-search").focus()
         await pilot.press("escape")
         await wait_until(pilot, lambda: len(names(app)) == 3)
         assert app.focused is table(app)

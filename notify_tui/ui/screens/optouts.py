@@ -104,6 +104,8 @@ class OptOutsScreen(OptOutActionsScreen):
         self.search = ""
         self.counts: dict[str, int] = {}
         """How many opted-out numbers match the search, by source."""
+        self.total = 0
+        """How many numbers are opted out in all: the TOTAL of every "N of TOTAL"."""
         self.loaded = False
         """True once the list was read."""
 
@@ -140,16 +142,20 @@ class OptOutsScreen(OptOutActionsScreen):
         *,
         keep_cursor: bool,
         counts: dict[str, int] | None = None,
+        total: int | None = None,
     ) -> None:
         """Count what matches (unless ``counts`` are the search's already: they are by source)
-        and read its first rows; the table reads the rest as it scrolls (``OptOutPages``)."""
+        and every opt-out (unless ``total`` is known), and read the first rows; the table reads
+        the rest as it scrolls (``OptOutPages``)."""
         if counts is None:
             counts = optout_counts(search)
+        if total is None:
+            total = sum((optout_counts() if search.strip() else counts).values())
         if get_current_worker().is_cancelled:
             return
         first = list_optouts(search, 0, CHUNK_SIZE, source=source)
         if not get_current_worker().is_cancelled:
-            self.post_message(OptOutsLoaded(search, source, counts, first, keep_cursor))
+            self.post_message(OptOutsLoaded(search, source, counts, first, keep_cursor, total))
 
     def on_opt_outs_loaded(self, event: OptOutsLoaded) -> None:
         event.stop()
@@ -157,6 +163,7 @@ class OptOutsScreen(OptOutActionsScreen):
             return  # the search or the source changed meanwhile: its own read follows
         self.loaded = True
         self.counts = event.counts
+        self.total = event.total
         shown = event.counts.get(event.source, 0) if event.source else sum(event.counts.values())
         pages = OptOutPages(event.search, event.source, shown, event.first)
         table = self.table
@@ -173,7 +180,8 @@ class OptOutsScreen(OptOutActionsScreen):
         if not self.loaded:
             title.append(" · reading…")
         elif self.source_filter or self.search.strip():
-            title.append(f" · {count(shown)} of {count(sum(self.counts.values()))}")
+            # Of every opt-out, whatever the search: the same TOTAL as Contacts' "N of TOTAL".
+            title.append(f" · {count(shown)} of {count(self.total)}")
         else:
             title.append(f" · {count(shown)}")
         title.append(f" · {SOURCE_NAMES.get(self.source_filter, 'every source')}")
@@ -213,7 +221,8 @@ class OptOutsScreen(OptOutActionsScreen):
             self.source_filter = source
             # Counted by source already: only the first rows of this one are read.
             known = self.counts if self.loaded else None
-            self._load(self.search, source, keep_cursor=False, counts=known)
+            total = self.total if self.loaded else None
+            self._load(self.search, source, keep_cursor=False, counts=known, total=total)
 
     def action_search(self) -> None:
         """Put the cursor in the search box."""
