@@ -10,7 +10,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 from textual.worker import Worker, WorkerState
 
 from notify_tui.store.campaigns import get_campaign
@@ -19,6 +19,7 @@ from notify_tui.ui.dialogs.confirm import ConfirmDialog
 from notify_tui.ui.formatting import count, plural
 from notify_tui.ui.messages import SuggestionsDecided, SuggestionsLoaded
 from notify_tui.ui.text import safe_text
+from notify_tui.ui.widgets.footer import NotifyFooter
 from notify_tui.ui.widgets.suggestion_table import SuggestionTable, evidence_text, failures
 from notify_tui.ui.widgets.virtual_table import VirtualTable
 
@@ -97,7 +98,7 @@ class SuggestionsDialog(ModalScreen[int]):
             yield SuggestionTable(id="suggestion-table")
             yield Static(id="suggestion-detail")
             yield Static(id="suggestions-status")
-        yield Footer(show_command_palette=False)
+        yield NotifyFooter()
 
     @property
     def notify_app(self) -> NotifyApp:

@@ -15,7 +15,7 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
-from textual.widgets import Footer, Input, Label, Static, TextArea
+from textual.widgets import Input, Label, Static, TextArea
 from textual.worker import Worker, WorkerState, get_current_worker
 
 from notify_tui.domain.segments import (
@@ -45,6 +45,7 @@ from notify_tui.ui.messages import (
 )
 from notify_tui.ui.screens.base import NotifyScreen
 from notify_tui.ui.text import safe_text
+from notify_tui.ui.widgets.footer import NotifyFooter
 
 SHOWN_REJECTIONS = 5
 """Lines of a CSV file that could not be used, shown in the summary."""
@@ -147,7 +148,7 @@ class ComposeScreen(NotifyScreen):
                 )
             yield Static(id="compose-audience", classes="compose-note")
             yield Static(id="compose-status")
-        yield Footer(show_command_palette=False)
+        yield NotifyFooter()
 
     def on_mount(self) -> None:
         self._count_audience()

@@ -10,7 +10,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.timer import Timer
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 from textual.worker import get_current_worker
 
 from notify_tui.store.contacts import ContactRow, DeliveryRecord, delivery_history
@@ -21,6 +21,7 @@ from notify_tui.ui.text import safe_text
 from notify_tui.ui.widgets.contact_table import ContactSource, ContactTable, source_label
 from notify_tui.ui.widgets.delivery_history import DeliveryHistoryTable
 from notify_tui.ui.widgets.filter_input import FilterInput
+from notify_tui.ui.widgets.footer import NotifyFooter
 from notify_tui.ui.widgets.virtual_table import VirtualTable
 
 HISTORY_DELAY = 0.1
@@ -73,7 +74,7 @@ class ContactsScreen(OptOutActionsScreen):
             with Vertical(id="delivery-panel"):
                 yield Static(id="delivery-title")
                 yield DeliveryHistoryTable(now=app.clock, tz=app.tz, id="delivery-history")
-        yield Footer(show_command_palette=False)
+        yield NotifyFooter()
 
     @property
     def table(self) -> ContactTable:

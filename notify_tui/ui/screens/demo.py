@@ -9,11 +9,12 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
-from textual.widgets import Footer, ProgressBar, Static
+from textual.widgets import ProgressBar, Static
 
 from notify_tui.ui.formatting import describe_error, plain
 from notify_tui.ui.messages import DemoBuilt, DemoProgressed, HistoryOpened
 from notify_tui.ui.screens.base import NotifyScreen
+from notify_tui.ui.widgets.footer import NotifyFooter
 
 INTRO = (
     "No campaigns yet, and no provider credentials: notify-tui is using its built-in sandbox "
@@ -44,7 +45,7 @@ class DemoScreen(NotifyScreen):
             yield Static(Text(INTRO), id="demo-intro")
             yield Static(Text("Starting…"), id="demo-stage")
             yield ProgressBar(total=None, show_eta=False, id="demo-progress")
-        yield Footer(show_command_palette=False)
+        yield NotifyFooter()
 
     def on_mount(self) -> None:
         self._build()

@@ -15,7 +15,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.timer import Timer
-from textual.widgets import Footer, OptionList, Static
+from textual.widgets import OptionList, Static
 
 from notify_tui.domain.phone import format_for_humans
 from notify_tui.domain.status import CODE_ADVICE, SendState, Status, advice_for
@@ -49,6 +49,7 @@ from notify_tui.ui.screens.opt_out_actions import OptOutActionsScreen, number_an
 from notify_tui.ui.text import safe_text
 from notify_tui.ui.widgets.campaign_header import CampaignHeader
 from notify_tui.ui.widgets.filter_input import FilterInput
+from notify_tui.ui.widgets.footer import NotifyFooter
 from notify_tui.ui.widgets.outage_banner import OutageBanner
 from notify_tui.ui.widgets.reason_list import ReasonList
 from notify_tui.ui.widgets.recipient_table import RecipientTable
@@ -241,7 +242,7 @@ class DetailsScreen(OptOutActionsScreen):
             yield FilterInput(placeholder="/ search number or name", id="search")
         yield RecipientTable(self.campaign_id, now=app.clock, tz=app.tz, id="recipients")
         yield Static(id="row-detail")
-        yield Footer(show_command_palette=False)
+        yield NotifyFooter()
 
     # Widgets
 

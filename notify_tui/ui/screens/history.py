@@ -11,7 +11,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
 from textual.timer import Timer
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
 from notify_tui.domain.status import RESUMABLE, UNSENT
 from notify_tui.store.campaigns import CampaignSummary, get_campaign
@@ -32,6 +32,7 @@ from notify_tui.ui.screens.base import NotifyScreen
 from notify_tui.ui.text import safe_text
 from notify_tui.ui.widgets.campaign_table import SUGGESTION_MARK, CampaignSource, CampaignTable
 from notify_tui.ui.widgets.filter_input import FilterInput
+from notify_tui.ui.widgets.footer import NotifyFooter
 from notify_tui.ui.widgets.outage_banner import OutageBanner
 from notify_tui.ui.widgets.virtual_table import VirtualTable
 
@@ -106,7 +107,7 @@ class HistoryScreen(NotifyScreen):
         yield CampaignTable(
             now=app.clock, tz=app.tz, progress=app.live.send_progress.get, id="campaigns"
         )
-        yield Footer(show_command_palette=False)
+        yield NotifyFooter()
 
     @property
     def table(self) -> CampaignTable:
@@ -204,7 +205,7 @@ class HistoryScreen(NotifyScreen):
         if action == "resume":
             tables = self.query(CampaignTable)
             if not tables or not self._resumable(tables.first().current_row):
-                return None  # shown dimmed: there is nothing to resume here
+                return False  # not offered: the selected campaign has nothing to resume
         return True
 
     @on(VirtualTable.CursorMoved, "#campaigns")

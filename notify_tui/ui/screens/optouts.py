@@ -9,7 +9,7 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 from textual.worker import get_current_worker
 
 from notify_tui.store.optouts import (
@@ -26,6 +26,7 @@ from notify_tui.ui.messages import OptOutsLoaded
 from notify_tui.ui.screens.opt_out_actions import OptOutActionsScreen, number_and_name
 from notify_tui.ui.text import safe_text
 from notify_tui.ui.widgets.filter_input import FilterInput
+from notify_tui.ui.widgets.footer import NotifyFooter
 from notify_tui.ui.widgets.optout_table import OptOutPages, OptOutTable
 from notify_tui.ui.widgets.virtual_table import CHUNK_SIZE, VirtualTable
 
@@ -116,7 +117,7 @@ class OptOutsScreen(OptOutActionsScreen):
             yield FilterInput(placeholder="/ search number or name", id="optouts-search")
         yield OptOutTable(now=app.clock, tz=app.tz, id="optouts")
         yield Static(id="optout-detail")
-        yield Footer(show_command_palette=False)
+        yield NotifyFooter()
 
     @property
     def table(self) -> OptOutTable:

@@ -132,9 +132,26 @@ class CampaignTable(VirtualTable[CampaignSummary]):
         self._progress = progress or (lambda _: None)
         self._styles: dict[str, Style] = {}
         columns: list[Column[CampaignSummary]] = [
-            Column("name", "Campaign", render=self._campaign_name, min_width=12, ratio=1),
+            # The name takes the room the numbers do not need, up to what a name needs; below
+            # 90 cells the recipients, below 110 the cost, and at 60 the percentage make room
+            # for it (Details shows them all): the outcomes and the state always stay.
+            Column(
+                "name",
+                "Campaign",
+                render=self._campaign_name,
+                min_width=19,
+                max_width=64,
+                ratio=1,
+            ),
             Column("sent", "Sent", render=self._sent, width=12),
-            Column("recipients", "Recipients", render=self._recipients, width=10, justify="right"),
+            Column(
+                "recipients",
+                "Recipients",
+                render=self._recipients,
+                width=10,
+                justify="right",
+                hide_below=90,
+            ),
             Column(
                 "delivered",
                 "Delivered",
@@ -148,6 +165,7 @@ class CampaignTable(VirtualTable[CampaignSummary]):
                 render=lambda c: percent(c.delivered, c.recipients),
                 width=6,
                 justify="right",
+                priority=1,
             ),
             Column(
                 "failed",
@@ -169,8 +187,7 @@ class CampaignTable(VirtualTable[CampaignSummary]):
                 render=lambda c: money_cell(c.cost),
                 width=8,
                 justify="right",
-                # At 80 columns the names need the room more; Details shows the cost.
-                hide_below=90,
+                hide_below=110,
             ),
         ]
         super().__init__(

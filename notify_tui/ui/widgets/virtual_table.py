@@ -46,6 +46,7 @@ __all__ = [
     "RowSource",
     "VirtualTable",
     "column_widths",
+    "fit_columns",
 ]
 
 RowT = TypeVar("RowT")
@@ -119,6 +120,12 @@ class Column(Generic[RowT]):
 
     `hide_below` leaves the column out when the table is narrower than that many cells, so
     that on a small terminal a column that matters less makes room for one that matters more.
+
+    `priority` says which columns go first when the minimums do not fit: the column with the
+    largest priority is left out (the rightmost of equals), then the next, until the rest fit.
+    Columns of priority 0 always stay (the table scrolls sideways if even they do not fit).
+    `max_width` caps a flexible column, so that a wide terminal does not give a name 130 cells:
+    the other flexible columns get the rest.
     """
 
     key: str
@@ -130,6 +137,8 @@ class Column(Generic[RowT]):
     min_width: int | None = None
     justify: Justify = "left"
     hide_below: int | None = None
+    priority: int = 0
+    max_width: int | None = None
 
     def __post_init__(self) -> None:
         if self.width is not None and self.width < 1:
@@ -138,6 +147,8 @@ class Column(Generic[RowT]):
             raise ValueError(f"column {self.key!r}: ratio must be at least 1")
         if self.min_width is not None and self.min_width < 1:
             raise ValueError(f"column {self.key!r}: min_width must be at least 1")
+        if self.max_width is not None and self.max_width < self.minimum_width:
+            raise ValueError(f"column {self.key!r}: max_width is below its minimum")
 
     @property
     def is_flexible(self) -> bool:
@@ -160,25 +171,55 @@ def column_widths(columns: Sequence[Column[Any]], available: int) -> list[int]:
     """Share `available` cells between the columns.
 
     Fixed columns keep their width; flexible ones get their minimum plus a ratio share of what
-    is left, the remainder going to the flexible column with the largest ratio. When even the
-    minimums do not fit, every column keeps its minimum and the table scrolls sideways.
+    is left (never more than their `max_width`), the remainder going to the flexible column with
+    the largest ratio that has room. When even the minimums do not fit, every column keeps its
+    minimum and the table scrolls sideways.
     """
     widths = [column.minimum_width for column in columns]
-    flexible = [index for index, column in enumerate(columns) if column.is_flexible]
+    growing = [index for index, column in enumerate(columns) if column.is_flexible]
     spare = available - sum(widths) - COLUMN_GAP * len(columns)
-    if spare <= 0 or not flexible:
-        return widths
-    total_ratio = sum(columns[index].ratio for index in flexible)
-    for index in flexible:
-        widths[index] += spare * columns[index].ratio // total_ratio
-    widest = max(flexible, key=lambda index: columns[index].ratio)
-    widths[widest] += spare - sum(spare * columns[i].ratio // total_ratio for i in flexible)
+    while spare > 0 and growing:
+        total_ratio = sum(columns[index].ratio for index in growing)
+        shares = {index: spare * columns[index].ratio // total_ratio for index in growing}
+        widest = max(growing, key=lambda index: columns[index].ratio)
+        shares[widest] += spare - sum(shares.values())
+        capped = []
+        for index in growing:
+            limit = columns[index].max_width
+            share = shares[index]
+            if limit is not None and widths[index] + share >= limit:
+                share = limit - widths[index]
+                capped.append(index)
+            widths[index] += share
+            spare -= share
+        if not capped:
+            break
+        growing = [index for index in growing if index not in capped]
     return widths
 
 
 def _span(rows: dict[int, Any]) -> tuple[int, int]:
     """The range of row indexes ``rows`` covers, as ``range`` arguments."""
     return (min(rows), max(rows) + 1) if rows else (0, 0)
+
+
+def fit_columns(columns: Sequence[Column[RowT]], available: int) -> tuple[Column[RowT], ...]:
+    """The columns shown in `available` cells: those whose `hide_below` the width reaches, less
+    the least useful (largest `priority`) while their minimums do not fit."""
+    shown = [
+        column for column in columns if column.hide_below is None or available >= column.hide_below
+    ]
+
+    def needed() -> int:
+        return sum(column.minimum_width + COLUMN_GAP for column in shown)
+
+    while needed() > available:
+        droppable = [index for index, column in enumerate(shown) if column.priority > 0]
+        if not droppable:
+            break
+        least = max(droppable, key=lambda index: (shown[index].priority, index))
+        del shown[least]
+    return tuple(shown)
 
 
 class VirtualTable(ScrollView, Generic[RowT], can_focus=True):
@@ -614,11 +655,7 @@ class VirtualTable(ScrollView, Generic[RowT], can_focus=True):
         if available == self._layout_width:
             return False
         self._layout_width = available
-        self._shown = tuple(
-            column
-            for column in self._columns
-            if column.hide_below is None or available >= column.hide_below
-        )
+        self._shown = fit_columns(self._columns, available)
         self._widths = column_widths(self._shown, available)
         self._line_width = max(available, sum(self._widths) + COLUMN_GAP * len(self._widths))
         self._strips.clear()

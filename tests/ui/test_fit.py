@@ -1,0 +1,61 @@
+"""Screens that fit: every column that matters is on screen at every size from 60x20 up, the
+name and reason columns take the room the numbers do not need, and no footer key is cut."""
+
+from __future__ import annotations
+
+import pytest
+from textual.widgets._footer import FooterKey
+
+from notify_tui.services.runtime import Runtime
+from notify_tui.store.models import Campaign
+from notify_tui.ui.app import make_app
+from notify_tui.ui.widgets.campaign_table import CampaignTable
+from tests.ui.seed import fixed_clock, seed_history, wait_until
+from tests.ui.shown import lines_of
+
+LONG_NAME = "Spring sale for every customer of the Brighton and Hove shops, second reminder"
+
+
+def seed_long_names() -> dict[str, int]:
+    ids = seed_history()
+    Campaign.update(name=LONG_NAME).where(Campaign.id == ids["Spring sale"]).execute()
+    return ids
+
+
+@pytest.mark.parametrize("size", [(60, 20), (80, 24), (100, 30), (200, 50)])
+async def test_history_columns_fit(runtime: Runtime, size: tuple[int, int]) -> None:
+    seed_long_names()
+    app = make_app(runtime, poll=False, first_run_demo=False, clock=fixed_clock)
+    async with app.run_test(size=size) as pilot:
+        table = app.screen.query_one(CampaignTable)
+        await wait_until(pilot, lambda: table.row_count == 3 and not table.reading)
+        await pilot.pause()
+        lines = lines_of(table)
+        header = lines[0]
+        for label in ("Campaign", "Sent", "Delivered", "Failed", "Unknown"):
+            assert label in header, (size, header)
+        assert table.virtual_size.width <= table.scrollable_content_region.width, size
+
+
+@pytest.mark.parametrize("size", [(60, 20), (80, 24)])
+async def test_history_footer_keys_fit(runtime: Runtime, size: tuple[int, int]) -> None:
+    seed_long_names()
+    app = make_app(runtime, poll=False, first_run_demo=False, clock=fixed_clock)
+    async with app.run_test(size=size) as pilot:
+        table = app.screen.query_one(CampaignTable)
+        await wait_until(pilot, lambda: table.row_count == 3 and not table.reading)
+        await pilot.pause()
+
+        def keys() -> list[FooterKey]:
+            return [key for key in app.screen.query(FooterKey) if key.display]
+
+        def whole() -> bool:
+            return all(
+                key.region.right <= size[0] and key.region.width > len(key.description)
+                for key in keys()
+            )
+
+        # The footer lays its keys out after the screen's first refresh.
+        await wait_until(pilot, lambda: bool(keys()) and whole())
+        shown = [key.description for key in keys()]
+        assert "Resume" in shown and "Help" in shown, shown
