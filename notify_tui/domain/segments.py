@@ -7,7 +7,6 @@ characters count twice. Any character outside GSM-7 switches the whole message t
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Literal
@@ -71,18 +70,3 @@ def count_segments(body: str) -> SegmentInfo:
 def estimate_cost(segments: int, price_per_segment: Decimal) -> Decimal:
     """The estimated cost of ``segments`` segments at ``price_per_segment`` (never negative)."""
     return abs(price_per_segment) * max(segments, 0)
-
-
-_PLACEHOLDER = re.compile(r"\{[^{}\s]{1,40}\}")
-
-
-def placeholder_note(body: str) -> str | None:
-    """A warning when ``body`` has what looks like a mail-merge field (``{name}``): there is no
-    mail-merge, so every recipient gets the braces exactly as typed."""
-    found = _PLACEHOLDER.search(body)
-    if found is None:
-        return None
-    return (
-        f"{found.group(0)} is sent as typed, braces included: messages are not personalised "
-        "(no mail-merge)"
-    )

@@ -34,7 +34,7 @@ from pathlib import Path
 
 from notify_tui.domain.phone import DEFAULT_REGION, format_for_humans, normalize
 from notify_tui.errors import NotifyError
-from notify_tui.store.contacts import ContactInput, DuplicateLine, contact_import, iter_contacts
+from notify_tui.store.contacts import ContactInput, DuplicateLine, contact_import, iter_audience
 from notify_tui.store.sending import NewRecipient
 
 MAX_REJECTION_DETAILS = 1000
@@ -602,12 +602,14 @@ def read_audience(
             detail(line.number, why, value)
             audience.recipients.append(NewRecipient(value, name, invalid_reason=result.error))
             continue
-        audience.recipients.append(NewRecipient(result.e164, name))
+        audience.recipients.append(
+            NewRecipient(result.e164, name, attributes=line.attributes or None)
+        )
     return audience
 
 
 def all_contacts_recipients() -> Iterator[NewRecipient]:
     """Every contact of the workspace as a recipient, opted-out ones included (the campaign
     skips and counts them), read a page at a time."""
-    for phone, name, _opted_out in iter_contacts():
-        yield NewRecipient(phone, name)
+    for phone, name, attributes in iter_audience():
+        yield NewRecipient(phone, name, attributes=attributes or None)

@@ -36,7 +36,7 @@ async def adopt(client: TwilioClient, campaign_id: int, item: ReviewItem, sid: s
         raise ReviewError(f"the provider has no message {sid}") from None
     if message.sid != sid:
         raise ReviewError(f"asked for {sid}, the provider answered about {message.sid}")
-    if not matches(campaign, item.phone, message):
+    if not matches(campaign, item.phone, message, item.body):
         raise ReviewError(
             f"{sid} is not this campaign's message to {item.phone} (number, body or sender differ)"
         )

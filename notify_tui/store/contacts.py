@@ -159,6 +159,25 @@ def iter_contacts(batch: int = 1000) -> Iterator[tuple[str, str, bool]]:
         after = rows[-1][0]
 
 
+def iter_audience(batch: int = 1000) -> Iterator[tuple[str, str, dict[str, str]]]:
+    """Every contact as ``(phone, name, attributes)``, in id order, a page at a time: a
+    campaign's audience, its attributes for a personal message's fields."""
+    after = 0
+    while True:
+        rows = list(
+            Contact.select(Contact.id, Contact.phone, Contact.name, Contact.attributes)
+            .where(Contact.id > after)
+            .order_by(Contact.id)
+            .limit(batch)
+            .tuples()
+        )
+        if not rows:
+            return
+        for _, phone, name, attributes in rows:
+            yield phone, name or "", decode_attributes(attributes)
+        after = rows[-1][0]
+
+
 # -- imports ---------------------------------------------------------------------------------
 
 

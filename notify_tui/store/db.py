@@ -35,7 +35,7 @@ from notify_tui.store.models import (
     database,
 )
 
-SCHEMA_VERSION = 7
+SCHEMA_VERSION = 8
 """Bump this and add a step to ``MIGRATIONS`` whenever a table changes."""
 
 Migration = Callable[[Database, SchemaMigrator], None]
@@ -100,6 +100,12 @@ def _add_status_callbacks(db: Database, migrator: SchemaMigrator) -> None:
         db.execute_sql('ALTER TABLE "campaign" ADD COLUMN "pushed" INTEGER NOT NULL DEFAULT 0')
 
 
+def _add_message_body(db: Database, migrator: SchemaMigrator) -> None:
+    """Version 8: each recipient's own text (personal messages), recorded before it is sent."""
+    if "body" not in {c.name for c in db.get_columns("message", _schema(db))}:
+        db.execute_sql('ALTER TABLE "message" ADD COLUMN "body" TEXT')
+
+
 MIGRATIONS: dict[int, Migration] = {
     2: _add_suggestions,
     3: _money_in_micros,
@@ -107,6 +113,7 @@ MIGRATIONS: dict[int, Migration] = {
     5: _add_attempt_deadline,
     6: _add_sender_pace,
     7: _add_status_callbacks,
+    8: _add_message_body,
 }
 """``MIGRATIONS[n]`` takes a workspace from version ``n - 1`` to ``n``."""
 

@@ -153,6 +153,9 @@ class Message(BaseModel):
     polls = IntegerField(default=0)
     lease_owner = CharField(max_length=64, null=True)
     lease_until = DateTimeField(null=True)
+    body = TextField(null=True)
+    """This recipient's own text (a personal message), recorded before it is sent; ``None``:
+    the campaign's body."""
 
     class Meta:
         indexes = (

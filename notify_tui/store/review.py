@@ -28,6 +28,8 @@ class ReviewItem:
     phone: str
     name: str
     note: str
+    body: str | None = None
+    """The recipient's own text (a personal message), or ``None``: the campaign's body."""
 
 
 def needs_review(campaign_id: int, phone: str | None = None) -> list[ReviewItem]:
@@ -36,11 +38,13 @@ def needs_review(campaign_id: int, phone: str | None = None) -> list[ReviewItem]
     if phone is not None:
         condition &= Message.phone == phone
     select = (
-        Message.select(Message.id, Message.phone, Message.name, Message.note)
+        Message.select(Message.id, Message.phone, Message.name, Message.note, Message.body)
         .where(condition)
         .order_by(Message.id)
     )
-    return [ReviewItem(int(i), p, n or "", note or "") for i, p, n, note in select.tuples()]
+    return [
+        ReviewItem(int(i), p, n or "", note or "", body) for i, p, n, note, body in select.tuples()
+    ]
 
 
 def review_counts(campaign_ids: Sequence[int]) -> dict[int, int]:

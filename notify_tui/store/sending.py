@@ -7,8 +7,8 @@ what may have gone out; ``(campaign, phone)`` is unique, so no number can be que
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from peewee import Field, PostgresqlDatabase, fn
@@ -30,6 +30,10 @@ class NewRecipient:
     phone: str
     name: str = ""
     invalid_reason: str | None = None
+    attributes: Mapping[str, str] | None = None
+    """The contact's attribute columns, for a personal message's fields."""
+    body: str | None = None
+    """This recipient's own text (a personal message), or ``None``: the campaign's body."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +55,8 @@ class Submission:
     send_state: SendState
     attempted_at: datetime | None
     attempt_deadline: datetime | None = None
+    body: str | None = None
+    """The recipient's own text, or ``None``: the campaign's body."""
 
 
 def _contact_ids(phones: Sequence[str], names: dict[str, str], now: datetime) -> dict[str, int]:
@@ -71,8 +77,8 @@ def _contact_ids(phones: Sequence[str], names: dict[str, str], now: datetime) ->
 
 _INSERT_MESSAGE = (
     f'INSERT INTO "{Message._meta.table_name}" ("campaign_id", "contact_id", "phone", "name", '
-    '"send_state", "status", "reason", "detail", "updated_at", "resolved_at", "polls") '
-    "VALUES ({p}, {p}, {p}, {p}, {p}, {p}, {p}, {p}, {p}, {p}, 0)"
+    '"send_state", "status", "reason", "detail", "updated_at", "resolved_at", "body", "polls") '
+    "VALUES ({p}, {p}, {p}, {p}, {p}, {p}, {p}, {p}, {p}, {p}, {p}, 0)"
 )
 
 
@@ -134,6 +140,7 @@ def add_recipients(
                     None,
                     stamp,
                     None,
+                    r.body,
                 )
             )
         failed, invalid_number = Status.FAILED.value, Reason.INVALID_NUMBER.value
@@ -151,6 +158,7 @@ def add_recipients(
                     r.invalid_reason,
                     stamp,
                     stamp,
+                    r.body,
                 )
             )
         write(final=True)
@@ -175,6 +183,7 @@ def to_submit(campaign_id: int, limit: int, after_id: int = 0) -> list[Submissio
             Message.send_state,
             Message.attempted_at,
             Message.attempt_deadline,
+            Message.body,
         )
         .where(
             (Message.campaign == campaign_id)
@@ -185,8 +194,8 @@ def to_submit(campaign_id: int, limit: int, after_id: int = 0) -> list[Submissio
         .limit(limit)
     )
     return [
-        Submission(m, phone, SendState(state), at, deadline)
-        for m, phone, state, at, deadline in select.tuples()
+        Submission(m, phone, SendState(state), at, deadline, body)
+        for m, phone, state, at, deadline, body in select.tuples()
     ]
 
 
@@ -237,6 +246,8 @@ class Claimed:
     """``(message_id, phone)`` of each message now ``attempting``, in id order."""
     attempted_at: datetime
     skipped_opted_out: int
+    bodies: dict[int, str] = field(default_factory=dict)
+    """The own text of each claimed message that has one (a personal message)."""
 
 
 def claim_for_submit(
@@ -253,12 +264,13 @@ def claim_for_submit(
     """
     now = now or utcnow()
     claimed: list[tuple[int, str]] = []
+    bodies: dict[int, str] = {}
     skipped: list[int] = []
     with database.atomic():
         for start in range(0, len(message_ids), _BATCH):
             chunk = list(message_ids[start : start + _BATCH])
             rows = list(
-                Message.select(Message.id, Message.phone)
+                Message.select(Message.id, Message.phone, Message.body)
                 .where(
                     Message.id.in_(chunk)
                     & (Message.campaign == campaign_id)
@@ -267,9 +279,10 @@ def claim_for_submit(
                 .order_by(Message.id)
                 .tuples()
             )
-            opted = opted_out_phones(phone for _, phone in rows)
-            skipped.extend(message_id for message_id, phone in rows if phone in opted)
-            claimed.extend((m, p) for m, p in rows if p not in opted)
+            opted = opted_out_phones(phone for _, phone, _ in rows)
+            skipped.extend(message_id for message_id, phone, _ in rows if phone in opted)
+            claimed.extend((m, p) for m, p, _ in rows if p not in opted)
+            bodies.update((m, b) for m, p, b in rows if p not in opted and b is not None)
         for start in range(0, len(skipped), _BATCH):
             Message.delete().where(Message.id.in_(skipped[start : start + _BATCH])).execute()
         if skipped:
@@ -280,7 +293,7 @@ def claim_for_submit(
         ids = [m for m, _ in claimed]
         for start in range(0, len(ids), _BATCH):
             mark_attempting(ids[start : start + _BATCH], now, deadline)
-    return Claimed(claimed, now, len(skipped))
+    return Claimed(claimed, now, len(skipped), bodies)
 
 
 def release_to_pending(message_ids: Sequence[int]) -> None:

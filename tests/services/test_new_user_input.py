@@ -70,19 +70,43 @@ def test_send_with_an_empty_message_says_so_before_reading_the_file(
     assert captured.out == ""
 
 
-def test_send_warns_that_braces_are_sent_as_typed(
+def test_send_previews_each_recipients_own_text_and_refuses_a_blank(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    path = write(tmp_path, "phone,name\n4155550100,Ann\n")
+    path = write(tmp_path, "phone,name,city\n4155550100,Ann Lee,Oslo\n4155550101,,Łódź\n")
 
-    code = main(["send", "--name", "N", "--message", "Hi {name}!", "--csv", str(path), "--yes"])
+    code = main(
+        [
+            "send", "--name", "N", "--message", "Hi {first_name|there} in {city} {{x}}",
+            "--csv", str(path), "--yes",
+        ]
+    )  # fmt: skip
 
     out = capsys.readouterr().out
     assert code == 0, out
-    assert "Note: {name} is sent as typed, braces included" in out
-    assert Campaign.get().body == "Hi {name}!"
-    main(["send", "--name", "M", "--message", "Hi Ann", "--csv", str(path), "--yes"])
-    assert "sent as typed" not in capsys.readouterr().out
+    assert "sent as typed" not in out
+    assert "Message: personal ({first_name|there}, {city}), each recipient's own text: 1 " in out
+    assert "  1 recipient in UCS-2 because of their values: +14155550101 ('Ł')" in out
+    assert "Preview:\n  Ann Lee (+14155550100): Hi Ann in Oslo {x}\n" in out
+    assert "  +14155550101: Hi there in Łódź {x}\n" in out
+    assert Campaign.get().body == "Hi {first_name|there} in {city} {{x}}"
+    assert sorted(m.body for m in Message.select()) == [
+        "Hi Ann in Oslo {x}",
+        "Hi there in Łódź {x}",
+    ]
+
+    assert main(["send", "--name", "M", "--message", "Hi {first_name}", "--csv", str(path)]) == 1
+    captured = capsys.readouterr()
+    assert captured.err == (
+        "notify-tui: error: 1 recipient would get a blank: +14155550101 has no {first_name}; "
+        "add a fallback, like {first_name|...}\n"
+    )
+    assert main(["send", "--name", "M", "--message", "Hi {first", "--csv", str(path)]) == 1
+    assert capsys.readouterr().err == (
+        "notify-tui: error: message template, column 4: a '{' that is never closed (write {{ "
+        "for a literal brace)\n"
+    )
+    assert Campaign.select().count() == 1
 
 
 def test_poll_until_settled_says_why_messages_remain_unknown(

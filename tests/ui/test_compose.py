@@ -100,10 +100,16 @@ async def test_counts_size_encoding_and_cost_as_you_type(runtime: Runtime) -> No
         assert "8 characters · GSM-7 · 1 segment (150 to spare)" in size
         assert "$0.0079 a message" in size
         assert "≈ $0.0474 for 6 contacts" in size  # not "≈ $0.05" (issue 14)
-        # No mail-merge: the braces go out as typed, and the screen says so (issue 14).
+        # A field: filled in per recipient, and the screen says so (issue 17).
         assert text_of(app, "#compose-encoding") == (
-            "{you} is sent as typed, braces included: messages are not personalised "
-            "(no mail-merge)."
+            "Personal message: {you} filled in for each recipient (the review shows their "
+            "segments; {{ and }} are literal braces)."
+        )
+        body = screen.query_one("#compose-body", TextArea)
+        body.text = "Hi {you"
+        await pilot.pause()
+        assert text_of(app, "#compose-encoding") == (
+            "message template, column 4: a '{' that is never closed (write {{ for a literal brace)."
         )
         body = screen.query_one("#compose-body", TextArea)
         body.text = "Hi you"

@@ -100,13 +100,14 @@ def judge(
     window: AttemptWindow,
     listed: list[ProviderMessage],
     taken: set[str],
+    body: str | None = None,
 ) -> LookupResult:
     """The verdict on ``listed`` (the provider's messages to ``phone``), pure: no I/O."""
     inside: dict[str, ProviderMessage] = {}
     near: dict[str, ProviderMessage] = {}
     for message in listed:
         sid = message.sid
-        if not sid or sid in taken or not matches(campaign, phone, message):
+        if not sid or sid in taken or not matches(campaign, phone, message, body):
             continue
         created = message.date_created
         if created is None:
@@ -128,8 +129,11 @@ async def find_created(
     phone: str,
     window: AttemptWindow,
     taken_sids: TakenSids,
+    body: str | None = None,
 ) -> LookupResult:
     """Look for what a create to ``phone`` during ``window`` made, and judge it (``judge``).
+
+    ``body``: the recipient's own text (a personal message); ``None``: the campaign's body.
 
     Raises ``ProviderError`` when the provider can't be asked (the caller tries again later).
     """
@@ -145,7 +149,7 @@ async def find_created(
         async for page in client.list_messages(to=phone, page_size=100, **filters):
             pages += 1
             for message in page:
-                if message.sid and matches(campaign, phone, message):
+                if message.sid and matches(campaign, phone, message, body):
                     listed[message.sid] = message
             # Newest first: once a whole page is well before the attempt, stop reading.
             older = [m for m in page if m.date_created and m.date_created < since]
@@ -154,16 +158,20 @@ async def find_created(
     if not listed:
         return LookupResult(Verdict.ABSENT)
     taken = await taken_sids(list(listed))
-    return judge(campaign, phone, window, list(listed.values()), taken)
+    return judge(campaign, phone, window, list(listed.values()), taken, body)
 
 
-def matches(campaign: CampaignSummary, phone: str, message: ProviderMessage) -> bool:
-    """Whether ``message`` may be this campaign's create to ``phone`` (time aside)."""
+def matches(
+    campaign: CampaignSummary, phone: str, message: ProviderMessage, body: str | None = None
+) -> bool:
+    """Whether ``message`` may be this campaign's create to ``phone`` (time aside): its text is
+    ``body`` (the recipient's own, for a personal message) or else the campaign's body."""
     if message.to != phone:
         return False
-    body = message.body or ""
+    expected = campaign.body if body is None else body
+    sent = message.body or ""
     # A trial account prefixes the body with a notice: the end still matches.
-    if body != campaign.body and not body.endswith(campaign.body):
+    if sent != expected and not sent.endswith(expected):
         return False
     if campaign.messaging_service_sid:
         return message.messaging_service_sid == campaign.messaging_service_sid

@@ -4,8 +4,8 @@ then recording it with every recipient, before anything is submitted."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Protocol
 
@@ -15,9 +15,16 @@ from notify_tui.domain.segments import (
     SegmentInfo,
     count_segments,
     estimate_cost,
-    placeholder_note,
 )
 from notify_tui.domain.status import CampaignState
+from notify_tui.domain.template import (
+    Template,
+    TemplateError,
+    parse,
+    recipient_values,
+    unknown_fields,
+)
+from notify_tui.domain.text import visible
 from notify_tui.errors import NotifyError
 from notify_tui.store.campaigns import create_campaign
 from notify_tui.store.models import database
@@ -43,6 +50,38 @@ class RecipientLike(Protocol):
     @property
     def invalid_reason(self) -> str | None: ...
 
+    @property
+    def attributes(self) -> Mapping[str, str] | None: ...
+
+
+PREVIEWS = 3
+"""Recipients whose own text a plan shows."""
+
+SHOWN = 5
+"""Recipients named per notable group (UCS-2, more segments, a missing value)."""
+
+
+@dataclass(frozen=True)
+class MergeStats:
+    """What a personal message comes to across the audience to send."""
+
+    min_segments: int
+    max_segments: int
+    total_segments: int
+    ucs2: int
+    """Recipients whose own text is UCS-2 when the template alone is not."""
+    ucs2_examples: list[tuple[str, str]]
+    """``(who, the character)`` for the first few of them."""
+    longer: int
+    """Recipients whose text takes more segments than the fewest."""
+    longer_examples: list[tuple[str, int]]
+    previews: list[tuple[str, str]]
+    """``(who, text)`` for the first few recipients to send."""
+
+
+def _who(recipient: NewRecipient) -> str:
+    return f"{recipient.name} ({recipient.phone})" if recipient.name else recipient.phone
+
 
 @dataclass(frozen=True)
 class CampaignPlan:
@@ -60,11 +99,13 @@ class CampaignPlan:
     invalid: int
     duplicates: int
     segment_info: SegmentInfo
+    merge: MergeStats | None = None
+    """For a personal message (a template with fields): its range across the audience."""
 
     @property
     def segments(self) -> int:
-        """Segments per message."""
-        return self.segment_info.segments
+        """Segments per message (the most any recipient's own text takes)."""
+        return self.merge.max_segments if self.merge else self.segment_info.segments
 
     @property
     def encoding(self) -> str:
@@ -72,9 +113,14 @@ class CampaignPlan:
         return self.segment_info.encoding
 
     @property
+    def total_segments(self) -> int:
+        """Segments of all the messages to send."""
+        return self.merge.total_segments if self.merge else self.segments * self.to_send
+
+    @property
     def estimated_cost(self) -> Decimal:
         """What the messages to send are estimated to cost."""
-        return estimate_cost(self.segments * self.to_send, self.price_per_segment)
+        return estimate_cost(self.total_segments, self.price_per_segment)
 
     @property
     def money_saved(self) -> Decimal:
@@ -85,17 +131,27 @@ class CampaignPlan:
         """The plan as a few lines of plain text, for a confirmation prompt."""
         info = self.segment_info
         trigger = f" (because of {info.ucs2_trigger!r})" if info.ucs2_trigger else ""
-        lines = [
-            f"Campaign: {self.name}",
-            f"Message: {info.characters} characters, {info.encoding}{trigger}, "
-            f"{info.segments} segment{'s' if info.segments != 1 else ''} per message",
-            *([f"Note: {note}"] if (note := placeholder_note(self.body)) else []),
+        lines = [f"Campaign: {self.name}"]
+        if self.merge is None:
+            lines.append(
+                f"Message: {info.characters} characters, {info.encoding}{trigger}, "
+                f"{info.segments} segment{'s' if info.segments != 1 else ''} per message"
+            )
+        else:
+            lines.extend(self.merge_lines())
+        lines += [
             f"Recipients: {self.to_send:,} to send, {self.skipped_opted_out:,} skipped (opted "
             f"out), {self.invalid:,} invalid (recorded as Failed, not sent), "
             f"{self.duplicates:,} duplicates",
             f"Estimated cost: {format_money(self.estimated_cost, estimate=True)} "
-            f"({self.segments * self.to_send:,} segments at "
-            f"{format_money(self.price_per_segment, unit=True)})",
+            f"({self.total_segments:,} segments at "
+            f"{format_money(self.price_per_segment, unit=True)}"
+            + (
+                f"; {format_money(self.price_per_segment * self.merge.min_segments)}"
+                f"–{format_money(self.price_per_segment * self.merge.max_segments)} per message)"
+                if self.merge
+                else ")"
+            ),
         ]
         if self.skipped_opted_out:
             lines.append(
@@ -103,6 +159,50 @@ class CampaignPlan:
                 + format_money(self.money_saved, estimate=True)
             )
         return lines
+
+    def merge_lines(self) -> list[str]:
+        """A personal message's lines: its range across the audience, who goes UCS-2 or takes
+        more segments, and a few recipients' own texts (none for a plain message)."""
+        if self.merge is None:
+            return []
+        merge = self.merge
+        info = self.segment_info
+        low, high = merge.min_segments, merge.max_segments
+        span = f"{low}" if low == high else f"{low}–{high}"
+        fields = ", ".join(dict.fromkeys(str(f) for f in parse(self.body).fields))
+        lines = [
+            f"Message: personal ({fields}), each recipient's own text: {span} "
+            f"segment{'' if high == 1 else 's'} per message, {info.encoding}{trigger_of(info)} "
+            f"for the template"
+        ]
+        if merge.ucs2:
+            named = ", ".join(f"{who} ({char!r})" for who, char in merge.ucs2_examples)
+            more = (
+                f" and {merge.ucs2 - len(merge.ucs2_examples):,} more" if merge.ucs2 > SHOWN else ""
+            )
+            lines.append(
+                f"  {merge.ucs2:,} recipient{'' if merge.ucs2 == 1 else 's'} in UCS-2 because of "
+                f"their values: {named}{more}"
+            )
+        if merge.longer:
+            named = ", ".join(f"{who} ({n})" for who, n in merge.longer_examples)
+            more = (
+                f" and {merge.longer - len(merge.longer_examples):,} more"
+                if merge.longer > SHOWN
+                else ""
+            )
+            lines.append(
+                f"  {merge.longer:,} recipient{'' if merge.longer == 1 else 's'} take more than "
+                f"{low} segment{'' if low == 1 else 's'}: {named}{more}"
+            )
+        lines.append("Preview:")
+        lines.extend(f"  {who}: {text}" for who, text in merge.previews)
+        return lines
+
+
+def trigger_of(info: SegmentInfo) -> str:
+    """`` (because of '’')`` for a UCS-2 body, else nothing."""
+    return f" (because of {info.ucs2_trigger!r})" if info.ucs2_trigger else ""
 
 
 @dataclass(frozen=True)
@@ -125,6 +225,10 @@ def check_campaign(
         raise SendError("the campaign needs a name")
     if not body.strip():
         raise SendError("the message is empty")
+    try:
+        parse(body)
+    except TemplateError as exc:
+        raise SendError(str(exc)) from None
     info = count_segments(body)
     if info.too_long:
         raise SendError(
@@ -149,6 +253,11 @@ def plan_campaign(
 
     Numbers not in E.164 are normalised with ``region``. Raises ``SendError`` for an empty name
     or body, a body the provider would refuse for its length, or no sender.
+
+    A personal message (a template with fields, ``domain.template``) is rendered for each
+    recipient to send, and refused (``SendError``) when a field without a fallback is empty for
+    every recipient, or for some of them (how many, and the first few, are named): nobody gets
+    "Hi ,". Each recipient's own text is kept in the plan and recorded with them.
     """
     name, info = check_campaign(name, body, sender, messaging_service_sid)
     seen: set[str] = set()
@@ -165,8 +274,13 @@ def plan_campaign(
         seen.add(phone)
         if reason is not None:
             invalid += 1
-        unique.append(NewRecipient(phone, recipient.name or "", reason))
+        attributes = getattr(recipient, "attributes", None)
+        unique.append(NewRecipient(phone, recipient.name or "", reason, attributes))
     opted = opted_out_phones(r.phone for r in unique if r.invalid_reason is None)
+    template = parse(body)
+    merge = None
+    if template.personal:
+        unique, merge = _merge(template, info, unique, opted)
     return CampaignPlan(
         name=name,
         body=body,
@@ -179,7 +293,75 @@ def plan_campaign(
         invalid=invalid,
         duplicates=duplicates,
         segment_info=info,
+        merge=merge,
     )
+
+
+def _merge(
+    template: Template, info: SegmentInfo, recipients: list[NewRecipient], opted: set[str]
+) -> tuple[list[NewRecipient], MergeStats]:
+    """Each recipient to send with their own text, and what that comes to; ``SendError`` when
+    a field without a fallback has no value (for anyone, or for some)."""
+    sendable = [r for r in recipients if r.invalid_reason is None and r.phone not in opted]
+    values = [recipient_values(r.name, r.attributes) for r in sendable]
+    unknown = unknown_fields(template, values)
+    if unknown and sendable:
+        field_ = unknown[0]
+        raise SendError(
+            f"no recipient has a value for {field_}: add a fallback, like "
+            f"{{{field_.name}|...}}, or choose a column the contacts have"
+        )
+    lacking = [
+        (r, missing)
+        for r, v in zip(sendable, values, strict=True)
+        if (missing := template.missing(v))
+    ]
+    if lacking:
+        named = "; ".join(
+            f"{_who(r)} has no {', '.join(str(f) for f in fields)}" for r, fields in lacking[:SHOWN]
+        )
+        more = f" and {len(lacking) - SHOWN:,} more" if len(lacking) > SHOWN else ""
+        raise SendError(
+            f"{len(lacking):,} recipient{'' if len(lacking) == 1 else 's'} would get a blank: "
+            f"{named}{more}; add a fallback, like {{{lacking[0][1][0].name}|...}}"
+        )
+    rendered: dict[str, str] = {}
+    measured: dict[str, SegmentInfo] = {}
+    for recipient, value in zip(sendable, values, strict=True):
+        text = template.render(value)
+        rendered[recipient.phone] = text
+        if text not in measured:
+            measured[text] = count_segments(text)
+            if measured[text].too_long:
+                raise SendError(
+                    f"the message for {_who(recipient)} has {measured[text].characters:,} "
+                    "characters: the provider refuses more than 1,600"
+                )
+    sizes = [measured[rendered[r.phone]] for r in sendable]
+    low = min((s.segments for s in sizes), default=info.segments)
+    high = max((s.segments for s in sizes), default=info.segments)
+    ucs2 = [
+        (_who(r), s.ucs2_trigger or "")
+        for r, s in zip(sendable, sizes, strict=True)
+        if s.encoding == "UCS-2" and info.encoding == "GSM-7"
+    ]
+    longer = [
+        (_who(r), s.segments) for r, s in zip(sendable, sizes, strict=True) if s.segments > low
+    ]
+    stats = MergeStats(
+        min_segments=low,
+        max_segments=high,
+        total_segments=sum(s.segments for s in sizes),
+        ucs2=len(ucs2),
+        ucs2_examples=ucs2[:SHOWN],
+        longer=len(longer),
+        longer_examples=longer[:SHOWN],
+        previews=[(_who(r), visible(rendered[r.phone])) for r in sendable[:PREVIEWS]],
+    )
+    with_bodies = [
+        replace(r, body=rendered[r.phone]) if r.phone in rendered else r for r in recipients
+    ]
+    return with_bodies, stats
 
 
 def record_campaign(plan: CampaignPlan) -> PreparedCampaign:

@@ -114,6 +114,8 @@ class _Work:
     tries: int = 0
     ambiguous: bool = False
     """The create may have reached the provider: look it up before anything else."""
+    body: str | None = None
+    """The recipient's own recorded text (a personal message), or ``None``: the campaign's."""
 
 
 @dataclass(slots=True)
@@ -518,6 +520,7 @@ class _CampaignSender:
                                 # create could have taken.
                                 deadline = attempted_at + self.budget
                             work = _Work(row.message_id, row.phone, attempted_at, deadline)
+                            work.body = row.body
                             work.last_try_at = attempted_at
                             work.ambiguous = True
                             await self.queue.put(work)
@@ -545,6 +548,7 @@ class _CampaignSender:
         for index, (message_id, phone) in enumerate(claimed.messages):
             work = _Work(message_id, phone, attempted_at, deadline, None, attempted_at)
             work.tries = tries.get(message_id, 0)
+            work.body = claimed.bodies.get(message_id)
             try:
                 await self.queue.put(work)
             except asyncio.CancelledError:
@@ -641,7 +645,7 @@ class _CampaignSender:
         try:
             message = await self.client.create_message(
                 work.phone,
-                campaign.body,
+                campaign.body if work.body is None else work.body,
                 from_=None if campaign.messaging_service_sid else campaign.sender,
                 messaging_service_sid=campaign.messaging_service_sid,
                 status_callback=self.status_callback,
@@ -810,6 +814,7 @@ class _CampaignSender:
                     work.phone,
                     window,
                     partial(self.db.call, sending.linked_sids, except_message_id=work.message_id),
+                    body=work.body,
                 )
             except (AuthenticationError, NotFoundError) as error:
                 # Still attempting: a resume with the right settings looks it up.

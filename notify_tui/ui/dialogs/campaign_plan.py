@@ -41,6 +41,10 @@ def plan_table(plan: CampaignPlan, audience: AudienceSummary, rate: float | None
         + ucs2_reason(info.ucs2_trigger)
         + Text(f" · {plural(info.segments, 'segment')} each"),
     )
+    if plan.merge is not None:
+        # A personal message: each recipient's own text, its range and a few previews.
+        for index, merged in enumerate(plan.merge_lines()):
+            table.add_row("Personal" if index == 0 else "", safe_text(merged.strip()))
     if audience.label == "all contacts":
         where = Text(f"all contacts ({count(audience.rows)})")
     else:
@@ -71,7 +75,7 @@ def plan_table(plan: CampaignPlan, audience: AudienceSummary, rate: float | None
             "Unusable",
             Text(f"{plural(audience.unusable, 'line')} of the file left out (why: see File)"),
         )
-    segments = plan.segments * plan.to_send
+    segments = plan.total_segments
     table.add_row(
         "Cost",
         Text(money(plan.estimated_cost, estimate=True), style="bold")

@@ -23,8 +23,8 @@ from notify_tui.domain.segments import (
     SegmentInfo,
     count_segments,
     estimate_cost,
-    placeholder_note,
 )
+from notify_tui.domain.template import template_note
 from notify_tui.services.contacts_import import (
     ContactsFileError,
     all_contacts_recipients,
@@ -216,10 +216,10 @@ class ComposeScreen(NotifyScreen):
                 line.append(f" · {money(total, estimate=True)} for {plural(to_send, 'contact')}")
         self.query_one("#compose-size", Static).update(line)
         note = encoding_line(info)
-        placeholder = placeholder_note(self.body)
-        if placeholder:
-            # No mail-merge yet: a {name} would reach every recipient as typed.
-            note.append("\n" if note else "").append(placeholder + ".", style="bold")
+        merge = template_note(self.body)
+        if merge:
+            # Fields are filled in per recipient; a syntax error names its column.
+            note.append("\n" if note else "").append(merge + ".", style="bold")
         self.query_one("#compose-encoding", Static).update(note)
 
     def _show_audience(self) -> None:
