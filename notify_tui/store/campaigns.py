@@ -171,6 +171,17 @@ def set_state(campaign_id: int, state: CampaignState, *, now: datetime | None = 
     Campaign.update(update).where(Campaign.id == campaign_id).execute()
 
 
+def last_interrupted_campaign() -> int | None:
+    """The newest campaign whose sending stopped before the end (``interrupted``), if any."""
+    row = (
+        Campaign.select(Campaign.id)
+        .where(Campaign.state == CampaignState.INTERRUPTED.value)
+        .order_by(Campaign.id.desc())
+        .first()
+    )
+    return None if row is None else int(row.id)
+
+
 def tally_series(campaign_id: int) -> list[tuple[datetime, int, int]]:
     """Resolutions per minute (minute, delivered, failed), oldest first: the sparkline's data."""
     select = (

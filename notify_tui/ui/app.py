@@ -83,7 +83,8 @@ class NotifyApp(App[int]):
             "Quit",
             id="app.quit",
             priority=True,
-            tooltip="Quit notify-tui (sending and polling resume on the next start)",
+            tooltip="Quit notify-tui (asks first while sending; a campaign stopped mid-send is "
+            "left interrupted and offered for resuming at the next start, never resumed by itself)",
         ),
     ]
 
@@ -101,6 +102,8 @@ class NotifyApp(App[int]):
         self.poll = poll
         """Whether Unknown messages are resolved live."""
         self.first_run_demo = first_run_demo
+        self.offer_resume = True
+        """Whether History, when first shown, offers to resume an interrupted campaign."""
         self.clock = clock
         """Now, as naive UTC (fixed in snapshot tests)."""
         self.tz = tz

@@ -57,6 +57,7 @@ async def test_resume_an_interrupted_campaign(fast: Runtime, sandbox: SandboxApp
     set_state(campaign_id, "sending")
     set_state(campaign_id, "interrupted")
     app = make_app(fast, poll=False, first_run_demo=False, clock=fixed_clock)
+    app.offer_resume = False  # the key, not the offer at start (tested below)
     async with app.run_test(notifications=True, size=(80, 24)) as pilot:
         assert "interrupted" in table(app).render_line(1).text
         dialog = await press_resume(app, pilot)
@@ -185,3 +186,33 @@ async def test_two_campaigns_from_one_number_say_they_share_it(
         )
         assert "waiting: +1 500-555-0006" in screen.header.render().plain
         await pilot.press("ctrl+q", "y")
+
+
+async def test_on_start_an_interrupted_campaign_is_offered_for_resuming_never_resumed_silently(
+    fast: Runtime, sandbox: SandboxApp
+) -> None:
+    campaign_id = record("Stopped by quit", 5)
+    set_state(campaign_id, "sending")
+    set_state(campaign_id, "interrupted")
+    app = make_app(fast, poll=False, first_run_demo=False, clock=fixed_clock)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_until(pilot, lambda: isinstance(app.screen, ConfirmDialog))
+        question = str(app.screen.query_one("#confirm-question").render())
+        assert "Stopped by quit" in question and "5 messages left" in question
+        assert "never resumes by itself" in question
+        await pilot.press("n")  # not now: it stays interrupted, and nothing was sent
+        await wait_until(pilot, lambda: not isinstance(app.screen, ConfirmDialog))
+        await wait_for_campaigns(pilot)
+        assert "interrupted" in table(app).render_line(1).text
+        # Asked once per start: coming back to History does not ask again.
+        await pilot.press("enter")
+        await pilot.pause()
+        await pilot.press("escape")
+        await pilot.pause()
+        assert not isinstance(app.screen, ConfirmDialog)
+    campaign = get_campaign(campaign_id)
+    assert campaign is not None and campaign.state == "interrupted"
+    assert sandbox.stats().get("create", 0) == 0
+    # The help of Ctrl+Q says what really happens (issue 14: it said sending resumes).
+    quit_binding = next(b for b in app.BINDINGS if getattr(b, "id", None) == "app.quit")
+    assert "never resumed by itself" in str(getattr(quit_binding, "tooltip", ""))

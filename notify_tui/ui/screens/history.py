@@ -13,8 +13,8 @@ from textual.containers import Horizontal
 from textual.timer import Timer
 from textual.widgets import Static
 
-from notify_tui.domain.status import RESUMABLE, UNSENT
-from notify_tui.store.campaigns import CampaignSummary, get_campaign
+from notify_tui.domain.status import RESUMABLE, UNSENT, CampaignState
+from notify_tui.store.campaigns import CampaignSummary, get_campaign, last_interrupted_campaign
 from notify_tui.store.sending import send_state_counts
 from notify_tui.ui.dialogs.confirm import ConfirmDialog
 from notify_tui.ui.formatting import count, duration, money, plural
@@ -115,6 +115,10 @@ class HistoryScreen(NotifyScreen):
         return self.query_one(CampaignTable)
 
     def on_mount(self) -> None:
+        if self.notify_app.offer_resume:
+            # Once per start: sending never resumes by itself, so say so and offer it.
+            self.notify_app.offer_resume = False
+            self._offer_resume()
         live = self.notify_app.live
         live.sends_changed.subscribe(self, self._sends_changed)
         live.statuses_resolved.subscribe(self, self._statuses_resolved, immediate=True)
@@ -227,6 +231,21 @@ class HistoryScreen(NotifyScreen):
         description="Counting what is left to send",
     )
     def _check_resume(self, campaign_id: int) -> None:
+        self._post_resume_checked(campaign_id)
+
+    @work(
+        thread=True,
+        exclusive=True,
+        group="resume",
+        exit_on_error=False,
+        description="Looking for an interrupted campaign",
+    )
+    def _offer_resume(self) -> None:
+        campaign_id = last_interrupted_campaign()
+        if campaign_id is not None:
+            self._post_resume_checked(campaign_id)
+
+    def _post_resume_checked(self, campaign_id: int) -> None:
         campaign = get_campaign(campaign_id)
         if campaign is None:
             return
@@ -240,6 +259,8 @@ class HistoryScreen(NotifyScreen):
         if not self._resumable(campaign):
             return
         question = Text("Send the rest of “") + safe_text(campaign.name) + Text("”? ")
+        if campaign.state == CampaignState.INTERRUPTED:
+            question.append("Its sending stopped before the end and never resumes by itself. ")
         if event.remaining:
             settings = self.notify_app.runtime.settings
             cost = campaign.segments * event.remaining * abs(campaign.price_per_segment)
