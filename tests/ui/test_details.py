@@ -31,6 +31,7 @@ from tests.ui.seed import (
     Person,
     fixed_clock,
     seed_big_campaign,
+    seed_campaign,
     send_live,
     wait_until,
 )
@@ -393,3 +394,27 @@ async def test_a_campaign_that_is_gone_goes_back_to_history(runtime: Runtime) ->
         await app.push_screen(DetailsScreen(4242))
         await wait_until(pilot, lambda: isinstance(app.screen, HistoryScreen))
         await wait_until(pilot, lambda: any("4242" in n for n in notifications(app)))
+
+
+async def test_the_line_under_the_table_says_why_a_message_is_still_unknown(
+    runtime: Runtime,
+) -> None:
+    campaign_id = seed_campaign(
+        "Receipts", [Person("+14155550170", "Ann Sent", "unknown"), Person("+14155550171", "Bo")]
+    )
+    add_recipients(campaign_id, [NewRecipient("+14155550172", "Cy Pending")])
+    app = make_app(runtime, poll=False, first_run_demo=False, clock=fixed_clock)
+    async with app.run_test(size=(200, 30)) as pilot:
+        await open_details(app, pilot, campaign_id)
+        said = {}
+        for row in range(3):
+            table(app).move_cursor(row)
+            await pilot.pause()
+            current = table(app).current_row
+            assert current is not None
+            detail = app.screen.query_one("#row-detail", Static).content
+            said[current.name] = str(detail)
+        assert "sent: the carrier has it, and has sent no delivery receipt yet" in said["Ann Sent"]
+        assert "up to 72 h; some never do" in said["Ann Sent"]
+        assert "not sent yet: waiting its turn to be submitted" in said["Cy Pending"]
+        assert "not sent yet" not in said["Bo"] and "receipt" not in said["Bo"]

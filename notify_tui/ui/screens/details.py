@@ -18,7 +18,8 @@ from textual.timer import Timer
 from textual.widgets import OptionList, Static
 
 from notify_tui.domain.phone import format_for_humans
-from notify_tui.domain.status import CODE_ADVICE, SendState, Status, advice_for
+from notify_tui.domain.polling import POLL_WINDOW
+from notify_tui.domain.status import CODE_ADVICE, UNSENT, SendState, Status, advice_for
 from notify_tui.errors import NotifyError
 from notify_tui.services.export import default_export_path, export_campaign
 from notify_tui.services.poller import PollCycle
@@ -79,6 +80,19 @@ def writable(directory: Path) -> bool:
     return os.access(directory, os.W_OK)
 
 
+def unknown_why(row: RecipientRow) -> str:
+    """Why a message is still Unknown, in words: not sent yet, or waiting for a receipt."""
+    if row.send_state in UNSENT or not row.provider_status:
+        return "not sent yet: waiting its turn to be submitted"
+    if row.provider_status == "sent":
+        hours = int(POLL_WINDOW.total_seconds() // 3600)
+        return (
+            "sent: the carrier has it, and has sent no delivery receipt yet (carriers report "
+            f"for up to {hours} h; some never do)"
+        )
+    return f"provider status: {row.provider_status}"
+
+
 def row_summary(row: RecipientRow) -> Text:
     """Everything about one recipient on one line, for the line under the table."""
     parts = [number_and_name(row.phone, row.name), Text(row.status.label, style="bold")]
@@ -90,8 +104,7 @@ def row_summary(row: RecipientRow) -> Text:
             # Its code says more than its reason (a STOP under "HTTP 400 error").
             parts.append(Text(CODE_ADVICE[row.error_code], style="italic"))
     elif row.status is Status.UNKNOWN:
-        said = row.provider_status
-        parts.append(Text(f"provider status: {said}" if said else "not submitted yet"))
+        parts.append(Text(unknown_why(row)))
     if row.opted_out:
         source = SOURCE_LABELS.get(row.opt_out_source or "", row.opt_out_source or "")
         parts.append(Text(f"opted out ({source})" if source else "opted out", style="bold"))
