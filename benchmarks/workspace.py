@@ -17,6 +17,7 @@ from pathlib import Path
 
 from peewee import Database
 
+from notify_tui.domain.money import to_micros
 from notify_tui.domain.status import (
     NO_RECEIPT_NOTE,
     CampaignState,
@@ -196,7 +197,7 @@ def build_big_campaign(db: Database, recipients: int, *, sent_ago: timedelta) ->
                     fate.provider_status,
                     c.code,
                     c.title if c.code else None,
-                    str(price) if price is not None else None,
+                    to_micros(price) if price is not None else None,
                     "USD" if price is not None else None,
                     1 if submitted else None,
                     _ts(attempted + timedelta(seconds=1)) if submitted else None,
@@ -249,14 +250,15 @@ def build_many_campaigns(db: Database, count: int, *, newest_ago: timedelta) -> 
                 _ts(sent),
                 _ts(sent + timedelta(minutes=20)),
                 1,
-                str(PRICE),
+                to_micros(PRICE),
                 recipients,
                 recipients - failed - unknown,
                 failed,
                 unknown,
                 recipients,
                 0,
-                str(PRICE * recipients),
+                to_micros(PRICE * recipients),
+                0,
             )
         )
     with db.atomic():
@@ -280,6 +282,7 @@ def build_many_campaigns(db: Database, count: int, *, newest_ago: timedelta) -> 
                 "submitted",
                 "skipped_opted_out",
                 "cost",
+                "pushed",
             ],
             iter(rows),
         )
