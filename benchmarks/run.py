@@ -101,6 +101,7 @@ MEASUREMENTS = (
     "send",
     "resolve",
     "resolve_policy",
+    "push",
 )
 CURSOR_SIZES = ((200, 50), (80, 24))
 """Terminal sizes of ``details_cursor_bytes`` (columns, rows)."""
@@ -623,6 +624,11 @@ def run_worker(args: argparse.Namespace) -> None:
         job = work_datatable(data_dir, manifest, args.datatable_rows)
     elif name == "send":
         job = work_send(data_dir, manifest, args.sends)
+    elif name == "push":
+        from benchmarks.push import work_push
+
+        data_dir.mkdir(parents=True, exist_ok=True)
+        job = work_push(data_dir)
     elif name in ("resolve", "resolve_policy"):
         template = workdir / "pending-template"
         job = work_resolve(data_dir, manifest, template, name == "resolve_policy")
@@ -868,7 +874,12 @@ def main(argv: list[str] | None = None) -> int:
     try:
         from benchmarks.workspace import NEWEST_NAME
 
-        manifest = build(workdir, args)
+        # The push figures build workspaces of their own.
+        if set(only) - {"push"}:
+            manifest = build(workdir, args)
+        else:
+            manifest = {}
+            (workdir / "manifest.json").write_text("{}")
         big = workdir / "big"
         if {"resolve", "resolve_policy"} & set(only):
             build_resolve(workdir, args.pending)
