@@ -912,13 +912,21 @@ class _CampaignSender:
         batch, self.outcomes = self.outcomes, []
         if not batch and not release:
             return
+        call = asyncio.ensure_future(self.db.call(self._write, batch, list(release or [])))
         try:
-            applied = await self.db.call(self._write, batch, list(release or []))
+            applied = await asyncio.shield(call)
+        except asyncio.CancelledError:
+            # The write runs on in its thread: wait for it, so that what it wrote is never
+            # written again (every answer would count twice in the campaign's counters) and
+            # what it did not write is saved by the stop path.
+            with contextlib.suppress(BaseException):
+                await call
+            if call.done() and (call.cancelled() or call.exception() is not None):
+                self.outcomes = batch + self.outcomes
+            raise
         except Exception:
             # The store refused it (its transaction rolled back): nothing of it was written, and
-            # the stop path saves what it can of these answers. Not on a cancellation: the
-            # write runs on in its thread and commits, and writing it again would count every
-            # answer twice in the campaign's counters.
+            # the stop path saves what it can of these answers.
             self.outcomes = batch + self.outcomes
             raise
         now = self.clock()
