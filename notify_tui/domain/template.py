@@ -166,3 +166,13 @@ def template_note(body: str) -> str | None:
         f"Personal message: {fields} filled in for each recipient (the review shows their "
         "segments; {{ and }} are literal braces)"
     )
+
+
+def sent_text(body: str) -> str:
+    """What a body without fields sends (``{{`` and ``}}`` as single braces); a body with
+    fields, or with a syntax error, as it is (each recipient's text is measured on its own)."""
+    try:
+        template = parse(body)
+    except TemplateError:
+        return body
+    return body if template.personal else template.render({})

@@ -176,3 +176,16 @@ def test_a_lookup_matches_the_rendered_text_not_the_template() -> None:
     assert matches(campaign, "+14155550001", message("Sent from trial: " + own), own)
     assert not matches(campaign, "+14155550001", message(TEMPLATE), own)
     assert not matches(campaign, "+14155550001", message(rendered("Bob", "Oslo")), own)
+
+
+@pytest.mark.usefixtures("sqlite_workspace")
+async def test_literal_braces_go_out_single_and_are_counted_so() -> None:
+    plan = plan_campaign("Code", "Use {{SPRING}} today", people()[:2], sender=SENDER)
+    assert plan.merge is None
+    assert plan.segment_info.characters == len("Use {SPRING} today")
+    campaign_id = record_campaign(plan).campaign_id
+    async with client_for(SandboxApp(seed=23)) as client:
+        await send_campaign(client, campaign_id)
+        bodies = [m.body async for page in client.list_messages(to="+14155550001") for m in page]
+    assert bodies == ["Use {SPRING} today"]
+    assert get_campaign(campaign_id).body == "Use {{SPRING}} today"  # type: ignore[union-attr]

@@ -12,6 +12,7 @@ from textual.pilot import Pilot
 from textual.widgets import Input, Static, TextArea
 
 from notify_tui.domain.status import Reason, Status
+from notify_tui.provider import sandbox_client
 from notify_tui.provider.sandbox import SandboxApp
 from notify_tui.services.runtime import Runtime
 from notify_tui.store.campaigns import campaign_page
@@ -333,3 +334,61 @@ async def test_hostile_file_names_and_lines_show_literally(
         await pilot.click("#plan-summary", offset=(20, 2))
         await pilot.pause()
         assert app.is_running and isinstance(app.screen, CampaignPlanDialog)
+
+
+async def test_a_personal_message_is_previewed_then_each_gets_their_own_text(
+    fast: Runtime, sandbox: SandboxApp, tmp_path: Path
+) -> None:
+    csv = write_csv(
+        tmp_path / "audience.csv",
+        [("+14155550101", "Ada Lovelace"), ("+14155550103", "Zoë Ng"), ("+14155550104", "")],
+    )
+    app = make_app(fast, poll=False, first_run_demo=False, clock=fixed_clock)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await open_compose(app, pilot)
+        await write(pilot, screen, name="Hello", body="Hi {first_name|there}!", path=str(csv))
+        await review(app, pilot)
+        summary = text_of(app, "#plan-summary")
+        assert "22 characters · GSM-7 · 1 segment for the template" in summary
+        assert "personal ({first_name|there}), each recipient's own text: 1 segment per" in (
+            summary
+        )
+        assert "1 recipient in UCS-2 because of their values: Zoë Ng (+14155550103) ('ë')" in (
+            summary
+        )
+        assert "Ada Lovelace (+14155550101): Hi Ada!" in summary
+        assert "+14155550104: Hi there!" in summary
+        await pilot.press("y")
+        await wait_until(pilot, lambda: campaign_page()[0].state == "sent")
+    assert dict(Message.select(Message.phone, Message.body).tuples()) == {
+        "+14155550101": "Hi Ada!",
+        "+14155550103": "Hi Zoë!",
+        "+14155550104": "Hi there!",
+    }
+    sent: dict[str, list[str | None]] = {}
+    async with sandbox_client(sandbox) as client:
+        for phone in ("+14155550101", "+14155550103", "+14155550104"):
+            async for page in client.list_messages(to=phone):
+                sent.setdefault(phone, []).extend(m.body for m in page)
+    assert sent == {
+        "+14155550101": ["Hi Ada!"],
+        "+14155550103": ["Hi Zoë!"],
+        "+14155550104": ["Hi there!"],
+    }
+
+
+async def test_a_blank_field_is_refused_before_anything_is_recorded(
+    runtime: Runtime, tmp_path: Path
+) -> None:
+    csv = write_csv(tmp_path / "audience.csv", [("+14155550101", "Ada"), ("+14155550104", "")])
+    app = make_app(runtime, poll=False, first_run_demo=False, clock=fixed_clock)
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = await open_compose(app, pilot)
+        await write(pilot, screen, name="Hello", body="Hi {first_name}", path=str(csv))
+        await pilot.press("ctrl+r")
+        await wait_until(pilot, lambda: "blank" in text_of(app, "#compose-status"))
+        assert "1 recipient would get a blank: +14155550104 has no {first_name}" in text_of(
+            app, "#compose-status"
+        )
+        assert isinstance(app.screen, ComposeScreen)
+    assert Campaign.select().count() == 0

@@ -103,7 +103,7 @@ def compose_written():  # type: ignore[no-untyped-def]
         screen.query_one("#compose-name", Input).value = "Spring sale [bold]x"
         body = screen.query_one("#compose-body", TextArea)
         body.text = (
-            "It’s spring! 20% off everything this weekend with code {SPRING}. "
+            "It’s spring! 20% off everything this weekend with code {{SPRING}}. "
             "Reply STOP to opt out."
         )
         body.focus()

@@ -226,10 +226,11 @@ def check_campaign(
     if not body.strip():
         raise SendError("the message is empty")
     try:
-        parse(body)
+        template = parse(body)
     except TemplateError as exc:
         raise SendError(str(exc)) from None
-    info = count_segments(body)
+    # What goes out: without fields, the text with {{ and }} made single braces.
+    info = count_segments(body if template.personal else template.render({}))
     if info.too_long:
         raise SendError(
             f"the message has {info.characters:,} characters: the provider refuses more than 1,600"
@@ -281,6 +282,9 @@ def plan_campaign(
     merge = None
     if template.personal:
         unique, merge = _merge(template, info, unique, opted)
+    elif (literal := template.render({})) != body:
+        # {{ or }} without fields: every recipient gets the text with single braces.
+        unique = [r if r.invalid_reason else replace(r, body=literal) for r in unique]
     return CampaignPlan(
         name=name,
         body=body,

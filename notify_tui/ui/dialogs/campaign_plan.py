@@ -39,12 +39,14 @@ def plan_table(plan: CampaignPlan, audience: AudienceSummary, rate: float | None
         "Message",
         Text(f"{plural(info.characters, 'character')} · {info.encoding}")
         + ucs2_reason(info.ucs2_trigger)
-        + Text(f" · {plural(info.segments, 'segment')} each"),
+        + Text(f" · {plural(info.segments, 'segment')} ")
+        + Text("for the template" if plan.merge else "each"),
     )
     if plan.merge is not None:
         # A personal message: each recipient's own text, its range and a few previews.
         for index, merged in enumerate(plan.merge_lines()):
-            table.add_row("Personal" if index == 0 else "", safe_text(merged.strip()))
+            merged = merged.strip().removeprefix("Message: ")
+            table.add_row("Personal" if index == 0 else "", safe_text(merged))
     if audience.label == "all contacts":
         where = Text(f"all contacts ({count(audience.rows)})")
     else:

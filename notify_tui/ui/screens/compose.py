@@ -24,7 +24,7 @@ from notify_tui.domain.segments import (
     count_segments,
     estimate_cost,
 )
-from notify_tui.domain.template import template_note
+from notify_tui.domain.template import sent_text, template_note
 from notify_tui.services.contacts_import import (
     ContactsFileError,
     all_contacts_recipients,
@@ -205,7 +205,7 @@ class ComposeScreen(NotifyScreen):
         self.action_review()
 
     def _show_size(self) -> None:
-        info = self.info = count_segments(self.body)
+        info = self.info = count_segments(sent_text(self.body))
         line = size_line(info)
         if info.characters and not info.too_long:
             price = self.notify_app.runtime.settings.price_per_segment
