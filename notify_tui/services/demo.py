@@ -45,28 +45,42 @@ class DemoCampaign:
     age: timedelta
     speed: float = 1.0
     """The sandbox speed for its messages: below 1, they resolve slowly enough to watch."""
+    story_codes: tuple[int, ...] = ()
+    """Error codes this campaign's list is heavy in (a list full of landlines, a promotion that
+    carriers filter): ``story_share`` of its audience are numbers that end with them."""
+    story_share: float = 0.0
+    lost_rate: float = 0.0
+    """Share of its messages the provider loses (their fetch answers 404)."""
 
 
 DEMO_CAMPAIGNS: tuple[DemoCampaign, ...] = (
+    # A few records lost at the provider: their fetch answers 404.
     DemoCampaign(
         "Autumn newsletter",
         "Hi from Harbor & Co! Our autumn range is in store now. Reply STOP to opt out.",
         1500,
         timedelta(days=9, hours=3),
+        lost_rate=0.02,
     ),
+    # The clinic's list was typed from patient forms: many home (landline) numbers.
     DemoCampaign(
         "Appointment reminders (week 47)",
         "Reminder: your appointment at Harbor Clinic is tomorrow. Reply C to confirm or call "
         "us on 020 7946 0958 to change it. Reply STOP to opt out.",
         400,
         timedelta(days=3, hours=5),
+        story_codes=(30006, 21614),
+        story_share=0.15,
     ),
+    # A promotion with a link and a code: some carriers filter it.
     DemoCampaign(
         "Black Friday early access",
         "🛍️ Early access starts now: 30% off everything until Sunday with code EARLY30. "
         "Shop: harbor.example/bf Reply STOP to opt out.",
         2500,
         timedelta(days=1, hours=2),
+        story_codes=(30007,),
+        story_share=0.06,
     ),
     DemoCampaign(
         "Flash sale: 2 hours only",
@@ -131,6 +145,22 @@ def demo_contacts(count: int, seed: int = 2026) -> list[NewRecipient]:
     return people
 
 
+def story_numbers(codes: Sequence[int], count: int, seed: int) -> list[NewRecipient]:
+    """``count`` made-up people whose numbers the sandbox ends with one of ``codes``."""
+    from notify_tui.provider.sandbox.outcomes import outcome_for
+
+    rng = random.Random(f"story-{seed}")
+    people: list[NewRecipient] = []
+    seen: set[str] = set()
+    while len(people) < count:
+        phone = f"+1{rng.choice(AREA_CODES)}{rng.randint(200, 999)}{rng.randint(0, 9999):04d}"
+        if phone in seen or outcome_for(phone).error_code not in codes:
+            continue
+        seen.add(phone)
+        people.append(NewRecipient(phone, f"{rng.choice(FIRST_NAMES)} {rng.choice(LAST_NAMES)}"))
+    return people
+
+
 def _shifted(age: timedelta) -> Callable[[], float]:
     seconds = age.total_seconds()
     return lambda: time.time() - seconds
@@ -151,6 +181,7 @@ async def build_demo(
     # the provider and the sandbox.
     from notify_tui.provider import sandbox_client
     from notify_tui.provider.sandbox import SandboxApp
+    from notify_tui.provider.sandbox.faults import Faults
     from notify_tui.services.runtime import SANDBOX_FROM
     from notify_tui.services.sender import prepare_campaign, send_campaign
 
@@ -162,7 +193,9 @@ async def build_demo(
         SchemaInfo.insert(key=DEMO_KEY, value="building").on_conflict_ignore().execute
     )
     sizes = [recipients or c.size for c in campaigns]
-    people = demo_contacts(max(sizes))
+    # Twice as many people as the largest campaign: each one reaches its own sample of them,
+    # so no two campaigns end with the same counters.
+    people = demo_contacts(2 * max(sizes))
     total = sum(sizes)
     done = 0
     ids: list[int] = []
@@ -170,6 +203,9 @@ async def build_demo(
         rng = random.Random(index)
         audience = rng.sample(people, size) if size < len(people) else list(people)
         audience[: len(SPECIAL_RECIPIENTS)] = SPECIAL_RECIPIENTS[: min(size, 5)]
+        story = int(size * campaign.story_share)
+        if story and size > len(SPECIAL_RECIPIENTS) + story:
+            audience[-story:] = story_numbers(campaign.story_codes, story, index)
         prepared = await asyncio.to_thread(
             prepare_campaign,
             campaign.name,
@@ -187,6 +223,7 @@ async def build_demo(
             state_path=runtime.settings.sandbox_state_path,
             speed=campaign.speed,
             clock=_shifted(campaign.age),
+            faults=Faults(lost_rate=campaign.lost_rate),
         )
         try:
             async with sandbox_client(app) as client:

@@ -8,11 +8,13 @@ import pytest
 from peewee import fn
 
 from notify_tui.config import load_settings
+from notify_tui.domain.status import Reason
 from notify_tui.services.demo import DEMO_CAMPAIGNS, build_demo, needs_demo
 from notify_tui.services.runtime import Runtime
 from notify_tui.store import optouts
 from notify_tui.store.campaigns import campaign_page, tally_series
 from notify_tui.store.models import Campaign, Message, database, utcnow
+from notify_tui.store.recipients import reason_counts
 
 pytestmark = pytest.mark.usefixtures("workspace")
 
@@ -59,3 +61,32 @@ async def test_demo_builds_resolved_history_and_one_live_campaign() -> None:
 def test_a_real_provider_never_gets_demo_data() -> None:
     settings = load_settings(environ={"TWILIO_ACCOUNT_SID": "AC123", "TWILIO_AUTH_TOKEN": "secret"})
     assert not needs_demo(Runtime(settings, database.obj))
+
+
+async def test_each_demo_campaign_tells_its_own_story_and_every_reason_shows() -> None:
+    runtime = Runtime(load_settings(), database.obj)
+    older = [c for c in DEMO_CAMPAIGNS if c.age]
+    ids = await build_demo(runtime, campaigns=older, recipients=600)
+    await runtime.client.aclose()
+    counters = {
+        (c.delivered, c.failed, c.unknown) for c in Campaign.select().where(Campaign.id.in_(ids))
+    }
+    assert len(counters) == len(older)  # no two campaigns end with the same figures
+    by_name = {c.name: dict(reason_counts(c.id)) for c in Campaign.select()}
+    lost = by_name["Autumn newsletter"]
+    assert lost.get(Reason.HTTP_404.value, 0) > 0  # records lost at the provider
+    landlines = by_name["Appointment reminders (week 47)"].get(Reason.LANDLINE.value, 0)
+    assert landlines >= 0.15 * 600 * 0.9  # a list full of landlines
+    filtered = by_name["Black Friday early access"].get(Reason.CARRIER_VIOLATION.value, 0)
+    assert filtered >= 0.06 * 600 * 0.9  # a promotion carriers filter
+    seen = {reason for counts in by_name.values() for reason in counts}
+    for reason in (
+        Reason.UNREACHABLE_HANDSET,
+        Reason.UNKNOWN_HANDSET,
+        Reason.LANDLINE,
+        Reason.INVALID_NUMBER,
+        Reason.CARRIER_VIOLATION,
+        Reason.HTTP_400,
+        Reason.HTTP_404,
+    ):
+        assert reason.value in seen, reason
