@@ -418,3 +418,23 @@ async def test_the_line_under_the_table_says_why_a_message_is_still_unknown(
         assert "up to 72 h; some never do" in said["Ann Sent"]
         assert "not sent yet: waiting its turn to be submitted" in said["Cy Pending"]
         assert "not sent yet" not in said["Bo"] and "receipt" not in said["Bo"]
+
+
+async def test_reasons_list_stops_at_its_ends_and_jumps_with_g(
+    runtime: Runtime, spring: int
+) -> None:
+    app = make_app(runtime, poll=False, first_run_demo=False, clock=fixed_clock)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_details(app, pilot, spring)
+        await pilot.press("r")
+        reasons = app.screen.query_one(ReasonList)
+        last = len(reasons.reasons) - 1
+        assert reasons.highlighted == 0
+        await pilot.press("k", "up")  # at the top: stays, no wrap to the last
+        assert reasons.highlighted == 0
+        await pilot.press("G")
+        assert reasons.highlighted == last
+        await pilot.press("j", "down")  # at the bottom: stays, no wrap to the first
+        assert reasons.highlighted == last
+        await pilot.press("g")
+        assert reasons.highlighted == 0

@@ -59,3 +59,12 @@ async def test_history_footer_keys_fit(runtime: Runtime, size: tuple[int, int]) 
         await wait_until(pilot, lambda: bool(keys()) and whole())
         shown = [key.description for key in keys()]
         assert "Resume" in shown and "Help" in shown, shown
+
+
+def test_a_share_that_rounds_to_nothing_is_not_shown_as_nothing() -> None:
+    from notify_tui.ui.formatting import percent
+
+    assert percent(1, 2_456) == "<0.1%"
+    assert percent(2_455, 2_456) == ">99.9%"
+    assert (percent(0, 2_456), percent(2_456, 2_456), percent(0, 0)) == ("0.0%", "100.0%", "0.0%")
+    assert percent(5, 12) == "41.7%"

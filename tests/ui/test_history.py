@@ -12,6 +12,7 @@ from notify_tui.ui.app import make_app
 from notify_tui.ui.screens.details import DetailsScreen
 from notify_tui.ui.screens.history import HistoryScreen
 from notify_tui.ui.widgets.campaign_table import CampaignTable, recipients_cell
+from notify_tui.ui.widgets.filter_input import FilterInput
 from tests.provider.support import number_with
 from tests.ui.seed import Person, fixed_clock, seed_history, send_live, wait_until
 
@@ -141,3 +142,19 @@ async def test_a_sending_campaigns_percent_and_fraction_count_the_same_messages(
         app.live.sends_changed.publish(campaign_id)
         await wait_until(pilot, lambda: "sending 83%" in table_of(app).render_line(1).text)
         assert "5/6" in table_of(app).render_line(1).text
+
+
+async def test_escape_in_the_table_clears_the_filter(runtime: Runtime) -> None:
+    seed_history()
+    app = make_app(runtime, poll=False, first_run_demo=False, clock=fixed_clock)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = app.screen
+        assert screen.check_action("clear_filter", ()) is False  # nothing to clear: not offered
+        await pilot.press("slash", *"spring", "enter")  # back to the table, filter kept
+        await wait_until(pilot, lambda: table_of(app).row_count == 1)
+        assert app.focused is table_of(app)
+        assert screen.check_action("clear_filter", ()) is True
+        await pilot.press("escape")
+        await wait_until(pilot, lambda: table_of(app).row_count == 3)
+        assert app.screen is screen and app.focused is table_of(app)
+        assert screen.query_one("#history-filter", FilterInput).value == ""

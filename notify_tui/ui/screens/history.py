@@ -62,6 +62,13 @@ class HistoryScreen(NotifyScreen):
             tooltip="Filter the campaigns by name (Escape clears the filter)",
         ),
         Binding(
+            "escape",
+            "clear_filter",
+            "Clear filter",
+            id="history.clear_filter",
+            tooltip="Show every campaign again (offered while a filter is on)",
+        ),
+        Binding(
             "n",
             "new_campaign",
             "New",
@@ -206,6 +213,9 @@ class HistoryScreen(NotifyScreen):
         )
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "clear_filter":
+            tables = self.query(CampaignTable)
+            return bool(tables) and bool(tables.first().source.query)
         if action == "resume":
             tables = self.query(CampaignTable)
             if not tables or not self._resumable(tables.first().current_row):
@@ -290,6 +300,12 @@ class HistoryScreen(NotifyScreen):
     def action_filter(self) -> None:
         """Put the cursor in the filter box."""
         self.query_one("#history-filter", FilterInput).focus()
+
+    def action_clear_filter(self) -> None:
+        """Empty the filter box and show every campaign again."""
+        box = self.query_one("#history-filter", FilterInput)
+        box.value = ""
+        box.settle()
 
     @on(FilterInput.Settled, "#history-filter")
     def _filter_settled(self, event: FilterInput.Settled) -> None:

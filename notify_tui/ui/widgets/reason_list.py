@@ -29,6 +29,8 @@ class ReasonList(OptionList):
         ),
         Binding("k", "cursor_up", "Up", show=False, id="reasons.cursor_up"),
         Binding("j", "cursor_down", "Down", show=False, id="reasons.cursor_down"),
+        Binding("g", "first", "First reason", show=False, id="reasons.first"),
+        Binding("G", "last", "Last reason", show=False, id="reasons.last"),
     ]
 
     HELP_SECTION = "Failure reasons"
@@ -42,6 +44,25 @@ class ReasonList(OptionList):
     def on_mount(self) -> None:
         if not self.option_count:
             self.add_option(Option(Text("Reading…"), disabled=True))
+
+    # Like every other list: the cursor stops at the ends rather than wrapping around.
+
+    def action_cursor_up(self) -> None:
+        self._step(-1)
+
+    def action_cursor_down(self) -> None:
+        self._step(1)
+
+    def _step(self, direction: int) -> None:
+        index = -1 if self.highlighted is None and direction > 0 else self.highlighted
+        if index is None:
+            return
+        index += direction
+        while 0 <= index < self.option_count:
+            if not self.get_option_at_index(index).disabled:
+                self.highlighted = index
+                return
+            index += direction
 
     @property
     def reasons(self) -> list[tuple[str, int]]:
