@@ -68,3 +68,24 @@ def test_a_share_that_rounds_to_nothing_is_not_shown_as_nothing() -> None:
     assert percent(2_455, 2_456) == ">99.9%"
     assert (percent(0, 2_456), percent(2_456, 2_456), percent(0, 0)) == ("0.0%", "100.0%", "0.0%")
     assert percent(5, 12) == "41.7%"
+
+
+async def test_details_search_summary_keeps_clear_of_the_box(runtime: Runtime) -> None:
+    from textual.widgets import Static
+
+    from notify_tui.ui.screens.details import DetailsScreen
+    from notify_tui.ui.widgets.filter_input import FilterInput
+
+    ids = seed_long_names()
+    app = make_app(runtime, poll=False, first_run_demo=False, clock=fixed_clock)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await app.push_screen(DetailsScreen(ids["Spring sale"]))
+        await wait_until(pilot, lambda: getattr(app.screen, "loaded", False))
+        await pilot.press("slash", *"(415) 555-01")
+        box = app.screen.query_one("#search", FilterInput)
+        summary = app.screen.query_one("#filter-summary", Static)
+        await wait_until(pilot, lambda: "matching" in str(summary.render()))
+        await pilot.pause()
+        assert summary.region.right + 1 < box.region.x
+        shown = "".join(s.text for s in summary.render_line(0))
+        assert shown.rstrip().endswith(("…", "”")), shown
