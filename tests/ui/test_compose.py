@@ -392,3 +392,17 @@ async def test_a_blank_field_is_refused_before_anything_is_recorded(
         )
         assert isinstance(app.screen, ComposeScreen)
     assert Campaign.select().count() == 0
+
+
+async def test_a_semicolon_separated_file_is_read_and_the_summary_says_so(
+    runtime: Runtime, tmp_path: Path
+) -> None:
+    csv = tmp_path / "europe.csv"
+    csv.write_text("name;phone\nAda;+14155550101\nAlan;415-555-0103\n", encoding="utf-8")
+    app = make_app(runtime, poll=False, first_run_demo=False, clock=fixed_clock)
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = await open_compose(app, pilot)
+        await write(pilot, screen, name="From Excel", body="Hello", path=str(csv))
+        dialog = await review(app, pilot)
+        assert dialog.plan.to_send == 2
+        assert "cells separated by semicolons" in text_of(app, "#plan-summary")
