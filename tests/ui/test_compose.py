@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 from textual.pilot import Pilot
-from textual.widgets import Input, Static, TextArea
+from textual.widgets import Button, Input, Static, TextArea
 
 from notify_tui.domain.status import Reason, Status
 from notify_tui.provider import sandbox_client
@@ -406,3 +406,23 @@ async def test_a_semicolon_separated_file_is_read_and_the_summary_says_so(
         dialog = await review(app, pilot)
         assert dialog.plan.to_send == 2
         assert "cells separated by semicolons" in text_of(app, "#plan-summary")
+
+
+@pytest.mark.parametrize("size", [(60, 20), (80, 24)])
+async def test_review_buttons_stay_on_screen_with_a_messy_csv_file(
+    runtime: Runtime, tmp_path: Path, size: tuple[int, int]
+) -> None:
+    seed_contacts(PEOPLE)
+    rows = [(f"+1415555{i:04d}", f"Person {i}") for i in range(200, 210)]
+    rows += [(f"555-{i:02d}", f"Typo {i}") for i in range(12)]  # a dozen lines rejected
+    csv = write_csv(tmp_path / "audience.csv", rows)
+    app = make_app(runtime, poll=False, first_run_demo=False, clock=fixed_clock)
+    async with app.run_test(size=size) as pilot:
+        screen = await open_compose(app, pilot)
+        await write(pilot, screen, name="From a file", body="Hello", path=str(csv))
+        dialog = await review(app, pilot)
+        await pilot.pause()
+        for button in dialog.query(Button):
+            region = button.region
+            assert region.height and region.bottom <= size[1], (button.id, region)
+            assert region.right <= size[0], (button.id, region)

@@ -7,6 +7,7 @@ from typing import ClassVar
 
 from rich.table import Table
 from rich.text import Text
+from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
@@ -18,6 +19,12 @@ from notify_tui.services.sender import CampaignPlan
 from notify_tui.ui.formatting import count, duration, money, plural
 from notify_tui.ui.messages import AudienceSummary
 from notify_tui.ui.text import safe_text
+
+PLAN_LINES = 16
+"""The most lines the summary takes before it scrolls."""
+
+DIALOG_CHROME = 8
+"""Lines of the dialog that are not the summary: border, padding, the buttons and a gap."""
 
 
 def ucs2_reason(trigger: str | None) -> Text:
@@ -141,6 +148,12 @@ class CampaignPlanDialog(ModalScreen[bool]):
                     disabled=not plan.to_send,
                 )
                 yield Button("Back (n)", id="plan-back")
+
+    def on_resize(self, event: events.Resize) -> None:
+        # The summary scrolls within what the border, padding and buttons leave of the dialog
+        # (90% of the screen at most), so that Send and Back stay on a short terminal.
+        room = event.size.height * 9 // 10 - DIALOG_CHROME
+        self.query_one("#plan-scroll").styles.max_height = max(3, min(PLAN_LINES, room))
 
     def on_mount(self) -> None:
         # Sending costs money: Enter alone goes back; sending takes ``y`` (or a click).
