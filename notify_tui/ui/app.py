@@ -17,6 +17,7 @@ from importlib.resources import files
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from platformdirs import user_downloads_path
 from rich.text import Text
 from textual.app import App
 from textual.binding import Binding, BindingType
@@ -57,6 +58,15 @@ STOP_TIMEOUT = 15.0
 def stylesheet_path() -> Path:
     """``notify.tcss`` as installed inside the package (a regular install or an editable one)."""
     return Path(str(files("notify_tui").joinpath("notify.tcss")))
+
+
+def screenshot_folder() -> Path:
+    """Where a screenshot goes: the user's downloads folder, else documents, else home."""
+    home = Path.home()
+    for folder in (user_downloads_path(), home / "Documents"):
+        if folder.is_dir():
+            return folder
+    return home
 
 
 class NotifyApp(App[int]):
@@ -175,6 +185,16 @@ class NotifyApp(App[int]):
         self.switch_screen(HistoryScreen())
 
     # Help
+
+    def deliver_screenshot(
+        self,
+        filename: str | None = None,
+        path: str | None = None,
+        time_format: str | None = None,
+    ) -> str | None:
+        # Textual saves to the downloads folder and fails when there is none: fall back to the
+        # documents folder, then the home folder.
+        return super().deliver_screenshot(filename, path or str(screenshot_folder()), time_format)
 
     def action_help(self) -> None:
         """Show the keys of the current screen."""

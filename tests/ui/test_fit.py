@@ -3,6 +3,8 @@ name and reason columns take the room the numbers do not need, and no footer key
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from textual.widgets._footer import FooterKey
 
@@ -89,3 +91,22 @@ async def test_details_search_summary_keeps_clear_of_the_box(runtime: Runtime) -
         assert summary.region.right + 1 < box.region.x
         shown = "".join(s.text for s in summary.render_line(0))
         assert shown.rstrip().endswith(("…", "”")), shown
+
+
+async def test_a_screenshot_without_a_downloads_folder_goes_home(
+    runtime: Runtime, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.ui.shown import notifications
+
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(home / ".config"))
+    monkeypatch.delenv("XDG_DOWNLOAD_DIR", raising=False)
+    app = make_app(runtime, poll=False, first_run_demo=False, clock=fixed_clock)
+    async with app.run_test(size=(80, 24), notifications=True) as pilot:
+        app.deliver_screenshot()
+        await wait_until(pilot, lambda: any(home.glob("*.svg")))
+        await wait_until(pilot, lambda: bool(notifications(app)))
+        assert not any("Failed" in shown for shown in notifications(app))
+        assert not (home / "Downloads").exists()
