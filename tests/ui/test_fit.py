@@ -110,3 +110,23 @@ async def test_a_screenshot_without_a_downloads_folder_goes_home(
         await wait_until(pilot, lambda: bool(notifications(app)))
         assert not any("Failed" in shown for shown in notifications(app))
         assert not (home / "Downloads").exists()
+
+
+async def test_details_footer_keys_fit_at_60x20(runtime: Runtime) -> None:
+    from notify_tui.ui.screens.details import DetailsScreen
+
+    ids = seed_long_names()
+    app = make_app(runtime, poll=False, first_run_demo=False, clock=fixed_clock)
+    async with app.run_test(size=(60, 20)) as pilot:
+        await app.push_screen(DetailsScreen(ids["Spring sale"]))
+        await wait_until(pilot, lambda: getattr(app.screen, "loaded", False))
+
+        def keys() -> list[FooterKey]:
+            return [key for key in app.screen.query(FooterKey) if key.display]
+
+        def whole() -> bool:
+            return all(key.region.right <= 60 for key in keys())
+
+        await wait_until(pilot, lambda: bool(keys()) and whole())
+        shown = [key.description for key in keys()]
+        assert "Help" in shown and "Search" in shown, shown

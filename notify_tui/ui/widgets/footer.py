@@ -14,7 +14,7 @@ from rich.cells import cell_len
 from textual import events
 from textual.widget import Widget
 from textual.widgets import Footer
-from textual.widgets._footer import FooterKey
+from textual.widgets._footer import FooterKey, FooterLabel, KeyGroup
 
 LEFT_OUT_FIRST = ("activate", "app.quit", "quit")
 """Actions whose keys give way first on a narrow terminal (F1 still lists them)."""
@@ -36,6 +36,12 @@ def key_width(key: FooterKey, compact: bool) -> int:
 class NotifyFooter(Footer):
     """A `Footer` whose keys are all whole, whatever the width."""
 
+    DEFAULT_CSS = """
+    NotifyFooter.-compact FooterLabel {
+        margin-right: 1;  /* a group's label ("d f u a Show") never runs into the next key */
+    }
+    """
+
     def __init__(self) -> None:
         super().__init__(show_command_palette=False)
         self._fitted_width = 0
@@ -45,8 +51,17 @@ class NotifyFooter(Footer):
         widgets = list(super().compose())
         keys = [widget for widget in widgets if isinstance(widget, FooterKey)]
 
+        # A group ("d f u a Show") stays whole: its keys and its label count as they are.
+        fixed = 0
+        for widget in widgets:
+            if isinstance(widget, KeyGroup):
+                grouped = [key for key in widget._pending_children if isinstance(key, FooterKey)]
+                fixed += sum(cell_len(key.key_display) + 1 for key in grouped)
+            elif isinstance(widget, FooterLabel):
+                fixed += cell_len(str(widget.content)) + 1 + GAP
+
         def needed(compact: bool) -> int:
-            return sum(key_width(key, compact) + GAP for key in keys)
+            return fixed + sum(key_width(key, compact) + GAP for key in keys)
 
         compact = needed(False) > width
         self.set_reactive(Footer.compact, compact)
