@@ -18,7 +18,14 @@ from notify_tui.ui.screens.history import HistoryScreen
 from notify_tui.ui.widgets.campaign_table import CampaignTable
 from notify_tui.ui.widgets.recipient_table import RecipientTable
 from notify_tui.ui.widgets.status_chart import StatusChart
-from tests.ui.seed import SPRING, fixed_clock, seed_campaign, seed_history, wait_until
+from tests.ui.seed import (
+    SPRING,
+    fixed_clock,
+    seed_campaign,
+    seed_history,
+    wait_for_campaigns,
+    wait_until,
+)
 from tests.ui.shown import lines_of, notifications
 from tests.ui.sql_guard import SqlOnLoopGuard
 
@@ -177,13 +184,14 @@ async def test_help_lists_the_keys_of_the_new_screens(runtime: Runtime) -> None:
     seed_history()
     app = make_app(runtime, poll=False, first_run_demo=False, clock=fixed_clock)
     async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for_campaigns(pilot)
         await pilot.press("f1")
         await wait_until(pilot, lambda: isinstance(app.screen, HelpScreen))
         entries = {e.description: e.keys for e in app.screen.entries}  # type: ignore[attr-defined]
         assert entries["New"] == ("n",)
         assert entries["Contacts"] == ("c",)
         assert entries["Opt-outs"] == ("O",)
-        assert entries["Resume"] == ("R",)
+        assert entries["Resume"] == ("R",)  # the newest campaign was left sending: resumable
         await pilot.press("escape")
 
         expected = {

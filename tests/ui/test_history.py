@@ -14,7 +14,14 @@ from notify_tui.ui.screens.history import HistoryScreen
 from notify_tui.ui.widgets.campaign_table import CampaignTable, recipients_cell
 from notify_tui.ui.widgets.filter_input import FilterInput
 from tests.provider.support import number_with
-from tests.ui.seed import Person, fixed_clock, seed_history, send_live, wait_until
+from tests.ui.seed import (
+    Person,
+    fixed_clock,
+    seed_history,
+    send_live,
+    wait_for_campaigns,
+    wait_until,
+)
 
 
 def table_of(app: object) -> CampaignTable:
@@ -27,7 +34,8 @@ def table_of(app: object) -> CampaignTable:
 async def test_campaigns_newest_first_with_counters(runtime: Runtime) -> None:
     seed_history()
     app = make_app(runtime, poll=False, first_run_demo=False, clock=fixed_clock)
-    async with app.run_test(size=(120, 30)):
+    async with app.run_test(size=(120, 30)) as pilot:
+        await wait_for_campaigns(pilot)
         table = table_of(app)
         assert isinstance(app.screen, HistoryScreen)
         names = [table.source.rows(0, 10)[i].name for i in range(3)]
@@ -42,7 +50,8 @@ async def test_campaigns_newest_first_with_counters(runtime: Runtime) -> None:
 async def test_sending_campaign_shows_submitted_of_recipients(runtime: Runtime) -> None:
     ids = seed_history()
     app = make_app(runtime, poll=False, first_run_demo=False, clock=fixed_clock)
-    async with app.run_test(size=(120, 30)):
+    async with app.run_test(size=(120, 30)) as pilot:
+        await wait_for_campaigns(pilot)
         restock = table_of(app).current_row
         assert restock is not None and restock.id == ids["Restock alert"]
         assert recipients_cell(restock) == "25/40"
@@ -54,6 +63,7 @@ async def test_enter_opens_details_and_escape_comes_back(runtime: Runtime) -> No
     ids = seed_history()
     app = make_app(runtime, poll=False, first_run_demo=False, clock=fixed_clock)
     async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for_campaigns(pilot)
         await pilot.press("down", "enter")
         await pilot.pause()
         assert isinstance(app.screen, DetailsScreen)
@@ -68,6 +78,7 @@ async def test_filter_by_name(runtime: Runtime) -> None:
     seed_history()
     app = make_app(runtime, poll=False, first_run_demo=False, clock=fixed_clock)
     async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for_campaigns(pilot)
         await pilot.press("slash", *"SPRING")
         await wait_until(pilot, lambda: table_of(app).row_count == 1)
         assert table_of(app).current_row.name == "Spring sale"  # type: ignore[union-attr]
@@ -91,6 +102,7 @@ async def test_ten_thousand_campaigns(runtime: Runtime) -> None:
             Campaign.insert_many(rows[start : start + 500]).execute()
     app = make_app(runtime, poll=False, first_run_demo=False, clock=fixed_clock)
     async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for_campaigns(pilot)
         table = table_of(app)
         assert table.row_count == 10_000
         assert table.current_row.name == "Campaign 09999"  # type: ignore[union-attr]
@@ -104,6 +116,7 @@ async def test_counters_update_live_and_keep_the_cursor(runtime: Runtime) -> Non
     await send_live(runtime, "Live one", people)
     app = make_app(runtime, first_run_demo=False)
     async with app.run_test(size=(120, 30)) as pilot:
+        await wait_for_campaigns(pilot)
         table = table_of(app)
         await pilot.press("down")
         assert table.current_row.name == "Restock alert"  # type: ignore[union-attr]

@@ -59,6 +59,7 @@ async def test_resume_an_interrupted_campaign(fast: Runtime, sandbox: SandboxApp
     app = make_app(fast, poll=False, first_run_demo=False, clock=fixed_clock)
     app.offer_resume = False  # the key, not the offer at start (tested below)
     async with app.run_test(notifications=True, size=(80, 24)) as pilot:
+        await wait_for_campaigns(pilot)
         assert "interrupted" in table(app).render_line(1).text
         dialog = await press_resume(app, pilot)
         question = str(dialog.query_one("#confirm-question").render())
