@@ -128,7 +128,11 @@ async def test_opt_out_and_back_in_from_contacts(
             runtime.settings.operator,
             "opted out from Contacts",
         )
-        assert "opted out (manual)" in str(screen.query_one("#delivery-title").render())
+        # The delivery history's title is read again on a worker after the opt-out.
+        await wait_until(
+            pilot,
+            lambda: "opted out (manual)" in str(screen.query_one("#delivery-title").render()),
+        )
 
         await pilot.press("o")
         await wait_until(pilot, lambda: isinstance(app.screen, ConfirmDialog))

@@ -161,6 +161,7 @@ async def test_escape_in_the_table_clears_the_filter(runtime: Runtime) -> None:
     seed_history()
     app = make_app(runtime, poll=False, first_run_demo=False, clock=fixed_clock)
     async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for_campaigns(pilot)
         screen = app.screen
         assert screen.check_action("clear_filter", ()) is False  # nothing to clear: not offered
         await pilot.press("slash", *"spring", "enter")  # back to the table, filter kept

@@ -11,7 +11,14 @@ from notify_tui.ui.screens.details import DetailsScreen
 from notify_tui.ui.widgets.campaign_header import CampaignHeader
 from notify_tui.ui.widgets.campaign_table import CampaignTable
 from notify_tui.ui.widgets.recipient_table import RecipientTable
-from tests.ui.seed import HOSTILE_NAMES, Person, fixed_clock, seed_campaign, wait_until
+from tests.ui.seed import (
+    HOSTILE_NAMES,
+    Person,
+    fixed_clock,
+    seed_campaign,
+    wait_for_campaigns,
+    wait_until,
+)
 from tests.ui.shown import notifications
 
 SHOWN = {
@@ -39,6 +46,7 @@ def app_for(runtime: Runtime) -> NotifyApp:
 async def test_history_shows_the_campaign_name_literally(runtime: Runtime, hostile: int) -> None:
     app = app_for(runtime)
     async with app.run_test(size=(120, 24)) as pilot:
+        await wait_for_campaigns(pilot)
         line = app.screen.query_one(CampaignTable).render_line(1).text
         assert "[@click=app.quit]Sale [/] ␛[2J" in line
         await pilot.click(CampaignTable, offset=(5, 1))

@@ -76,6 +76,7 @@ async def test_resume_is_only_for_campaigns_with_something_left(fast: Runtime) -
     seed_campaign("Spring sale", SPRING)  # sent completely
     app = make_app(fast, poll=False, first_run_demo=False, clock=fixed_clock)
     async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for_campaigns(pilot)
         screen = app.screen
         assert isinstance(screen, HistoryScreen)
         assert screen.check_action("resume", ()) is False  # not offered in the footer
