@@ -11,11 +11,13 @@ import asyncio
 import sqlite3
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
 
 from notify_tui.provider import SANDBOX_ACCOUNT_SID, ProviderConfig, TwilioClient
+from notify_tui.services.sender.lookup import CLOCK_SKEW
 from tests.services.test_send_e2e import ROOT, Sandbox, environment
 
 BODY = "Same text from two workspaces"
@@ -61,6 +63,10 @@ def test_a_workspace_never_adopts_another_workspaces_message(tmp_path: Path) -> 
     sandbox = Sandbox(tmp_path, "--error-rate", "0.3")
     try:
         first = send(tmp_path, sandbox, "a", contacts)
+        # A's last creates (its resends) and B's first attempts must not fall within the clock
+        # allowance of each other: that is the residual risk the README states (two senders,
+        # same body, same number, within seconds), which no lookup can tell apart.
+        time.sleep(CLOCK_SKEW.total_seconds() + 1)
         second = send(tmp_path, sandbox, "b", contacts)
         sandbox.set_faults(error_rate=0.0)
         records = asyncio.run(provider_records(sandbox.url, phones))
