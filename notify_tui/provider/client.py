@@ -444,7 +444,7 @@ class TwilioClient:
 
     def _delay(self, error: ProviderError, attempt: int, budget: float) -> float | None:
         """Seconds to wait before the next attempt, or ``None`` when the budget is spent."""
-        after = error.retry_after if isinstance(error, RateLimitedError | ServerError) else None
+        after = error.retry_after
         if after is not None:
             return after if after <= budget else None
         if budget <= 0:

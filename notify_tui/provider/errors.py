@@ -25,6 +25,7 @@ path: never from headers or credentials.
 from __future__ import annotations
 
 from datetime import datetime
+from typing import ClassVar
 
 from notify_tui.domain.faults import Fault
 from notify_tui.errors import NotifyError
@@ -47,6 +48,9 @@ __all__ = [
 class ProviderError(NotifyError):
     """Base class of every error the provider client raises."""
 
+    default_http_status: ClassVar[int | None] = None
+    default_code: ClassVar[int | None] = None
+
     def __init__(
         self,
         message: str,
@@ -55,14 +59,18 @@ class ProviderError(NotifyError):
         code: int | None = None,
         more_info: str | None = None,
         provider_text: str | None = None,
+        retry_after: float | None = None,
     ) -> None:
         super().__init__(message)
         self.message = message
-        self.http_status = http_status
-        self.code = code
+        self.http_status = self.default_http_status if http_status is None else http_status
+        self.code = self.default_code if code is None else code
         self.more_info = more_info
         self.provider_text = provider_text
         """The provider's own words (its error body's ``message``), without our context."""
+        self.retry_after = retry_after
+        """Seconds the provider asked us to wait (``Retry-After`` on a 429 or a 5xx), when it
+        said."""
 
     def __str__(self) -> str:
         details = []
@@ -104,25 +112,8 @@ class NotFoundError(ProviderError):
 class RateLimitedError(ProviderError):
     """Too many requests (429, code 20429). The request was not processed."""
 
-    def __init__(
-        self,
-        message: str,
-        *,
-        http_status: int | None = 429,
-        code: int | None = 20429,
-        more_info: str | None = None,
-        retry_after: float | None = None,
-        provider_text: str | None = None,
-    ) -> None:
-        super().__init__(
-            message,
-            http_status=http_status,
-            code=code,
-            more_info=more_info,
-            provider_text=provider_text,
-        )
-        self.retry_after = retry_after
-        """Seconds the provider asked us to wait (``Retry-After``), when it said."""
+    default_http_status = 429
+    default_code = 20429
 
 
 class RefusedError(ProviderError):
@@ -130,27 +121,7 @@ class RefusedError(ProviderError):
 
 
 class ServerError(ProviderError):
-    """The provider answered 5xx."""
-
-    def __init__(
-        self,
-        message: str,
-        *,
-        http_status: int | None = None,
-        code: int | None = None,
-        more_info: str | None = None,
-        retry_after: float | None = None,
-        provider_text: str | None = None,
-    ) -> None:
-        super().__init__(
-            message,
-            http_status=http_status,
-            code=code,
-            more_info=more_info,
-            provider_text=provider_text,
-        )
-        self.retry_after = retry_after
-        """Seconds the provider asked us to wait (``Retry-After``, as a 503 may say)."""
+    """The provider answered 5xx (a 503 may say ``Retry-After``)."""
 
 
 class InvalidResponseError(ProviderError):
