@@ -31,6 +31,7 @@ from notify_tui.ui.messages import (
 from notify_tui.ui.screens.base import NotifyScreen
 from notify_tui.ui.text import safe_text
 from notify_tui.ui.widgets.campaign_table import SUGGESTION_MARK, CampaignSource, CampaignTable
+from notify_tui.ui.widgets.delivery_trend import DeliveryTrend
 from notify_tui.ui.widgets.filter_input import FilterInput
 from notify_tui.ui.widgets.footer import NotifyFooter
 from notify_tui.ui.widgets.outage_banner import OutageBanner
@@ -111,6 +112,7 @@ class HistoryScreen(NotifyScreen):
             yield FilterInput(
                 placeholder="/ filter by name", delay=FILTER_DELAY, id="history-filter"
             )
+        yield DeliveryTrend(id="history-trend")
         yield CampaignTable(
             now=app.clock, tz=app.tz, progress=app.live.send_progress.get, id="campaigns"
         )
@@ -168,6 +170,7 @@ class HistoryScreen(NotifyScreen):
     def _loaded(self, event: VirtualTable.Loaded) -> None:
         # The suggestion marks are counted as rows are read: with the first ones.
         self._show_title()
+        self.query_one(DeliveryTrend).show(self.table.source.recent)
         self.refresh_bindings()
 
     def _show_title(self) -> None:

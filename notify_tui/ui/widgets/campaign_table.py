@@ -16,6 +16,7 @@ from notify_tui.store.campaigns import CampaignSummary, campaign_page, count_cam
 from notify_tui.store.suggestions import pending_counts
 from notify_tui.ui.formatting import compact, count, money, percent, styled, when
 from notify_tui.ui.text import safe_text
+from notify_tui.ui.widgets.delivery_trend import BELOW_MARK, RECENT, far_below, usual_rate
 from notify_tui.ui.widgets.virtual_table import Column, VirtualTable
 
 if TYPE_CHECKING:
@@ -40,9 +41,16 @@ class CampaignSource:
         """Whether a campaign still sending was among the rows read since the last count."""
         self.suggested: dict[int, int] = {}
         """Pending opt-out suggestions per campaign, as of the last time its row was read."""
+        self.recent: list[CampaignSummary] = []
+        """The latest campaigns, whatever the query, newest first: the workspace's usual."""
+        self.usual: float | None = None
+        """The usual delivery rate (``delivery_trend.usual_rate``) as of the last count."""
 
     def count(self) -> int:
         self.saw_sending = False
+        # Twice as many as the usual needs: drafts and campaigns still resolving do not count.
+        self.recent = campaign_page("", 0, 2 * RECENT)
+        self.usual = usual_rate(self.recent)
         shown = count_campaigns(self.query)
         self.total = count_campaigns() if self.query.strip() else shown
         return shown
@@ -106,6 +114,7 @@ class CampaignTable(VirtualTable[CampaignSummary]):
         "campaign-table--zero",
         "campaign-table--sending",
         "campaign-table--suggested",
+        "campaign-table--below",
     }
 
     DEFAULT_CSS = """
@@ -116,6 +125,7 @@ class CampaignTable(VirtualTable[CampaignSummary]):
         & > .campaign-table--zero { color: $text-muted; }
         & > .campaign-table--sending { color: $text-accent; text-style: italic; }
         & > .campaign-table--suggested { color: $text-warning; text-style: bold; }
+        & > .campaign-table--below { color: $text-error; text-style: bold; }
     }
     """
 
@@ -220,7 +230,9 @@ class CampaignTable(VirtualTable[CampaignSummary]):
     def _campaign_name(self, campaign: CampaignSummary) -> Text:
         name = safe_text(campaign.name)
         if self.source.suggested.get(campaign.id):
-            return styled(f"{SUGGESTION_MARK} ", self._component("suggested")) + name
+            name = styled(f"{SUGGESTION_MARK} ", self._component("suggested")) + name
+        if far_below(campaign, self.source.usual):
+            name = styled(f"{BELOW_MARK} ", self._component("below")) + name
         return name
 
     def _sent(self, campaign: CampaignSummary) -> Text:
