@@ -84,6 +84,11 @@ class Settings:
     callback_quiet: float = 300.0
     """Seconds without any callback, while messages are pending, before the app warns that push
     has stopped and polling takes over."""
+    callback_early_limit: int = 10_000
+    """Callbacks about a SID no message holds yet (they can beat the create's answer) kept at
+    most, workspace-wide, waiting for their message; past it, new ones are dropped."""
+    callback_early_ttl: float = 300.0
+    """Seconds such a callback waits for its message; then it is dropped as foreign."""
     sender_rates: Mapping[str, float] = field(default_factory=lambda: MappingProxyType({}))
     """Messages per second of particular senders (``[senders."+1555..."] rate``)."""
     operator: str = field(default_factory=lambda: os.environ.get("USER") or "operator")
@@ -135,6 +140,8 @@ ENVIRONMENT: dict[str, str] = {
     "NOTIFY_STATUS_CALLBACK_URL": "status_callback_url",
     "NOTIFY_CALLBACK_GRACE": "callback_grace",
     "NOTIFY_CALLBACK_QUIET": "callback_quiet",
+    "NOTIFY_CALLBACK_EARLY_LIMIT": "callback_early_limit",
+    "NOTIFY_CALLBACK_EARLY_TTL": "callback_early_ttl",
     "TWILIO_ACCOUNT_SID": "account_sid",
     "TWILIO_AUTH_TOKEN": "auth_token",
     "TWILIO_API_KEY": "api_key",
@@ -310,6 +317,28 @@ def _coerce(name: str, value: Any, source: str) -> Any:
                 f"{source}: outage_limit must be a number of seconds from 1 to {MAX_OUTAGE_LIMIT:,}"
             )
         return limit
+    if name == "callback_early_limit":
+        try:
+            count = int(str(value).strip().replace("_", ""))
+        except ValueError:
+            count = -1
+        if not 0 <= count <= MAX_EARLY_LIMIT:
+            raise ConfigError(
+                f"{source}: callback_early_limit must be a whole number from 0 to "
+                f"{MAX_EARLY_LIMIT:,}"
+            )
+        return count
+    if name == "callback_early_ttl":
+        try:
+            seconds = float(value)
+        except (TypeError, ValueError):
+            seconds = math.nan
+        if not 1 <= seconds <= MAX_EARLY_TTL:  # NaN is in no range
+            raise ConfigError(
+                f"{source}: callback_early_ttl must be a number of seconds from 1 to "
+                f"{MAX_EARLY_TTL:,}"
+            )
+        return seconds
     if name in ("callback_grace", "callback_quiet"):
         try:
             seconds = float(value)
@@ -336,6 +365,12 @@ MAX_PRICE_PER_SEGMENT = Decimal(1000)
 MAX_SEND_RATE = 1_000_000
 
 MAX_OUTAGE_LIMIT = 7 * 24 * 3600
+
+MAX_EARLY_LIMIT = 1_000_000
+"""Early callbacks kept at most: each is a row of a few hundred bytes."""
+
+MAX_EARLY_TTL = 24 * 3600
+"""A create's answer is recorded within seconds of Twilio's; a day is already far past it."""
 
 
 def _checked_region(text: str, source: str) -> str:

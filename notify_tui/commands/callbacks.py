@@ -44,6 +44,8 @@ def make_receiver(runtime: Runtime, public_url: str) -> CallbackReceiver:
         account_sid=settings.account_sid or SANDBOX_ACCOUNT_SID,
         grace=timedelta(seconds=settings.callback_grace),
         on_applied=runtime.policy_hook(),
+        early_ttl=timedelta(seconds=settings.callback_early_ttl),
+        early_limit=settings.callback_early_limit,
     )
 
 

@@ -9,8 +9,9 @@ opt-out policy), and only then answers 200: a callback answered is a callback ke
 
 A callback is a provider answer: one about another recipient or sender is a provider fault,
 recorded, never applied. A callback about a SID no message holds yet (it can beat the create's
-answer to the store) is kept in the store for ``EARLY_TTL``, applied when the SID appears, and
-after that counted as foreign and dropped. Out of order and repeated callbacks need nothing
+answer to the store) is kept in the store (at most ``early_limit`` in all, for ``early_ttl``:
+the ``callback_early_*`` settings), applied when the SID appears, and after that counted as
+foreign and dropped. Out of order and repeated callbacks need nothing
 special: a status only moves forward, and a repeat changes nothing.
 
 While a message's callbacks are due, pollers leave it alone: each callback that leaves it
@@ -170,6 +171,7 @@ class CallbackReceiver:
         on_applied: Callable[[AppliedUpdates], Awaitable[None]] | None = None,
         clock: Callable[[], datetime] = utcnow,
         early_ttl: timedelta = store.EARLY_TTL,
+        early_limit: int = store.EARLY_LIMIT,
     ) -> None:
         self.public_url = public_url
         self.path = urlsplit(public_url).path or "/"
@@ -177,6 +179,7 @@ class CallbackReceiver:
         self.account_sid = account_sid
         self.grace = grace
         self.early_ttl = early_ttl
+        self.early_limit = early_limit
         self._on_applied = on_applied
         self._clock = clock
         self.stats: Counter[str] = Counter()
@@ -240,7 +243,10 @@ class CallbackReceiver:
         )
         if result.early:
             kept = await asyncio.to_thread(
-                store.keep_early, [(p.get("MessageSid", ""), p) for p in result.early], now
+                store.keep_early,
+                [(p.get("MessageSid", ""), p) for p in result.early],
+                now,
+                self.early_limit,
             )
             self.stats["early"] += kept
             self.stats["dropped"] += len(result.early) - kept

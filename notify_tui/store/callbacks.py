@@ -30,10 +30,12 @@ __all__ = [
 ]
 
 EARLY_LIMIT = 10_000
-"""Callbacks about unknown SIDs kept at most, workspace-wide; past it, new ones are dropped."""
+"""Callbacks about unknown SIDs kept at most, workspace-wide, by default (the
+``callback_early_limit`` setting); past it, new ones are dropped."""
 
 EARLY_TTL = timedelta(minutes=5)
-"""How long a callback about an unknown SID waits for its message; then it is foreign."""
+"""How long a callback about an unknown SID waits for its message by default (the
+``callback_early_ttl`` setting); then it is foreign."""
 
 _BATCH = 500
 
@@ -83,13 +85,15 @@ def add_pushed(per_campaign: Mapping[int, int]) -> None:
             ).execute()
 
 
-def keep_early(callbacks: Sequence[tuple[str, Mapping[str, str]]], now: datetime) -> int:
-    """Keep callbacks about SIDs no message holds yet, up to ``EARLY_LIMIT`` in all; answers how
-    many were kept (the rest are dropped)."""
+def keep_early(
+    callbacks: Sequence[tuple[str, Mapping[str, str]]], now: datetime, limit: int = EARLY_LIMIT
+) -> int:
+    """Keep callbacks about SIDs no message holds yet, up to ``limit`` in all; answers how many
+    were kept (the rest are dropped)."""
     if not callbacks:
         return 0
     with database.atomic():
-        room = EARLY_LIMIT - EarlyCallback.select(fn.COUNT(EarlyCallback.id)).scalar()
+        room = limit - EarlyCallback.select(fn.COUNT(EarlyCallback.id)).scalar()
         kept = list(callbacks[: max(room, 0)])
         if kept:
             EarlyCallback.insert_many(

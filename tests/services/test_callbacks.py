@@ -262,9 +262,9 @@ async def test_a_callback_whose_message_never_appears_is_dropped_as_foreign(
 
 
 async def test_kept_callbacks_are_bounded(
-    http: httpx.AsyncClient, receiver: CallbackReceiver, monkeypatch: pytest.MonkeyPatch
+    http: httpx.AsyncClient, receiver: CallbackReceiver
 ) -> None:
-    monkeypatch.setattr(early_store, "EARLY_LIMIT", 2)
+    receiver.early_limit = 2  # the callback_early_limit setting
     for n in range(4):
         assert (await post(http, form(100 + n, "delivered"))).status_code == 200
     assert EarlyCallback.select().count() == 2
