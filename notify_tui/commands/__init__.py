@@ -454,6 +454,13 @@ def _send(commands: Any) -> None:
     )
     send.add_argument("--name", metavar="NAME", help="the campaign's name")
     send.add_argument("--message", metavar="TEXT", help="the text to send")
+    send.add_argument(
+        "--smart-encoding",
+        action="store_true",
+        help="replace characters that have a GSM-7 lookalike (curly quotes, long dashes, "
+        "ellipsis, non-breaking spaces...) so the message is not sent in UCS-2; prints what "
+        "was replaced and what it saves",
+    )
     audience = send.add_mutually_exclusive_group()
     audience.add_argument("--all-contacts", action="store_true", help="send to every contact")
     audience.add_argument("--csv", metavar="FILE", help="send to the numbers of a CSV file")

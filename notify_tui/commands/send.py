@@ -19,15 +19,23 @@ from notify_tui.commands import EXIT_FAILURE, EXIT_OK, CommandError
 from notify_tui.commands.contacts import checked_region
 from notify_tui.commands.faults import rejected_line
 from notify_tui.config import Settings
+from notify_tui.domain.smart_encoding import (
+    replaced_line,
+    saving,
+    segments_change,
+    smart_encode,
+)
 from notify_tui.domain.status import UNSENT, CampaignState, SendState
 from notify_tui.domain.text import duration, visible
 from notify_tui.services.contacts_import import (
     ContactsFileError,
     all_contacts_recipients,
+    duplicate_text,
     read_audience,
 )
 from notify_tui.services.runtime import Runtime
 from notify_tui.services.sender import (
+    CampaignPlan,
     SendError,
     SendProgress,
     SendResult,
@@ -35,6 +43,7 @@ from notify_tui.services.sender import (
     plan_campaign,
     record_campaign,
     resume_campaign,
+    segments_as,
     send_campaign,
 )
 from notify_tui.store.campaigns import get_campaign
@@ -209,7 +218,31 @@ def _audience(args: argparse.Namespace, settings: Settings) -> Iterable[NewRecip
         print(f"  {visible(str(rejection))}")
     if len(audience.rejections) > SHOWN_REJECTIONS:
         print(f"  ... and {audience.invalid + audience.unusable - SHOWN_REJECTIONS:,} more")
+    if audience.duplicates:
+        # As contacts import names them: each number gets one message, the first line's.
+        print(f"Lines of {visible(args.csv)} that repeat a number (each gets one message):")
+    for duplicate in audience.duplicate_lines[:SHOWN_REJECTIONS]:
+        print(f"  {visible(duplicate_text(duplicate))}")
+    if audience.duplicates > min(len(audience.duplicate_lines), SHOWN_REJECTIONS):
+        shown = min(len(audience.duplicate_lines), SHOWN_REJECTIONS)
+        print(f"  ... and {audience.duplicates - shown:,} more duplicate lines")
     return audience.recipients
+
+
+def _smart_saving(plan: CampaignPlan, written: str) -> str:
+    """What smart encoding saves across the audience: segments a message and in all, and money
+    (``written``: the message before its lookalikes were replaced)."""
+    before = segments_as(plan, written)
+    after = plan.total_segments
+    per_message = ""
+    if plan.merge is None and plan.to_send:
+        per_message = (
+            segments_change(before // plan.to_send, after // plan.to_send) + " a message, "
+        )
+    return (
+        f"Smart encoding: {per_message}{segments_change(before, after)} in all, "
+        f"{saving(before, after, plan.price_per_segment)}"
+    )
 
 
 def _confirm() -> bool:
@@ -273,9 +306,14 @@ def run_send(args: argparse.Namespace, settings: Settings) -> int:
         sender = runtime.sender
         # The cheap checks first: an empty message is said before the file is read and listed.
         check_campaign(args.name, args.message, sender["from_"], sender["messaging_service_sid"])
+        message = args.message
+        if args.smart_encoding:
+            encoding = smart_encode(message)
+            print(f"Smart encoding: {visible(replaced_line(encoding))}")
+            message = encoding.encoded
         plan = plan_campaign(
             args.name,
-            args.message,
+            message,
             _audience(args, settings),
             sender=sender["from_"],
             messaging_service_sid=sender["messaging_service_sid"],
@@ -284,6 +322,8 @@ def run_send(args: argparse.Namespace, settings: Settings) -> int:
         )
         for line in plan.summary_lines():
             print(visible(line))
+        if message != args.message:
+            print(_smart_saving(plan, args.message))
         pace = _pace(rate, settings, sender["messaging_service_sid"] or sender["from_"])
         if pace is None:
             print("Rate: no limit")

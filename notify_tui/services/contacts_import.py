@@ -172,15 +172,20 @@ class ImportReport:
         lines.extend(str(r) for r in self.rejections)
         if self.more_rejections:
             lines.append(f"... and {self.more_rejections:,} more invalid lines")
-        lines.extend(
-            f"line {d.line}: duplicate of line {d.first_line} ({format_for_humans(d.phone)})"
-            for d in self.duplicate_lines
-        )
+        lines.extend(duplicate_text(d) for d in self.duplicate_lines)
         if self.duplicates > len(self.duplicate_lines):
             lines.append(
                 f"... and {self.duplicates - len(self.duplicate_lines):,} more duplicate lines"
             )
         return lines
+
+
+def duplicate_text(duplicate: DuplicateLine) -> str:
+    """``line 7: duplicate of line 2 ((415) 555-0100)``: an import's and a send's wording."""
+    return (
+        f"line {duplicate.line}: duplicate of line {duplicate.first_line} "
+        f"({format_for_humans(duplicate.phone)})"
+    )
 
 
 @dataclass
@@ -200,6 +205,11 @@ class AudienceFile:
     recipients."""
     rejections: list[RejectedLine] = field(default_factory=list)
     """The first rejected or invalid lines, in detail."""
+    duplicates: int = 0
+    """Lines whose number an earlier line has (they are in ``recipients``: the campaign keeps
+    the first and counts the others)."""
+    duplicate_lines: list[DuplicateLine] = field(default_factory=list)
+    """The first duplicate lines, each with the line it repeats."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -579,9 +589,18 @@ def read_audience(
     layout, lines = read_lines(path)
     audience = AudienceFile(str(path), layout)
 
+    first_lines: dict[str, int] = {}
+
     def detail(number: int, reason: str, value: str = "") -> None:
         if len(audience.rejections) < max_details:
             audience.rejections.append(RejectedLine(number, reason, value))
+
+    def repeated(number: int, phone: str) -> None:
+        first = first_lines.setdefault(phone, number)
+        if first != number:
+            audience.duplicates += 1
+            if len(audience.duplicate_lines) < max_details:
+                audience.duplicate_lines.append(DuplicateLine(number, first, phone))
 
     for line in lines:
         audience.rows += 1
@@ -600,8 +619,10 @@ def read_audience(
             value = _phone_value(line.phone)
             why = f"invalid phone number: {result.error}"
             detail(line.number, why, value)
+            repeated(line.number, value)
             audience.recipients.append(NewRecipient(value, name, invalid_reason=result.error))
             continue
+        repeated(line.number, result.e164)
         audience.recipients.append(
             NewRecipient(result.e164, name, attributes=line.attributes or None)
         )

@@ -138,3 +138,78 @@ def test_send_asks_before_sending_and_needs_a_terminal_to(
 def test_send_needs_an_audience(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["send", "--name", "Spring", "--message", "Hi"]) == 1
     assert "--all-contacts or --csv" in capsys.readouterr().err
+
+
+SMART = ("--rate", "0", "--smart-encoding")
+HI = ("send", "--name", "Hi", "--message", "Hi {first_name|there}, it’s on…")
+
+
+def test_send_smart_encoding_replaces_lookalikes_and_prints_the_saving(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    csv = write(tmp_path, CONTACTS)
+    message = "Don’t miss our spring sale — " + "x" * 100 + " 🌷"
+    # Without the tulip the message fits one GSM-7 segment; with it, it stays UCS-2 (and the
+    # second campaign skips +15005550004, who replied STOP to the first).
+    code = main(
+        ["send", "--name", "Spring", "--message", message[:-2], "--csv", str(csv), "--yes", *SMART]
+    )
+
+    out = capsys.readouterr().out.splitlines()
+    assert code == 0, out
+    assert "Smart encoding: 2 characters replaced: ’ → ', — → -" in out
+    assert "Smart encoding: 2 → 1 segments a message, 6 → 3 segments in all, saves $0.0237" in out
+    assert Message.select().where(Message.body.is_null(False)).count() == 0
+    campaign = get_campaign(1)
+    assert campaign is not None
+    assert campaign.body == "Don't miss our spring sale - " + "x" * 100
+    assert campaign.segments == 1
+
+    main(["send", "--name", "Tulips", "--message", message, "--csv", str(csv), "--yes", *SMART])
+    out = capsys.readouterr().out.splitlines()
+    assert (
+        "Smart encoding: 2 characters replaced: ’ → ', — → -; left as they are (no GSM-7 "
+        "lookalike, still UCS-2): 🌷"
+    ) in out
+    assert "Smart encoding: 2 segments a message, 4 segments in all, saves nothing" in out
+
+
+def test_send_smart_encoding_of_a_personal_message_warns_of_names_that_force_ucs2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    csv = write(tmp_path, "phone,name\n4155550100,Ann\n4155550101,Zoë Smith\n")
+
+    code = main([*HI, "--csv", str(csv), "--yes", *SMART])
+
+    out = capsys.readouterr().out.splitlines()
+    assert code == 0, out
+    assert "Smart encoding: 2 characters replaced: ’ → ', … → ..." in out
+    assert "  1 recipient in UCS-2 because of their values: Zoë Smith (+14155550101) ('ë')" in out
+    assert "Smart encoding: 2 segments in all, saves nothing" in out
+    bodies = {m.phone: m.body for m in Message.select()}
+    assert bodies == {"+14155550100": "Hi Ann, it's on...", "+14155550101": "Hi Zoë, it's on..."}
+
+
+def test_send_from_a_csv_names_the_lines_that_repeat_a_number(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    csv = write(
+        tmp_path,
+        "phone,name\n4155550100,Ann\n(415) 555-0100,Ann again\n4155550101,Bob\n"
+        "+1 415 555 0101,Bob again\nbad,Cy\nbad,Cy again\n",
+    )
+
+    code = main(
+        ["send", "--name", "Spring", "--message", "Hi", "--csv", str(csv), "--yes", "--rate", "0"]
+    )
+
+    out = capsys.readouterr().out.splitlines()
+    assert code == 0, out
+    assert f"Lines of {csv} that repeat a number (each gets one message):" in out
+    assert "  line 3: duplicate of line 2 (+1 415-555-0100)" in out
+    assert "  line 5: duplicate of line 4 (+1 415-555-0101)" in out
+    assert "  line 7: duplicate of line 6 (bad)" in out
+    assert (
+        "Recipients: 2 to send, 0 skipped (opted out), 1 invalid (recorded as Failed, not "
+        "sent), 3 duplicates" in out
+    )

@@ -426,3 +426,64 @@ async def test_review_buttons_stay_on_screen_with_a_messy_csv_file(
             region = button.region
             assert region.height and region.bottom <= size[1], (button.id, region)
             assert region.right <= size[0], (button.id, region)
+
+
+async def test_ctrl_t_replaces_lookalikes_and_shows_the_saving_first(runtime: Runtime) -> None:
+    seed_contacts(PEOPLE)
+    app = make_app(runtime, poll=False, first_run_demo=False, clock=fixed_clock)
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = await open_compose(app, pilot)
+        await write(pilot, screen, name="Spring", body="Plain text")
+        assert "ctrl+t" not in text_of(app, "#compose-encoding")
+        assert not screen.check_action("smart_encoding", ())  # not offered: nothing to replace
+
+        body = screen.query_one("#compose-body", TextArea)
+        body.text = "Don’t miss it — " + "x" * 60
+        await pilot.pause()
+        assert "76 characters · UCS-2 · 2 segments" in text_of(app, "#compose-size")
+        encoding = text_of(app, "#compose-encoding")
+        # Six contacts: 12 segments become 6, at $0.0079 each.
+        assert (
+            "ctrl+t replaces ’ — with GSM-7 lookalikes: 2 → 1 segments a message, saves "
+            "$0.0474 for 6 contacts." in encoding
+        )
+        assert screen.check_action("smart_encoding", ())
+
+        await pilot.press("ctrl+t")
+        await pilot.pause()
+        assert body.text == "Don't miss it - " + "x" * 60
+        assert "76 characters · GSM-7 · 1 segment" in text_of(app, "#compose-size")
+        assert "ctrl+t" not in text_of(app, "#compose-encoding")
+        assert text_of(app, "#compose-status") == (
+            "2 characters replaced: ’ → ', — → - · ctrl+z puts them back"
+        )
+        await pilot.press("ctrl+z")
+        await pilot.pause()
+        assert body.text == "Don’t miss it — " + "x" * 60
+
+        # An emoji has no lookalike: it is named, and the message stays UCS-2.
+        body.text = "It’s here 🎉"
+        await pilot.pause()
+        encoding = text_of(app, "#compose-encoding")
+        assert (
+            "ctrl+t replaces ’ with GSM-7 lookalikes: 1 segment a message, saves nothing "
+            "for 6 contacts (🎉 has none: still UCS-2)." in encoding
+        )
+        await pilot.press("ctrl+t")
+        await pilot.pause()
+        assert body.text == "It's here 🎉"
+
+
+async def test_ctrl_t_keeps_a_personal_message_s_fields(runtime: Runtime, tmp_path: Path) -> None:
+    app = make_app(runtime, poll=False, first_run_demo=False, clock=fixed_clock)
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = await open_compose(app, pilot)
+        await write(pilot, screen, name="Hi", body="x", path=str(tmp_path / "people.csv"))
+        body = screen.query_one("#compose-body", TextArea)
+        body.text = "Hi {first_name|you…}, it’s ｛SPRING｝"
+        await pilot.pause()
+        # A file's audience is counted at review: the saving is a message's.
+        assert "saves nothing a message" in text_of(app, "#compose-encoding")
+        await pilot.press("ctrl+t")
+        await pilot.pause()
+        assert body.text == "Hi {first_name|you...}, it's {{SPRING}}"

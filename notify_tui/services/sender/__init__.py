@@ -34,6 +34,7 @@ from notify_tui.services.sender.plan import (
     plan_campaign,
     prepare_campaign,
     record_campaign,
+    segments_as,
 )
 from notify_tui.services.sender.run import DEFAULT_CONCURRENCY, resume_campaign, send_campaign
 
@@ -52,5 +53,6 @@ __all__ = [
     "prepare_campaign",
     "record_campaign",
     "resume_campaign",
+    "segments_as",
     "send_campaign",
 ]

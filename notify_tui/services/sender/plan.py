@@ -368,6 +368,24 @@ def _merge(
     return with_bodies, stats
 
 
+def segments_as(plan: CampaignPlan, body: str) -> int:
+    """Segments of all the plan's messages to send had its body been ``body`` (another writing
+    of the same template, e.g. before smart encoding): each recipient's own text is measured."""
+    template = parse(body)
+    if not template.personal:
+        return count_segments(template.render({})).segments * plan.to_send
+    measured: dict[str, int] = {}
+    total = 0
+    for recipient in plan.recipients:
+        if recipient.invalid_reason is not None or recipient.body is None:
+            continue  # invalid, or opted out: never sent
+        text = template.render(recipient_values(recipient.name, recipient.attributes))
+        if text not in measured:
+            measured[text] = count_segments(text).segments
+        total += measured[text]
+    return total
+
+
 def record_campaign(plan: CampaignPlan) -> PreparedCampaign:
     """Record the campaign and every recipient (invalid ones as Failed), ready to send."""
     with database.atomic():

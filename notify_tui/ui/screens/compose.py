@@ -7,6 +7,7 @@ this screen closes.
 
 from __future__ import annotations
 
+from decimal import Decimal
 from pathlib import Path
 from typing import ClassVar
 
@@ -24,10 +25,18 @@ from notify_tui.domain.segments import (
     count_segments,
     estimate_cost,
 )
+from notify_tui.domain.smart_encoding import (
+    SmartEncoding,
+    replaced_line,
+    saving,
+    segments_change,
+    smart_encode,
+)
 from notify_tui.domain.template import sent_text, template_note
 from notify_tui.services.contacts_import import (
     ContactsFileError,
     all_contacts_recipients,
+    duplicate_text,
     read_audience,
 )
 from notify_tui.services.sender import CampaignPlan, SendError, plan_campaign, record_campaign
@@ -84,6 +93,28 @@ def encoding_line(info: SegmentInfo) -> Text:
     return line
 
 
+def smart_line(encoding: SmartEncoding, price: Decimal, messages: int) -> Text:
+    """The offer of ``ctrl+t``: which characters it replaces and what that saves, segments
+    and money, for ``messages`` messages (0: not known yet, a message's saving); and the
+    characters no replacing helps (emoji), which keep the message in UCS-2."""
+    if not encoding.replaced:
+        return Text("")
+    before, after = encoding.before.segments, encoding.after.segments
+    chars = " ".join(dict.fromkeys(r.char for r in encoding.replaced))
+    line = Text("ctrl+t", style="bold") + Text(" replaces ") + safe_text(chars)
+    line.append(f" with GSM-7 lookalikes: {segments_change(before, after)}")
+    if messages:
+        line.append(f" a message, {saving(before * messages, after * messages, price)}")
+        line.append(f" for {plural(messages, 'contact')}")
+    else:
+        line.append(f", {saving(before, after, price)} a message")
+    if encoding.kept:
+        kept = " ".join(encoding.kept)
+        line.append(" (").append_text(safe_text(kept))
+        line.append(" ha" + ("s" if len(encoding.kept) == 1 else "ve") + " none: still UCS-2)")
+    return line.append(".")
+
+
 class ComposeScreen(NotifyScreen):
     """Write a campaign; ``ctrl+r`` shows what sending it would do and asks before sending."""
 
@@ -99,6 +130,15 @@ class ComposeScreen(NotifyScreen):
             id="compose.review",
             tooltip="Count who will be sent, skipped (opted out) and invalid, and the cost; "
             "then confirm before anything is sent",
+        ),
+        Binding(
+            "ctrl+t",
+            "smart_encoding",
+            "GSM-7",
+            id="compose.smart_encoding",
+            tooltip="Replace the characters that have a GSM-7 lookalike (curly quotes, long "
+            "dashes, ellipsis, non-breaking spaces) so the message is not sent in UCS-2; "
+            "ctrl+z puts them back",
         ),
         Binding(
             "escape",
@@ -119,6 +159,8 @@ class ComposeScreen(NotifyScreen):
         self.busy = False
         """True while the audience is read or the campaign recorded."""
         self.info = count_segments("")
+        self.encoding = smart_encode("")
+        """What ``ctrl+t`` would replace in the message, and what it saves."""
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="compose-bar", classes="bar"):
@@ -216,6 +258,15 @@ class ComposeScreen(NotifyScreen):
                 line.append(f" · {money(total, estimate=True)} for {plural(to_send, 'contact')}")
         self.query_one("#compose-size", Static).update(line)
         note = encoding_line(info)
+        encoding = self.encoding = smart_encode(self.body)
+        offer = smart_line(
+            encoding,
+            self.notify_app.runtime.settings.price_per_segment,
+            0 if self.file_path else self.contacts - self.opted_out,
+        )
+        if offer:
+            note.append("\n").append_text(offer)
+        self.refresh_bindings()
         merge = template_note(self.body)
         if merge:
             # Fields are filled in per recipient; a syntax error names its column.
@@ -245,6 +296,24 @@ class ComposeScreen(NotifyScreen):
         status = self.query_one("#compose-status", Static)
         status.set_class(problem, "-problem")
         status.update(text)
+
+    # Smart encoding
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "smart_encoding":
+            return bool(self.encoding.replaced)  # offered only when there is a lookalike
+        return True
+
+    def action_smart_encoding(self) -> None:
+        """Replace the message's lookalikes (an edit of the text area: ctrl+z undoes it)."""
+        encoding = smart_encode(self.body)
+        if not encoding.replaced:
+            return
+        area = self.query_one("#compose-body", TextArea)
+        area.replace(encoding.encoded, (0, 0), area.document.end)
+        area.focus()
+        done = replaced_line(encoding)
+        self._say(safe_text(done[:1].upper() + done[1:]) + Text(" · ctrl+z puts them back"))
 
     # Review, then record and send
 
@@ -308,7 +377,8 @@ class ComposeScreen(NotifyScreen):
                     label=path,
                     rows=audience.rows,
                     unusable=audience.unusable,
-                    rejections=tuple(str(r) for r in audience.rejections),
+                    rejections=tuple(str(r) for r in audience.rejections)
+                    + tuple(duplicate_text(d) for d in audience.duplicate_lines),
                     note=audience.layout.note,
                 )
             else:
