@@ -75,14 +75,19 @@ async def test_resume_an_interrupted_campaign(fast: Runtime, sandbox: SandboxApp
 async def test_resume_is_only_for_campaigns_with_something_left(fast: Runtime) -> None:
     seed_campaign("Spring sale", SPRING)  # sent completely
     app = make_app(fast, poll=False, first_run_demo=False, clock=fixed_clock)
-    async with app.run_test(size=(80, 24)) as pilot:
+    async with app.run_test(notifications=True, size=(80, 24)) as pilot:
         await wait_for_campaigns(pilot)
         screen = app.screen
         assert isinstance(screen, HistoryScreen)
         assert screen.check_action("resume", ()) is False  # not offered in the footer
+        footer = [b.binding.description for b in screen.active_bindings.values() if b.binding.show]
+        assert "Resume" not in footer
         await pilot.press("R")
         await pilot.pause()
         assert app.screen is screen
+        # The key is not silent: it says why it does nothing (issue 14: 5).
+        told = notifications
+        await wait_until(pilot, lambda: any("nothing left to send" in n for n in told(app)))
 
 
 async def test_a_campaign_being_sent_here_is_not_resumed_twice(
@@ -218,3 +223,34 @@ async def test_on_start_an_interrupted_campaign_is_offered_for_resuming_never_re
     # The help of Ctrl+Q says what really happens (issue 14: it said sending resumes).
     quit_binding = next(b for b in app.BINDINGS if getattr(b, "id", None) == "app.quit")
     assert "never resumed by itself" in str(getattr(quit_binding, "tooltip", ""))
+
+
+async def test_details_of_an_interrupted_campaign_offers_to_resume_it(
+    fast: Runtime, sandbox: SandboxApp
+) -> None:
+    """Details said "Interrupted: 3 of 8 submitted" with no key to act (issue 14: 23)."""
+    from tests.ui.details_support import open_details
+
+    campaign_id = record("Half sent", 8)
+    set_state(campaign_id, "sending")
+    set_state(campaign_id, "interrupted")
+    app = make_app(fast, poll=False, first_run_demo=False, clock=fixed_clock)
+    app.offer_resume = False
+    async with app.run_test(notifications=True, size=(80, 24)) as pilot:
+        screen = await open_details(app, pilot, campaign_id)
+        await wait_until(pilot, lambda: screen.check_action("resume", ()) is True)
+        footer = [b.binding.description for b in screen.active_bindings.values() if b.binding.show]
+        assert "Resume" in footer
+        await pilot.press("R")
+        await wait_until(pilot, lambda: isinstance(app.screen, ConfirmDialog))
+        question = str(app.screen.query_one("#confirm-question").render())
+        assert "Half sent" in question and "8 messages left" in question
+        await pilot.press("y")
+        await wait_until(pilot, lambda: get_campaign(campaign_id).state == "sent")  # type: ignore[union-attr]
+        # Sent: the key is no longer offered, and says why when pressed.
+        await wait_until(pilot, lambda: screen.check_action("resume", ()) is False)
+        await pilot.press("R")
+        await wait_until(pilot, lambda: any("nothing left" in n for n in notifications(app)))
+        assert app.screen is screen
+    assert send_state_counts(campaign_id) == {"submitted": 8}
+    assert sandbox.stats()["create"] == 8

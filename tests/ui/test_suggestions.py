@@ -210,6 +210,35 @@ async def test_history_marks_campaigns_with_suggestions(runtime: Runtime, spring
         await wait_until(pilot, lambda: table.render_line(1).text.startswith(" Spring sale"))
 
 
+async def test_history_reviews_a_marked_campaign_s_suggestions(
+    runtime: Runtime, spring: int
+) -> None:
+    """The ◆ in History is reviewable there, not only from Details (issue 14: 23); the key is
+    offered on a marked campaign only, and elsewhere says why it does nothing (issue 14: 5)."""
+    app = make_app(runtime, poll=False, first_run_demo=False, clock=fixed_clock)
+    async with app.run_test(notifications=True, size=(80, 24)) as pilot:
+        history = app.screen
+        assert isinstance(history, HistoryScreen)
+        table = history.query_one(CampaignTable)
+        await wait_for_campaigns(pilot)
+        await wait_until(pilot, lambda: table.render_line(1).text.startswith(" ◆ Spring sa"))
+        assert history.check_action("review_suggestions", ()) is True
+        await pilot.press("j")  # the winter newsletter: nothing suggested
+        await wait_until(pilot, lambda: history.check_action("review_suggestions", ()) is False)
+        await pilot.press("p")
+        await wait_until(pilot, lambda: any("suggests no number" in n for n in notifications(app)))
+        assert app.screen is history
+        await pilot.press("k", "p")
+        await wait_until(pilot, lambda: isinstance(app.screen, SuggestionsDialog))
+        await wait_until(pilot, lambda: app.screen.loaded)  # type: ignore[attr-defined]
+        assert set(phones(app)) == {GRACE, FRANCES, KEN}
+        await pilot.press("D", "y")
+        await wait_until(pilot, lambda: app.screen is history)
+        await wait_until(pilot, lambda: table.render_line(1).text.startswith(" Spring sale"))
+        assert history.check_action("review_suggestions", ()) is False
+    assert {state_of(p) for p in (GRACE, FRANCES, KEN)} == {"dismissed"}
+
+
 async def test_details_header_shows_the_money_opt_outs_saved(runtime: Runtime) -> None:
     campaign_id = seed_campaign("Spring sale", SPRING)
     Campaign.update(skipped_opted_out=25).where(Campaign.id == campaign_id).execute()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, cast
 
+from textual.binding import Binding
 from textual.screen import Screen
 from textual.worker import Worker
 
@@ -11,6 +12,25 @@ from notify_tui.ui.messages import WorkerEnded
 
 if TYPE_CHECKING:
     from notify_tui.ui.app import NotifyApp
+
+
+def offered_where_it_acts(binding: Binding) -> list[Binding]:
+    """``binding``, and the same key hidden, to say why it does nothing where it is not offered.
+
+    The screen's ``check_action`` hides ``binding`` (from the footer too) where it cannot act;
+    the key then falls to the hidden one, which calls ``action_why_not(action)``. Help lists the
+    key either way (F1 shows every key in force).
+    """
+    assert binding.id is not None
+    why_not = Binding(
+        binding.key,
+        f"why_not({binding.action!r})",
+        binding.description,
+        show=False,
+        id=f"{binding.id}_why_not",
+        tooltip=binding.tooltip,
+    )
+    return [binding, why_not]
 
 
 class NotifyScreen(Screen[Any]):

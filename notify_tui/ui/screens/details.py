@@ -24,7 +24,7 @@ from notify_tui.errors import NotifyError
 from notify_tui.services.export import default_export_path, export_campaign
 from notify_tui.services.poller import PollCycle
 from notify_tui.services.review import adopt
-from notify_tui.store.campaigns import get_campaign, tally_series
+from notify_tui.store.campaigns import CampaignSummary, get_campaign, tally_series
 from notify_tui.store.optouts import (
     SOURCE_LABELS,
 )
@@ -46,7 +46,9 @@ from notify_tui.ui.messages import (
     RecipientsExported,
     StatusesResolved,
 )
+from notify_tui.ui.screens.base import offered_where_it_acts
 from notify_tui.ui.screens.opt_out_actions import OptOutActionsScreen, number_and_name
+from notify_tui.ui.screens.resume_actions import ResumeActionsScreen
 from notify_tui.ui.text import safe_text
 from notify_tui.ui.widgets.campaign_header import CampaignHeader
 from notify_tui.ui.widgets.filter_input import FilterInput
@@ -118,7 +120,7 @@ QUIET_AFTER = timedelta(hours=1)
 """A campaign with no resolution for this long is drawn up to its last one, not to now."""
 
 
-class DetailsScreen(OptOutActionsScreen):
+class DetailsScreen(OptOutActionsScreen, ResumeActionsScreen):
     """A campaign: header, status chart, failure reasons, and its recipients."""
 
     OPT_OUT_FROM = "Details"
@@ -209,23 +211,36 @@ class DetailsScreen(OptOutActionsScreen):
             show=False,
             tooltip="Move between the failure reasons and the recipients table",
         ),
-        Binding(
-            "v",
-            "review_recipient",
-            "Review",
-            id="details.review",
-            show=False,
-            tooltip="Settle the selected recipient whose create's outcome is unknown (the header "
-            "says how many need review): adopt a provider message, send again, or leave it",
+        *offered_where_it_acts(
+            Binding(
+                "v",
+                "review_recipient",
+                "Review",
+                id="details.review",
+                tooltip="Settle the selected recipient whose create's outcome is unknown (the "
+                "header says how many need review): adopt a provider message, send again, or "
+                "leave it",
+            )
         ),
-        Binding(
-            "p",
-            "review_suggestions",
-            "Suggested opt-outs",
-            id="details.review_suggestions",
-            show=False,
-            tooltip="Review the numbers the opt-out policy suggests opting out (the header "
-            "says how many): accept or dismiss them",
+        *offered_where_it_acts(
+            Binding(
+                "p",
+                "review_suggestions",
+                "Suggested opt-outs",
+                id="details.review_suggestions",
+                tooltip="Review the numbers the opt-out policy suggests opting out (the header "
+                "says how many): accept or dismiss them",
+            )
+        ),
+        *offered_where_it_acts(
+            Binding(
+                "R",
+                "resume",
+                "Resume",
+                id="details.resume",
+                tooltip="Send the rest of this campaign, interrupted before the end (nothing is "
+                "sent twice)",
+            )
         ),
     ]
 
@@ -234,6 +249,8 @@ class DetailsScreen(OptOutActionsScreen):
         self.campaign_id = campaign_id
         self._sending = False
         self._send_redraw: Timer | None = None
+        self._row_needs_review = False
+        self._offers = (False, False)
         self.loaded = False
         """True once the reasons and the time series were read."""
 
@@ -324,6 +341,7 @@ class DetailsScreen(OptOutActionsScreen):
             None if partial else state.suggested,
             None if partial else state.needs_review,
         )
+        self._offers_changed()
         unknown = campaign.unknown
         last = state.series[-1][0] if state.series else None
         now = self.notify_app.clock()
@@ -387,6 +405,11 @@ class DetailsScreen(OptOutActionsScreen):
         line = Text()
         if isinstance(row, RecipientRow):
             line = row_summary(row)
+        needs_review = isinstance(row, RecipientRow) and row.send_state == SendState.NEEDS_REVIEW
+        if needs_review != self._row_needs_review:
+            # The footer offers Review on such a row only; redrawn when that changes, not per step.
+            self._row_needs_review = needs_review
+            self.refresh_bindings()
         # One line whatever it says: no layout, so that only that line is drawn again.
         self.query_one("#row-detail", Static).update(line, layout=False)
 
@@ -531,10 +554,32 @@ class DetailsScreen(OptOutActionsScreen):
 
     # Recipients that need review
 
-    def action_review_recipient(self) -> None:
-        """Settle the selected recipient if it needs review (else say what to select)."""
-        row = self.table.current_row
-        if row is None or row.send_state != SendState.NEEDS_REVIEW:
+    # Keys offered only where they act; elsewhere the same key says why it does nothing
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if not self.is_mounted:
+            return True
+        if action == "review_recipient":
+            row = self.table.current_row
+            return row is not None and row.send_state == SendState.NEEDS_REVIEW
+        if action == "review_suggestions":
+            return self.header.campaign is not None and bool(self.header.suggested)
+        if action == "resume":
+            return self.resumable(self.header.campaign)
+        return True
+
+    def _offers_changed(self) -> None:
+        """Redraw the footer when Resume or Suggested opt-outs come or go (not on every read)."""
+        offers = (self.resumable(self.header.campaign), bool(self.header.suggested))
+        if offers != self._offers:
+            self._offers = offers
+            self.refresh_bindings()
+
+    def action_why_not(self, action: str) -> None:
+        """Say why a key that is not offered here does nothing."""
+        if action == "resume":
+            self.explain_not_resumable(self.header.campaign)
+        elif action == "review_recipient":
             waiting = self.header.needs_review
             self.app.notify(
                 f"Select a recipient that needs review ({waiting:,} in this campaign; their "
@@ -544,6 +589,25 @@ class DetailsScreen(OptOutActionsScreen):
                 title="Review",
                 markup=False,
             )
+        elif action == "review_suggestions":
+            self.app.notify(
+                "The opt-out policy suggests no number of this campaign.",
+                title="Opt-out suggestions",
+                markup=False,
+            )
+
+    def action_resume(self) -> None:
+        """Ask before sending the rest of this campaign."""
+        if self.resumable(self.header.campaign):
+            self.ask_resume(self.campaign_id)
+
+    def resumed(self, campaign: CampaignSummary) -> None:
+        self._read_campaign(opening=False)
+
+    def action_review_recipient(self) -> None:
+        """Settle the selected recipient if it needs review."""
+        row = self.table.current_row
+        if row is None or row.send_state != SendState.NEEDS_REVIEW:
             return
         item = ReviewItem(row.id, row.phone, row.name, row.note or "")
 
@@ -581,14 +645,7 @@ class DetailsScreen(OptOutActionsScreen):
     def action_review_suggestions(self) -> None:
         """Review the numbers the policy suggests opting out."""
         campaign = self.header.campaign
-        if campaign is None:
-            return
-        if not self.header.suggested:
-            self.app.notify(
-                "The opt-out policy suggests no number of this campaign.",
-                title="Opt-out suggestions",
-                markup=False,
-            )
+        if campaign is None or not self.header.suggested:
             return
         self.app.push_screen(SuggestionsDialog(self.campaign_id, campaign.name), self._reviewed)
 
@@ -641,6 +698,7 @@ class DetailsScreen(OptOutActionsScreen):
         else:
             self.header.sharing(progress.sender, progress.sharing_with)
         self.header.show(campaign)
+        self._offers_changed()
         if not self.notify_app.live.is_sending(self.campaign_id):
             # Done (or stopped): read everything once more, refusals and all.
             self._load_state()

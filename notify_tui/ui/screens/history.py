@@ -13,11 +13,9 @@ from textual.containers import Horizontal
 from textual.timer import Timer
 from textual.widgets import Static
 
-from notify_tui.domain.status import RESUMABLE, UNSENT, CampaignState
-from notify_tui.store.campaigns import CampaignSummary, get_campaign, last_interrupted_campaign
-from notify_tui.store.sending import send_state_counts
-from notify_tui.ui.dialogs.confirm import ConfirmDialog
-from notify_tui.ui.formatting import count, duration, money, plural
+from notify_tui.store.campaigns import CampaignSummary, last_interrupted_campaign
+from notify_tui.ui.dialogs.suggestions import SuggestionsDialog
+from notify_tui.ui.formatting import count
 from notify_tui.ui.live import PollResult
 from notify_tui.ui.messages import (
     CampaignComposed,
@@ -25,10 +23,10 @@ from notify_tui.ui.messages import (
     ComposeOpened,
     ContactsOpened,
     OptOutsOpened,
-    ResumeChecked,
     StatusesResolved,
 )
-from notify_tui.ui.screens.base import NotifyScreen
+from notify_tui.ui.screens.base import offered_where_it_acts
+from notify_tui.ui.screens.resume_actions import ResumeActionsScreen
 from notify_tui.ui.text import safe_text
 from notify_tui.ui.widgets.campaign_table import SUGGESTION_MARK, CampaignSource, CampaignTable
 from notify_tui.ui.widgets.delivery_trend import DeliveryTrend
@@ -43,12 +41,11 @@ FILTER_DELAY = 0.15
 PROGRESS_REDRAW = 0.3
 """At most this often, the table is read again while campaigns are being sent."""
 
-"""States of a campaign with messages that may still be waiting to be sent."""
 
-
-class HistoryScreen(NotifyScreen):
+class HistoryScreen(ResumeActionsScreen):
     """The campaigns; Enter opens one, ``/`` filters them by name, ``n`` writes a new one, ``R``
-    resumes an interrupted one; ``c`` and ``O`` show the contacts and the opt-outs."""
+    resumes an interrupted one, ``p`` reviews its suggested opt-outs (◆); ``c`` and ``O`` show
+    the contacts and the opt-outs."""
 
     TITLE = "History"
     HELP_SECTION = "History"
@@ -90,12 +87,24 @@ class HistoryScreen(NotifyScreen):
             id="history.optouts",
             tooltip="Every opted-out number: when, why, by whom; opt numbers back in",
         ),
-        Binding(
-            "R",
-            "resume",
-            "Resume",
-            id="history.resume",
-            tooltip="Send the rest of an interrupted campaign (nothing is sent twice)",
+        *offered_where_it_acts(
+            Binding(
+                "R",
+                "resume",
+                "Resume",
+                id="history.resume",
+                tooltip="Send the rest of an interrupted campaign (nothing is sent twice)",
+            )
+        ),
+        *offered_where_it_acts(
+            Binding(
+                "p",
+                "review_suggestions",
+                "Suggested opt-outs",
+                id="history.review_suggestions",
+                tooltip="Review the numbers the opt-out policy suggests opting out of the "
+                "selected campaign (marked ◆): accept or dismiss them",
+            )
         ),
     ]
 
@@ -206,24 +215,35 @@ class HistoryScreen(NotifyScreen):
         """Show the opted-out numbers."""
         self.post_message(OptOutsOpened())
 
-    # Resuming an interrupted campaign
+    # Resuming an interrupted campaign, reviewing suggested opt-outs
 
-    def _resumable(self, campaign: CampaignSummary | None) -> bool:
-        return (
-            campaign is not None
-            and campaign.state in RESUMABLE
-            and not self.notify_app.live.is_sending(campaign.id)
-        )
+    def _suggested(self, campaign: CampaignSummary | None) -> int:
+        return 0 if campaign is None else self.table.source.suggested.get(campaign.id, 0)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        tables = self.query(CampaignTable)
+        campaign = tables.first().current_row if tables else None
         if action == "clear_filter":
-            tables = self.query(CampaignTable)
             return bool(tables) and bool(tables.first().source.query)
         if action == "resume":
-            tables = self.query(CampaignTable)
-            if not tables or not self._resumable(tables.first().current_row):
-                return False  # not offered: the selected campaign has nothing to resume
+            return self.resumable(campaign)  # offered only where there is something to resume
+        if action == "review_suggestions":
+            return bool(tables) and bool(self._suggested(campaign))
         return True
+
+    def action_why_not(self, action: str) -> None:
+        """Say why a key that is not offered on the selected campaign does nothing."""
+        campaign = self.table.current_row
+        if action == "resume":
+            self.explain_not_resumable(campaign)
+        elif action == "review_suggestions":
+            self.app.notify(
+                "Select a campaign marked ◆ to review its suggested opt-outs."
+                if campaign is None
+                else f"The opt-out policy suggests no number of “{campaign.name}”.",
+                title="Opt-out suggestions",
+                markup=False,
+            )
 
     @on(VirtualTable.CursorMoved, "#campaigns")
     def _cursor_moved(self, event: VirtualTable.CursorMoved) -> None:
@@ -232,19 +252,8 @@ class HistoryScreen(NotifyScreen):
     def action_resume(self) -> None:
         """Ask before sending the rest of the selected campaign."""
         campaign = self.table.current_row
-        if campaign is None or not self._resumable(campaign):
-            return
-        self._check_resume(campaign.id)
-
-    @work(
-        thread=True,
-        exclusive=True,
-        group="resume",
-        exit_on_error=False,
-        description="Counting what is left to send",
-    )
-    def _check_resume(self, campaign_id: int) -> None:
-        self._post_resume_checked(campaign_id)
+        if campaign is not None and self.resumable(campaign):
+            self.ask_resume(campaign.id)
 
     @work(
         thread=True,
@@ -256,47 +265,18 @@ class HistoryScreen(NotifyScreen):
     def _offer_resume(self) -> None:
         campaign_id = last_interrupted_campaign()
         if campaign_id is not None:
-            self._post_resume_checked(campaign_id)
+            self.post_resume_checked(campaign_id)
 
-    def _post_resume_checked(self, campaign_id: int) -> None:
-        campaign = get_campaign(campaign_id)
-        if campaign is None:
+    def resumed(self, campaign: CampaignSummary) -> None:
+        self.table.reload(keep_cursor=True)
+
+    def action_review_suggestions(self) -> None:
+        """Review the numbers the policy suggests opting out of the selected campaign."""
+        campaign = self.table.current_row
+        if campaign is None or not self._suggested(campaign):
             return
-        counts = send_state_counts(campaign_id)
-        remaining = sum(counts.get(s, 0) for s in UNSENT)
-        self.post_message(ResumeChecked(campaign, remaining))
-
-    def on_resume_checked(self, event: ResumeChecked) -> None:
-        event.stop()
-        campaign = event.campaign
-        if not self._resumable(campaign):
-            return
-        question = Text("Send the rest of “") + safe_text(campaign.name) + Text("”? ")
-        if campaign.state == CampaignState.INTERRUPTED:
-            question.append("Its sending stopped before the end and never resumes by itself. ")
-        if event.remaining:
-            settings = self.notify_app.runtime.settings
-            cost = campaign.segments * event.remaining * abs(campaign.price_per_segment)
-            question.append(
-                f"{count(campaign.submitted)} of {count(campaign.recipients)} were submitted; "
-                f"{plural(event.remaining, 'message')} left ({money(cost, estimate=True)})"
-            )
-            pace = settings.rate_for(campaign.messaging_service_sid or campaign.sender)
-            if pace:
-                question.append(f", {duration(event.remaining / pace)}")
-            question.append(
-                ". Any message that may have gone out is looked up first: none is sent twice."
-            )
-        else:
-            question.append("Every message was submitted: this only marks it sent.")
-        self.app.push_screen(
-            ConfirmDialog("Resume sending", question, yes="Send the rest", no="Not now"),
-            lambda yes: self._resume(campaign) if yes else None,
-        )
-
-    def _resume(self, campaign: CampaignSummary) -> None:
-        if self.notify_app.start_sending(campaign.id, campaign.name, resume=True):
-            self.table.reload(keep_cursor=True)
+        # Back on History, the table is read again: the campaign's ◆ goes once all are decided.
+        self.app.push_screen(SuggestionsDialog(campaign.id, campaign.name))
 
     # Filtering
 
