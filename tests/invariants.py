@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from notify_tui.store import counters
+from notify_tui.store import counters, insights
 
 
 def assert_counters_hold(*campaign_ids: int) -> None:
@@ -19,3 +19,11 @@ def assert_counters_hold(*campaign_ids: int) -> None:
         assert sorted(kept_all) == sorted(set(campaign_ids)), "no such campaign"
     for kept in kept_all.values():
         assert kept.delivered + kept.failed + kept.unknown == kept.recipients, kept.describe()
+    assert_insights_hold(*kept_all)
+
+
+def assert_insights_hold(*campaign_ids: int) -> None:
+    """The breakdowns' tallies (``store.insights``) agree with the campaigns' messages."""
+    kept, counted = insights.stored(campaign_ids), insights.counted(campaign_ids)
+    assert kept[0] == counted[0], {"kept": kept[0], "messages say": counted[0]}
+    assert kept[1] == counted[1], {"kept": kept[1], "messages say": counted[1]}

@@ -209,4 +209,8 @@ def recount(campaign_ids: Iterable[int]) -> dict[int, Counters]:
                 }
             ).where(Campaign.id == campaign_id).execute()
             done[campaign_id] = counted
+        # The breakdowns' tallies count the same messages: recounted with them.
+        from notify_tui.store import insights
+
+        insights.rebuild(wanted)
     return done

@@ -25,9 +25,13 @@ from notify_tui.domain.text import visible
 from notify_tui.errors import NotifyError, add_translator
 from notify_tui.store.models import (
     ALL_MODELS,
+    Campaign,
     Contact,
+    DeliveryTally,
     EarlyCallback,
+    GroupTally,
     Message,
+    NumberProfile,
     OptOutSuggestion,
     ProviderFault,
     SchemaInfo,
@@ -35,7 +39,7 @@ from notify_tui.store.models import (
     database,
 )
 
-SCHEMA_VERSION = 8
+SCHEMA_VERSION = 9
 """Bump this and add a step to ``MIGRATIONS`` whenever a table changes."""
 
 Migration = Callable[[Database, SchemaMigrator], None]
@@ -106,6 +110,24 @@ def _add_message_body(db: Database, migrator: SchemaMigrator) -> None:
         db.execute_sql('ALTER TABLE "message" ADD COLUMN "body" TEXT')
 
 
+def _add_insights(db: Database, migrator: SchemaMigrator) -> None:
+    """Version 9: each recorded number's region, original carrier and line type, the tallies
+    that make breakdowns and delivery times quick (``store.insights``), and follow-ups."""
+    from notify_tui.store import insights
+
+    db.create_tables([NumberProfile, GroupTally, DeliveryTally], safe=True)
+    # Nullable columns, one statement each: no table rebuild (that would cascade).
+    if "profile_id" not in {c.name for c in db.get_columns("message", _schema(db))}:
+        db.execute_sql('ALTER TABLE "message" ADD COLUMN "profile_id" INTEGER')
+    if "followup_of_id" not in {c.name for c in db.get_columns("campaign", _schema(db))}:
+        db.execute_sql(
+            'ALTER TABLE "campaign" ADD COLUMN "followup_of_id" INTEGER '
+            'REFERENCES "campaign" ("id") ON DELETE SET NULL'
+        )
+    insights.backfill_profiles()
+    insights.rebuild(int(cid) for (cid,) in Campaign.select(Campaign.id).tuples())
+
+
 MIGRATIONS: dict[int, Migration] = {
     2: _add_suggestions,
     3: _money_in_micros,
@@ -114,6 +136,7 @@ MIGRATIONS: dict[int, Migration] = {
     6: _add_sender_pace,
     7: _add_status_callbacks,
     8: _add_message_body,
+    9: _add_insights,
 }
 """``MIGRATIONS[n]`` takes a workspace from version ``n - 1`` to ``n``."""
 
@@ -749,7 +772,7 @@ def _ensure_indexes(db: Database) -> None:
     if isinstance(db, PostgresqlDatabase):
         # peewee looks in "public" unless told: the workspace may live in another schema.
         schema = db.execute_sql("SELECT current_schema()").fetchone()[0]
-    for model in (Message, Contact):
+    for model in (Message, Contact, Campaign):
         present = {index.name for index in db.get_indexes(model._meta.table_name, schema)}
         wanted = {getattr(index, "_name", None) for index in model._meta.fields_to_index()}
         if not wanted <= present:

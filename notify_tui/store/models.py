@@ -118,6 +118,11 @@ class Campaign(BaseModel):
     pushed = IntegerField(default=0)
     """Messages whose final status came by status callback (push); the other resolutions were
     pulled (polled) or settled at send time."""
+    followup_of = ForeignKeyField(
+        "self", null=True, backref="followups", on_delete="SET NULL", index=True
+    )
+    """The campaign this one follows up (resent to its recipients who failed for a cause that
+    may pass), if any."""
 
 
 class Message(BaseModel):
@@ -156,6 +161,9 @@ class Message(BaseModel):
     body = TextField(null=True)
     """This recipient's own text (a personal message), recorded before it is sent; ``None``:
     the campaign's body."""
+    profile_id = IntegerField(null=True)
+    """The number's ``NumberProfile`` (region, original carrier, line type), found when the
+    recipient was recorded; ``None`` only on rows written by hand (counted as profile 0)."""
 
     class Meta:
         indexes = (
@@ -168,6 +176,8 @@ class Message(BaseModel):
             (("campaign", "status", "reason"), False),
             # A number's history across campaigns, for the opt-out policy.
             (("phone",), False),
+            # The recipients of one group of a breakdown (a country, carrier, line type).
+            (("campaign", "profile_id", "id"), False),
         )
 
 
@@ -192,6 +202,53 @@ Message.add_index(
     where=Message.next_poll_at.is_null(False),
     name="message_pending",
 )
+
+
+class NumberProfile(BaseModel):
+    """A region, original carrier and line type that some recorded number has
+    (``domain.numbers``): a handful of rows that messages point at by id."""
+
+    id = AutoField()
+    region = CharField(max_length=8)
+    carrier = TextField()
+    line_type = CharField(max_length=16)
+
+    class Meta:
+        indexes = ((("region", "carrier", "line_type"), True),)
+
+
+class GroupTally(BaseModel):
+    """A campaign's messages per number profile, status, reason and error code, with their
+    cost: kept current with the messages (``store.insights``), so that a breakdown of a
+    million recipients reads a few hundred rows. ``profile_id`` 0: no profile; ``reason`` "":
+    none; ``code`` 0: none (key columns are never NULL, so that upserts meet)."""
+
+    id = AutoField()
+    campaign = ForeignKeyField(Campaign, on_delete="CASCADE")
+    profile_id = IntegerField()
+    status = CharField(max_length=16)
+    reason = CharField(max_length=64)
+    code = IntegerField()
+    messages = IntegerField(default=0)
+    cost = BigIntegerField(default=0)
+    """Whole millionths (``abs(price)`` summed, as the campaign's cost)."""
+
+    class Meta:
+        indexes = ((("campaign", "profile_id", "status", "reason", "code"), True),)
+
+
+class DeliveryTally(BaseModel):
+    """Delivered messages per campaign, number profile and delivery-time bucket
+    (``domain.insights.BUCKET_BOUNDS``), counted as they resolve."""
+
+    id = AutoField()
+    campaign = ForeignKeyField(Campaign, on_delete="CASCADE")
+    profile_id = IntegerField()
+    bucket = IntegerField()
+    messages = IntegerField(default=0)
+
+    class Meta:
+        indexes = ((("campaign", "profile_id", "bucket"), True),)
 
 
 class StatusTally(BaseModel):
@@ -296,6 +353,9 @@ ALL_MODELS: list[type[BaseModel]] = [
     Campaign,
     Message,
     StatusTally,
+    NumberProfile,
+    GroupTally,
+    DeliveryTally,
     OptOutEvent,
     OptOutSuggestion,
     ProviderFault,

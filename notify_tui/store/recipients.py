@@ -44,11 +44,19 @@ class RecipientFilter:
     reason: str | None = None
     search: str = ""
     sort_by_status: bool = False
+    profiles: tuple[int, ...] | None = None
+    """Only numbers of these profiles: a group of a country, carrier or line type breakdown
+    (``store.insights.group_profile_ids``; profile 0 means none recorded)."""
 
     @property
     def is_everything(self) -> bool:
         """True when no filter narrows the view."""
-        return self.status is None and self.reason is None and not self.search.strip()
+        return (
+            self.status is None
+            and self.reason is None
+            and self.profiles is None
+            and not self.search.strip()
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,6 +147,11 @@ def _where(campaign_id: int, flt: RecipientFilter):  # type: ignore[no-untyped-d
         condition &= Message.status == flt.status.value
     if flt.reason is not None:
         condition &= Message.reason == flt.reason
+    if flt.profiles is not None:
+        in_group = Message.profile_id.in_(list(flt.profiles))
+        if 0 in flt.profiles:
+            in_group |= Message.profile_id.is_null()
+        condition &= in_group
     text = flt.search.strip()
     if text:
         condition &= _search(text)

@@ -13,8 +13,9 @@ from datetime import datetime
 
 from peewee import Field, PostgresqlDatabase, fn
 
+from notify_tui.domain.numbers import NumberProfile
 from notify_tui.domain.status import UNSENT, Reason, SendState, Status
-from notify_tui.store import counters
+from notify_tui.store import counters, insights
 from notify_tui.store.bulk import INSERT_CONTACT, executemany
 from notify_tui.store.counters import CounterDelta
 from notify_tui.store.models import Contact, Message, database, utcnow
@@ -77,8 +78,9 @@ def _contact_ids(phones: Sequence[str], names: dict[str, str], now: datetime) ->
 
 _INSERT_MESSAGE = (
     f'INSERT INTO "{Message._meta.table_name}" ("campaign_id", "contact_id", "phone", "name", '
-    '"send_state", "status", "reason", "detail", "updated_at", "resolved_at", "body", "polls") '
-    "VALUES ({p}, {p}, {p}, {p}, {p}, {p}, {p}, {p}, {p}, {p}, {p}, 0)"
+    '"send_state", "status", "reason", "detail", "updated_at", "resolved_at", "body", '
+    '"profile_id", "polls") '
+    "VALUES ({p}, {p}, {p}, {p}, {p}, {p}, {p}, {p}, {p}, {p}, {p}, {p}, 0)"
 )
 
 
@@ -113,10 +115,26 @@ def add_recipients(
         written = queued = skipped = 0
         stamp = Message.updated_at.db_value(now)
 
+        profiles: dict[NumberProfile, int] = {}
+
         def write(final: bool = False) -> None:
             nonlocal rows, written
             if rows and (final or len(rows) >= _BATCH):
-                executemany(_INSERT_MESSAGE, rows)
+                # Each number's region, carrier and line type, found once now: breakdowns
+                # never parse numbers (store.insights).
+                phones = [str(row[2]) for row in rows]
+                ids = insights.profile_ids(phones, profiles)
+                executemany(
+                    _INSERT_MESSAGE,
+                    [(*row, ids[phone]) for row, phone in zip(rows, phones, strict=True)],
+                )
+                insights.record_new(
+                    campaign_id,
+                    (
+                        (ids[phone], str(row[5]), None if row[6] is None else str(row[6]), None)
+                        for row, phone in zip(rows, phones, strict=True)
+                    ),
+                )
                 written += len(rows)
                 rows = []
 
@@ -283,6 +301,7 @@ def claim_for_submit(
             skipped.extend(message_id for message_id, phone, _ in rows if phone in opted)
             claimed.extend((m, p) for m, p, _ in rows if p not in opted)
             bodies.update((m, b) for m, p, b in rows if p not in opted and b is not None)
+        insights.forget(skipped)
         for start in range(0, len(skipped), _BATCH):
             Message.delete().where(Message.id.in_(skipped[start : start + _BATCH])).execute()
         if skipped:

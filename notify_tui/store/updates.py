@@ -15,8 +15,9 @@ from functools import lru_cache
 
 from peewee import PostgresqlDatabase
 
+from notify_tui.domain.money import to_micros
 from notify_tui.domain.status import Classification, SendState, Status
-from notify_tui.store import counters
+from notify_tui.store import counters, insights
 from notify_tui.store.counters import CounterDelta
 from notify_tui.store.models import Message, StatusTally, database, utcnow
 
@@ -65,6 +66,9 @@ class AppliedUpdates:
     campaigns: dict[int, CounterDelta] = field(default_factory=dict)
     tallies: dict[tuple[int, datetime], list[int]] = field(default_factory=dict)
     """Resolutions per (campaign, minute): [delivered, failed]."""
+    applied: list[insights.Applied] = field(default_factory=list)
+    """What the insights' tallies count of this batch (``store.insights.record_applied``);
+    not carried over by ``merge``: it is counted by then."""
 
     def merge(self, other: AppliedUpdates) -> None:
         """Add what ``other`` (a later batch) changed to this report."""
@@ -289,6 +293,11 @@ def _count(effect: _Effect, result: AppliedUpdates) -> None:
     delta = result.campaigns.setdefault(effect.campaign_id, CounterDelta())
     if effect.new_price is not None:
         delta.cost += abs(effect.new_price)
+    if effect.resolves or effect.new_price is not None:
+        cost = 0 if effect.new_price is None else abs(to_micros(effect.new_price))
+        result.applied.append(
+            insights.Applied(effect.message_id, effect.resolves, effect.resolved_at, cost)
+        )
     if effect.resolves:
         delta.unknown -= 1
         tally = result.tallies.setdefault((effect.campaign_id, _minute(effect.resolved_at)), [0, 0])
@@ -312,6 +321,7 @@ def _count(effect: _Effect, result: AppliedUpdates) -> None:
 def _apply_counters(result: AppliedUpdates, now: datetime) -> None:
     for campaign_id, delta in result.campaigns.items():
         counters.apply(campaign_id, delta, checked_at=now)
+    insights.record_applied(result.applied)
     for (campaign_id, minute), (delivered, failed) in sorted(result.tallies.items()):
         StatusTally.insert(
             campaign=campaign_id, minute=minute, delivered=delivered, failed=failed

@@ -133,6 +133,9 @@ def test_a_version_1_workspace_migrates_with_all_its_data(v1_copy: Path) -> None
         "provider_fault",
         "sender_pace",
         "early_callback",
+        "number_profile",
+        "group_tally",
+        "delivery_tally",
     }
     assert after["schema_info"][-1] == ("version", str(SCHEMA_VERSION))
     for table in ("contact", "opt_out_event", "status_tally"):
@@ -147,6 +150,9 @@ def test_a_version_1_workspace_migrates_with_all_its_data(v1_copy: Path) -> None
         micros = None if old[price] is None else round(Decimal(str(old[price])) * 1_000_000)
         assert new[price] == micros and isinstance(new[price], (int, type(None)))
         assert old[:price] + old[price + 1 : lease] == new[:price] + new[price + 1 : lease]
+    # Version 9 finds every number's profile, and the breakdowns' tallies.
+    assert all(row[-1] for row in after["message"])
+    assert len(after["group_tally"]) >= 2
 
 
 # -- several processes on one SQLite workspace -------------------------------------------------
