@@ -27,11 +27,13 @@ from datetime import datetime
 
 from peewee import EXCLUDED, fn
 
+from notify_tui.domain.alerts import Alert, FailureCount, SenderHistory, campaign_alerts
 from notify_tui.domain.insights import DeliveryTimes, Dimension, Group, bucket_of
 from notify_tui.domain.numbers import LineType, profile
 from notify_tui.domain.numbers import NumberProfile as Profile
 from notify_tui.domain.status import Status
 from notify_tui.store.models import (
+    Campaign,
     DeliveryTally,
     GroupTally,
     Message,
@@ -41,7 +43,7 @@ from notify_tui.store.models import (
 
 __all__ = [
     "CampaignInsights",
-    "Failure",
+    "alerts",
     "backfill_profiles",
     "breakdown",
     "counted",
@@ -52,6 +54,7 @@ __all__ = [
     "rebuild",
     "record_applied",
     "record_new",
+    "sender_history",
     "snapshot",
     "stored",
 ]
@@ -392,17 +395,6 @@ def stored(campaign_ids: Sequence[int]) -> Tallies:
 
 
 @dataclass(frozen=True, slots=True)
-class Failure:
-    """Failed messages of one error code in one region (``code`` 0: none)."""
-
-    code: int
-    reason: str
-    region: str
-    line_type: LineType
-    messages: int
-
-
-@dataclass(frozen=True, slots=True)
 class CampaignInsights:
     """A campaign's tallies, read once: breakdowns by any dimension, delivery times, and the
     failures by code and region that the alerts look at. Cheap to build and pure to use."""
@@ -426,14 +418,14 @@ class CampaignInsights:
             merged[bucket] += n
         return DeliveryTimes(dict(merged))
 
-    def failures(self) -> list[Failure]:
+    def failures(self) -> list[FailureCount]:
         """Failed messages by code, region and line type, most first."""
         found: Counter[tuple[int, str, str, LineType]] = Counter()
         for p, status, reason, code, n, _ in self.tallies:
             if status == Status.FAILED.value and n:
                 found[(code, reason, p.region, p.line_type)] += n
         return [
-            Failure(code, reason, region, line_type, n)
+            FailureCount(code, reason, region, line_type, n)
             for (code, reason, region, line_type), n in sorted(
                 found.items(), key=lambda item: (-item[1], item[0][0], item[0][2])
             )
@@ -570,3 +562,42 @@ def group_profile_ids(dimension: Dimension, key: str) -> list[int]:
     if key == _key(_NONE, "", dimension):
         ids.append(NO_PROFILE)
     return sorted(ids)
+
+
+# -- alerts -----------------------------------------------------------------------------------
+
+
+def sender_history(campaign_id: int, limit: int = 20) -> SenderHistory:
+    """The unreachable-handset shares of the ``limit`` campaigns the same sender (number or
+    Messaging Service) sent before this one: two small queries."""
+    this = Campaign.get_or_none(Campaign.id == campaign_id)
+    if this is None:
+        return SenderHistory()
+    same = (
+        (Campaign.messaging_service_sid == this.messaging_service_sid)
+        if this.messaging_service_sid
+        else (Campaign.sender == this.sender)
+    )
+    earlier = list(
+        Campaign.select(Campaign.id, Campaign.recipients)
+        .where(same & (Campaign.id < campaign_id) & (Campaign.recipients > 0))
+        .order_by(Campaign.id.desc())
+        .limit(limit)
+        .tuples()
+    )
+    if not earlier:
+        return SenderHistory()
+    unreachable: dict[int, int] = dict(
+        GroupTally.select(GroupTally.campaign, fn.SUM(GroupTally.messages))
+        .where(GroupTally.campaign.in_([cid for cid, _ in earlier]) & (GroupTally.code == 30003))
+        .group_by(GroupTally.campaign)
+        .tuples()
+    )
+    return SenderHistory(tuple(int(unreachable.get(cid, 0) or 0) / int(n) for cid, n in earlier))
+
+
+def alerts(campaign_id: int, read: CampaignInsights | None = None) -> list[Alert]:
+    """The campaign's alerts (``domain.alerts``), from its tallies and its sender's history;
+    ``read``: its snapshot, when the caller has read it already."""
+    seen = read if read is not None else snapshot(campaign_id)
+    return campaign_alerts(seen.recipients, seen.failures(), sender_history(campaign_id))

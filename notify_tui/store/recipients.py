@@ -47,6 +47,8 @@ class RecipientFilter:
     profiles: tuple[int, ...] | None = None
     """Only numbers of these profiles: a group of a country, carrier or line type breakdown
     (``store.insights.group_profile_ids``; profile 0 means none recorded)."""
+    codes: tuple[int, ...] | None = None
+    """Only messages that failed with one of these provider codes (an alert's filter)."""
 
     @property
     def is_everything(self) -> bool:
@@ -55,6 +57,7 @@ class RecipientFilter:
             self.status is None
             and self.reason is None
             and self.profiles is None
+            and self.codes is None
             and not self.search.strip()
         )
 
@@ -152,6 +155,8 @@ def _where(campaign_id: int, flt: RecipientFilter):  # type: ignore[no-untyped-d
         if 0 in flt.profiles:
             in_group |= Message.profile_id.is_null()
         condition &= in_group
+    if flt.codes is not None:
+        condition &= Message.error_code.in_(list(flt.codes))
     text = flt.search.strip()
     if text:
         condition &= _search(text)

@@ -7,9 +7,10 @@ from decimal import Decimal
 
 import pytest
 
+from notify_tui.domain.alerts import AlertKind
 from notify_tui.domain.insights import Dimension
 from notify_tui.domain.numbers import LineType
-from notify_tui.domain.status import Reason, classify_message
+from notify_tui.domain.status import Reason, Status, classify_message
 from notify_tui.store import counters, insights, optouts
 from notify_tui.store.campaigns import create_campaign
 from notify_tui.store.db import SCHEMA_VERSION, open_workspace, schema_version
@@ -185,3 +186,21 @@ def test_an_older_workspace_gets_its_profiles_and_tallies_when_migrated(
     assert {g.key for g in insights.breakdown(campaign_id, Dimension.COUNTRY)} == {"US", "GB", "FR"}
     assert insights.delivery_times(campaign_id).counted == 1
     assert_counters_hold(campaign_id)
+
+
+def test_alerts_come_from_the_tallies_and_link_to_the_rows_they_are_about() -> None:
+    earlier = _campaign(*[f"+1415555{i:04d}" for i in range(10)])
+    _resolve(_ids(earlier)["+14155550000"], "undelivered", 30003)
+    campaign_id = _campaign(*[f"+1212555{i:04d}" for i in range(50)])
+    ids = sorted(_ids(campaign_id).values())
+    for message_id in ids[:3]:
+        _resolve(message_id, "undelivered", 30007)
+    found = insights.alerts(campaign_id)
+    assert [a.kind for a in found] == [AlertKind.CARRIER_VIOLATION]
+    assert found[0].messages == 3 and "3 of 50" in found[0].seen
+    shown = RecipientFilter(
+        status=Status.FAILED, reason=found[0].filter.reason, codes=found[0].filter.codes
+    )
+    assert count_recipients(campaign_id, shown) == 3
+    assert insights.sender_history(campaign_id).unreachable_shares == (0.1,)
+    assert insights.sender_history(earlier).unreachable_shares == ()
