@@ -21,10 +21,12 @@ if TYPE_CHECKING:
 
     from textual.worker import Worker, WorkerState
 
+    from notify_tui.domain.insights import Dimension, Group
     from notify_tui.services.poller import PollCycle
     from notify_tui.services.sender import CampaignPlan, SendProgress, SendResult
     from notify_tui.store.campaigns import CampaignSummary
     from notify_tui.store.contacts import DeliveryRecord
+    from notify_tui.store.insights import CampaignInsights
     from notify_tui.store.optouts import OptOutRecord
     from notify_tui.store.recipients import RecipientIndex, RecipientRow
     from notify_tui.store.suggestions import Suggestion
@@ -76,6 +78,8 @@ class CampaignState:
     """Pending opt-out suggestions from this campaign."""
     needs_review: int = 0
     """Recipients whose create's outcome a person must settle (``notify-tui review``, ``v``)."""
+    insights: CampaignInsights | None = None
+    """Its breakdowns and delivery times (``None``: not read with this state)."""
 
 
 class CampaignRead(Message):
@@ -94,6 +98,17 @@ class CampaignStateLoaded(Message):
     def __init__(self, state: CampaignState) -> None:
         super().__init__()
         self.state = state
+
+
+class GroupFound(Message):
+    """The numbers of a breakdown's group were looked up (off the UI thread): the number
+    profiles the table filters by."""
+
+    def __init__(self, dimension: Dimension, group: Group, profiles: tuple[int, ...]) -> None:
+        super().__init__()
+        self.dimension = dimension
+        self.group = group
+        self.profiles = profiles
 
 
 class StatusesResolved(Message):

@@ -13,10 +13,11 @@ from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Horizontal, Vertical
+from textual.containers import Horizontal
 from textual.timer import Timer
 from textual.widgets import OptionList, Static
 
+from notify_tui.domain.insights import Dimension, Group
 from notify_tui.domain.phone import format_for_humans
 from notify_tui.domain.polling import POLL_WINDOW
 from notify_tui.domain.status import CODE_ADVICE, UNSENT, SendState, Status, advice_for
@@ -25,6 +26,7 @@ from notify_tui.services.export import default_export_path, export_campaign
 from notify_tui.services.poller import PollCycle
 from notify_tui.services.review import adopt
 from notify_tui.store.campaigns import CampaignSummary, get_campaign, tally_series
+from notify_tui.store.insights import CampaignInsights, group_profile_ids, snapshot
 from notify_tui.store.optouts import (
     SOURCE_LABELS,
 )
@@ -43,6 +45,7 @@ from notify_tui.ui.messages import (
     CampaignRead,
     CampaignState,
     CampaignStateLoaded,
+    GroupFound,
     RecipientsExported,
     StatusesResolved,
 )
@@ -50,7 +53,9 @@ from notify_tui.ui.screens.base import offered_where_it_acts
 from notify_tui.ui.screens.opt_out_actions import OptOutActionsScreen, number_and_name
 from notify_tui.ui.screens.resume_actions import ResumeActionsScreen
 from notify_tui.ui.text import safe_text
+from notify_tui.ui.widgets.breakdown_panel import BreakdownPanel
 from notify_tui.ui.widgets.campaign_header import CampaignHeader
+from notify_tui.ui.widgets.delivery_time import DeliveryTimeLine
 from notify_tui.ui.widgets.filter_input import FilterInput
 from notify_tui.ui.widgets.footer import NotifyFooter
 from notify_tui.ui.widgets.outage_banner import OutageBanner
@@ -73,7 +78,12 @@ def load_campaign_state(campaign_id: int) -> CampaignState | None:
     suggested = pending_counts([campaign_id]).get(campaign_id, 0)
     review = review_counts([campaign_id]).get(campaign_id, 0)
     return CampaignState(
-        campaign, reason_counts(campaign_id), tally_series(campaign_id), suggested, review
+        campaign,
+        reason_counts(campaign_id),
+        tally_series(campaign_id),
+        suggested,
+        review,
+        snapshot(campaign_id),
     )
 
 
@@ -211,6 +221,16 @@ class DetailsScreen(OptOutActionsScreen, ResumeActionsScreen):
             show=False,
             tooltip="Move between the failure reasons and the recipients table",
         ),
+        Binding(
+            "b",
+            "cycle_breakdown",
+            "Breakdown",
+            id="details.breakdown",
+            show=False,
+            tooltip="Show beside the chart the failure reasons, or the recipients by country, "
+            "by original carrier (ported numbers keep theirs) or by line type; Enter on one "
+            "filters the table",
+        ),
         *offered_where_it_acts(
             Binding(
                 "v",
@@ -253,6 +273,8 @@ class DetailsScreen(OptOutActionsScreen, ResumeActionsScreen):
         self._offers = (False, False)
         self.loaded = False
         """True once the reasons and the time series were read."""
+        self._group: tuple[Dimension, Group] | None = None
+        """The breakdown's group the table is filtered to (with ``filter.profiles``)."""
 
     def compose(self) -> ComposeResult:
         app = self.notify_app
@@ -260,12 +282,8 @@ class DetailsScreen(OptOutActionsScreen, ResumeActionsScreen):
         yield CampaignHeader(now=app.clock, tz=app.tz, live=app.poll, id="header")
         with Horizontal(id="details-top"):
             yield StatusChart(tz=app.tz, id="chart")
-            with Vertical(id="reasons-panel"):
-                yield Static(
-                    Text.assemble(("Failed Message Reasons", "bold"), " (r, ⏎ filters)"),
-                    id="reasons-title",
-                )
-                yield ReasonList(id="reasons")
+            yield BreakdownPanel(id="reasons-panel")
+        yield DeliveryTimeLine(id="delivery-time")
         yield Static(id="advice")
         with Horizontal(id="filter-bar", classes="bar"):
             yield Static(id="filter-summary")
@@ -363,6 +381,8 @@ class DetailsScreen(OptOutActionsScreen, ResumeActionsScreen):
             self.loaded = True
             self.reasons.set_reasons(state.reasons, self.filter.reason)
             self._show_advice()
+            if state.insights is not None:
+                self._show_insights(state.insights)
 
     def _state_after(self, cycle: PollCycle) -> CampaignState | None:
         """Runs on a worker thread: read the new state only when something could have moved."""
@@ -431,6 +451,12 @@ class DetailsScreen(OptOutActionsScreen, ResumeActionsScreen):
     @on(RecipientTable.ViewChanged, "#recipients")
     def _view_changed(self, event: RecipientTable.ViewChanged) -> None:
         self.reasons.set_active(event.filter.reason)
+        if event.filter.profiles is None:
+            self._group = None
+        group = self._group
+        self.query_one(BreakdownPanel).set_active_group(
+            None if group is None else (group[0], group[1].key)
+        )
         self._show_summary()
 
     def _show_summary(self) -> None:
@@ -447,6 +473,9 @@ class DetailsScreen(OptOutActionsScreen, ResumeActionsScreen):
         parts.append(Text("all statuses" if flt.status is None else flt.status.label))
         if flt.reason:
             parts.append(safe_text(flt.reason))
+        if self._group is not None and flt.profiles is not None:
+            dimension, group = self._group
+            parts.append(Text(f"{dimension.label}: ") + safe_text(group.label))
         if flt.search.strip():
             parts.append(Text("matching “") + safe_text(flt.search.strip()) + Text("”"))
         if flt.sort_by_status:
@@ -478,11 +507,12 @@ class DetailsScreen(OptOutActionsScreen, ResumeActionsScreen):
         self.query_one("#search", FilterInput).focus()
 
     def action_toggle_focus(self) -> None:
-        """Move between the reasons and the table."""
-        if self.reasons.has_focus:
+        """Move between the reasons (or the breakdown shown) and the table."""
+        panel = self.query_one(BreakdownPanel).shown
+        if panel.has_focus:
             self.table.focus()
         else:
-            self.reasons.focus()
+            panel.focus()
 
     @on(FilterInput.Settled, "#search")
     def _search_settled(self, event: FilterInput.Settled) -> None:
@@ -508,6 +538,48 @@ class DetailsScreen(OptOutActionsScreen, ResumeActionsScreen):
     def _reason_highlighted(self, event: OptionList.OptionHighlighted) -> None:
         event.stop()
         self._show_advice()
+
+    # Breakdowns and delivery times
+
+    def action_cycle_breakdown(self) -> None:
+        """Show the next breakdown beside the chart (reasons, country, carrier, line type)."""
+        self.query_one(BreakdownPanel).cycle()
+        self._show_delivery_time()
+
+    def _show_insights(self, insights: CampaignInsights) -> None:
+        self.query_one(BreakdownPanel).show_insights(insights)
+        self._show_delivery_time()
+
+    def _show_delivery_time(self) -> None:
+        panel = self.query_one(BreakdownPanel)
+        if panel.insights is not None:
+            times = panel.insights.delivery_times()
+            self.query_one(DeliveryTimeLine).show(times, panel.slowest())
+
+    @on(BreakdownPanel.GroupChosen)
+    def _group_chosen(self, event: BreakdownPanel.GroupChosen) -> None:
+        event.stop()
+        chosen = self._group
+        if chosen is not None and (chosen[0], chosen[1].key) == (event.dimension, event.group.key):
+            self._apply_filter(replace(self.filter, profiles=None))  # again: every group
+            return
+        self._find_group(event.dimension, event.group)
+
+    @work(
+        thread=True,
+        exclusive=True,
+        group="group",
+        exit_on_error=False,
+        description="Finding the numbers of a group",
+    )
+    def _find_group(self, dimension: Dimension, group: Group) -> None:
+        profiles = tuple(group_profile_ids(dimension, group.key))
+        self.post_message(GroupFound(dimension, group, profiles))
+
+    def on_group_found(self, event: GroupFound) -> None:
+        event.stop()
+        self._group = (event.dimension, event.group)
+        self._apply_filter(replace(self.filter, profiles=event.profiles))
 
     def _show_advice(self) -> None:
         reason = self.reasons.highlighted_reason

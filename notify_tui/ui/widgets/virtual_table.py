@@ -478,6 +478,16 @@ class VirtualTable(ScrollView, Generic[RowT], can_focus=True):
             return  # loaded on mount
         self._load(source, keep_cursor)
 
+    def set_columns(self, columns: Sequence[Column[RowT]]) -> None:
+        """Show other columns (a breakdown by another dimension): laid out and drawn again."""
+        if not columns:
+            raise ValueError("a VirtualTable needs at least one column")
+        self._columns = tuple(columns)
+        self._layout_width = -1
+        self._strips.clear()
+        self._header_strip = None
+        self.refresh()
+
     def reload(self, keep_cursor: bool = True) -> None:
         """Read the count and rows again, after the data changed.
 
