@@ -183,7 +183,9 @@ def count_recipients(campaign_id: int, flt: RecipientFilter = RecipientFilter())
         value = recipients.scalar()
         if value is not None:
             return int(value)
-    if flt.status is not None and flt.reason is None and not flt.search.strip():
+    # The campaign's counters answer a status alone, not a status within a group or of codes.
+    narrowed = flt.reason is not None or flt.profiles is not None or flt.codes is not None
+    if flt.status is not None and not narrowed and not flt.search.strip():
         column = {
             Status.DELIVERED: Campaign.delivered,
             Status.FAILED: Campaign.failed,

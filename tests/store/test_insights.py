@@ -204,3 +204,15 @@ def test_alerts_come_from_the_tallies_and_link_to_the_rows_they_are_about() -> N
     assert count_recipients(campaign_id, shown) == 3
     assert insights.sender_history(campaign_id).unreachable_shares == (0.1,)
     assert insights.sender_history(earlier).unreachable_shares == ()
+
+
+def test_a_status_within_a_group_or_of_codes_is_counted_not_read_off_the_campaign() -> None:
+    campaign_id = _campaign(US_1, US_2, FR_MOBILE)
+    ids = _ids(campaign_id)
+    _resolve(ids[US_1], "undelivered", 30003)
+    _resolve(ids[FR_MOBILE], "undelivered", 30007)
+    fr = tuple(insights.group_profile_ids(Dimension.COUNTRY, "FR"))
+    assert count_recipients(campaign_id, RecipientFilter(status=Status.FAILED)) == 2
+    assert count_recipients(campaign_id, RecipientFilter(status=Status.FAILED, profiles=fr)) == 1
+    filtered = RecipientFilter(status=Status.FAILED, codes=(30007,))
+    assert count_recipients(campaign_id, filtered) == 1
