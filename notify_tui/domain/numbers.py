@@ -14,9 +14,6 @@ from dataclasses import dataclass
 from enum import StrEnum
 from functools import lru_cache
 
-import phonenumbers
-from phonenumbers import NumberParseException, PhoneNumberType, carrier
-
 
 class LineType(StrEnum):
     """A number's kind of line. The value is what the store keeps."""
@@ -78,18 +75,20 @@ _LANDLINES = frozenset(
 )
 
 _TYPES = {
-    PhoneNumberType.MOBILE: LineType.MOBILE,
-    PhoneNumberType.FIXED_LINE: LineType.FIXED_LINE,
-    PhoneNumberType.FIXED_LINE_OR_MOBILE: LineType.FIXED_OR_MOBILE,
-    PhoneNumberType.VOIP: LineType.VOIP,
-    PhoneNumberType.TOLL_FREE: LineType.TOLL_FREE,
-    PhoneNumberType.PREMIUM_RATE: LineType.PREMIUM_RATE,
-    PhoneNumberType.SHARED_COST: LineType.SHARED_COST,
-    PhoneNumberType.PERSONAL_NUMBER: LineType.PERSONAL,
-    PhoneNumberType.PAGER: LineType.PAGER,
-    PhoneNumberType.UAN: LineType.UAN,
-    PhoneNumberType.VOICEMAIL: LineType.VOICEMAIL,
+    "MOBILE": LineType.MOBILE,
+    "FIXED_LINE": LineType.FIXED_LINE,
+    "FIXED_LINE_OR_MOBILE": LineType.FIXED_OR_MOBILE,
+    "VOIP": LineType.VOIP,
+    "TOLL_FREE": LineType.TOLL_FREE,
+    "PREMIUM_RATE": LineType.PREMIUM_RATE,
+    "SHARED_COST": LineType.SHARED_COST,
+    "PERSONAL_NUMBER": LineType.PERSONAL,
+    "PAGER": LineType.PAGER,
+    "UAN": LineType.UAN,
+    "VOICEMAIL": LineType.VOICEMAIL,
 }
+"""phonenumbers' ``PhoneNumberType`` names to ours (names: phonenumbers loads when a number
+is first parsed, not with the store: History's first frame needs none of it)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,6 +108,9 @@ UNPARSED = NumberProfile("", "", LineType.INVALID)
 @lru_cache(maxsize=65536)
 def profile(e164: str) -> NumberProfile:
     """The region, original carrier and line type of an E.164 number. Never raises."""
+    import phonenumbers
+    from phonenumbers import NumberParseException, PhoneNumberType, carrier
+
     try:
         number = phonenumbers.parse(e164, None)
     except NumberParseException:
@@ -120,5 +122,5 @@ def profile(e164: str) -> NumberProfile:
         region = ""
     if not phonenumbers.is_valid_number(number):
         return NumberProfile(region, "", LineType.INVALID)
-    kind = _TYPES.get(phonenumbers.number_type(number), LineType.UNKNOWN)
+    kind = _TYPES.get(PhoneNumberType.to_string(phonenumbers.number_type(number)), LineType.UNKNOWN)
     return NumberProfile(region, carrier.name_for_number(number, "en") or "", kind)
