@@ -139,6 +139,7 @@ def add_commands(commands: Any) -> None:
         _contacts,
         _demo,
         _doctor,
+        _insights,
         _optouts,
         _poll,
         _sandbox,
@@ -268,6 +269,64 @@ def _doctor(commands: Any) -> None:
         "leases, mark abandoned sends interrupted; never resends or changes a status",
     )
     doctor.set_defaults(handler=Deferred("doctor", "run_doctor"))
+
+
+def codes(text: str) -> list[int]:
+    """An argparse type: provider error codes separated by commas (``30003,30001``)."""
+    found = []
+    for part in text.split(","):
+        part = part.strip()
+        if not (part.isascii() and part.isdigit() and len(part) <= 6):
+            raise argparse.ArgumentTypeError(
+                f"must be error codes separated by commas (30003,30001), not {text[:40]!r}"
+            )
+        found.append(int(part))
+    return found
+
+
+def _insights(commands: Any) -> None:
+    report = commands.add_parser(
+        "report",
+        help="a campaign's summary, breakdowns, delivery times and alerts",
+        description="Prints the campaign's counters, its breakdowns by failure reason, "
+        "country, original carrier and line type, how fast its messages were delivered, and "
+        "its alerts. --json prints the same as one stable JSON object (see the README).",
+    )
+    report.add_argument("campaign_id", type=CAMPAIGN_ID, metavar="CAMPAIGN_ID")
+    report.add_argument("--json", action="store_true", help="print one JSON object")
+    report.set_defaults(handler=Deferred("report", "run_report"))
+
+    followup = commands.add_parser(
+        "followup",
+        help="resend to the recipients of a campaign who failed for a cause that may pass",
+        description="Selects the recipients who failed with 30003 (unreachable handset), "
+        "30001 (queue overflow), 30008 (unknown error) or 30022 (rate limit), never the "
+        "delivered, the still Unknown, the opted out, landlines or invalid numbers; shows who "
+        "and what it costs, asks to confirm, then sends it as a new campaign linked to the "
+        "original (crash-safe and resumable like send).",
+    )
+    followup.add_argument("campaign_id", type=CAMPAIGN_ID, metavar="CAMPAIGN_ID")
+    followup.add_argument(
+        "--after",
+        type=number(0, 72),
+        metavar="HOURS",
+        help="only recipients whose failure is at least HOURS old (the phone may be back on)",
+    )
+    followup.add_argument(
+        "--reasons",
+        type=codes,
+        metavar="CODES",
+        help="only these failure codes, e.g. 30003,30001 (default: all four)",
+    )
+    followup.add_argument("--message", metavar="TEXT", help="a new text (default: the original's)")
+    followup.add_argument(
+        "--rate",
+        type=number(0, 1_000_000),
+        metavar="N",
+        help="messages per second, as for send (default: the sender's rate)",
+    )
+    followup.add_argument("--yes", "-y", action="store_true", help="send without asking")
+    followup.set_defaults(handler=Deferred("followup", "run_followup"))
 
 
 def _optouts(commands: Any) -> None:

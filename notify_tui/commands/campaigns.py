@@ -11,19 +11,24 @@ from typing import Any
 from notify_tui.commands import CommandError
 from notify_tui.commands.output import for_stream
 from notify_tui.config import Settings
+from notify_tui.domain.alerts import Alert
 from notify_tui.domain.money import exact, format_money
 from notify_tui.domain.status import Status
 from notify_tui.domain.text import visible
 from notify_tui.services.export import default_export_path, export_campaign, write_rows
 from notify_tui.services.runtime import Runtime
+from notify_tui.store import insights
 from notify_tui.store.campaigns import CampaignSummary, campaign_page, get_campaign
 from notify_tui.store.recipients import RecipientFilter, iter_recipients
 from notify_tui.store.review import review_counts
 
 
-def campaign_json(c: CampaignSummary, needs_review: int = 0) -> dict[str, Any]:
+def campaign_json(
+    c: CampaignSummary, needs_review: int = 0, alerts: list[Alert] | None = None
+) -> dict[str, Any]:
     """A campaign as ``campaigns --json`` prints it (``needs_review``: its recipients whose
-    create's outcome a person must settle, ``notify-tui review``)."""
+    create's outcome a person must settle, ``notify-tui review``; ``alerts``: its alerts,
+    ``store.insights.alerts``)."""
     return {
         "id": c.id,
         "name": c.name,
@@ -40,6 +45,8 @@ def campaign_json(c: CampaignSummary, needs_review: int = 0) -> dict[str, Any]:
         "statuses_by": c.statuses_by,
         "pushed": c.pushed,
         "pulled": c.delivered + c.failed - c.pushed,
+        "followup_of": c.followup_of,
+        "alerts": [alert.to_json() for alert in alerts or []],
     }
 
 
@@ -49,12 +56,14 @@ def run_campaigns(args: argparse.Namespace, settings: Settings) -> int:
     try:
         campaigns = campaign_page(args.search or "", 0, args.limit)
         review = review_counts([c.id for c in campaigns])
+        # From each campaign's tallies (a few small queries each), only when printed.
+        alerts = {c.id: insights.alerts(c.id) for c in campaigns} if args.json else {}
     finally:
         runtime.close()
     if args.json:
         # ensure_ascii: every control, bidi or other non-ASCII character is a \u escape, so the
         # JSON is safe on a terminal and the same bytes in a file.
-        rows = [campaign_json(c, review.get(c.id, 0)) for c in campaigns]
+        rows = [campaign_json(c, review.get(c.id, 0), alerts.get(c.id)) for c in campaigns]
         json.dump(rows, sys.stdout, indent=2, ensure_ascii=True)
         sys.stdout.write("\n")
         return 0

@@ -135,6 +135,10 @@ def _pct(n: int, of: int) -> str:
     return f"{share:.1f}%" if share >= 0.1 or not n else "<0.1%"
 
 
+def _n(count: int) -> str:
+    return f"{count:,} message{'' if count == 1 else 's'}"
+
+
 def _count(failures: Iterable[FailureCount], *codes: int) -> int:
     return sum(f.messages for f in failures if f.code in codes)
 
@@ -182,8 +186,7 @@ def campaign_alerts(
             Alert(
                 AlertKind.UNREGISTERED_SENDER,
                 "The sending number is not registered",
-                f"{unregistered:,} messages failed with 30034 (message from an unregistered "
-                "number)",
+                f"{_n(unregistered)} failed with 30034 (message from an unregistered number)",
                 "US carriers block application-to-person texts from 10-digit numbers that are "
                 "not registered for A2P 10DLC: nothing from this sender will get through.",
                 "Register a brand and an A2P 10DLC campaign for this number (or its Messaging "
@@ -199,7 +202,7 @@ def campaign_alerts(
             Alert(
                 AlertKind.RATE_LIMIT,
                 "The sender went faster than its 10DLC limit",
-                f"{limited:,} messages ({_pct(limited, recipients)}) failed with 30022 "
+                f"{_n(limited)} ({_pct(limited, recipients)}) failed with 30022 "
                 "(US A2P 10DLC rate limit exceeded)",
                 "Carriers cap how fast, and how much a day, a registered 10DLC sender may "
                 "send; the messages over the cap are dropped.",
@@ -218,8 +221,8 @@ def campaign_alerts(
             Alert(
                 AlertKind.REGION_PERMISSION,
                 "The account may not send to some countries",
-                f"{refused:,} messages were refused with 21408 (no permission for the "
-                f"region): {named}",
+                f"{_n(refused)} {'was' if refused == 1 else 'were'} refused with 21408 (no "
+                f"permission for the region): {named}",
                 "The provider refuses every message to a country the account's geographic "
                 "permissions leave off; the numbers themselves are fine.",
                 f"Enable {named} in the provider's Messaging geographic permissions (Twilio "
@@ -275,7 +278,7 @@ def _unreachable(
         Alert(
             AlertKind.UNREACHABLE_SPIKE,
             "Many more handsets were unreachable than usual",
-            f"{unreachable:,} messages ({_pct(unreachable, recipients)}) failed with 30003 "
+            f"{_n(unreachable)} ({_pct(unreachable, recipients)}) failed with 30003 "
             f"(unreachable destination handset), {compared}",
             "Phones that are off or out of coverage do not receive the message; a spike "
             "against the sender's usual share points at the timing (night, a holiday) or at a "

@@ -37,6 +37,8 @@ class CampaignSummary:
     last_checked_at: datetime | None
     pushed: int = 0
     """Resolutions that came by status callback; the others were polled or settled at send."""
+    followup_of: int | None = None
+    """The campaign this one follows up (``store.followups``), if any."""
 
     @property
     def statuses_by(self) -> str:
@@ -90,6 +92,7 @@ _COLUMNS = (
     Campaign.cost,
     Campaign.last_checked_at,
     Campaign.pushed,
+    Campaign.followup_of,
 )
 
 
