@@ -14,7 +14,6 @@ from textual.timer import Timer
 from textual.widgets import Static
 
 from notify_tui.store.campaigns import CampaignSummary, last_interrupted_campaign
-from notify_tui.ui.dialogs.suggestions import SuggestionsDialog
 from notify_tui.ui.formatting import count
 from notify_tui.ui.live import PollResult
 from notify_tui.ui.messages import (
@@ -275,6 +274,9 @@ class HistoryScreen(ResumeActionsScreen):
         campaign = self.table.current_row
         if campaign is None or not self._suggested(campaign):
             return
+        # Loaded when used: it formats numbers (phonenumbers), which History's first frame does not.
+        from notify_tui.ui.dialogs.suggestions import SuggestionsDialog
+
         # Back on History, the table is read again: the campaign's ◆ goes once all are decided.
         self.app.push_screen(SuggestionsDialog(campaign.id, campaign.name))
 
