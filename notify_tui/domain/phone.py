@@ -6,6 +6,7 @@ Nothing here raises for bad input: every function answers with a result that say
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 import phonenumbers
 from phonenumbers import NumberParseException, ValidationResult
@@ -109,8 +110,12 @@ def _digits_expected(number: phonenumbers.PhoneNumber, region: str) -> str:
     return f"{region} numbers have {said} digits, this has {has}"
 
 
+@lru_cache(maxsize=8192)
 def format_for_humans(e164: str) -> str:
-    """``+14155552671`` as ``+1 415-555-2671``; anything unparseable comes back unchanged."""
+    """``+14155552671`` as ``+1 415-555-2671``; anything unparseable comes back unchanged.
+
+    Remembered for the last few thousand numbers: tables format every row they draw, and a
+    worker that reads rows formats them first, so that painting finds them ready."""
     try:
         number = phonenumbers.parse(e164, None)
     except NumberParseException:

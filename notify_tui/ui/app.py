@@ -29,6 +29,7 @@ from notify_tui.store.models import utcnow
 from notify_tui.ui.dialogs.confirm import ConfirmDialog
 from notify_tui.ui.formatting import count, describe_error, plain
 from notify_tui.ui.live import LiveUpdates, PollResult
+from notify_tui.ui.memory import draw_without_cycles, freeze_startup_objects
 from notify_tui.ui.messages import (
     CampaignComposed,
     CampaignOpened,
@@ -131,6 +132,8 @@ class NotifyApp(App[int]):
     async def on_mount(self) -> None:
         from notify_tui.ui.screens.history import HistoryScreen
 
+        draw_without_cycles()
+
         self.live.statuses_resolved.subscribe(self, self._poll_cycle_done, immediate=True)
         self.live.poll_failed.subscribe(self, self._poll_failed, immediate=True)
 
@@ -145,6 +148,8 @@ class NotifyApp(App[int]):
             self.push_screen(DemoScreen())
         else:
             self.push_screen(HistoryScreen())
+        # After the first frame: what start-up made stays for good (see ui/memory.py).
+        self.call_after_refresh(freeze_startup_objects)
 
     def _needs_demo(self) -> bool:
         try:

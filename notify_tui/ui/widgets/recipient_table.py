@@ -80,6 +80,14 @@ class RecipientSource:
         return self._total
 
     def rows(self, offset: int, limit: int) -> Sequence[RecipientRow]:
+        rows = self._read(offset, limit)
+        for row in rows:
+            # On the worker that reads them: parsing a number is the costliest part of drawing
+            # a row, and the table draws a page of new rows per PageDown.
+            format_for_humans(row.phone)
+        return rows
+
+    def _read(self, offset: int, limit: int) -> Sequence[RecipientRow]:
         ready = self._ready.pop(offset, None)
         if ready is not None and len(ready) >= limit:
             return ready[:limit]

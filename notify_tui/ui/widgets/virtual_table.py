@@ -58,7 +58,7 @@ CHUNK_SIZE = 256
 """Rows fetched from the source in one call."""
 
 _CHUNKS_KEPT = 16
-_STRIPS_KEPT = 1024
+_STRIPS_KEPT = 256
 
 
 class _Missing(Enum):
@@ -196,6 +196,16 @@ def column_widths(columns: Sequence[Column[Any]], available: int) -> list[int]:
             break
         growing = [index for index in growing if index not in capped]
     return widths
+
+
+def _without_meta(segment: Segment) -> Segment:
+    """``segment`` with no meta (actions such as @click) in its style; copied only if it had."""
+    style = segment.style
+    if style is None or not style._meta:
+        return segment
+    style = style.copy()
+    style._meta = None
+    return Segment(segment.text, style, segment.control)
 
 
 def _span(rows: dict[int, Any]) -> tuple[int, int]:
@@ -729,6 +739,10 @@ class VirtualTable(ScrollView, Generic[RowT], can_focus=True):
         else:
             row_index = scroll_y + y - self._header_height
             strip = self._render_row(row_index) if row_index < self._count else Strip([])
+        if scroll_x == 0 and strip.cell_length == self._content_width:
+            # The usual case: cropping would cache the strip in itself, a reference cycle that
+            # only the garbage collector can free once the line is off screen.
+            return strip
         return strip.crop_extend(scroll_x, scroll_x + self._content_width, base_style)
 
     def _style(self) -> Style:
@@ -739,7 +753,12 @@ class VirtualTable(ScrollView, Generic[RowT], can_focus=True):
     def _render_cells(
         self, cells: Iterable[tuple[Text | str, Justify]], style: Style, post_style: Style | None
     ) -> Strip:
+        # One Strip per line, built from its segments: each Strip carries seven caches, and the
+        # chain of Strip methods (extend, simplify, discard_meta) made four per row, and copied
+        # every style. Paging a big table allocated so much that the garbage collector's full
+        # passes, not the rendering, stalled the UI.
         console = self.app.console
+        gap = Segment(" " * COLUMN_GAP)
         segments: list[Segment] = []
         for (value, justify), width in zip(cells, self._widths, strict=True):
             text = safe_text(value)
@@ -750,17 +769,15 @@ class VirtualTable(ScrollView, Generic[RowT], can_focus=True):
             text.no_wrap = True
             text.truncate(width, overflow="ellipsis")
             text.align(justify, width)
-            segments.append(Segment(" " * COLUMN_GAP))
+            segments.append(gap)
             segments.extend(text.render(console, end=""))
-        segments = list(Segment.apply_style(segments, style, post_style))
-        pad_style = style if post_style is None else style + post_style
+        length = sum(cell_len(segment.text) for segment in segments)
+        if length < self._line_width:
+            segments.append(Segment(" " * (self._line_width - length)))
+            length = self._line_width
+        styled = Segment.apply_style(segments, style, post_style)
         # A cell can never carry actions such as @click, whatever its render function built.
-        return (
-            Strip(segments)
-            .extend_cell_length(self._line_width, pad_style)
-            .simplify()
-            .discard_meta()
-        )
+        return Strip([_without_meta(segment) for segment in Segment.simplify(styled)], length)
 
     def _render_header(self) -> Strip:
         if self._header_strip is None:
