@@ -58,7 +58,12 @@ last line on stdout, one JSON object:
 
 Each figure is the median of ``--runs`` runs (3; the resolve figures of ``--heavy-runs``, 3).
 ``--db-latency MS`` makes every SQL statement of the measured app wait MS milliseconds first
-(a database on another host); the figures are then of that. Flags: ``--quick`` (100,000
+(a database on another host); the figures are then of that. ``--database-url
+postgresql://...`` builds the workspaces on that PostgreSQL database instead of SQLite, each
+in a schema of its own named after the work directory (dropped at the end unless
+``--workdir`` keeps them), and measures every figure there; the resolve figures' workspace then
+holds only the pending messages (a copy of the big campaign per run would take longer than the
+run). Flags: ``--quick`` (100,000
 recipients, 1,000 campaigns, 10,000 pending, 2,000 sends, 10,000 DataTable rows, one run
 each), ``--runs N``, ``--heavy-runs N``, ``--recipients N``, ``--campaigns N``, ``--pending N``,
 ``--sends N``, ``--datatable-rows N``, ``--only NAME,...`` (details, cursor, history, startup,
@@ -119,10 +124,47 @@ def log(text: str) -> None:
     print(text, file=sys.stderr, flush=True)
 
 
+DATABASE_URL: str | None = None
+"""``--database-url``: the PostgreSQL database whose schemas hold the workspaces, or None for
+SQLite files in the work directory."""
+
+
+ON_DATABASE = ("big", "send", "resolve", "resolve_policy")
+"""The workspaces ``--database-url`` puts on PostgreSQL (``push`` makes its own on both)."""
+
+
+WORKDIR = Path()
+"""The run's work directory (``--workdir`` or a temporary one): it names the run's schemas."""
+
+
+def workspace_url(name: str) -> str | None:
+    """The URL of the workspace ``name`` on PostgreSQL (None on SQLite)."""
+    if DATABASE_URL is None or name not in ON_DATABASE:
+        return None
+    from benchmarks.postgres import schema_name, schema_url
+
+    return schema_url(DATABASE_URL, schema_name(WORKDIR, name))
+
+
+def new_workspace(name: str, data_dir: Path) -> str | None:
+    """An empty workspace ``name``: a fresh folder, and on PostgreSQL a fresh schema."""
+    shutil.rmtree(data_dir, ignore_errors=True)
+    data_dir.mkdir(parents=True)
+    if DATABASE_URL is None:
+        return None
+    from benchmarks.postgres import create_schema
+
+    return create_schema(DATABASE_URL, data_dir.parent, name)
+
+
 def clean_environment(data_dir: Path) -> dict[str, str]:
-    """This process's environment without the user's notify-tui settings, on ``data_dir``."""
+    """This process's environment without the user's notify-tui settings, on ``data_dir`` (and
+    with ``--database-url``, on the schema of the workspace the folder is named after)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("NOTIFY_", "TWILIO_"))}
     env["NOTIFY_DATA_DIR"] = str(data_dir)
+    url = workspace_url(data_dir.name)
+    if url is not None:
+        env["NOTIFY_DATABASE_URL"] = url
     env["NOTIFY_CONFIG"] = str(data_dir / "no-config.toml")
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
     return env
@@ -133,9 +175,11 @@ def clean_environment(data_dir: Path) -> dict[str, str]:
 
 def build(workdir: Path, args: argparse.Namespace) -> dict[str, Any]:
     """The workspaces every measurement uses, built once per set of sizes."""
-    from benchmarks.workspace import build_big_campaign, build_many_campaigns, open_db
+    from benchmarks.workspace import build_big_campaign, build_many_campaigns, open_db, settle
 
     sizes = {"recipients": args.recipients, "campaigns": args.campaigns, "pending": args.pending}
+    if DATABASE_URL is not None:
+        sizes["database"] = DATABASE_URL
     manifest_path = workdir / "manifest.json"
     if manifest_path.exists():
         manifest = json.loads(manifest_path.read_text())
@@ -144,17 +188,32 @@ def build(workdir: Path, args: argparse.Namespace) -> dict[str, Any]:
             return dict(manifest)
     for name in ("big", "pending-template"):
         shutil.rmtree(workdir / name, ignore_errors=True)
-    log(f"building {args.campaigns:,} campaigns, one of {args.recipients:,} recipients")
+    where = "PostgreSQL" if DATABASE_URL else "SQLite"
+    log(f"building {args.campaigns:,} campaigns, one of {args.recipients:,} recipients ({where})")
     started = time.perf_counter()
-    db = open_db(workdir / "big")
+    db = open_db(workdir / "big", new_workspace("big", workdir / "big"))
     build_many_campaigns(db, args.campaigns - 1, newest_ago=timedelta(hours=2))
     big_id = build_big_campaign(db, args.recipients, sent_ago=timedelta(days=4))
-    db.execute_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+    settle(db)
     db.close()
     log(f"  built in {time.perf_counter() - started:.0f} s")
     manifest = {"sizes": sizes, "big_campaign": big_id}
     manifest_path.write_text(json.dumps(manifest))
     return manifest
+
+
+def build_resolve_postgres(data_dir: Path, pending: int) -> None:
+    """On PostgreSQL, each resolve run's workspace: ``pending`` messages that wait, Unknown, for
+    the sandbox's answer, in a schema of their own (without the big campaign: copying a schema
+    of a million rows would take longer than the run; the poller reads only what is pending)."""
+    from benchmarks.pending import build_pending
+    from benchmarks.workspace import open_db, settle
+
+    log(f"  adding {pending:,} pending messages, real in the sandbox, on PostgreSQL")
+    db = open_db(data_dir, new_workspace(data_dir.name, data_dir))
+    build_pending(db, data_dir / "sandbox.db", pending)
+    settle(db)
+    db.close()
 
 
 def build_resolve(workdir: Path, pending: int) -> Path:
@@ -483,7 +542,7 @@ async def work_datatable(data_dir: Path, manifest: dict[str, Any], rows: int) ->
     from notify_tui.store.db import open_workspace
     from notify_tui.store.recipients import RecipientFilter, recipients_at
 
-    db = open_workspace(None, data_dir / "workspace.db")
+    db = open_workspace(os.environ.get("NOTIFY_DATABASE_URL"), data_dir / "workspace.db")
     campaign_id = int(manifest["big_campaign"])
     data = [
         (r.phone, r.name, r.status.label, r.reason or "", r.detail or "", f"{r.updated_at:%H:%M}")
@@ -528,9 +587,7 @@ async def work_send(data_dir: Path, manifest: dict[str, Any], sends: int) -> dic
     from notify_tui.store.db import open_workspace
     from notify_tui.store.sending import NewRecipient
 
-    shutil.rmtree(data_dir, ignore_errors=True)
-    data_dir.mkdir(parents=True)
-    db = open_workspace(None, data_dir / "workspace.db")
+    db = open_workspace(os.environ.get("NOTIFY_DATABASE_URL"), data_dir / "workspace.db")
     recipients = [NewRecipient(p) for p in final_numbers(sends)]
     prepared = prepare_campaign("Send benchmark", BODY, recipients, sender=SENDER)
     sandbox = SandboxApp(state_path=data_dir / "sandbox.db")
@@ -556,10 +613,11 @@ async def work_resolve(
     from notify_tui.services.poller import Poller
     from notify_tui.services.runtime import Runtime
 
-    shutil.rmtree(data_dir, ignore_errors=True)
-    data_dir.mkdir(parents=True)
-    shutil.copy(template / "workspace.db", data_dir / "workspace.db")
-    shutil.copy(template / "sandbox.db", data_dir / "sandbox.db")
+    if "NOTIFY_DATABASE_URL" not in os.environ:  # on PostgreSQL, built for this run already
+        shutil.rmtree(data_dir, ignore_errors=True)
+        data_dir.mkdir(parents=True)
+        shutil.copy(template / "workspace.db", data_dir / "workspace.db")
+        shutil.copy(template / "sandbox.db", data_dir / "sandbox.db")
     runtime = Runtime.open(load_settings())
     sandbox = SandboxApp(state_path=data_dir / "sandbox.db")
     client = sandbox_client(sandbox)
@@ -642,7 +700,7 @@ def run_worker(args: argparse.Namespace) -> None:
 # -- start-up in a pseudo-terminal ----------------------------------------------------------------
 
 
-def measure_startup(data_dir: Path, marker: str) -> float:
+def measure_startup(data_dir: Path, marker: str, latency: float = 0.0) -> float:
     """Seconds from spawning ``python -m notify_tui`` in a pseudo-terminal to ``marker`` (the top
     row of History) appearing on it."""
     import fcntl
@@ -655,9 +713,13 @@ def measure_startup(data_dir: Path, marker: str) -> float:
     fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", lines, columns, 0, 0))
     env = clean_environment(data_dir)
     env.update(TERM="xterm-256color", COLUMNS=str(columns), LINES=str(lines))
+    command = [sys.executable, "-m", "notify_tui"]
+    if latency:
+        # The same start-up, every statement delayed: through this script, which delays them.
+        command = [sys.executable, str(Path(__file__).resolve()), "--startup-app", str(latency)]
     started = time.perf_counter()
     process = subprocess.Popen(
-        [sys.executable, "-m", "notify_tui"],
+        command,
         stdin=slave,
         stdout=slave,
         stderr=slave,
@@ -804,6 +866,8 @@ def worker_figures(name: str, workdir: Path, data_dir: Path, args: argparse.Name
         "--db-latency",
         str(args.db_latency),
     ]
+    if args.database_url:
+        command += ["--database-url", args.database_url]
     done = subprocess.run(
         command,
         env=clean_environment(data_dir),
@@ -836,9 +900,24 @@ def main(argv: list[str] | None = None) -> int:
         metavar="MS",
         help="delay every SQL statement of the measured app by MS milliseconds",
     )
+    parser.add_argument(
+        "--database-url",
+        metavar="URL",
+        help="build the workspaces on this PostgreSQL database (a schema each) instead of SQLite",
+    )
     parser.add_argument("--worker", help=argparse.SUPPRESS)
+    parser.add_argument("--startup-app", type=float, help=argparse.SUPPRESS)
     parser.add_argument("--pty-app", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    global DATABASE_URL, WORKDIR
+    DATABASE_URL = args.database_url
+    if args.startup_app is not None:
+        import runpy
+
+        delay_statements(args.startup_app)
+        sys.argv = ["notify-tui"]
+        runpy.run_module("notify_tui", run_name="__main__")
+        return 0
     if args.pty_app is not None:
         delay_statements(args.db_latency)
         run_pty_app(args.pty_app, poll=False)
@@ -871,6 +950,7 @@ def main(argv: list[str] | None = None) -> int:
     else:
         temporary = tempfile.TemporaryDirectory(prefix="notify-bench-")
         workdir = Path(temporary.name)
+    WORKDIR = workdir
     results: dict[str, list[float]] = {}
     started = time.perf_counter()
     try:
@@ -883,13 +963,14 @@ def main(argv: list[str] | None = None) -> int:
             manifest = {}
             (workdir / "manifest.json").write_text("{}")
         big = workdir / "big"
-        if {"resolve", "resolve_policy"} & set(only):
+        if {"resolve", "resolve_policy"} & set(only) and DATABASE_URL is None:
             build_resolve(workdir, args.pending)
         for name in only:
             runs = args.heavy_runs if name.startswith("resolve") else args.runs
             for run in range(runs):
                 if name == "startup":
-                    figures: dict[str, float] = {"startup_s": measure_startup(big, NEWEST_NAME)}
+                    startup = measure_startup(big, NEWEST_NAME, args.db_latency)
+                    figures: dict[str, float] = {"startup_s": startup}
                 elif name == "cursor":
                     campaign_id = int(manifest["big_campaign"])
                     latency = args.db_latency
@@ -903,6 +984,10 @@ def main(argv: list[str] | None = None) -> int:
                 else:
                     shared = name in ("details", "history", "datatable")
                     data_dir = big if shared else workdir / name
+                    if name == "send":
+                        new_workspace(name, data_dir)
+                    elif name.startswith("resolve") and DATABASE_URL is not None:
+                        build_resolve_postgres(data_dir, args.pending)
                     figures = worker_figures(name, workdir, data_dir, args)
                 shown = ", ".join(f"{k} {v:,.3f}" for k, v in figures.items())
                 log(f"{name} {run + 1}/{runs}: {shown}")
@@ -911,11 +996,17 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         if temporary is not None:
             temporary.cleanup()
+            if DATABASE_URL is not None:
+                from benchmarks.postgres import drop_schema
+
+                for name in ON_DATABASE:
+                    drop_schema(DATABASE_URL, workdir, name)
     summary: dict[str, Any] = {k: round(statistics.median(v), 4) for k, v in results.items()}
     summary["quick"] = quick
     summary["runs"] = args.runs
     summary["cores"] = os.cpu_count()
     summary["db_latency_ms"] = args.db_latency
+    summary["database"] = "postgresql" if DATABASE_URL else "sqlite"
     summary["elapsed_s"] = round(time.perf_counter() - started, 1)
     print(json.dumps(summary), flush=True)
     return 0

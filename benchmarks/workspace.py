@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
-from peewee import Database
+from peewee import Database, PostgresqlDatabase
 
 from notify_tui.domain.money import to_micros
 from notify_tui.domain.status import (
@@ -82,24 +82,44 @@ def _executemany(db: Database, table: str, columns: list[str], rows: Iterator[tu
     marks = ", ".join(param for _ in columns)
     sql = f'INSERT INTO "{table}" ({names}) VALUES ({marks})'
     cursor = db.cursor()
+    insert = cursor.executemany
+    if isinstance(db, PostgresqlDatabase):
+        # psycopg2's executemany is one round trip a row: many rows per statement instead.
+        from psycopg2.extras import execute_values
+
+        many = f'INSERT INTO "{table}" ({names}) VALUES %s'
+
+        def insert(_: str, batch: list[tuple]) -> None:
+            execute_values(cursor, many, batch, page_size=2000)
+
     done = 0
     batch: list[tuple] = []
     for row in rows:
         batch.append(row)
         if len(batch) >= _BATCH:
-            cursor.executemany(sql, batch)
+            insert(sql, batch)
             done += len(batch)
             batch = []
     if batch:
-        cursor.executemany(sql, batch)
+        insert(sql, batch)
         done += len(batch)
     return done
 
 
-def open_db(data_dir: Path) -> Database:
-    """Open (creating) the SQLite workspace the app would use with ``NOTIFY_DATA_DIR``."""
+def open_db(data_dir: Path, url: str | None = None) -> Database:
+    """Open (creating) the workspace the app would use with ``NOTIFY_DATA_DIR``, or with
+    ``NOTIFY_DATABASE_URL`` set to ``url``."""
     data_dir.mkdir(parents=True, exist_ok=True)
-    return open_workspace(None, data_dir / "workspace.db")
+    return open_workspace(url, data_dir / "workspace.db")
+
+
+def settle(db: Database) -> None:
+    """What a workspace needs after a bulk build: SQLite's log folded in, PostgreSQL's
+    statistics brought up to date (or its planner guesses, on a table of a million rows)."""
+    if isinstance(db, PostgresqlDatabase):
+        db.execute_sql("ANALYZE")
+    else:
+        db.execute_sql("PRAGMA wal_checkpoint(TRUNCATE)")
 
 
 def _ts(moment: datetime | None) -> str | None:
@@ -311,5 +331,6 @@ __all__ = [
     "database",
     "open_db",
     "phone_number",
+    "settle",
     "timed",
 ]

@@ -57,3 +57,40 @@ def test_a_small_run_prints_every_figure(tmp_path: Path) -> None:
     assert all(figures[name] > 0 for name in FIGURES)
     assert figures["details_rows"] == 20000 and figures["history_campaigns"] == 200
     assert figures["requests_per_1000_resolved"] < 2
+
+
+def test_a_small_run_on_postgresql_prints_every_figure(tmp_path: Path) -> None:
+    from tests.conftest import postgres_url
+
+    url = postgres_url()
+    if url is None:
+        pytest.skip("no PostgreSQL server")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("NOTIFY_", "TWILIO_"))}
+    command = [
+        sys.executable,
+        str(ROOT / "benchmarks" / "run.py"),
+        "--quick",
+        "--database-url",
+        url,
+        "--only",
+        "details,history,startup,datatable,send,resolve,resolve_policy",
+        "--recipients",
+        "3000",
+        "--campaigns",
+        "50",
+        "--pending",
+        "500",
+        "--sends",
+        "100",
+        "--datatable-rows",
+        "500",
+    ]
+    done = subprocess.run(
+        command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=600, check=False
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    figures = json.loads(done.stdout.strip().splitlines()[-1])
+    assert figures["database"] == "postgresql"
+    assert not FIGURES - set(figures), sorted(FIGURES - set(figures))
+    assert figures["details_rows"] == 3000 and figures["history_campaigns"] == 50
+    assert figures["resolve_rate_resolved"] == 500
