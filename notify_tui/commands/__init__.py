@@ -43,7 +43,7 @@ STATUS_CHOICES = ("unknown", "delivered", "failed")
 """The values of ``notify_tui.domain.status.Status``, spelled out to keep the domain unloaded
 (a test checks they agree)."""
 
-DEMO_CAMPAIGNS = 4
+DEMO_CAMPAIGNS = 5
 """How many campaigns ``demo`` builds by default: ``len(services.demo.DEMO_CAMPAIGNS)`` (a test
 checks they agree)."""
 

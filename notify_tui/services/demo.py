@@ -51,6 +51,11 @@ class DemoCampaign:
     story_share: float = 0.0
     lost_rate: float = 0.0
     """Share of its messages the provider loses (their fetch answers 404)."""
+    regions: tuple[str, ...] = ()
+    """Countries (ISO codes) of the people ``abroad_share`` of its audience are."""
+    abroad_share: float = 0.0
+    followup_after: timedelta | None = None
+    """A follow-up of it (``services.followup``) went out this long after it."""
 
 
 DEMO_CAMPAIGNS: tuple[DemoCampaign, ...] = (
@@ -61,6 +66,16 @@ DEMO_CAMPAIGNS: tuple[DemoCampaign, ...] = (
         1500,
         timedelta(days=9, hours=3),
         lost_rate=0.02,
+        followup_after=timedelta(days=1),
+    ),
+    # A tour sold across Europe and Australia: one campaign, many countries and carriers.
+    DemoCampaign(
+        "Summer tour: tickets on sale",
+        "The Harbor Lights summer tour is on sale now: harbor.example/tour. Reply STOP to opt out.",
+        800,
+        timedelta(days=6, hours=1),
+        regions=("GB", "FR", "DE", "ES", "IE", "AU", "IN"),
+        abroad_share=0.6,
     ),
     # The clinic's list was typed from patient forms: many home (landline) numbers.
     DemoCampaign(
@@ -161,6 +176,29 @@ def story_numbers(codes: Sequence[int], count: int, seed: int) -> list[NewRecipi
     return people
 
 
+def abroad_numbers(regions: Sequence[str], count: int, seed: int) -> list[NewRecipient]:
+    """``count`` made-up people with valid mobile numbers of ``regions``, in turn."""
+    import phonenumbers
+    from phonenumbers import PhoneNumberFormat, PhoneNumberType
+
+    rng = random.Random(f"abroad-{seed}")
+    people: list[NewRecipient] = []
+    seen: set[str] = set()
+    while len(people) < count:
+        region = regions[len(people) % len(regions)]
+        example = phonenumbers.example_number_for_type(region, PhoneNumberType.MOBILE)
+        if example is None:
+            raise ValueError(f"no mobile numbers known for {region}")
+        e164 = phonenumbers.format_number(example, PhoneNumberFormat.E164)
+        phone = f"{e164[:-4]}{rng.randint(0, 9999):04d}"
+        number = phonenumbers.parse(phone)
+        if phone in seen or phonenumbers.number_type(number) != PhoneNumberType.MOBILE:
+            continue
+        seen.add(phone)
+        people.append(NewRecipient(phone, f"{rng.choice(FIRST_NAMES)} {rng.choice(LAST_NAMES)}"))
+    return people
+
+
 def _shifted(age: timedelta) -> Callable[[], float]:
     seconds = age.total_seconds()
     return lambda: time.time() - seconds
@@ -182,6 +220,7 @@ async def build_demo(
     from notify_tui.provider import sandbox_client
     from notify_tui.provider.sandbox import SandboxApp
     from notify_tui.provider.sandbox.faults import Faults
+    from notify_tui.services.followup import plan_followup, record_followup
     from notify_tui.services.runtime import SANDBOX_FROM
     from notify_tui.services.sender import prepare_campaign, send_campaign
 
@@ -197,6 +236,47 @@ async def build_demo(
     # so no two campaigns end with the same counters.
     people = demo_contacts(2 * max(sizes))
     total = sum(sizes)
+
+    async def deliver(
+        demo: DemoCampaign, campaign_id: int, age: timedelta, name: str, base: int, size: int
+    ) -> None:
+        # The sandbox plans each message's timeline from its own clock: moved back, an
+        # older campaign's messages were sent days ago and have long since resolved.
+        private_file(runtime.settings.sandbox_state_path)
+        app = SandboxApp(
+            state_path=runtime.settings.sandbox_state_path,
+            speed=demo.speed,
+            clock=_shifted(age),
+            faults=Faults(lost_rate=demo.lost_rate),
+        )
+        try:
+            async with sandbox_client(app) as client:
+                stage = f"Sending “{name}”"
+
+                def progress(event: SendProgress, stage: str = stage) -> None:
+                    report(DemoProgress(stage, min(base + event.submitted, total), total))
+
+                await send_campaign(
+                    client, campaign_id, on_progress=progress, on_applied=apply_policy
+                )
+        finally:
+            app.close()
+        if age:
+            # Resolve first (within the polling window), then move the campaign back in
+            # time; resolution times come from the provider's own records, already past.
+            report(DemoProgress(f"Resolving “{name}”", min(base + size, total), total))
+            # A minute ahead: every message just sent is due for its first look. One fetch
+            # per message: the provider's send dates are days older than our records yet.
+            poller = runtime.make_poller(
+                batch=1000,
+                fetch_threshold=1000,
+                concurrency=32,
+                clock=lambda: utcnow() + _AHEAD,
+            )
+            while (await poller.poll_once(campaign_id)).checked:
+                pass
+            await asyncio.to_thread(backdate_campaign, campaign_id, age)
+
     done = 0
     ids: list[int] = []
     for index, (campaign, size) in enumerate(zip(campaigns, sizes, strict=True)):
@@ -206,6 +286,10 @@ async def build_demo(
         story = int(size * campaign.story_share)
         if story and size > len(SPECIAL_RECIPIENTS) + story:
             audience[-story:] = story_numbers(campaign.story_codes, story, index)
+        abroad = int(size * campaign.abroad_share)
+        if abroad and size > len(SPECIAL_RECIPIENTS) + story + abroad:
+            start = len(SPECIAL_RECIPIENTS)
+            audience[start : start + abroad] = abroad_numbers(campaign.regions, abroad, index)
         prepared = await asyncio.to_thread(
             prepare_campaign,
             campaign.name,
@@ -216,42 +300,18 @@ async def build_demo(
         )
         campaign_id = prepared.campaign_id
         ids.append(campaign_id)
-        # The sandbox plans each message's timeline from its own clock: moved back, an older
-        # campaign's messages were sent days ago and have long since resolved.
-        private_file(runtime.settings.sandbox_state_path)
-        app = SandboxApp(
-            state_path=runtime.settings.sandbox_state_path,
-            speed=campaign.speed,
-            clock=_shifted(campaign.age),
-            faults=Faults(lost_rate=campaign.lost_rate),
-        )
-        try:
-            async with sandbox_client(app) as client:
-                stage = f"Sending “{campaign.name}”"
 
-                def progress(event: SendProgress, base: int = done, stage: str = stage) -> None:
-                    report(DemoProgress(stage, base + event.submitted, total))
-
-                await send_campaign(
-                    client, campaign_id, on_progress=progress, on_applied=apply_policy
+        await deliver(campaign, campaign_id, campaign.age, campaign.name, done, size)
+        if campaign.followup_after is not None and campaign.age > campaign.followup_after:
+            # The recipients who failed for a cause that may pass get it again a day later.
+            followup = await asyncio.to_thread(plan_followup, campaign_id)
+            if followup.plan.to_send:
+                again = await asyncio.to_thread(record_followup, followup)
+                ids.append(again.campaign_id)
+                later = campaign.age - campaign.followup_after
+                await deliver(
+                    campaign, again.campaign_id, later, followup.plan.name, done + size, 0
                 )
-        finally:
-            app.close()
-        if campaign.age:
-            # Resolve first (within the polling window), then move the campaign back in time;
-            # resolution times come from the provider's own records, already in the past.
-            report(DemoProgress(f"Resolving “{campaign.name}”", done + size, total))
-            # A minute ahead: every message just sent is due for its first look. One fetch per
-            # message, because the provider's send dates are days older than our records yet.
-            poller = runtime.make_poller(
-                batch=1000,
-                fetch_threshold=1000,
-                concurrency=32,
-                clock=lambda: utcnow() + _AHEAD,
-            )
-            while (await poller.poll_once(campaign_id)).checked:
-                pass
-            await asyncio.to_thread(backdate_campaign, campaign_id, campaign.age)
         done += size
         report(DemoProgress(f"Sent “{campaign.name}”", done, total))
     await asyncio.to_thread(
