@@ -185,52 +185,66 @@ class CallbackReceiver:
         self.stats: Counter[str] = Counter()
         self.last_callback_at: datetime | None = None
         self._noted: datetime | None = None
-        self._queue: asyncio.Queue[_Queued] | None = None
+        self._queue: asyncio.Queue[_Queued | None] | None = None
         self._writer: asyncio.Task[None] | None = None
 
     # -- the writer ------------------------------------------------------------------------
 
-    def _start(self) -> asyncio.Queue[_Queued]:
+    def _start(self) -> asyncio.Queue[_Queued | None]:
         if self._queue is None or self._writer is None or self._writer.done():
             self._queue = asyncio.Queue()
             self._writer = asyncio.create_task(self._write(self._queue), name="callback writer")
         return self._queue
 
     async def stop(self) -> None:
-        """Stop the writer once what is queued is written."""
+        """Stop the writer once what is queued is written (each caller then has its answer);
+        cancelled meanwhile, it stops at once, and what was not written is not answered 200."""
         writer, self._writer = self._writer, None
-        if writer is not None:
+        if writer is None or writer.done() or self._queue is None:
+            return
+        self._queue.put_nowait(None)  # after everything queued so far
+        try:
+            await asyncio.shield(writer)
+        except asyncio.CancelledError:
             writer.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await writer
+            raise
 
-    async def _write(self, queue: asyncio.Queue[_Queued]) -> None:
+    async def _write(self, queue: asyncio.Queue[_Queued | None]) -> None:
         loop = asyncio.get_running_loop()
         next_early = loop.time()
-        while True:
+        stopping = False
+        while not stopping:
+            batch: list[_Queued] = []
             try:
-                first = await asyncio.wait_for(queue.get(), timeout=EARLY_EVERY)
-                batch = [first]
-                while len(batch) < BATCH and not queue.empty():
-                    batch.append(queue.get_nowait())
+                item = await asyncio.wait_for(queue.get(), timeout=EARLY_EVERY)
+                while True:
+                    if item is None:
+                        stopping = True
+                        break
+                    batch.append(item)
+                    if len(batch) >= BATCH or queue.empty():
+                        break
+                    item = queue.get_nowait()
             except TimeoutError:
-                batch = []
+                pass
             try:
                 if batch:
                     await self._apply(batch)
-                if loop.time() >= next_early:
+                if not stopping and loop.time() >= next_early:
                     next_early = loop.time() + EARLY_EVERY
                     await self.settle_early()
             except asyncio.CancelledError:
-                for item in batch:
-                    if not item.done.done():
-                        item.done.cancel()
+                for queued in batch:
+                    if not queued.done.done():
+                        queued.done.cancel()
                 raise
             except Exception as exc:  # the store failed: no 200 for what was not written
                 log.warning("could not write callbacks: %s", exc)
-                for item in batch:
-                    if not item.done.done():
-                        item.done.set_exception(exc)
+                for queued in batch:
+                    if not queued.done.done():
+                        queued.done.set_exception(exc)
 
     async def _apply(self, batch: list[_Queued]) -> None:
         now = self._clock()
@@ -389,6 +403,11 @@ class CallbackReceiver:
         self._start().put_nowait(_Queued(params, done))
         try:
             await done
+        except asyncio.CancelledError:
+            task = asyncio.current_task()
+            if done.cancelled() and task is not None and not task.cancelling():
+                return 503  # the writer was stopped before writing it
+            raise
         except Exception:
             return 503  # not written: the provider's retry or the poller will bring it
         return 200

@@ -4,8 +4,11 @@ Every request is signed as Twilio signs (``twilio_signature``) unless the test f
 
 from __future__ import annotations
 
+import asyncio
+import threading
 from collections.abc import AsyncIterator
 from datetime import timedelta
+from typing import Any
 from urllib.parse import urlencode
 
 import httpx
@@ -14,6 +17,7 @@ import pytest
 from notify_tui.domain.status import Classification, Reason, Status
 from notify_tui.provider import SANDBOX_ACCOUNT_SID
 from notify_tui.provider.signature import twilio_signature
+from notify_tui.services import callbacks as callbacks_service
 from notify_tui.services.callbacks import MAX_BODY, CallbackReceiver
 from notify_tui.store import callbacks as early_store
 from notify_tui.store.campaigns import create_campaign, get_campaign
@@ -269,3 +273,27 @@ async def test_kept_callbacks_are_bounded(
         assert (await post(http, form(100 + n, "delivered"))).status_code == 200
     assert EarlyCallback.select().count() == 2
     assert receiver.stats["dropped"] == 2
+
+
+async def test_stopping_writes_what_is_queued_before_it_stops(
+    http: httpx.AsyncClient, receiver: CallbackReceiver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    messages = [message_with_sid(n)[1] for n in range(1, 6)]
+    gate = threading.Event()
+    apply = callbacks_service.apply_callbacks
+
+    def held(*args: Any, **kwargs: Any) -> Any:
+        gate.wait(30)  # the first batch is being written when the stop comes
+        return apply(*args, **kwargs)
+
+    monkeypatch.setattr(callbacks_service, "apply_callbacks", held)
+    posts = [asyncio.create_task(post(http, form(n, "delivered"))) for n in range(1, 6)]
+    while receiver.stats["received"] < len(posts):
+        await asyncio.sleep(0.01)
+    stopping = asyncio.create_task(receiver.stop())
+    await asyncio.sleep(0)  # the stop has begun
+    gate.set()
+    await stopping
+    answers = await asyncio.gather(*posts)
+    assert [a.status_code for a in answers] == [200] * len(posts)
+    assert [stored(m).status for m in messages] == ["delivered"] * len(messages)
