@@ -21,14 +21,20 @@ from notify_tui.store import insights
 from notify_tui.store.campaigns import CampaignSummary, campaign_page, get_campaign
 from notify_tui.store.recipients import RecipientFilter, iter_recipients
 from notify_tui.store.review import review_counts
+from notify_tui.store.waiting import Waiting, waiting_of
 
 
 def campaign_json(
-    c: CampaignSummary, needs_review: int = 0, alerts: list[Alert] | None = None
+    c: CampaignSummary,
+    needs_review: int = 0,
+    alerts: list[Alert] | None = None,
+    waiting: Waiting | None = None,
 ) -> dict[str, Any]:
     """A campaign as ``campaigns --json`` prints it (``needs_review``: its recipients whose
     create's outcome a person must settle, ``notify-tui review``; ``alerts``: its alerts,
-    ``store.insights.alerts``)."""
+    ``store.insights.alerts``; ``waiting``: what its Unknown messages wait for, and how far
+    sending is, as Details and History show them)."""
+    waiting = waiting or Waiting(recipients=c.recipients, unknown=c.unknown)
     return {
         "id": c.id,
         "name": c.name,
@@ -47,6 +53,12 @@ def campaign_json(
         "pulled": c.delivered + c.failed - c.pushed,
         "followup_of": c.followup_of,
         "alerts": [alert.to_json() for alert in alerts or []],
+        "to_send": waiting.to_send,
+        "sent": waiting.sent,
+        "invalid": waiting.invalid,
+        "not_sent_yet": waiting.not_sent,
+        "awaiting_receipt": waiting.awaiting_receipt,
+        "no_receipt": waiting.no_receipt,
     }
 
 
@@ -58,12 +70,16 @@ def run_campaigns(args: argparse.Namespace, settings: Settings) -> int:
         review = review_counts([c.id for c in campaigns])
         # From each campaign's tallies (a few small queries each), only when printed.
         alerts = {c.id: insights.alerts(c.id) for c in campaigns} if args.json else {}
+        waiting = waiting_of(campaigns) if args.json else {}
     finally:
         runtime.close()
     if args.json:
         # ensure_ascii: every control, bidi or other non-ASCII character is a \u escape, so the
         # JSON is safe on a terminal and the same bytes in a file.
-        rows = [campaign_json(c, review.get(c.id, 0), alerts.get(c.id)) for c in campaigns]
+        rows = [
+            campaign_json(c, review.get(c.id, 0), alerts.get(c.id), waiting.get(c.id))
+            for c in campaigns
+        ]
         json.dump(rows, sys.stdout, indent=2, ensure_ascii=True)
         sys.stdout.write("\n")
         return 0
@@ -83,8 +99,8 @@ def run_campaigns(args: argparse.Namespace, settings: Settings) -> int:
             f"{c.id:>5}  {sent:16}  {c.recipients:>10,}  {c.delivered:>9,}  {c.failed:>7,}  "
             f"{c.unknown:>7,}  {format_money(c.cost):>10}  {c.statuses_by:4}  {visible(c.name)}"
         )
-    for campaign_id, waiting in sorted(review.items()):
-        print(f"Campaign {campaign_id}: {waiting:,} need review: notify-tui review {campaign_id}")
+    for campaign_id, reviews in sorted(review.items()):
+        print(f"Campaign {campaign_id}: {reviews:,} need review: notify-tui review {campaign_id}")
     return 0
 
 

@@ -190,6 +190,23 @@ Message.add_index(
 )
 
 
+# The messages not (yet) submitted: few once a campaign is sent (invalid numbers, reviews). What
+# sending has left and how many numbers were invalid are counted from it (``store.waiting``).
+Message.add_index(
+    Message.campaign,
+    Message.send_state,
+    where=Message.send_state.in_(
+        [
+            SendState.PENDING.value,
+            SendState.ATTEMPTING.value,
+            SendState.NEEDS_REVIEW.value,
+            SendState.INVALID.value,
+        ]
+    ),
+    name="message_never_sent",
+)
+
+
 # The messages still being polled, and all a poll cycle counts of them: a small index (only
 # these rows are in it) that answers "how many are pending" without reading the table.
 Message.add_index(

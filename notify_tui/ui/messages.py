@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from notify_tui.store.optouts import OptOutRecord
     from notify_tui.store.recipients import RecipientIndex, RecipientRow
     from notify_tui.store.suggestions import Suggestion
+    from notify_tui.store.waiting import Waiting
 
 
 # Navigation: screens say where the user goes; the app shows it (screens never import screens).
@@ -80,15 +81,21 @@ class CampaignState:
     """Recipients whose create's outcome a person must settle (``notify-tui review``, ``v``)."""
     insights: CampaignInsights | None = None
     """Its breakdowns and delivery times (``None``: not read with this state)."""
+    waiting: Waiting | None = None
+    """What sending and receipts have left (``None``: not read)."""
 
 
 class CampaignRead(Message):
     """A campaign's row was read (off the UI thread): ``None`` when it is gone."""
 
-    def __init__(self, campaign: CampaignSummary | None, opening: bool) -> None:
+    def __init__(
+        self, campaign: CampaignSummary | None, opening: bool, waiting: Waiting | None = None
+    ) -> None:
         super().__init__()
         self.campaign = campaign
         self.opening = opening
+        self.waiting = waiting
+        """What sending has left, read with it."""
         """Read for a screen opening on it (not to follow its sending)."""
 
 
@@ -288,10 +295,12 @@ class SendingEnded(Message):
 class ResumeChecked(Message):
     """What is left to send of a campaign the user asked to resume."""
 
-    def __init__(self, campaign: CampaignSummary, remaining: int) -> None:
+    def __init__(self, campaign: CampaignSummary, remaining: int, waiting: Waiting) -> None:
         super().__init__()
         self.campaign = campaign
         self.remaining = remaining
+        self.waiting = waiting
+        """How far sending is, as the header and History count it."""
 
 
 # Contacts and opt-outs

@@ -116,7 +116,13 @@ def seed_campaign(
         if unknown:
             apply_updates(
                 [
-                    StatusUpdate(i, Classification(Status.UNKNOWN), provider_status="sent")
+                    # Sent, waiting for a receipt: still polled (past the window, not any more).
+                    StatusUpdate(
+                        i,
+                        Classification(Status.UNKNOWN),
+                        provider_status="sent",
+                        next_poll_at=sent_at + timedelta(minutes=10),
+                    )
                     for i in unknown
                 ],
                 now=sent_at + timedelta(minutes=8),
@@ -170,6 +176,16 @@ def seed_history() -> dict[str, int]:
         sent_at=SENT_AT + timedelta(hours=2),
         state="sending",
     )
+    # Being sent: 25 of its 40 messages submitted, the other 15 waiting their turn.
+    waiting = (
+        Message.select(Message.id)
+        .where(Message.campaign == sending)
+        .order_by(Message.id.desc())
+        .limit(15)
+    )
+    Message.update(
+        send_state=SendState.PENDING, sid=None, provider_status=None, next_poll_at=None
+    ).where(Message.id.in_([m.id for m in waiting])).execute()
     Campaign.update(submitted=25).where(Campaign.id == sending).execute()
     ids["Restock alert"] = sending
     return ids

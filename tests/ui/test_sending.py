@@ -162,7 +162,7 @@ async def test_details_follows_a_campaign_being_sent(runtime: Runtime, sandbox: 
         header = app.screen.query_one(CampaignHeader)
         app.start_sending(campaign_id, "Followed")
         await wait_until(pilot, lambda: "Sending: " in header.render().plain)
-        assert "of 12 submitted" in header.render().plain
+        assert "of 12 sent" in header.render().plain
         await wait_until(pilot, lambda: "Sent " in header.render().plain.splitlines()[1])
         assert isinstance(app.screen, DetailsScreen)
 

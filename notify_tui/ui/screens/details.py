@@ -37,6 +37,7 @@ from notify_tui.store.recipients import (
 )
 from notify_tui.store.review import ReviewItem, resend, review_counts, skip
 from notify_tui.store.suggestions import pending_counts
+from notify_tui.store.waiting import waiting_of_one
 from notify_tui.ui.dialogs.review import ADOPT, RESEND, ReviewDialog
 from notify_tui.ui.dialogs.suggestions import SuggestionsDialog
 from notify_tui.ui.formatting import count, plain
@@ -84,6 +85,7 @@ def load_campaign_state(campaign_id: int) -> CampaignState | None:
         suggested,
         review,
         snapshot(campaign_id),
+        waiting_of_one(campaign),
     )
 
 
@@ -358,7 +360,9 @@ class DetailsScreen(OptOutActionsScreen, ResumeActionsScreen):
             campaign,
             None if partial else state.suggested,
             None if partial else state.needs_review,
+            state.waiting,
         )
+        waiting = self.header.waiting
         self._offers_changed()
         unknown = campaign.unknown
         last = state.series[-1][0] if state.series else None
@@ -371,6 +375,8 @@ class DetailsScreen(OptOutActionsScreen, ResumeActionsScreen):
                 delivered=campaign.delivered,
                 failed=campaign.failed,
                 unknown=unknown,
+                not_sent=waiting.not_sent if waiting else 0,
+                no_receipt=waiting.no_receipt if waiting else 0,
                 series=tuple(state.series),
                 since=campaign.sent_at,
                 until=now if until_now else last,
@@ -746,7 +752,9 @@ class DetailsScreen(OptOutActionsScreen, ResumeActionsScreen):
         description="Reading the campaign",
     )
     def _read_campaign(self, opening: bool) -> None:
-        self.post_message(CampaignRead(get_campaign(self.campaign_id), opening))
+        campaign = get_campaign(self.campaign_id)
+        waiting = None if campaign is None else waiting_of_one(campaign)
+        self.post_message(CampaignRead(campaign, opening, waiting))
 
     def on_campaign_read(self, event: CampaignRead) -> None:
         event.stop()
@@ -759,7 +767,7 @@ class DetailsScreen(OptOutActionsScreen, ResumeActionsScreen):
         if event.opening:
             # The counters are on the campaign row: the chart shows them at once; the reasons
             # and the time series (a scan of the failures) follow.
-            self._show_state(CampaignState(campaign, [], []), partial=True)
+            self._show_state(CampaignState(campaign, [], [], waiting=event.waiting), partial=True)
             self._show_summary()
             self._load_state()
             return
@@ -769,7 +777,7 @@ class DetailsScreen(OptOutActionsScreen, ResumeActionsScreen):
             self.header.sharing(None, None)
         else:
             self.header.sharing(progress.sender, progress.sharing_with)
-        self.header.show(campaign)
+        self.header.show(campaign, waiting=event.waiting)
         self._offers_changed()
         if not self.notify_app.live.is_sending(self.campaign_id):
             # Done (or stopped): read everything once more, refusals and all.

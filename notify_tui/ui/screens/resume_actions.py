@@ -6,9 +6,9 @@ from __future__ import annotations
 from rich.text import Text
 from textual import work
 
-from notify_tui.domain.status import RESUMABLE, UNSENT, CampaignState
+from notify_tui.domain.status import RESUMABLE, CampaignState
 from notify_tui.store.campaigns import CampaignSummary, get_campaign
-from notify_tui.store.sending import send_state_counts
+from notify_tui.store.waiting import waiting_of_one
 from notify_tui.ui.dialogs.confirm import ConfirmDialog
 from notify_tui.ui.formatting import count, duration, money, plural
 from notify_tui.ui.messages import ResumeChecked
@@ -58,9 +58,8 @@ class ResumeActionsScreen(NotifyScreen):
         campaign = get_campaign(campaign_id)
         if campaign is None:
             return
-        counts = send_state_counts(campaign_id)
-        remaining = sum(counts.get(s, 0) for s in UNSENT)
-        self.post_message(ResumeChecked(campaign, remaining))
+        waiting = waiting_of_one(campaign)
+        self.post_message(ResumeChecked(campaign, waiting.not_sent, waiting))
 
     def on_resume_checked(self, event: ResumeChecked) -> None:
         event.stop()
@@ -73,8 +72,10 @@ class ResumeActionsScreen(NotifyScreen):
         if event.remaining:
             settings = self.notify_app.runtime.settings
             cost = campaign.segments * event.remaining * abs(campaign.price_per_segment)
+            # Counted as Details' header and History count them: invalid numbers are never sent.
+            sent, to_send = event.waiting.sent, event.waiting.to_send
             question.append(
-                f"{count(campaign.submitted)} of {count(campaign.recipients)} were submitted; "
+                f"{count(sent)} of {count(to_send)} were sent; "
                 f"{plural(event.remaining, 'message')} left ({money(cost, estimate=True)})"
             )
             pace = settings.rate_for(campaign.messaging_service_sid or campaign.sender)

@@ -14,6 +14,7 @@ from textual.widget import Widget
 from notify_tui.domain.phone import format_for_humans
 from notify_tui.domain.status import CampaignState
 from notify_tui.store.campaigns import CampaignSummary
+from notify_tui.store.waiting import Waiting
 from notify_tui.ui.formatting import clock_time, count, money, when
 from notify_tui.ui.text import safe_text
 from notify_tui.ui.widgets.campaign_table import SUGGESTION_MARK
@@ -65,6 +66,7 @@ class CampaignHeader(Widget):
         self._busy = False
         self._suggested = 0
         self._review = 0
+        self._waiting: Waiting | None = None
         self._sharing: tuple[str, int] | None = None
         self._delivery: str | None = None
 
@@ -88,12 +90,24 @@ class CampaignHeader(Widget):
         """Recipients shown as needing review."""
         return self._review
 
+    @property
+    def waiting(self) -> Waiting | None:
+        """What sending and receipts have left, as last read (``None``: not read yet)."""
+        return self._waiting
+
     def show(
-        self, campaign: CampaignSummary, suggested: int | None = None, review: int | None = None
+        self,
+        campaign: CampaignSummary,
+        suggested: int | None = None,
+        review: int | None = None,
+        waiting: Waiting | None = None,
     ) -> None:
         """Show ``campaign`` (new counters or a new state) and, when given, how many of its
-        numbers are suggested for opt-out and how many recipients need review."""
+        numbers are suggested for opt-out, how many recipients need review, and what sending
+        has left."""
         self._campaign = campaign
+        if waiting is not None:
+            self._waiting = waiting
         if suggested is not None:
             self._suggested = suggested
         if review is not None:
@@ -182,15 +196,19 @@ class CampaignHeader(Widget):
         line.truncate(width, overflow="ellipsis")
         return line
 
+    def _sent_of(self, campaign: CampaignSummary) -> str:
+        """``3 of 6 sent``: the messages to send (invalid numbers are never sent) and how many
+        of them are done, as History counts them."""
+        waiting = self._waiting
+        if waiting is None:
+            return f"{count(campaign.submitted)} of {count(campaign.recipients)} submitted"
+        return f"{count(waiting.sent)} of {count(waiting.to_send)} sent"
+
     def _facts(self, campaign: CampaignSummary, width: int) -> Text:
         parts: list[Text] = []
         if campaign.state == CampaignState.SENDING:
             parts.append(
-                Text(
-                    f"Sending: {count(campaign.submitted)} of {count(campaign.recipients)} "
-                    "submitted",
-                    style=self._component("sending"),
-                )
+                Text(f"Sending: {self._sent_of(campaign)}", style=self._component("sending"))
             )
             if self._sharing is not None:
                 shared, other = self._sharing
@@ -201,11 +219,7 @@ class CampaignHeader(Widget):
                 )
         elif campaign.state == CampaignState.INTERRUPTED:
             parts.append(
-                Text(
-                    f"Interrupted: {count(campaign.submitted)} of "
-                    f"{count(campaign.recipients)} submitted",
-                    style=self._component("sending"),
-                )
+                Text(f"Interrupted: {self._sent_of(campaign)}", style=self._component("sending"))
             )
         elif campaign.sent_at is not None:
             parts.append(Text(f"Sent {when(campaign.sent_at, self._now(), self._tz)}"))

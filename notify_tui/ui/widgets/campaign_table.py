@@ -14,6 +14,7 @@ from textual.binding import Binding, BindingType
 from notify_tui.domain.status import CampaignState
 from notify_tui.store.campaigns import CampaignSummary, campaign_page, count_campaigns
 from notify_tui.store.suggestions import pending_counts
+from notify_tui.store.waiting import Waiting, waiting_of
 from notify_tui.ui.formatting import compact, count, money, percent, styled, when
 from notify_tui.ui.text import safe_text
 from notify_tui.ui.widgets.delivery_trend import BELOW_MARK, RECENT, far_below, usual_rate
@@ -45,6 +46,8 @@ class CampaignSource:
         """The latest campaigns, whatever the query, newest first: the workspace's usual."""
         self.usual: float | None = None
         """The usual delivery rate (``delivery_trend.usual_rate``) as of the last count."""
+        self.waiting: dict[int, Waiting] = {}
+        """What sending has left, per campaign not sent completely, as of its row's last read."""
 
     def count(self) -> int:
         self.saw_sending = False
@@ -61,6 +64,7 @@ class CampaignSource:
         if page:
             counts = pending_counts([c.id for c in page])
             self.suggested.update({c.id: counts.get(c.id, 0) for c in page})
+            self.waiting.update(waiting_of([c for c in page if c.sending]))
         return page
 
 
@@ -72,14 +76,20 @@ def money_cell(value: Decimal) -> str:
     return money(amount)
 
 
-def recipients_cell(campaign: CampaignSummary, progress: SendProgress | None = None) -> str:
-    """Recipients; while sending, how many were submitted of them, or, with this app's
-    ``progress``, how many of the messages to send are done: the same count as the percent
-    beside it (invalid numbers and opted-out ones are recipients, but never sent)."""
+def recipients_cell(
+    campaign: CampaignSummary,
+    progress: SendProgress | None = None,
+    waiting: Waiting | None = None,
+) -> str:
+    """Recipients; while sending, how many of the messages to send are done, from this app's
+    ``progress`` or from the store's ``waiting``: the same count as the percent beside it and
+    Details' header (invalid numbers and opted-out ones are recipients, but never sent)."""
     if progress is not None and progress.total:
         return fraction(progress.submitted + progress.refused, progress.total)
     if not campaign.sending:
         return count(campaign.recipients)
+    if waiting is not None:
+        return fraction(waiting.sent, waiting.to_send)
     return fraction(campaign.submitted, campaign.recipients)
 
 
@@ -252,4 +262,7 @@ class CampaignTable(VirtualTable[CampaignSummary]):
 
     def _recipients(self, campaign: CampaignSummary) -> Text:
         style = self._component("sending") if campaign.sending else Style()
-        return styled(recipients_cell(campaign, self._progress(campaign.id)), style)
+        progress = self._progress(campaign.id)
+        return styled(
+            recipients_cell(campaign, progress, self.source.waiting.get(campaign.id)), style
+        )

@@ -21,9 +21,14 @@ BAR_GLYPHS: dict[Status, str] = {
 }
 """A different glyph per status, so the bars read without colour."""
 
+NOT_SENT_GLYPH = "·"
+NO_RECEIPT_GLYPH = "▒"
+NOT_SENT = "Not sent yet"
+NO_RECEIPT = "No receipt"
+
 SPARK_LEVELS = "▂▃▄▅▆▇█"
 SPARK_ZERO = "▁"
-LABEL_WIDTH = 10
+LABEL_WIDTH = 13
 
 
 @dataclass(frozen=True)
@@ -33,6 +38,11 @@ class ChartData:
     delivered: int = 0
     failed: int = 0
     unknown: int = 0
+    """Every Unknown message, ``not_sent`` and ``no_receipt`` included."""
+    not_sent: int = 0
+    """Of ``unknown``, the messages not submitted yet: they have no receipt to wait for."""
+    no_receipt: int = 0
+    """Of ``unknown``, those sent and past the carriers' window: they keep Unknown."""
     series: Sequence[tuple[datetime, int, int]] = ()
     """Resolutions per minute: (minute, delivered, failed), oldest first."""
     since: datetime | None = None
@@ -46,6 +56,11 @@ class ChartData:
     def total(self) -> int:
         """Every recipient counted by the chart."""
         return self.delivered + self.failed + self.unknown
+
+    @property
+    def awaiting_receipt(self) -> int:
+        """Of ``unknown``, those sent and waiting for a delivery receipt: the Unknown bar."""
+        return max(self.unknown - self.not_sent - self.no_receipt, 0)
 
 
 def bucket_series(
@@ -87,7 +102,12 @@ def sparkline(values: Sequence[int]) -> str:
 
 class StatusChart(Widget):
     """Delivered, Failed and Unknown as labelled bars with counts and percentages, and below them
-    the resolutions over time since sending."""
+    the resolutions over time since sending.
+
+    Unknown is what is sent and waiting for a delivery receipt; the messages not sent yet and
+    those past the receipt window get a bar of their own ("Not sent yet", "No receipt") when
+    there are any, above the sparkline, which gives way to them on a short terminal.
+    """
 
     COMPONENT_CLASSES: ClassVar[set[str]] = {
         "status-chart--delivered",
@@ -134,22 +154,56 @@ class StatusChart(Widget):
     def render(self) -> Text:
         width = self.content_region.width or self.size.width
         data = self._data
+        total = data.total
+        unknown = self._component(Status.UNKNOWN.value)
         lines = [
-            self._bar(Status.DELIVERED, data.delivered, data.total, width),
-            self._bar(Status.FAILED, data.failed, data.total, width),
-            self._bar(Status.UNKNOWN, data.unknown, data.total, width),
-            *self._spark(width),
+            self._bar(
+                Status.DELIVERED.label,
+                BAR_GLYPHS[Status.DELIVERED],
+                data.delivered,
+                total,
+                width,
+                self._component(Status.DELIVERED.value),
+            ),
+            self._bar(
+                Status.FAILED.label,
+                BAR_GLYPHS[Status.FAILED],
+                data.failed,
+                total,
+                width,
+                self._component(Status.FAILED.value),
+            ),
+            self._bar(
+                Status.UNKNOWN.label,
+                BAR_GLYPHS[Status.UNKNOWN],
+                data.awaiting_receipt,
+                total,
+                width,
+                unknown,
+            ),
         ]
+        if data.not_sent:
+            lines.append(self._bar(NOT_SENT, NOT_SENT_GLYPH, data.not_sent, total, width, unknown))
+        if data.no_receipt:
+            lines.append(
+                self._bar(NO_RECEIPT, NO_RECEIPT_GLYPH, data.no_receipt, total, width, unknown)
+            )
+        lines.extend(self._spark(width))
+        height = self.content_region.height or self.size.height
+        if height:
+            lines = lines[:height]  # the bars first: the sparkline gives way on a short terminal
         return Text("\n").join(lines)
 
-    def _bar(self, status: Status, value: int, total: int, width: int) -> Text:
+    def _bar(
+        self, label: str, glyph: str, value: int, total: int, width: int, style: Style
+    ) -> Text:
         figures = f" {count(value):>7} {percent(value, total):>6}"
         room = max(width - LABEL_WIDTH - len(figures), 0)
         filled = round(room * value / total) if total else 0
         if value and not filled and room:
             filled = 1  # a status that happened never looks like none
-        line = Text(f"{status.label:<{LABEL_WIDTH}}", style=self._component("label"))
-        line.append(BAR_GLYPHS[status] * filled, style=self._component(status.value))
+        line = Text(f"{label:<{LABEL_WIDTH}}", style=self._component("label"))
+        line.append(glyph * filled, style=style)
         line.append(" " * (room - filled))
         line.append(figures)
         line.truncate(width, overflow="crop")
