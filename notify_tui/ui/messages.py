@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 
     from textual.worker import Worker, WorkerState
 
+    from notify_tui.domain.alerts import Alert
     from notify_tui.domain.insights import Dimension, Group
     from notify_tui.services.poller import PollCycle
     from notify_tui.services.sender import CampaignPlan, SendProgress, SendResult
@@ -83,6 +84,8 @@ class CampaignState:
     """Its breakdowns and delivery times (``None``: not read with this state)."""
     waiting: Waiting | None = None
     """What sending and receipts have left (``None``: not read)."""
+    alerts: tuple[Alert, ...] = ()
+    """What is worth acting on (``store.insights.alerts``)."""
 
 
 class CampaignRead(Message):

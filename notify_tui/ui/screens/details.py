@@ -10,13 +10,14 @@ from pathlib import Path
 from typing import ClassVar
 
 from rich.text import Text
-from textual import on, work
+from textual import events, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
 from textual.timer import Timer
 from textual.widgets import OptionList, Static
 
+from notify_tui.domain.alerts import Alert
 from notify_tui.domain.insights import Dimension, Group
 from notify_tui.domain.phone import format_for_humans
 from notify_tui.domain.polling import POLL_WINDOW
@@ -26,7 +27,7 @@ from notify_tui.services.export import default_export_path, export_campaign
 from notify_tui.services.poller import PollCycle
 from notify_tui.services.review import adopt
 from notify_tui.store.campaigns import CampaignSummary, get_campaign, tally_series
-from notify_tui.store.insights import CampaignInsights, group_profile_ids, snapshot
+from notify_tui.store.insights import CampaignInsights, alerts, group_profile_ids, snapshot
 from notify_tui.store.optouts import (
     SOURCE_LABELS,
 )
@@ -38,6 +39,7 @@ from notify_tui.store.recipients import (
 from notify_tui.store.review import ReviewItem, resend, review_counts, skip
 from notify_tui.store.suggestions import pending_counts
 from notify_tui.store.waiting import waiting_of_one
+from notify_tui.ui.dialogs.alerts import AlertsDialog
 from notify_tui.ui.dialogs.review import ADOPT, RESEND, ReviewDialog
 from notify_tui.ui.dialogs.suggestions import SuggestionsDialog
 from notify_tui.ui.formatting import count, plain
@@ -54,6 +56,7 @@ from notify_tui.ui.screens.base import offered_where_it_acts
 from notify_tui.ui.screens.opt_out_actions import OptOutActionsScreen, number_and_name
 from notify_tui.ui.screens.resume_actions import ResumeActionsScreen
 from notify_tui.ui.text import safe_text
+from notify_tui.ui.widgets.alert_banner import AlertBanner
 from notify_tui.ui.widgets.breakdown_panel import BreakdownPanel
 from notify_tui.ui.widgets.campaign_header import CampaignHeader
 from notify_tui.ui.widgets.delivery_time import DeliveryTimeLine
@@ -78,14 +81,16 @@ def load_campaign_state(campaign_id: int) -> CampaignState | None:
         return None
     suggested = pending_counts([campaign_id]).get(campaign_id, 0)
     review = review_counts([campaign_id]).get(campaign_id, 0)
+    insights = snapshot(campaign_id)
     return CampaignState(
         campaign,
         reason_counts(campaign_id),
         tally_series(campaign_id),
         suggested,
         review,
-        snapshot(campaign_id),
+        insights,
         waiting_of_one(campaign),
+        tuple(alerts(campaign_id, insights)),
     )
 
 
@@ -224,6 +229,24 @@ class DetailsScreen(OptOutActionsScreen, ResumeActionsScreen):
             tooltip="Move between the failure reasons and the recipients table",
         ),
         Binding(
+            "x",
+            "show_alert",
+            "Show alert's recipients",
+            id="details.show_alert",
+            show=False,
+            tooltip="Show the recipients the alert on the banner is about (a click on the banner "
+            "does the same)",
+        ),
+        Binding(
+            "w",
+            "alerts",
+            "Alerts",
+            id="details.alerts",
+            show=False,
+            tooltip="Every alert of the campaign: what was seen, why it matters, what to do, and "
+            "the recipients each is about",
+        ),
+        Binding(
             "b",
             "cycle_breakdown",
             "Breakdown",
@@ -286,6 +309,11 @@ class DetailsScreen(OptOutActionsScreen, ResumeActionsScreen):
             yield StatusChart(tz=app.tz, id="chart")
             yield BreakdownPanel(id="reasons-panel")
         yield DeliveryTimeLine(id="delivery-time")
+        # One place, two lines: the campaign's alert, or the advice of the reason under the
+        # cursor while the user goes through the reasons (or when there is no alert).
+        banner = AlertBanner(id="alert-banner")
+        banner.display = False
+        yield banner
         yield Static(id="advice")
         with Horizontal(id="filter-bar", classes="bar"):
             yield Static(id="filter-summary")
@@ -389,6 +417,8 @@ class DetailsScreen(OptOutActionsScreen, ResumeActionsScreen):
             self._show_advice()
             if state.insights is not None:
                 self._show_insights(state.insights)
+            self.query_one(AlertBanner).show(state.alerts)
+            self._show_notice()
 
     def _state_after(self, cycle: PollCycle) -> CampaignState | None:
         """Runs on a worker thread: read the new state only when something could have moved."""
@@ -479,6 +509,9 @@ class DetailsScreen(OptOutActionsScreen, ResumeActionsScreen):
         parts.append(Text("all statuses" if flt.status is None else flt.status.label))
         if flt.reason:
             parts.append(safe_text(flt.reason))
+        if flt.codes:
+            codes = ", ".join(str(code) for code in flt.codes)
+            parts.append(Text(f"code{'s' if len(flt.codes) > 1 else ''} {codes}"))
         if self._group is not None and flt.profiles is not None:
             dimension, group = self._group
             parts.append(Text(f"{dimension.label}: ") + safe_text(group.label))
@@ -491,11 +524,13 @@ class DetailsScreen(OptOutActionsScreen, ResumeActionsScreen):
     def action_show_status(self, status: str) -> None:
         """Show the recipients of one status, or of all (``all``)."""
         if status == "all":
-            self._apply_filter(replace(self.filter, status=None, reason=None))
+            self._apply_filter(replace(self.filter, status=None, reason=None, codes=None))
             return
         chosen = Status(status)
-        reason = self.filter.reason if chosen is Status.FAILED else None
-        self._apply_filter(replace(self.filter, status=chosen, reason=reason))
+        failed = chosen is Status.FAILED
+        reason = self.filter.reason if failed else None
+        codes = self.filter.codes if failed else None
+        self._apply_filter(replace(self.filter, status=chosen, reason=reason, codes=codes))
 
     def action_toggle_sort(self) -> None:
         """Sort by status, or back to send order."""
@@ -544,6 +579,63 @@ class DetailsScreen(OptOutActionsScreen, ResumeActionsScreen):
     def _reason_highlighted(self, event: OptionList.OptionHighlighted) -> None:
         event.stop()
         self._show_advice()
+
+    # Alerts
+
+    def action_show_alert(self) -> None:
+        """Show the recipients of the alert on the banner."""
+        shown = self.query_one(AlertBanner).alerts
+        if not shown:
+            self._no_alerts()
+            return
+        self._show_alert(shown[0])
+
+    def action_alerts(self) -> None:
+        """Every alert in full, with a button to show each one's recipients."""
+        shown = self.query_one(AlertBanner).alerts
+        campaign = self.header.campaign
+        if not shown or campaign is None:
+            self._no_alerts()
+            return
+
+        def chosen(index: int | None) -> None:
+            if index is not None:
+                self._show_alert(shown[index])
+
+        self.app.push_screen(AlertsDialog(campaign.name, shown), chosen)
+
+    def _show_notice(self) -> None:
+        """The alert where the reason's advice goes, unless the user is in the reasons."""
+        alert = bool(self.query_one(AlertBanner).alerts) and not self.reasons.has_focus
+        self.query_one(AlertBanner).display = alert
+        self.query_one("#advice", Static).display = not alert
+
+    def on_descendant_focus(self, event: events.DescendantFocus) -> None:
+        self._show_notice()
+
+    def _no_alerts(self) -> None:
+        self.app.notify(
+            "Nothing about this campaign needs acting on: no alert.", title="Alerts", markup=False
+        )
+
+    @on(AlertBanner.Chosen)
+    def _alert_clicked(self, event: AlertBanner.Chosen) -> None:
+        event.stop()
+        self._show_alert(event.alert)
+
+    def _show_alert(self, alert: Alert) -> None:
+        search = self.query_one("#search", FilterInput)
+        if search.value:
+            search.value = ""
+        self._apply_filter(
+            RecipientFilter(
+                status=Status.FAILED,
+                reason=alert.filter.reason,
+                codes=alert.filter.codes,
+                sort_by_status=self.filter.sort_by_status,
+            )
+        )
+        self.table.focus()
 
     # Breakdowns and delivery times
 

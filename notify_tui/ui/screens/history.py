@@ -27,6 +27,7 @@ from notify_tui.ui.messages import (
 from notify_tui.ui.screens.base import offered_where_it_acts
 from notify_tui.ui.screens.resume_actions import ResumeActionsScreen
 from notify_tui.ui.text import safe_text
+from notify_tui.ui.widgets.alert_banner import ALERT_MARK
 from notify_tui.ui.widgets.campaign_table import SUGGESTION_MARK, CampaignSource, CampaignTable
 from notify_tui.ui.widgets.delivery_trend import DeliveryTrend
 from notify_tui.ui.widgets.filter_input import FilterInput
@@ -192,6 +193,8 @@ class HistoryScreen(ResumeActionsScreen):
             title.append("”")
         else:
             title.append(f" · {count(shown)}")
+        if any(self.table.source.alerts.values()):
+            title.append(f" · {ALERT_MARK} alerts", style="bold")
         if any(self.table.source.suggested.values()):
             title.append(f" · {SUGGESTION_MARK} opt-outs to review", style="bold")
         self.query_one("#history-title", Static).update(title)

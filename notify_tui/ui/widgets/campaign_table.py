@@ -13,10 +13,12 @@ from textual.binding import Binding, BindingType
 
 from notify_tui.domain.status import CampaignState
 from notify_tui.store.campaigns import CampaignSummary, campaign_page, count_campaigns
+from notify_tui.store.insights import alerts
 from notify_tui.store.suggestions import pending_counts
 from notify_tui.store.waiting import Waiting, waiting_of
 from notify_tui.ui.formatting import compact, count, money, percent, styled, when
 from notify_tui.ui.text import safe_text
+from notify_tui.ui.widgets.alert_banner import ALERT_MARK
 from notify_tui.ui.widgets.delivery_trend import BELOW_MARK, RECENT, far_below, usual_rate
 from notify_tui.ui.widgets.virtual_table import Column, VirtualTable
 
@@ -48,6 +50,11 @@ class CampaignSource:
         """The usual delivery rate (``delivery_trend.usual_rate``) as of the last count."""
         self.waiting: dict[int, Waiting] = {}
         """What sending has left, per campaign not sent completely, as of its row's last read."""
+        self.alerts: dict[int, int] = {}
+        """Alerts per campaign, as of the last time its row was read."""
+        self._alerts_of: dict[int, tuple[tuple[int, int, int], int]] = {}
+        """Alerts counted per campaign with the counters they were counted at: read again only
+        when the counters moved (a handful of queries per campaign)."""
 
     def count(self) -> int:
         self.saw_sending = False
@@ -65,7 +72,18 @@ class CampaignSource:
             counts = pending_counts([c.id for c in page])
             self.suggested.update({c.id: counts.get(c.id, 0) for c in page})
             self.waiting.update(waiting_of([c for c in page if c.sending]))
+            self.alerts.update({c.id: self._count_alerts(c) for c in page})
         return page
+
+    def _count_alerts(self, campaign: CampaignSummary) -> int:
+        if not campaign.failed:
+            return 0  # every alert is about failures
+        moved = (campaign.delivered, campaign.failed, campaign.unknown)
+        known = self._alerts_of.get(campaign.id)
+        if known is None or known[0] != moved:
+            known = (moved, len(alerts(campaign.id)))
+            self._alerts_of[campaign.id] = known
+        return known[1]
 
 
 def money_cell(value: Decimal) -> str:
@@ -125,6 +143,7 @@ class CampaignTable(VirtualTable[CampaignSummary]):
         "campaign-table--sending",
         "campaign-table--suggested",
         "campaign-table--below",
+        "campaign-table--alert",
     }
 
     DEFAULT_CSS = """
@@ -136,6 +155,7 @@ class CampaignTable(VirtualTable[CampaignSummary]):
         & > .campaign-table--sending { color: $text-accent; text-style: italic; }
         & > .campaign-table--suggested { color: $text-warning; text-style: bold; }
         & > .campaign-table--below { color: $text-error; text-style: bold; }
+        & > .campaign-table--alert { color: $text-warning; text-style: bold; }
     }
     """
 
@@ -241,6 +261,8 @@ class CampaignTable(VirtualTable[CampaignSummary]):
         name = safe_text(campaign.name)
         if self.source.suggested.get(campaign.id):
             name = styled(f"{SUGGESTION_MARK} ", self._component("suggested")) + name
+        if self.source.alerts.get(campaign.id):
+            name = styled(f"{ALERT_MARK} ", self._component("alert")) + name
         if far_below(campaign, self.source.usual):
             name = styled(f"{BELOW_MARK} ", self._component("below")) + name
         return name
