@@ -93,6 +93,12 @@ class Settings:
     """Messages per second of particular senders (``[senders."+1555..."] rate``)."""
     operator: str = field(default_factory=lambda: os.environ.get("USER") or "operator")
     policy: OptOutPolicy = field(default_factory=OptOutPolicy)
+    keys: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    """The app's keys remapped (``[keys]``): binding id (``details.export``) to keys (``x`` or
+    ``x,ctrl+e``), applied with Textual's keymap."""
+    theme: str | None = None
+    """The app's colour theme (a Textual theme name such as ``nord``); one chosen in the
+    command palette is remembered until this setting changes."""
     warnings: tuple[str, ...] = ()
 
     @property
@@ -147,6 +153,7 @@ ENVIRONMENT: dict[str, str] = {
     "TWILIO_API_KEY": "api_key",
     "TWILIO_API_SECRET": "api_secret",
     "NOTIFY_SANDBOX_AUTH_TOKEN": "sandbox_auth_token",
+    "NOTIFY_THEME": "theme",
 }
 """Environment variable to setting."""
 
@@ -221,6 +228,26 @@ def _policy(table: object, path: Path) -> OptOutPolicy:
 
 SENDER_KEYS = frozenset({"rate"})
 
+MAX_KEY_LENGTH = 100
+"""A key string longer than this is a paste gone wrong."""
+
+
+def _keys(table: object, path: Path) -> Mapping[str, str]:
+    """The ``[keys]`` table of the config file: binding id to the keys that do it instead."""
+    example = '[keys] maps a binding id to keys, such as "details.export" = "x"'
+    if not isinstance(table, dict):
+        raise ConfigError(f"{path}: {example}")
+    keys: dict[str, str] = {}
+    for binding, value in table.items():
+        name = binding.strip()
+        if not isinstance(value, str):
+            raise ConfigError(f'{path}: [keys] {name} must be a string of keys, such as "x"')
+        spelled = ",".join(key.strip() for key in value.split(",") if key.strip())
+        if not name or not spelled or len(spelled) > MAX_KEY_LENGTH:
+            raise ConfigError(f"{path}: {example}")
+        keys[name] = spelled
+    return MappingProxyType(keys)
+
 
 def _rate(value: object, where: str) -> float:
     """A number of messages per second in range, or a one-line ``ConfigError`` naming ``where``."""
@@ -273,6 +300,8 @@ def _read_file(path: Path) -> tuple[dict[str, Any], list[str]]:
         values["policy"] = _policy(raw["optout"], path)
     if "senders" in raw:
         values["sender_rates"] = _sender_rates(raw["senders"], path)
+    if "keys" in raw:
+        values["keys"] = _keys(raw["keys"], path)
     for section in (raw, raw.get("twilio", {}) if isinstance(raw.get("twilio"), dict) else {}):
         for key, value in section.items():
             if isinstance(value, dict):
@@ -436,7 +465,7 @@ def load_settings(
     file_values, warnings = _read_file(path)
     resolved: dict[str, Any] = {}
     for name, value in file_values.items():
-        if name in ("policy", "sender_rates"):
+        if name in ("policy", "sender_rates", "keys"):
             resolved[name] = value
             continue
         resolved[name] = _coerce(name, value, f"config file {path}")

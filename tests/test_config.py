@@ -121,3 +121,37 @@ def test_a_bad_sender_pace_is_one_line_naming_it(tmp_path: Path, toml: str, mess
     with pytest.raises(ConfigError, match=message) as raised:
         load_settings(environ={}, config_path=config, data_dir=tmp_path)
     assert "\n" not in str(raised.value)
+
+
+def test_keys_and_theme_come_from_the_file_and_the_theme_from_the_environment(
+    tmp_path: Path,
+) -> None:
+    config = _write(
+        tmp_path / "c.toml",
+        'theme = "nord"\n[keys]\n"details.export" = "x"\n"app.help" = " f2 , ctrl+h "\n',
+    )
+    settings = load_settings(environ={}, config_path=config, data_dir=tmp_path)
+    assert dict(settings.keys) == {"details.export": "x", "app.help": "f2,ctrl+h"}
+    assert settings.theme == "nord"
+    assert not settings.warnings
+    settings = load_settings(
+        environ={"NOTIFY_THEME": "dracula"}, config_path=config, data_dir=tmp_path
+    )
+    assert settings.theme == "dracula"
+    assert load_settings(environ={}, config_path=tmp_path / "none.toml").keys == {}
+
+
+@pytest.mark.parametrize(
+    ("toml", "message"),
+    [
+        ("keys = 3\n", r"\[keys\] maps a binding id to keys"),
+        ('[keys]\n"details.export" = 3\n', r"\[keys\] details.export must be a string of keys"),
+        ('[keys]\n"details.export" = " , "\n', r"\[keys\] maps a binding id to keys"),
+        ('[keys]\n"details.export" = ["x"]\n', r"\[keys\] details.export must be a string"),
+    ],
+)
+def test_a_bad_keys_table_is_one_line_naming_it(tmp_path: Path, toml: str, message: str) -> None:
+    config = _write(tmp_path / "c.toml", toml)
+    with pytest.raises(ConfigError, match=message) as raised:
+        load_settings(environ={}, config_path=config, data_dir=tmp_path)
+    assert "\n" not in str(raised.value)

@@ -13,14 +13,17 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from datetime import datetime, tzinfo
+from functools import partial
 from importlib.resources import files
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from platformdirs import user_downloads_path
 from rich.text import Text
+from textual import work
 from textual.app import App
 from textual.binding import Binding, BindingType
+from textual.theme import Theme
 from textual.worker import Worker, WorkerState
 
 from notify_tui.domain.status import CampaignState
@@ -28,6 +31,7 @@ from notify_tui.services.runtime import Runtime
 from notify_tui.store.models import utcnow
 from notify_tui.ui.dialogs.confirm import ConfirmDialog
 from notify_tui.ui.formatting import count, describe_error, plain
+from notify_tui.ui.keymap import check_keymap, with_why_nots
 from notify_tui.ui.live import LiveUpdates, PollResult
 from notify_tui.ui.memory import draw_without_cycles, freeze_startup_objects
 from notify_tui.ui.messages import (
@@ -40,6 +44,7 @@ from notify_tui.ui.messages import (
     SendingEnded,
     SendProgressed,
 )
+from notify_tui.ui.preferences import remember_theme, theme_to_use
 from notify_tui.ui.screens.help import HelpScreen, help_entries
 
 if TYPE_CHECKING:
@@ -128,6 +133,7 @@ class NotifyApp(App[int]):
         """The signal that stopped the app, when one did."""
         self.interrupted_ids: list[int] = []
         """The campaigns a signal interrupted."""
+        self._theme_in_use = self.theme
 
     async def on_mount(self) -> None:
         from notify_tui.ui.screens.history import HistoryScreen
@@ -137,9 +143,11 @@ class NotifyApp(App[int]):
         self.live.statuses_resolved.subscribe(self, self._poll_cycle_done, immediate=True)
         self.live.poll_failed.subscribe(self, self._poll_failed, immediate=True)
 
-        if not self.is_headless and self.console.color_system in ("standard", "windows"):
-            # Theme colours squeezed into 16 turn orange into red: use the terminal's own.
-            self.theme = "ansi-dark"
+        settings = self.runtime.settings
+        if settings.keys:
+            self.set_keymap(with_why_nots(settings.keys))
+        self._use_theme(theme_to_use(settings))
+        self.theme_changed_signal.subscribe(self, self._theme_changed)
 
         # Read on a thread, as every query: the database may be across a network.
         if self.first_run_demo and await asyncio.to_thread(self._needs_demo):
@@ -150,6 +158,67 @@ class NotifyApp(App[int]):
             self.push_screen(HistoryScreen())
         # After the first frame: what start-up made stays for good (see ui/memory.py).
         self.call_after_refresh(freeze_startup_objects)
+        if settings.keys:
+            self.call_after_refresh(self._check_keymap)
+
+    # Keys and theme the user chose
+
+    def _use_theme(self, theme: str | None) -> None:
+        if theme is not None and theme not in self.available_themes:
+            names = ", ".join(sorted(self.available_themes))
+            self.notify(
+                f"Unknown theme {theme!r} (the theme setting): choose one of {names}, or pick "
+                "one with the command palette (Ctrl+P).",
+                title="Theme",
+                severity="warning",
+                markup=False,
+            )
+            theme = None
+        if theme is not None:
+            self.theme = theme
+        elif not self.is_headless and self.console.color_system in ("standard", "windows"):
+            # Theme colours squeezed into 16 turn orange into red: use the terminal's own.
+            self.theme = "ansi-dark"
+        self._theme_in_use = self.theme
+
+    def _theme_changed(self, theme: Theme) -> None:
+        # Also heard for the theme set at start: only a change is a choice worth remembering.
+        if theme.name == self._theme_in_use:
+            return
+        self._theme_in_use = theme.name
+        settings = self.runtime.settings
+        self.run_worker(
+            partial(remember_theme, settings, theme.name),
+            thread=True,
+            group="preferences",
+            description="Remembering the theme",
+            exit_on_error=False,
+        )
+
+    @work(thread=True, group="preferences", exit_on_error=False, description="Checking [keys]")
+    def _check_keymap(self) -> None:
+        check = check_keymap(self.runtime.settings.keys)
+        where = f"[keys] in {self.runtime.settings.config_path}"
+        if check.unknown:
+            self.call_from_thread(
+                self.notify,
+                f"{where} names no key of the app: {', '.join(check.unknown)} (the README "
+                "lists the ids, under Remapping keys).",
+                title="Keys",
+                severity="warning",
+                markup=False,
+                timeout=15,
+            )
+        for key, ids in check.clashes:
+            self.call_from_thread(
+                self.notify,
+                f"{where}: {key} would do {' and '.join(ids)}, on one screen; only the first "
+                "would ever act. Give one of them another key.",
+                title="Keys",
+                severity="warning",
+                markup=False,
+                timeout=15,
+            )
 
     def _needs_demo(self) -> bool:
         try:
