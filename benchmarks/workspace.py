@@ -27,6 +27,7 @@ from notify_tui.domain.status import (
     classify_create_refusal,
     classify_message,
 )
+from notify_tui.domain.text import folded_name
 from notify_tui.provider.sandbox import outcome_for
 from notify_tui.provider.sandbox.outcomes import Outcome
 from notify_tui.store.db import open_workspace
@@ -155,14 +156,18 @@ def build_big_campaign(db: Database, recipients: int, *, sent_ago: timedelta) ->
         _executemany(
             db,
             Contact._meta.table_name,
-            ["phone", "name", "attributes", "created_at", "updated_at", "opted_out"],
-            ((p, n, "{}", created, created, False) for p, n in zip(phones, names, strict=True)),
+            ["phone", "name", "name_folded", "attributes", "created_at", "updated_at", "opted_out"],
+            (
+                (p, n, folded_name(n), "{}", created, created, False)
+                for p, n in zip(phones, names, strict=True)
+            ),
         )
         columns = [
             "campaign_id",
             "contact_id",
             "phone",
             "name",
+            "name_folded",
             "send_state",
             "attempted_at",
             "sid",
@@ -211,6 +216,7 @@ def build_big_campaign(db: Database, recipients: int, *, sent_ago: timedelta) ->
                     first_contact + i,
                     phone,
                     names[i],
+                    folded_name(names[i]),
                     fate.send_state.value,
                     _ts(attempted),
                     f"SM{rng.getrandbits(128):032x}" if submitted else None,

@@ -1,8 +1,10 @@
-"""Text from data on its way out: to a terminal, and to a spreadsheet.
+"""Text from data on its way out: to a terminal, and to a spreadsheet; and text as a search
+compares it.
 
 ``visible`` is the one rule for what a terminal may receive from data: the app's tables
 (``ui.widgets.virtual_table.safe_text``) and the CLI's output both use it. ``spreadsheet_safe``
-is the one rule for a cell of a CSV file meant for a spreadsheet.
+is the one rule for a cell of a CSV file meant for a spreadsheet. ``fold`` is the one rule for
+what a search ignores (case and accents), on the stored names and the typed text alike.
 """
 
 from __future__ import annotations
@@ -74,3 +76,40 @@ def duration(seconds: float) -> str:
         return f"about {minutes:,} minute{'' if minutes == 1 else 's'}"
     hours = seconds / 3600
     return f"about {hours:.1f} hours" if hours < 48 else f"about {hours / 24:.1f} days"
+
+
+# Letters that carry their difference in the letter itself, not in a combining accent.
+_UNDECOMPOSED = str.maketrans(
+    {
+        "ø": "o",
+        "ł": "l",
+        "đ": "d",
+        "ð": "d",
+        "ħ": "h",
+        "ŧ": "t",
+        "ı": "i",
+        "æ": "ae",
+        "œ": "oe",
+        "þ": "th",
+    }
+)
+
+
+@lru_cache(maxsize=4096)
+def fold(text: str) -> str:
+    """``text`` as a search compares it, case and accents folded: ``Siobhán`` → ``siobhan``,
+    ``STRAẞE`` → ``strasse``, ``Øyvind`` → ``oyvind``, ``Ｂｏｂ`` → ``bob``."""
+    if text.isascii():
+        return text.lower()
+    decomposed = unicodedata.normalize("NFKD", unicodedata.normalize("NFKD", text).casefold())
+    bare = "".join(char for char in decomposed if not unicodedata.combining(char))
+    return bare.translate(_UNDECOMPOSED)
+
+
+def folded_name(name: str | None) -> str | None:
+    """What a name's stored ``name_folded`` column holds: ``None`` for an ASCII name (the
+    database's case-insensitive ``LIKE`` on the name itself says the same), else ``fold(name)``.
+    Stored, so that no search folds a row."""
+    if not name or name.isascii():
+        return None
+    return fold(name)

@@ -21,8 +21,10 @@ def executemany(sql: str, rows: Sequence[tuple[object, ...]]) -> int:
 
 
 INSERT_CONTACT = (
-    f'INSERT INTO "{Contact._meta.table_name}" ("phone", "name", "attributes", "created_at", '
-    '"updated_at", "opted_out") VALUES ({p}, {p}, {p}, {p}, {p}, {p}) ON CONFLICT DO NOTHING'
+    f'INSERT INTO "{Contact._meta.table_name}" ("phone", "name", "name_folded", "attributes", '
+    '"created_at", "updated_at", "opted_out") VALUES ({p}, {p}, {p}, {p}, {p}, {p}, {p}) '
+    "ON CONFLICT DO NOTHING"
 )
-"""A new contact: phone, name, attributes (JSON), created and updated (``db_value``), opted
-out. A number already there (perhaps added meanwhile by another writer) is left alone."""
+"""A new contact: phone, name, its ``folded_name``, attributes (JSON), created and updated
+(``db_value``), opted out. A number already there (perhaps added meanwhile by another writer) is
+left alone."""

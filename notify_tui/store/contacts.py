@@ -19,8 +19,9 @@ from typing import Any, NamedTuple
 from peewee import CharField, IntegerField
 
 from notify_tui.domain.phone import search_digits
+from notify_tui.domain.text import folded_name
 from notify_tui.store.bulk import INSERT_CONTACT, executemany
-from notify_tui.store.campaigns import contains
+from notify_tui.store.campaigns import contains, name_contains
 from notify_tui.store.models import BaseModel, Campaign, Contact, Message, database, utcnow
 
 _BATCH = 500
@@ -100,7 +101,9 @@ def _search(search: str):  # type: ignore[no-untyped-def]
     select = Contact.select(*_COLUMNS)
     text = search.strip()
     if text:
-        match = contains(Contact.phone, text) | contains(Contact.name, text)
+        match = contains(Contact.phone, text) | name_contains(
+            Contact.name, Contact.name_folded, text
+        )
         digits = search_digits(text)
         if digits:
             match |= contains(Contact.phone, digits)
@@ -287,7 +290,8 @@ class ContactImport:
             found = existing.get(item.phone)
             if found is None:
                 encoded = encode_attributes(item.attributes)
-                new_rows.append((item.phone, item.name or "", encoded, stamp, stamp, False))
+                name = item.name or ""
+                new_rows.append((item.phone, name, folded_name(name), encoded, stamp, stamp, False))
                 continue
             contact_id, old_name, old_json = found
             old_attributes = decode_attributes(old_json)
@@ -298,7 +302,10 @@ class ContactImport:
                 self.counts.unchanged += 1
                 continue
             Contact.update(
-                name=name, attributes=encode_attributes(attributes), updated_at=now
+                name=name,
+                name_folded=folded_name(name),
+                attributes=encode_attributes(attributes),
+                updated_at=now,
             ).where(Contact.id == contact_id).execute()
             self.counts.updated += 1
         if new_rows:

@@ -21,7 +21,7 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 from peewee import Database, PostgresqlDatabase, SqliteDatabase
 from playhouse.migrate import PostgresqlMigrator, SchemaMigrator, SqliteMigrator, migrate
 
-from notify_tui.domain.text import visible
+from notify_tui.domain.text import folded_name, visible
 from notify_tui.errors import NotifyError, add_translator
 from notify_tui.store.models import (
     ALL_MODELS,
@@ -39,7 +39,7 @@ from notify_tui.store.models import (
     database,
 )
 
-SCHEMA_VERSION = 9
+SCHEMA_VERSION = 10
 """Bump this and add a step to ``MIGRATIONS`` whenever a table changes."""
 
 Migration = Callable[[Database, SchemaMigrator], None]
@@ -128,6 +128,35 @@ def _add_insights(db: Database, migrator: SchemaMigrator) -> None:
     insights.rebuild(int(cid) for (cid,) in Campaign.select(Campaign.id).tuples())
 
 
+FOLD_BATCH = 5_000
+"""Names one statement of ``_add_folded_names`` reads."""
+
+
+def _add_folded_names(db: Database, migrator: SchemaMigrator) -> None:
+    """Version 10: each name that is not plain ASCII as a search compares it, case and accents
+    folded (``name_folded``, ``domain.text.folded_name``), so that ``/siobhan`` finds Siobhán
+    with no row folded while searching. A nullable column (no table rebuild), filled a batch at
+    a time: the names are read once, in id order, and only the non-ASCII ones are written."""
+    schema = _schema(db)
+    if isinstance(db, PostgresqlDatabase):
+        non_ascii = 'octet_length("name") <> char_length("name")'
+    else:
+        non_ascii = 'length(CAST("name" AS BLOB)) <> length("name")'
+    p = db.param
+    for table in ("campaign", "contact", "message"):
+        if "name_folded" not in {c.name for c in db.get_columns(table, schema)}:
+            db.execute_sql(f'ALTER TABLE "{table}" ADD COLUMN "name_folded" TEXT')
+        select = (
+            f'SELECT "id", "name" FROM "{table}" WHERE "id" > {p} AND {non_ascii} '
+            f'ORDER BY "id" LIMIT {FOLD_BATCH}'
+        )
+        update = f'UPDATE "{table}" SET "name_folded" = {p} WHERE "id" = {p}'
+        last = 0
+        while rows := db.execute_sql(select, (last,)).fetchall():
+            db.cursor().executemany(update, [(folded_name(name), id_) for id_, name in rows])
+            last = rows[-1][0]
+
+
 MIGRATIONS: dict[int, Migration] = {
     2: _add_suggestions,
     3: _money_in_micros,
@@ -137,6 +166,7 @@ MIGRATIONS: dict[int, Migration] = {
     7: _add_status_callbacks,
     8: _add_message_body,
     9: _add_insights,
+    10: _add_folded_names,
 }
 """``MIGRATIONS[n]`` takes a workspace from version ``n - 1`` to ``n``."""
 

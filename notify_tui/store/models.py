@@ -81,6 +81,9 @@ class Contact(BaseModel):
     opt_out_reason = TextField(null=True)
     opted_out_at = DateTimeField(null=True)
     opted_out_by = TextField(null=True)
+    name_folded = TextField(null=True)
+    """``domain.text.folded_name(name)``: the name as a search compares it, or ``None`` (last:
+    schema version 10 added it, and a migrated table has it at the end)."""
 
 
 # The Opt-outs screen's order (newest first) over the opted-out numbers alone.
@@ -123,6 +126,9 @@ class Campaign(BaseModel):
     )
     """The campaign this one follows up (resent to its recipients who failed for a cause that
     may pass), if any."""
+    name_folded = TextField(null=True)
+    """``domain.text.folded_name(name)``: the name as a search compares it, or ``None`` (last:
+    schema version 10 added it, and a migrated table has it at the end)."""
 
 
 class Message(BaseModel):
@@ -164,6 +170,9 @@ class Message(BaseModel):
     profile_id = IntegerField(null=True)
     """The number's ``NumberProfile`` (region, original carrier, line type), found when the
     recipient was recorded; ``None`` only on rows written by hand (counted as profile 0)."""
+    name_folded = TextField(null=True)
+    """``domain.text.folded_name(name)``: the name as a search compares it, or ``None`` (last:
+    schema version 10 added it, and a migrated table has it at the end)."""
 
     class Meta:
         indexes = (

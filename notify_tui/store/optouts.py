@@ -12,7 +12,7 @@ from peewee import PostgresqlDatabase, fn
 
 from notify_tui.errors import NotifyError
 from notify_tui.store.bulk import INSERT_CONTACT, executemany
-from notify_tui.store.campaigns import contains
+from notify_tui.store.campaigns import contains, name_contains
 from notify_tui.store.models import Contact, OptOutEvent, database, utcnow
 
 SOURCE_MANUAL = "manual"
@@ -107,7 +107,7 @@ _INSERT_EVENT = (
 def _opt_out_chunk(chunk: list[OptOutRequest], now: datetime) -> set[str]:
     phones = [request.phone for request in chunk]
     stamp = Contact.created_at.db_value(now)
-    executemany(INSERT_CONTACT, [(phone, "", "{}", stamp, stamp, False) for phone in phones])
+    executemany(INSERT_CONTACT, [(phone, "", None, "{}", stamp, stamp, False) for phone in phones])
     select = Contact.select(Contact.id, Contact.phone, Contact.opted_out, Contact.opt_out_source)
     select = select.where(Contact.phone.in_(phones))
     if isinstance(database.obj, PostgresqlDatabase):
@@ -213,7 +213,9 @@ def _opted_out_matching(search: str, source: str = "") -> Any:
     if source:
         condition &= Contact.opt_out_source == source
     if search.strip():
-        condition &= contains(Contact.phone, search) | contains(Contact.name, search)
+        condition &= contains(Contact.phone, search) | name_contains(
+            Contact.name, Contact.name_folded, search
+        )
     return condition
 
 

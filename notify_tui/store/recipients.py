@@ -23,7 +23,7 @@ from peewee import JOIN, Expression, PostgresqlDatabase, Tuple, fn
 
 from notify_tui.domain.phone import search_digits
 from notify_tui.domain.status import SendState, Status
-from notify_tui.store.campaigns import contains
+from notify_tui.store.campaigns import contains, name_contains
 from notify_tui.store.models import Campaign, Contact, Message, database
 
 RowKey: TypeAlias = tuple[str, int] | int
@@ -141,7 +141,7 @@ def _search(text: str) -> Expression:
         if digits:
             match |= contains(Message.phone, digits)
         return match
-    return contains(Message.name, text) | contains(Message.phone, text)
+    return name_contains(Message.name, Message.name_folded, text) | contains(Message.phone, text)
 
 
 def _where(campaign_id: int, flt: RecipientFilter):  # type: ignore[no-untyped-def]

@@ -15,6 +15,7 @@ from peewee import Field, PostgresqlDatabase, fn
 
 from notify_tui.domain.numbers import NumberProfile
 from notify_tui.domain.status import UNSENT, Reason, SendState, Status
+from notify_tui.domain.text import folded_name
 from notify_tui.store import counters, insights
 from notify_tui.store.bulk import INSERT_CONTACT, executemany
 from notify_tui.store.counters import CounterDelta
@@ -66,7 +67,12 @@ def _contact_ids(phones: Sequence[str], names: dict[str, str], now: datetime) ->
     for start in range(0, len(phones), _BATCH):
         chunk = phones[start : start + _BATCH]
         executemany(
-            INSERT_CONTACT, [(p, names.get(p, ""), "{}", stamp, stamp, False) for p in chunk]
+            INSERT_CONTACT,
+            [
+                (p, name, folded_name(name), "{}", stamp, stamp, False)
+                for p in chunk
+                for name in (names.get(p, ""),)
+            ],
         )
         select = Contact.select(Contact.phone, Contact.id, Contact.opted_out).where(
             Contact.phone.in_(chunk)
@@ -79,8 +85,8 @@ def _contact_ids(phones: Sequence[str], names: dict[str, str], now: datetime) ->
 _INSERT_MESSAGE = (
     f'INSERT INTO "{Message._meta.table_name}" ("campaign_id", "contact_id", "phone", "name", '
     '"send_state", "status", "reason", "detail", "updated_at", "resolved_at", "body", '
-    '"profile_id", "polls") '
-    "VALUES ({p}, {p}, {p}, {p}, {p}, {p}, {p}, {p}, {p}, {p}, {p}, {p}, 0)"
+    '"name_folded", "profile_id", "polls") '
+    "VALUES ({p}, {p}, {p}, {p}, {p}, {p}, {p}, {p}, {p}, {p}, {p}, {p}, {p}, 0)"
 )
 
 
@@ -159,6 +165,7 @@ def add_recipients(
                     stamp,
                     None,
                     r.body,
+                    folded_name(r.name),
                 )
             )
         failed, invalid_number = Status.FAILED.value, Reason.INVALID_NUMBER.value
@@ -177,6 +184,7 @@ def add_recipients(
                     stamp,
                     stamp,
                     r.body,
+                    folded_name(r.name),
                 )
             )
         write(final=True)

@@ -139,7 +139,9 @@ def test_a_version_1_workspace_migrates_with_all_its_data(v1_copy: Path) -> None
     }
     assert after["schema_info"][-1] == ("version", str(SCHEMA_VERSION))
     for table in ("contact", "opt_out_event", "status_tally"):
-        assert after[table] == before[table], table
+        # Later versions add their columns at the end (a contact's folded name: none, ASCII).
+        kept = [row[: len(before[table][0])] for row in after[table]] if before[table] else []
+        assert kept == before[table], table
     assert len(after["message"]) == len(before["message"])
     # The columns as the first version made them (later versions add theirs at the end).
     columns = [c.column_name for c in Message._meta.sorted_fields if c.name != "attempt_deadline"]
@@ -150,8 +152,10 @@ def test_a_version_1_workspace_migrates_with_all_its_data(v1_copy: Path) -> None
         micros = None if old[price] is None else round(Decimal(str(old[price])) * 1_000_000)
         assert new[price] == micros and isinstance(new[price], (int, type(None)))
         assert old[:price] + old[price + 1 : lease] == new[:price] + new[price + 1 : lease]
-    # Version 9 finds every number's profile, and the breakdowns' tallies.
-    assert all(row[-1] for row in after["message"])
+    # Version 9 finds every number's profile (its column is the last but version 10's folded
+    # name), and the breakdowns' tallies.
+    assert all(row[-2] for row in after["message"])
+    assert all(row[-1] is None for row in after["message"])  # ASCII names: nothing to fold
     assert len(after["group_tally"]) >= 2
 
 

@@ -213,3 +213,17 @@ def test_send_from_a_csv_names_the_lines_that_repeat_a_number(
         "Recipients: 2 to send, 0 skipped (opted out), 1 invalid (recorded as Failed, not "
         "sent), 3 duplicates" in out
     )
+
+
+def test_campaigns_contacts_and_optouts_search_fold_accents_and_case(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    main(["contacts", "import", str(write(tmp_path, "phone,name\n4155550100,Siobhán Kelly\n"))])
+    main(["send", "--name", "Café Siobhán", "--message", "Hi", "--all-contacts", "--yes"])
+    main(["optout", "4155550100", "--reason", "asked"])
+    capsys.readouterr()
+
+    assert main(["campaigns", "--search", "CAFE SIOBHAN"]) == 0
+    assert "Café Siobhán" in capsys.readouterr().out
+    assert main(["optouts", "--search", "siobhan"]) == 0
+    assert "Siobhán Kelly" in capsys.readouterr().out

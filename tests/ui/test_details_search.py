@@ -260,3 +260,25 @@ async def test_a_search_by_status_is_read_again_at_most_every_few_seconds(
         await pilot.press("a")  # another view: read now, and what was due is dropped
         await wait_until(pilot, lambda: table(app).source.filter.status is None)
         assert table(app)._research is None
+
+
+async def test_a_search_folds_accents_and_case_both_ways(runtime: Runtime) -> None:
+    from tests.ui.seed import Person, seed_campaign
+
+    campaign = seed_campaign(
+        "Accents",
+        [
+            Person("+14155550101", "Siobhán Kelly"),
+            Person("+14155550102", "SIOBHAN MOORE"),
+            Person("+14155550103", "Zoë Ng"),
+        ],
+    )
+    app = make_app(runtime, poll=False, first_run_demo=False, clock=fixed_clock)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_details(app, pilot, campaign)
+        await pilot.press("slash", *"siobhan")
+        await wait_until(pilot, lambda: shown(app) == ("siobhan", 2))
+        assert sorted(names(app)) == ["SIOBHAN MOORE", "Siobhán Kelly"]
+        await pilot.press("ctrl+a", "ctrl+k", *"ZOË")
+        await wait_until(pilot, lambda: shown(app) == ("ZOË", 1))
+        assert names(app) == ["Zoë Ng"]
