@@ -15,7 +15,12 @@ from notify_tui.domain.alerts import Alert
 from notify_tui.domain.money import exact, format_money
 from notify_tui.domain.status import Status
 from notify_tui.domain.text import visible
-from notify_tui.services.export import default_export_path, export_campaign, write_rows
+from notify_tui.services.export import (
+    campaign_text,
+    default_export_path,
+    export_campaign,
+    write_rows,
+)
 from notify_tui.services.runtime import Runtime
 from notify_tui.store import insights
 from notify_tui.store.campaigns import CampaignSummary, campaign_page, get_campaign
@@ -122,6 +127,7 @@ def run_export(args: argparse.Namespace, settings: Settings) -> int:
                 sys.stdout,
                 raw=args.raw,
                 shown=for_stream(sys.stdout),
+                campaign_text=campaign_text(campaign.id),
             )
             sys.stdout.flush()
         else:

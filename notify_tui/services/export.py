@@ -13,14 +13,18 @@ from __future__ import annotations
 
 import csv
 import os
+import re
 import tempfile
 from collections.abc import Callable, Iterable
+from datetime import date
 from pathlib import Path
 from typing import IO
 
 from notify_tui.domain.money import exact
 from notify_tui.domain.status import SendState
-from notify_tui.domain.text import spreadsheet_safe_row
+from notify_tui.domain.template import sent_text
+from notify_tui.domain.text import fold, spreadsheet_safe_row
+from notify_tui.store.campaigns import get_campaign
 from notify_tui.store.recipients import RecipientFilter, RecipientRow, iter_recipients
 
 COLUMNS = (
@@ -36,6 +40,7 @@ COLUMNS = (
     "updated_at",
     "opted_out",
     "review",
+    "body",
 )
 
 
@@ -46,9 +51,17 @@ def _cell(value: object) -> str:
     return "" if value is None else str(value)
 
 
-def export_row(row: RecipientRow, *, raw: bool = False) -> list[str]:
-    """One CSV row: status and reason exactly as the user sees them; safe to open in a
-    spreadsheet unless ``raw``."""
+def sent_body(row: RecipientRow, campaign_text: str) -> str:
+    """The text this recipient was sent (or is to be): their own (a personal message), else the
+    campaign's; nothing for an invalid number, which is never sent."""
+    if row.body is not None:
+        return row.body
+    return "" if row.send_state is SendState.INVALID else campaign_text
+
+
+def export_row(row: RecipientRow, *, raw: bool = False, campaign_text: str = "") -> list[str]:
+    """One CSV row: status and reason exactly as the user sees them, and the text the person
+    was sent (``sent_body``); safe to open in a spreadsheet unless ``raw``."""
     cells = [
         row.phone,
         row.name,
@@ -63,6 +76,7 @@ def export_row(row: RecipientRow, *, raw: bool = False) -> list[str]:
         "true" if row.opted_out else "false",
         # Why its create's outcome needs a person (``notify-tui review``), or how it was settled.
         (row.note or "") if row.send_state in _REVIEWED else "",
+        sent_body(row, campaign_text),
     ]
     return cells if raw else spreadsheet_safe_row(cells, phone_column=0)
 
@@ -73,14 +87,16 @@ def write_rows(
     *,
     raw: bool = False,
     shown: Callable[[str], str] | None = None,
+    campaign_text: str = "",
 ) -> int:
     """Write the header and ``rows`` as CSV to ``handle``; returns how many rows were written.
-    ``shown``, when given, rewrites each cell (a terminal gets ``domain.text.visible`` ones)."""
+    ``shown``, when given, rewrites each cell (a terminal gets ``domain.text.visible`` ones);
+    ``campaign_text`` is the body of a recipient without their own (``campaign_text``)."""
     writer = csv.writer(handle)
     writer.writerow(COLUMNS)
     count = 0
     for row in rows:
-        cells = export_row(row, raw=raw)
+        cells = export_row(row, raw=raw, campaign_text=campaign_text)
         writer.writerow([shown(cell) for cell in cells] if shown else cells)
         count += 1
     return count
@@ -92,6 +108,7 @@ def write_csv(
     *,
     raw: bool = False,
     create_folder: bool = True,
+    campaign_text: str = "",
 ) -> int:
     """Write ``rows`` to ``destination`` atomically; returns how many rows were written. The
     destination's folder is created when missing, unless ``create_folder`` is false (then a
@@ -108,7 +125,7 @@ def write_csv(
         delete=False,
     ) as handle:
         try:
-            count = write_rows(rows, handle, raw=raw)
+            count = write_rows(rows, handle, raw=raw, campaign_text=campaign_text)
         except BaseException:
             handle.close()
             Path(handle.name).unlink(missing_ok=True)
@@ -125,9 +142,17 @@ def export_campaign(
     raw: bool = False,
     create_folder: bool = True,
 ) -> int:
-    """Export the campaign's recipients that ``flt`` shows, in view order (see ``write_csv``)."""
+    """Export the campaign's recipients that ``flt`` shows, in view order (see ``write_csv``),
+    each with the text they were sent."""
     rows = iter_recipients(campaign_id, flt or RecipientFilter())
-    return write_csv(rows, destination, raw=raw, create_folder=create_folder)
+    text = campaign_text(campaign_id)
+    return write_csv(rows, destination, raw=raw, create_folder=create_folder, campaign_text=text)
+
+
+def campaign_text(campaign_id: int) -> str:
+    """What a campaign sends a recipient without their own text (``{{`` as one brace)."""
+    campaign = get_campaign(campaign_id)
+    return sent_text(campaign.body) if campaign is not None else ""
 
 
 def default_export_path(campaign_id: int, directory: Path | None = None) -> Path:
@@ -137,5 +162,33 @@ def default_export_path(campaign_id: int, directory: Path | None = None) -> Path
     n = 2
     while candidate.exists():
         candidate = folder / f"campaign-{campaign_id}-{n}.csv"
+        n += 1
+    return candidate
+
+
+def export_file_name(campaign_name: str, flt: RecipientFilter, day: date) -> str:
+    """``spring-sale-failed-2026-12-05.csv``: the campaign and the filter of the view, and the
+    day (ASCII, lower case, no character a file system or a shell minds)."""
+    parts = [campaign_name]
+    if flt.status is not None:
+        parts.append(flt.status.value)
+    if flt.reason:
+        parts.append(flt.reason)
+    if flt.search.strip():
+        parts.append(f"matching {flt.search}")
+    words = [_slug(part) for part in parts]
+    stem = "-".join(word for word in words if word)[:80].strip("-") or "campaign"
+    return f"{stem}-{day.isoformat()}.csv"
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", fold(text).encode("ascii", "ignore").decode()).strip("-")
+
+
+def free_path(path: Path) -> Path:
+    """``path``, or ``name-2.csv``, ``name-3.csv``…: the first that does not exist yet."""
+    candidate, n = path, 2
+    while candidate.exists():
+        candidate = path.with_name(f"{path.stem}-{n}{path.suffix}")
         n += 1
     return candidate

@@ -83,6 +83,8 @@ class RecipientRow:
     note: str | None
     provider_status: str | None
     send_state: SendState
+    body: str | None = None
+    """This recipient's own text (a personal message), or ``None``: the campaign's."""
 
     @property
     def sort_key(self) -> tuple[str, int]:
@@ -108,6 +110,7 @@ _COLUMNS = (
     Message.note,
     Message.provider_status,
     Message.send_state,
+    Message.body,
 )
 
 

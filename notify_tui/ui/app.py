@@ -18,7 +18,6 @@ from importlib.resources import files
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from platformdirs import user_downloads_path
 from rich.text import Text
 from textual import work
 from textual.app import App
@@ -30,6 +29,7 @@ from notify_tui.domain.status import CampaignState
 from notify_tui.services.runtime import Runtime
 from notify_tui.store.models import utcnow
 from notify_tui.ui.dialogs.confirm import ConfirmDialog
+from notify_tui.ui.folders import user_folder
 from notify_tui.ui.formatting import count, describe_error, plain
 from notify_tui.ui.keymap import check_keymap, with_why_nots
 from notify_tui.ui.live import LiveUpdates, PollResult
@@ -64,15 +64,6 @@ STOP_TIMEOUT = 15.0
 def stylesheet_path() -> Path:
     """``notify.tcss`` as installed inside the package (a regular install or an editable one)."""
     return Path(str(files("notify_tui").joinpath("notify.tcss")))
-
-
-def screenshot_folder() -> Path:
-    """Where a screenshot goes: the user's downloads folder, else documents, else home."""
-    home = Path.home()
-    for folder in (user_downloads_path(), home / "Documents"):
-        if folder.is_dir():
-            return folder
-    return home
 
 
 class NotifyApp(App[int]):
@@ -268,7 +259,7 @@ class NotifyApp(App[int]):
     ) -> str | None:
         # Textual saves to the downloads folder and fails when there is none: fall back to the
         # documents folder, then the home folder.
-        return super().deliver_screenshot(filename, path or str(screenshot_folder()), time_format)
+        return super().deliver_screenshot(filename, path or str(user_folder()), time_format)
 
     def action_help(self) -> None:
         """Show the keys of the current screen."""

@@ -187,6 +187,15 @@ class RecipientsExported(Message):
         self.rows = rows
 
 
+class RecipientsExportFailed(Message):
+    """Writing the export failed (no room, no permission, the folder went away)."""
+
+    def __init__(self, path: Path, error: str) -> None:
+        super().__init__()
+        self.path = path
+        self.error = error
+
+
 class DemoProgressed(Message):
     """The first-run demo moved on."""
 

@@ -227,3 +227,48 @@ def test_campaigns_contacts_and_optouts_search_fold_accents_and_case(
     assert "Café Siobhán" in capsys.readouterr().out
     assert main(["optouts", "--search", "siobhan"]) == 0
     assert "Siobhán Kelly" in capsys.readouterr().out
+
+
+def test_export_has_each_person_s_own_text(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    csv_path = write(tmp_path, "phone,name\n4155550100,Ann Lee\n4155550101,Zoë Ng\nbad,Typo\n")
+    main(
+        [
+            "send",
+            "--name",
+            "Hi",
+            "--message",
+            "Hi {first_name}",
+            "--csv",
+            str(csv_path),
+            "--yes",
+            "--rate",
+            "0",
+        ]
+    )
+    main(
+        [
+            "send",
+            "--name",
+            "Plain",
+            "--message",
+            "Sale {{today}}",
+            "--csv",
+            str(csv_path),
+            "--yes",
+            "--rate",
+            "0",
+        ]
+    )
+    capsys.readouterr()
+
+    bodies = {}
+    for campaign in ("1", "2"):
+        assert main(["export", campaign, "--output", "-"]) == 0
+        lines = capsys.readouterr().out.splitlines()
+        header = lines[0].split(",")
+        assert header[-1] == "body"
+        bodies[campaign] = {line.split(",")[1]: line.split(",")[-1] for line in lines[1:]}
+    assert bodies["1"] == {"Ann Lee": "Hi Ann", "Zoë Ng": "Hi Zoë", "Typo": ""}
+    assert bodies["2"] == {"Ann Lee": "Sale {today}", "Zoë Ng": "Sale {today}", "Typo": ""}

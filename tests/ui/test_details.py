@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import time
 from pathlib import Path
 
@@ -201,37 +200,6 @@ async def test_an_invalid_number_has_nothing_to_opt_out(runtime: Runtime, spring
             OptOutEvent.select().count() == 0
             or not OptOutEvent.select().where(OptOutEvent.phone == "555-01").exists()
         )
-
-
-async def test_export_writes_the_filtered_view(
-    runtime: Runtime, spring: int, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.chdir(tmp_path)
-    app = make_app(runtime, poll=False, first_run_demo=False, clock=fixed_clock)
-    async with app.run_test(notifications=True, size=(80, 24)) as pilot:
-        await open_details(app, pilot, spring)
-        await pilot.press("f", "e")
-        path = tmp_path / f"campaign-{spring}.csv"
-        await wait_until(pilot, lambda: any(str(path) in n for n in notifications(app)))
-    with path.open(newline="") as handle:
-        rows = list(csv.DictReader(handle))
-    assert len(rows) == 5
-    assert {r["status"] for r in rows} == {"Failed"}
-    assert "Grace Hopper" in {r["name"] for r in rows}
-
-
-async def test_export_goes_to_the_data_dir_when_here_is_read_only(
-    runtime: Runtime, spring: int, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    # Only Details' question: every os.access would make the workspace look read-only too.
-    monkeypatch.setattr("notify_tui.ui.screens.details.writable", lambda _: False)
-    app = make_app(runtime, poll=False, first_run_demo=False, clock=fixed_clock)
-    async with app.run_test(notifications=True, size=(80, 24)) as pilot:
-        await open_details(app, pilot, spring)
-        await pilot.press("e")
-        path = runtime.settings.data_dir / f"campaign-{spring}.csv"
-        await wait_until(pilot, path.exists)
-        await wait_until(pilot, lambda: any(str(path) in n for n in notifications(app)))
 
 
 async def test_unknown_becomes_delivered_live(runtime: Runtime) -> None:

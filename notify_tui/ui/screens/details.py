@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import os
 from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
@@ -22,8 +21,9 @@ from notify_tui.domain.insights import Dimension, Group
 from notify_tui.domain.phone import format_for_humans
 from notify_tui.domain.polling import POLL_WINDOW
 from notify_tui.domain.status import CODE_ADVICE, UNSENT, SendState, Status, advice_for
+from notify_tui.domain.template import sent_text
 from notify_tui.errors import NotifyError
-from notify_tui.services.export import default_export_path, export_campaign
+from notify_tui.services.export import export_campaign, export_file_name, free_path, sent_body
 from notify_tui.services.poller import PollCycle
 from notify_tui.services.review import adopt
 from notify_tui.store.campaigns import CampaignSummary, get_campaign, tally_series
@@ -40,8 +40,10 @@ from notify_tui.store.review import ReviewItem, resend, review_counts, skip
 from notify_tui.store.suggestions import pending_counts
 from notify_tui.store.waiting import waiting_of_one
 from notify_tui.ui.dialogs.alerts import AlertsDialog
+from notify_tui.ui.dialogs.export import ExportDialog
 from notify_tui.ui.dialogs.review import ADOPT, RESEND, ReviewDialog
 from notify_tui.ui.dialogs.suggestions import SuggestionsDialog
+from notify_tui.ui.folders import user_folder
 from notify_tui.ui.formatting import count, plain
 from notify_tui.ui.live import PollResult
 from notify_tui.ui.messages import (
@@ -50,6 +52,7 @@ from notify_tui.ui.messages import (
     CampaignStateLoaded,
     GroupFound,
     RecipientsExported,
+    RecipientsExportFailed,
     StatusesResolved,
 )
 from notify_tui.ui.screens.base import offered_where_it_acts
@@ -92,11 +95,6 @@ def load_campaign_state(campaign_id: int) -> CampaignState | None:
         waiting_of_one(campaign),
         tuple(alerts(campaign_id, insights)),
     )
-
-
-def writable(directory: Path) -> bool:
-    """Whether a file can be written in ``directory``."""
-    return os.access(directory, os.W_OK)
 
 
 def unknown_why(row: RecipientRow) -> str:
@@ -213,6 +211,15 @@ class DetailsScreen(OptOutActionsScreen, ResumeActionsScreen):
             tooltip="Write the recipients shown to a CSV file",
         ),
         Binding(
+            "t",
+            "show_text",
+            "Text",
+            id="details.text",
+            show=False,
+            tooltip="Show the text the selected recipient was sent (their own, for a personal "
+            "message)",
+        ),
+        Binding(
             "c",
             "clear_filters",
             "Clear filters",
@@ -300,6 +307,9 @@ class DetailsScreen(OptOutActionsScreen, ResumeActionsScreen):
         """True once the reasons and the time series were read."""
         self._group: tuple[Dimension, Group] | None = None
         """The breakdown's group the table is filtered to (with ``filter.profiles``)."""
+        self.campaign_name = ""
+        self.campaign_text = ""
+        """What the campaign sends a recipient without their own text."""
 
     def compose(self) -> ComposeResult:
         app = self.notify_app
@@ -384,6 +394,8 @@ class DetailsScreen(OptOutActionsScreen, ResumeActionsScreen):
     def _show_state(self, state: CampaignState, partial: bool = False) -> None:
         campaign = state.campaign
         self._sending = campaign.sending
+        self.campaign_name = campaign.name
+        self.campaign_text = sent_text(campaign.body)
         self.header.show(
             campaign,
             None if partial else state.suggested,
@@ -879,16 +891,20 @@ class DetailsScreen(OptOutActionsScreen, ResumeActionsScreen):
     # Export
 
     def action_export(self) -> None:
-        """Write the recipients shown to a CSV file."""
+        """Ask where to write the recipients shown (a file named after the campaign and the
+        filter, in the downloads folder by default), then write them."""
+        flt = self.filter
         shown = "the matching" if self.table.searching else count(self.table.row_count)
-        self.app.notify(f"Exporting {shown} recipients…", title="Export", timeout=3)
-        self._export(self.filter)
+        what = Text(f"{shown} recipients of ") + safe_text(self.campaign_name or "the campaign")
+        if not flt.is_everything:
+            what.append(" (the filtered view)")
+        name = export_file_name(self.campaign_name, flt, self.notify_app.clock().date())
 
-    def _export_directory(self) -> Path:
-        here = Path.cwd()
-        if writable(here):
-            return here
-        return self.notify_app.runtime.settings.data_dir
+        def chosen(path: Path | None) -> None:
+            if path is not None:
+                self._export(flt, path)
+
+        self.app.push_screen(ExportDialog(what, free_path(user_folder() / name)), chosen)
 
     @work(
         thread=True,
@@ -897,9 +913,12 @@ class DetailsScreen(OptOutActionsScreen, ResumeActionsScreen):
         exit_on_error=False,
         description="Exporting recipients to CSV",
     )
-    def _export(self, flt: RecipientFilter) -> None:
-        path = default_export_path(self.campaign_id, self._export_directory())
-        rows = export_campaign(self.campaign_id, path, flt)
+    def _export(self, flt: RecipientFilter, path: Path) -> None:
+        try:
+            rows = export_campaign(self.campaign_id, path, flt, create_folder=False)
+        except OSError as exc:
+            self.post_message(RecipientsExportFailed(path, exc.strerror or str(exc)))
+            return
         self.post_message(RecipientsExported(path, rows))
 
     def on_recipients_exported(self, event: RecipientsExported) -> None:
@@ -908,6 +927,34 @@ class DetailsScreen(OptOutActionsScreen, ResumeActionsScreen):
             f"Exported {count(event.rows)} recipients to {plain(event.path)}",
             title="Export",
             timeout=10,
+            markup=False,
+        )
+
+    def on_recipients_export_failed(self, event: RecipientsExportFailed) -> None:
+        event.stop()
+        self.app.notify(
+            f"Could not write {plain(event.path)}: {plain(event.error)}. Nothing was exported; "
+            "press e to choose another place.",
+            title="Export failed",
+            severity="error",
+            timeout=15,
+            markup=False,
+        )
+
+    # The text a recipient was sent
+
+    def action_show_text(self) -> None:
+        """Show the selected recipient's text: their own (a personal message) or the
+        campaign's."""
+        row = self.table.current_row
+        if not isinstance(row, RecipientRow):
+            return
+        body = sent_body(row, self.campaign_text)
+        who = plain(f"{row.name} ({format_for_humans(row.phone)})" if row.name else row.phone)
+        self.app.notify(
+            plain(body, limit=2000) if body else "Nothing: an invalid number is never sent.",
+            title=f"Text to {who}",
+            timeout=20,
             markup=False,
         )
 
