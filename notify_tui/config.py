@@ -73,6 +73,11 @@ class Settings:
     default_region: str = "US"
     price_per_segment: Decimal = Decimal("0.0079")
     send_rate: float = 1.0
+    timezone: str = "UTC"
+    """The time zone a campaign's ``--at`` is read in (``--tz`` wins), and the recipients' clock
+    for quiet hours where their number tells none."""
+    quiet_hours: str | None = None
+    """``21:00-08:00``: no campaign texts anyone then, by their own clock (``--quiet-hours``)."""
     outage_limit: float = 300.0
     """Seconds without a successful provider request before ``send`` and ``poll
     --until-settled`` stop (exit 1, saying what failed); the app and a ``poll`` daemon go on."""
@@ -141,6 +146,8 @@ ENVIRONMENT: dict[str, str] = {
     "NOTIFY_DEFAULT_REGION": "default_region",
     "NOTIFY_PRICE_PER_SEGMENT": "price_per_segment",
     "NOTIFY_SEND_RATE": "send_rate",
+    "NOTIFY_TIMEZONE": "timezone",
+    "NOTIFY_QUIET_HOURS": "quiet_hours",
     "NOTIFY_OUTAGE_LIMIT": "outage_limit",
     "NOTIFY_OPERATOR": "operator",
     "NOTIFY_STATUS_CALLBACK_URL": "status_callback_url",
@@ -385,7 +392,26 @@ def _coerce(name: str, value: Any, source: str) -> Any:
         _check_provider_url(text, source)
     if name == "default_region" and text:
         return _checked_region(text, source)
+    if name in ("timezone", "quiet_hours") and text:
+        return _checked_schedule(name, text, source)
+    if name == "timezone":
+        return "UTC"
     return text or None
+
+
+def _checked_schedule(name: str, text: str, source: str) -> str:
+    """A time zone name or a quiet-hours window, checked; anything else a ``ConfigError``."""
+    from notify_tui.domain.schedule import ScheduleError, zone
+
+    try:
+        if name == "timezone":
+            zone(text)
+            return text
+        from notify_tui.domain.quiet_hours import QuietHours
+
+        return str(QuietHours.parse(text))
+    except ScheduleError as exc:
+        raise ConfigError(f"{source}: {name}: {exc}") from None
 
 
 MAX_PRICE_PER_SEGMENT = Decimal(1000)

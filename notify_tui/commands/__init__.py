@@ -534,4 +534,29 @@ def _send(commands: Any) -> None:
     send.add_argument(
         "--resume", type=CAMPAIGN_ID, metavar="ID", help="carry on sending campaign ID"
     )
+    send.add_argument(
+        "--at",
+        metavar="TIME",
+        help='send it later: "2026-12-10 10:00" (in --tz). With a Messaging Service and 15 '
+        "minutes to 35 days ahead the provider holds it; otherwise it waits in the store and "
+        "notify-tui poll (or the app) starts it then",
+    )
+    send.add_argument(
+        "--tz", metavar="ZONE", help="the time zone of --at, e.g. Europe/Berlin (timezone)"
+    )
+    send.add_argument(
+        "--quiet-hours",
+        metavar="HH:MM-HH:MM",
+        help="hold each recipient while it is, e.g., 21:00-08:00 by their own clock, and send "
+        'when it ends (quiet_hours; "off" for none)',
+    )
     send.set_defaults(handler=Deferred("send", "run_send"))
+
+    cancel = commands.add_parser(
+        "cancel",
+        help="cancel a scheduled campaign",
+        description="Cancels what of a campaign has not gone out: each message the provider "
+        "holds is cancelled there, and the messages never created are never sent.",
+    )
+    cancel.add_argument("campaign_id", type=CAMPAIGN_ID, metavar="ID")
+    cancel.set_defaults(handler=Deferred("cancel", "run_cancel"))

@@ -11,12 +11,16 @@ from typing import TextIO
 
 from notify_tui.commands import EXIT_FAILURE, EXIT_OK, CommandError
 from notify_tui.commands.faults import rejected_line
+from notify_tui.commands.send import schedule_result_lines
 from notify_tui.config import Settings
 from notify_tui.domain.polling import POLL_WINDOW
 from notify_tui.domain.text import visible
+from notify_tui.errors import user_message
 from notify_tui.services.optout_policy import ensure_applied
 from notify_tui.services.poller import PollCycle
 from notify_tui.services.runtime import Runtime
+from notify_tui.services.schedule import DueCampaigns
+from notify_tui.services.sender import resume_campaign
 from notify_tui.store.campaigns import get_campaign
 
 
@@ -111,6 +115,7 @@ class PollProgress:
 async def _poll(args: argparse.Namespace, settings: Settings) -> int:
     runtime = Runtime.open(settings)
     progress = PollProgress(sys.stdout)
+    due = due_campaigns(runtime)
     try:
         if (
             args.campaign is not None
@@ -122,6 +127,8 @@ async def _poll(args: argparse.Namespace, settings: Settings) -> int:
         health = runtime.health
         if args.once:
             progress(await poller.poll_once(args.campaign))
+            await due.check()
+            await due.wait()
             if health.outage is not None:
                 # Nothing was answered: a cron job must hear of it.
                 print(f"notify-tui: error: {health.outage.describe()}", file=sys.stderr)
@@ -130,10 +137,11 @@ async def _poll(args: argparse.Namespace, settings: Settings) -> int:
         limit = settings.outage_limit
         told = False
 
-        def on_cycle(cycle: PollCycle) -> None:
+        async def on_cycle(cycle: PollCycle) -> None:
             # A daemon goes on trying (with capped backoff), but says once that it is stuck.
             nonlocal told
             progress(cycle)
+            await due.check()
             outage = health.exceeded(limit)
             if outage is None:
                 told = False
@@ -153,13 +161,48 @@ async def _poll(args: argparse.Namespace, settings: Settings) -> int:
         except TimeoutError:
             print(f"\nstopped after {args.timeout:g} s", file=sys.stderr)
             return EXIT_OK
+        await due.wait()
         if args.until_settled and progress.pending:
             progress.close()
             print(awaiting_receipts(progress.pending, args.campaign))
         return EXIT_OK
     finally:
+        await due.aclose()
         progress.close()
         await runtime.aclose()
+
+
+def due_campaigns(runtime: Runtime) -> DueCampaigns:
+    """Starts each campaign waiting in the store (``send --at``, quiet hours) when it is due,
+    saying so; a sender's trouble is said in one line and the poller goes on."""
+
+    async def start(campaign_id: int) -> None:
+        print(f"campaign {campaign_id} is due: sending it", flush=True)
+        settings = runtime.settings
+        result = await resume_campaign(
+            runtime.client,
+            campaign_id,
+            rate=settings.send_rate,
+            sender_rates=settings.sender_rates,
+            on_applied=runtime.policy_hook(),
+            health=runtime.health,
+            **runtime.push_options,
+        )
+        print(
+            f"campaign {campaign_id}: {result.submitted:,} submitted, {result.refused:,} "
+            f"refused, now {result.state}",
+            flush=True,
+        )
+        for line in schedule_result_lines(result):
+            print(line, flush=True)
+
+    def failed(campaign_id: int, exc: Exception) -> None:
+        explained = user_message(exc)
+        if explained is None:
+            raise exc
+        print(f"campaign {campaign_id} not sent: {explained}", file=sys.stderr, flush=True)
+
+    return DueCampaigns(start, on_error=failed)
 
 
 def awaiting_receipts(pending: int, campaign_id: int | None) -> str:

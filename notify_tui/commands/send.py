@@ -13,12 +13,15 @@ import asyncio
 import sys
 import time
 from collections.abc import Iterable
+from datetime import datetime
 from typing import Any, TextIO
 
 from notify_tui.commands import EXIT_FAILURE, EXIT_OK, CommandError
 from notify_tui.commands.contacts import checked_region
 from notify_tui.commands.faults import rejected_line
 from notify_tui.config import Settings
+from notify_tui.domain.quiet_hours import QuietHours
+from notify_tui.domain.schedule import parse_send_at, zone
 from notify_tui.domain.smart_encoding import (
     replaced_line,
     saving,
@@ -150,6 +153,8 @@ def _print_result(result: SendResult) -> int:
     if result.faults:
         print(rejected_line(result.faults, result.latest_fault), file=sys.stderr)
     status = EXIT_OK
+    for line in schedule_result_lines(result):
+        print(line)
     if result.needs_review:
         # Neither adopted nor sent again: which provider message is ours can't be proved.
         print(
@@ -158,7 +163,7 @@ def _print_result(result: SendResult) -> int:
             file=sys.stderr,
         )
         status = EXIT_FAILURE
-    if result.state != CampaignState.SENT:
+    if result.state not in (CampaignState.SENT, CampaignState.SCHEDULED):
         print(
             f"{result.remaining:,} messages could not be sent now: resume with "
             f"notify-tui send --resume {result.campaign_id}",
@@ -166,6 +171,28 @@ def _print_result(result: SendResult) -> int:
         )
         status = EXIT_FAILURE
     return status
+
+
+def schedule_result_lines(result: SendResult) -> list[str]:
+    """What waits, and for whom, after a run of a scheduled or quiet-hours campaign."""
+    lines = []
+    if result.send_at is not None and result.state == CampaignState.SENT and result.submitted:
+        lines.append(
+            f"The provider holds them until {result.send_at:%Y-%m-%d %H:%M} UTC; cancel with "
+            f"notify-tui cancel {result.campaign_id}"
+        )
+    if result.state == CampaignState.SCHEDULED and result.wake_at is not None:
+        why = (
+            f"{result.held:,} recipient{'' if result.held == 1 else 's'} held by quiet hours"
+            if result.held
+            else f"{result.remaining:,} messages wait for their time"
+        )
+        lines.append(
+            f"{why}: notify-tui poll (or the app) sends them from "
+            f"{result.wake_at:%Y-%m-%d %H:%M} UTC and must be running then; cancel with "
+            f"notify-tui cancel {result.campaign_id}"
+        )
+    return lines
 
 
 async def _deliver(runtime: Runtime, campaign_id: int, rate: float | None, resume: bool) -> int:
@@ -277,12 +304,24 @@ def _left_to_send(campaign_id: int, rate: float | None, settings: Settings) -> t
     return left, campaign.state
 
 
+def _schedule(
+    args: argparse.Namespace, settings: Settings
+) -> tuple[datetime | None, str, QuietHours | None]:
+    """``--at`` (aware UTC) in ``--tz``, the campaign's zone, and its quiet hours."""
+    tz = args.tz or settings.timezone
+    zone(tz)
+    send_at = parse_send_at(args.at, tz) if args.at else None
+    text = args.quiet_hours if args.quiet_hours is not None else settings.quiet_hours
+    quiet = None if not text or text.strip().lower() == "off" else QuietHours.parse(text)
+    return send_at, tz, quiet
+
+
 def run_send(args: argparse.Namespace, settings: Settings) -> int:
     """``notify-tui send``: plan, confirm, record and send a campaign, or resume one."""
     rate = _rate(args)
     if args.resume is not None:
-        if args.name or args.message or args.csv or args.all_contacts:
-            raise CommandError("--resume takes no --name, --message, --csv or --all-contacts")
+        if args.name or args.message or args.csv or args.all_contacts or args.at:
+            raise CommandError("--resume takes no --name, --message, --csv, --all-contacts or --at")
         runtime = Runtime.open(settings)
         try:
             left, state = _left_to_send(args.resume, rate, settings)
@@ -311,6 +350,7 @@ def run_send(args: argparse.Namespace, settings: Settings) -> int:
             encoding = smart_encode(message)
             print(f"Smart encoding: {visible(replaced_line(encoding))}")
             message = encoding.encoded
+        send_at, tz, quiet = _schedule(args, settings)
         plan = plan_campaign(
             args.name,
             message,
@@ -319,8 +359,11 @@ def run_send(args: argparse.Namespace, settings: Settings) -> int:
             messaging_service_sid=sender["messaging_service_sid"],
             price_per_segment=settings.price_per_segment,
             region=settings.default_region,
+            send_at=send_at,
+            timezone=tz,
+            quiet_hours=quiet,
         )
-        for line in plan.summary_lines():
+        for line in plan.summary_lines() + plan.schedule_lines():
             print(visible(line))
         if message != args.message:
             print(_smart_saving(plan, args.message))
@@ -346,5 +389,8 @@ def run_send(args: argparse.Namespace, settings: Settings) -> int:
     except BaseException:
         runtime.close()
         raise
-    print(f"Campaign {prepared.campaign_id} recorded; sending.")
+    print(
+        f"Campaign {prepared.campaign_id} recorded; "
+        + ("scheduling." if send_at is not None else "sending.")
+    )
     return _run(runtime, prepared.campaign_id, rate, resume=False)

@@ -67,6 +67,11 @@ class CampaignState(StrEnum):
     """Every recipient was submitted, refused or invalid."""
     INTERRUPTED = "interrupted"
     """The sender stopped before the end; ``send --resume`` carries on."""
+    SCHEDULED = "scheduled"
+    """Waits in the store for its time (``send_at``, or held recipients' quiet hours to end):
+    a running poller or app starts it when due."""
+    CANCELED = "canceled"
+    """Cancelled before it went out: nothing more of it is ever sent."""
 
 
 UNFINISHED = (CampaignState.SENDING, CampaignState.INTERRUPTED)

@@ -49,6 +49,7 @@ from notify_tui.provider.answers import (
     flaw_faults,
 )
 from notify_tui.services.health import OutageError, ProviderHealth
+from notify_tui.services.schedule import cancel_for_opted_out
 from notify_tui.store import polling
 from notify_tui.store.faults import record_faults
 from notify_tui.store.models import database, utcnow
@@ -262,6 +263,9 @@ class Poller:
         if self._expired_at is None or not now - EXPIRE_EVERY < self._expired_at <= now:
             await asyncio.to_thread(polling.expire_old, now)
             self._expired_at = now
+        # A number opted out (STOP, a person, the policy) keeps its scheduled messages at the
+        # provider until they are cancelled: each cycle looks, whatever wrote the opt-out.
+        canceled = await cancel_for_opted_out(self._client)
         answers = _Answers()
         applied = AppliedUpdates()
         checked = 0
@@ -312,6 +316,7 @@ class Poller:
             self.health.ok()  # something was answered: the provider is there
         elif answers.error is not None and answers.refused is None:
             self.health.failed(answers.error)
+        applied.merge(canceled)
         if self._on_applied is not None and applied.resolutions:
             await self._on_applied(applied)
         if answers.refused is not None:

@@ -40,6 +40,12 @@ class CampaignSummary:
     """Resolutions that came by status callback; the others were polled or settled at send."""
     followup_of: int | None = None
     """The campaign this one follows up (``store.followups``), if any."""
+    send_at: datetime | None = None
+    """When it is to go out (naive UTC), or ``None``: it went out when sent."""
+    timezone: str | None = None
+    quiet_hours: str | None = None
+    wake_at: datetime | None = None
+    """While it waits in the store (``scheduled``): when it is started."""
 
     @property
     def statuses_by(self) -> str:
@@ -94,6 +100,10 @@ _COLUMNS = (
     Campaign.last_checked_at,
     Campaign.pushed,
     Campaign.followup_of,
+    Campaign.send_at,
+    Campaign.timezone,
+    Campaign.quiet_hours,
+    Campaign.wake_at,
 )
 
 
@@ -166,8 +176,14 @@ def create_campaign(
     segments: int = 1,
     price_per_segment: Decimal = Decimal(0),
     state: CampaignState = CampaignState.DRAFT,
+    send_at: datetime | None = None,
+    timezone: str | None = None,
+    quiet_hours: str | None = None,
 ) -> int:
-    """Record a new campaign (no recipients yet) and return its id."""
+    """Record a new campaign (no recipients yet) and return its id.
+
+    ``send_at`` (naive UTC): when it is to go out; ``timezone`` its own zone; ``quiet_hours``
+    (``21:00-08:00``) when no recipient is texted, by their own clock."""
     campaign = Campaign.create(
         name=name,
         name_folded=folded_name(name),
@@ -177,8 +193,41 @@ def create_campaign(
         segments=segments,
         price_per_segment=price_per_segment,
         state=state,
+        send_at=send_at,
+        timezone=timezone,
+        quiet_hours=quiet_hours,
     )
     return int(campaign.id)
+
+
+def wait_in_store(campaign_id: int, wake_at: datetime) -> None:
+    """Leave a campaign ``scheduled`` in the store until ``wake_at`` (naive UTC), when a
+    running poller or app starts it (``due_to_start``). A cancelled one stays cancelled."""
+    Campaign.update(state=CampaignState.SCHEDULED.value, wake_at=wake_at).where(
+        (Campaign.id == campaign_id) & (Campaign.state != CampaignState.CANCELED.value)
+    ).execute()
+
+
+def due_to_start(now: datetime | None = None) -> list[int]:
+    """Campaigns waiting in the store whose time has come, oldest first."""
+    now = now or utcnow()
+    select = (
+        Campaign.select(Campaign.id)
+        .where((Campaign.state == CampaignState.SCHEDULED.value) & (Campaign.wake_at <= now))
+        .order_by(Campaign.wake_at, Campaign.id)
+    )
+    return [int(row) for (row,) in select.tuples()]
+
+
+def next_wake_at() -> datetime | None:
+    """When the next campaign waiting in the store is due, if any."""
+    row = (
+        Campaign.select(Campaign.wake_at)
+        .where(Campaign.state == CampaignState.SCHEDULED.value)
+        .order_by(Campaign.wake_at)
+        .first()
+    )
+    return None if row is None else row.wake_at
 
 
 def set_state(campaign_id: int, state: CampaignState, *, now: datetime | None = None) -> None:

@@ -39,7 +39,7 @@ from notify_tui.store.models import (
     database,
 )
 
-SCHEMA_VERSION = 10
+SCHEMA_VERSION = 11
 """Bump this and add a step to ``MIGRATIONS`` whenever a table changes."""
 
 Migration = Callable[[Database, SchemaMigrator], None]
@@ -157,6 +157,26 @@ def _add_folded_names(db: Database, migrator: SchemaMigrator) -> None:
             last = rows[-1][0]
 
 
+_SCHEDULE_COLUMNS = (
+    ("campaign", "send_at", "TIMESTAMP"),
+    ("campaign", "timezone", "TEXT"),
+    ("campaign", "quiet_hours", "TEXT"),
+    ("campaign", "wake_at", "TIMESTAMP"),
+    ("message", "held_until", "TIMESTAMP"),
+)
+
+
+def _add_schedule(db: Database, migrator: SchemaMigrator) -> None:
+    """Version 11: scheduled campaigns (their time, zone and when the store wakes them) and
+    quiet hours (a recipient held until then). Nullable columns, added in place: no table is
+    rebuilt (a rebuild of ``campaign`` would cascade to every message)."""
+    for table, column, kind in _SCHEDULE_COLUMNS:
+        if kind == "TIMESTAMP" and not isinstance(db, PostgresqlDatabase):
+            kind = "DATETIME"  # what peewee's own create_table writes on SQLite
+        if column not in {c.name for c in db.get_columns(table, _schema(db))}:
+            db.execute_sql(f'ALTER TABLE "{table}" ADD COLUMN "{column}" {kind}')
+
+
 MIGRATIONS: dict[int, Migration] = {
     2: _add_suggestions,
     3: _money_in_micros,
@@ -167,6 +187,7 @@ MIGRATIONS: dict[int, Migration] = {
     8: _add_message_body,
     9: _add_insights,
     10: _add_folded_names,
+    11: _add_schedule,
 }
 """``MIGRATIONS[n]`` takes a workspace from version ``n - 1`` to ``n``."""
 

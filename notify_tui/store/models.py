@@ -129,6 +129,16 @@ class Campaign(BaseModel):
     name_folded = TextField(null=True)
     """``domain.text.folded_name(name)``: the name as a search compares it, or ``None`` (last:
     schema version 10 added it, and a migrated table has it at the end)."""
+    send_at = DateTimeField(null=True)
+    """When the campaign is to go out (naive UTC), or ``None``: at once (``domain.schedule``)."""
+    timezone = TextField(null=True)
+    """The campaign's own time zone (IANA name): how its time is shown, and the recipients'
+    clock where their number tells none (quiet hours)."""
+    quiet_hours = TextField(null=True)
+    """``21:00-08:00``: no message reaches a recipient then, by their own clock."""
+    wake_at = DateTimeField(null=True)
+    """While the campaign waits in the store (``scheduled``): when a poller or the app starts
+    it (its ``send_at``, or when the first held recipient's quiet hours end)."""
 
 
 class Message(BaseModel):
@@ -173,6 +183,8 @@ class Message(BaseModel):
     name_folded = TextField(null=True)
     """``domain.text.folded_name(name)``: the name as a search compares it, or ``None`` (last:
     schema version 10 added it, and a migrated table has it at the end)."""
+    held_until = DateTimeField(null=True)
+    """Pending, held by quiet hours until then (naive UTC): not sent before."""
 
     class Meta:
         indexes = (

@@ -336,7 +336,9 @@ def pending_counts(
     condition = (Message.status == Status.UNKNOWN.value) & Message.next_poll_at.is_null(False)
     if campaign_id is not None:
         condition &= Message.campaign == campaign_id
-    waiting = (Message.provider_status == "sent") & (Message.updated_at <= now - receipt_grace)
+    waiting = (
+        (Message.provider_status == "sent") & (Message.updated_at <= now - receipt_grace)
+    ) | (Message.provider_status == "scheduled")  # held by the provider until its time
     row = (
         Message.select(fn.COUNT(Message.id), fn.SUM(Case(None, [(waiting, 1)], 0)))
         .where(condition)
@@ -366,6 +368,10 @@ def expire_old(now: datetime | None = None) -> int:
             (Message.status == Status.UNKNOWN.value)
             & Message.next_poll_at.is_null(False)
             & (Message.attempted_at < cutoff)
+            # A scheduled campaign's carriers' window starts at its time, not at its creates.
+            & Message.campaign.not_in(
+                Campaign.select(Campaign.id).where(Campaign.send_at >= cutoff)
+            )
         )
         .execute()
     )

@@ -7,7 +7,7 @@ what may have gone out; ``(campaign, phone)`` is unique, so no number can be que
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -200,8 +200,12 @@ def add_recipients(
     return AddedRecipients(queued, len(invalid), skipped, duplicates)
 
 
-def to_submit(campaign_id: int, limit: int, after_id: int = 0) -> list[Submission]:
-    """Messages of the campaign not yet known to the provider, in id order after ``after_id``."""
+def to_submit(
+    campaign_id: int, limit: int, after_id: int = 0, now: datetime | None = None
+) -> list[Submission]:
+    """Messages of the campaign not yet known to the provider, in id order after ``after_id``;
+    with ``now``, none held by quiet hours past it."""
+    held = Message.held_until.is_null() | (Message.held_until <= now) if now else True
     select = (
         Message.select(
             Message.id,
@@ -215,6 +219,7 @@ def to_submit(campaign_id: int, limit: int, after_id: int = 0) -> list[Submissio
             (Message.campaign == campaign_id)
             & Message.send_state.in_(UNSENT)
             & (Message.id > after_id)
+            & held
         )
         .order_by(Message.id)
         .limit(limit)
@@ -274,6 +279,12 @@ class Claimed:
     skipped_opted_out: int
     bodies: dict[int, str] = field(default_factory=dict)
     """The own text of each claimed message that has one (a personal message)."""
+    held: int = 0
+    """Messages left pending because their recipient is inside quiet hours (``held_until``)."""
+
+
+HoldRule = Callable[[str], "datetime | None"]
+"""When a recipient (their number) may be texted, if not now (naive UTC): quiet hours."""
 
 
 def claim_for_submit(
@@ -281,17 +292,21 @@ def claim_for_submit(
     message_ids: Sequence[int],
     now: datetime | None = None,
     deadline: datetime | None = None,
+    hold: HoldRule | None = None,
 ) -> Claimed:
     """Mark pending messages ``attempting`` just before their creates are sent.
 
     A message whose number opted out since the campaign was prepared is not sent: it leaves
     the campaign as if it had been skipped when the campaign was prepared (its row is removed,
     the counters move from Unknown to skipped). Messages no longer pending are left alone.
+    ``hold`` (quiet hours) leaves a message pending with its ``held_until``, in the same
+    transaction: a crash never loses a hold, and the message is claimed once it has passed.
     """
     now = now or utcnow()
     claimed: list[tuple[int, str]] = []
     bodies: dict[int, str] = {}
     skipped: list[int] = []
+    held: list[tuple[int, datetime]] = []
     with database.atomic():
         for start in range(0, len(message_ids), _BATCH):
             chunk = list(message_ids[start : start + _BATCH])
@@ -307,8 +322,21 @@ def claim_for_submit(
             )
             opted = opted_out_phones(phone for _, phone, _ in rows)
             skipped.extend(message_id for message_id, phone, _ in rows if phone in opted)
-            claimed.extend((m, p) for m, p, _ in rows if p not in opted)
-            bodies.update((m, b) for m, p, b in rows if p not in opted and b is not None)
+            rows = [row for row in rows if row[1] not in opted]
+            if hold is not None:
+                waits = {m: until for m, p, _ in rows if (until := hold(p)) is not None}
+                held.extend(waits.items())
+                rows = [row for row in rows if row[0] not in waits]
+            claimed.extend((m, p) for m, p, _ in rows)
+            bodies.update((m, b) for m, _, b in rows if b is not None)
+        by_time: dict[datetime, list[int]] = {}
+        for message_id, until in held:
+            by_time.setdefault(until, []).append(message_id)
+        for until, ids in by_time.items():
+            for start in range(0, len(ids), _BATCH):
+                Message.update(held_until=until).where(
+                    Message.id.in_(ids[start : start + _BATCH])
+                ).execute()
         insights.forget(skipped)
         for start in range(0, len(skipped), _BATCH):
             Message.delete().where(Message.id.in_(skipped[start : start + _BATCH])).execute()
@@ -320,7 +348,35 @@ def claim_for_submit(
         ids = [m for m, _ in claimed]
         for start in range(0, len(ids), _BATCH):
             mark_attempting(ids[start : start + _BATCH], now, deadline)
-    return Claimed(claimed, now, len(skipped), bodies)
+    return Claimed(claimed, now, len(skipped), bodies, len(held))
+
+
+def next_held(campaign_id: int) -> datetime | None:
+    """When the first recipient of the campaign held by quiet hours may be texted, if any."""
+    row = (
+        Message.select(Message.held_until)
+        .where(
+            (Message.campaign == campaign_id)
+            & (Message.send_state == SendState.PENDING)
+            & Message.held_until.is_null(False)
+        )
+        .order_by(Message.held_until)
+        .first()
+    )
+    return None if row is None else row.held_until
+
+
+def held_count(campaign_id: int, now: datetime) -> int:
+    """Pending messages of the campaign held by quiet hours past ``now``."""
+    return int(
+        Message.select()
+        .where(
+            (Message.campaign == campaign_id)
+            & (Message.send_state == SendState.PENDING)
+            & (Message.held_until > now)
+        )
+        .count()
+    )
 
 
 def release_to_pending(message_ids: Sequence[int]) -> None:

@@ -182,6 +182,7 @@ class LiveUpdates:
             self.statuses_resolved.publish(PollResult(cycle, campaign_id, state))
             self.check_health()
             await self.check_push(cycle.pending)
+            await self.start_due()
 
         def cycle_failed(exc: Exception) -> None:
             self.poll_failed.publish(describe_error(exc))
@@ -299,6 +300,16 @@ class LiveUpdates:
             return None
         self._app.post_message(SendingEnded(campaign_id, name, result=result))
         return result
+
+    async def start_due(self) -> None:
+        """Start each campaign waiting in the store (a time, quiet hours) that is due: the app
+        is one of the processes that keep scheduled campaigns going."""
+        from notify_tui.store.campaigns import due_to_start, get_campaign
+
+        for campaign_id in await asyncio.to_thread(due_to_start):
+            campaign = await asyncio.to_thread(get_campaign, campaign_id)
+            if campaign is not None:
+                self.start_sending(campaign_id, campaign.name, resume=True)
 
     def progressed(self, progress: SendProgress) -> bool:
         """Keep a sender's latest progress; False when that sender is already over."""

@@ -44,3 +44,36 @@ def test_a_newer_workspace_is_refused_untouched(tmp_path: Path) -> None:
     with pytest.raises(WorkspaceError, match="upgrade notify-tui"):
         open_workspace(None, tmp_path / "new.db")
     database.initialize(None)
+
+
+def test_a_version_10_workspace_gains_the_schedule_columns_and_keeps_its_messages(
+    database_url: str,
+) -> None:
+    """Version 11 adds nullable columns in place: no table is rebuilt, so no message of a
+    campaign is lost to ON DELETE CASCADE (on SQLite and PostgreSQL)."""
+    from notify_tui.store.models import Campaign, Message
+
+    db = open_workspace(database_url)
+    campaign_id = create_campaign("Before schedules", "Hello")
+    add_recipients(campaign_id, [NewRecipient(f"+1415555020{i}") for i in range(4)])
+    for table, column in (
+        ("campaign", "send_at"),
+        ("campaign", "timezone"),
+        ("campaign", "quiet_hours"),
+        ("campaign", "wake_at"),
+        ("message", "held_until"),
+    ):
+        db.execute_sql(f'ALTER TABLE "{table}" DROP COLUMN "{column}"')
+    SchemaInfo.update(value="10").where(SchemaInfo.key == "version").execute()
+    db.close()
+
+    db = open_workspace(database_url)
+    try:
+        assert schema_version(db) == SCHEMA_VERSION == 11
+        assert count_recipients(campaign_id) == 4
+        kept = Campaign.get_by_id(campaign_id)
+        assert (kept.send_at, kept.timezone, kept.quiet_hours, kept.wake_at) == (None,) * 4
+        assert Message.select().where(Message.held_until.is_null(False)).count() == 0
+    finally:
+        db.close()
+        database.initialize(None)

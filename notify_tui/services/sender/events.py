@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from notify_tui.domain.status import CampaignState
 from notify_tui.store.updates import AppliedUpdates
@@ -75,6 +76,12 @@ class SendResult:
 
     needs_review: int = 0
     """Messages of the campaign whose create's outcome a person must decide (``review``)."""
+    held: int = 0
+    """Recipients held by quiet hours (still pending, each with its ``held_until``)."""
+    wake_at: datetime | None = None
+    """Naive UTC: when a campaign left ``scheduled`` in the store is started again."""
+    send_at: datetime | None = None
+    """Naive UTC: the campaign's own time, if it has one."""
 
 
 ProgressCallback = Callable[[SendProgress], object]

@@ -4,13 +4,22 @@ then recording it with every recipient, before anything is submitted."""
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Protocol
 
 from notify_tui.domain.money import format_money
 from notify_tui.domain.phone import DEFAULT_REGION, normalize
+from notify_tui.domain.quiet_hours import QuietHours, hold_for, recipient_clock
+from notify_tui.domain.schedule import (
+    DEFAULT_TIMEZONE,
+    describe_schedule,
+    schedule_mode,
+    zone,
+)
 from notify_tui.domain.segments import (
     SegmentInfo,
     count_segments,
@@ -101,6 +110,27 @@ class CampaignPlan:
     segment_info: SegmentInfo
     merge: MergeStats | None = None
     """For a personal message (a template with fields): its range across the audience."""
+    send_at: datetime | None = None
+    """Aware UTC: when the campaign is to go out; ``None``: at once."""
+    timezone: str | None = None
+    """The campaign's own time zone (how its time is shown; quiet hours' fallback)."""
+    quiet_hours: QuietHours | None = None
+    quiet: QuietStats | None = None
+    """With quiet hours: who would be held at the campaign's time, and until when."""
+
+    def schedule_lines(self, now: datetime | None = None) -> list[str]:
+        """When it goes out and who holds it until then; who quiet hours would hold."""
+        lines: list[str] = []
+        tz = self.timezone or DEFAULT_TIMEZONE
+        if self.send_at is not None:
+            now = now or datetime.now(UTC)
+            mode = schedule_mode(
+                self.send_at, now, messaging_service=bool(self.messaging_service_sid)
+            )
+            lines.append(describe_schedule(self.send_at, tz, mode))
+        if self.quiet_hours is not None and self.quiet is not None:
+            lines.extend(self.quiet.lines(self.quiet_hours, tz))
+        return lines
 
     @property
     def segments(self) -> int:
@@ -200,6 +230,53 @@ class CampaignPlan:
         return lines
 
 
+@dataclass(frozen=True)
+class QuietStats:
+    """Who quiet hours would hold when the campaign goes out."""
+
+    held: int
+    until: list[tuple[str, int]]
+    """``("08:00 America/Chicago", recipients)`` for each opening, the most held first."""
+    assumed: int
+    """Recipients whose number tells no usable time zone: the campaign's zone is used."""
+
+    def lines(self, quiet: QuietHours, tz: str) -> list[str]:
+        """What quiet hours do to this audience, for the review."""
+        if not self.held:
+            line = f"Quiet hours {quiet} (recipient's clock): nobody would be held"
+        else:
+            shown = ", ".join(f"{n:,} until {when}" for when, n in self.until[:SHOWN])
+            more = f" and {len(self.until) - SHOWN} more times" if len(self.until) > SHOWN else ""
+            line = (
+                f"Quiet hours {quiet} (recipient's clock): {self.held:,} "
+                f"recipient{'' if self.held == 1 else 's'} held: {shown}{more}; sent when "
+                "their window opens (a poller or the app must be running)"
+            )
+        lines = [line]
+        if self.assumed:
+            lines.append(
+                f"  {self.assumed:,} number{'' if self.assumed == 1 else 's'} with no usable "
+                f"time zone: judged by the campaign's ({tz})"
+            )
+        return lines
+
+
+def quiet_stats(phones: Iterable[str], at: datetime, quiet: QuietHours, tz: str) -> QuietStats:
+    """Who quiet hours hold at ``at`` (aware) among ``phones``, and until when."""
+    held = assumed = 0
+    until: Counter[str] = Counter()
+    for phone in phones:
+        if recipient_clock(phone, tz).assumed:
+            assumed += 1
+        hold = hold_for(phone, at, quiet, tz)
+        if hold is None:
+            continue
+        held += 1
+        local = hold.until.astimezone(zone(hold.zone))
+        until[f"{local:%H:%M} {hold.zone}"] += 1
+    return QuietStats(held, until.most_common(), assumed)
+
+
 def trigger_of(info: SegmentInfo) -> str:
     """`` (because of '’')`` for a UCS-2 body, else nothing."""
     return f" (because of {info.ucs2_trigger!r})" if info.ucs2_trigger else ""
@@ -249,8 +326,15 @@ def plan_campaign(
     messaging_service_sid: str | None = None,
     price_per_segment: Decimal = Decimal(0),
     region: str = DEFAULT_REGION,
+    send_at: datetime | None = None,
+    timezone: str | None = None,
+    quiet_hours: QuietHours | None = None,
+    now: datetime | None = None,
 ) -> CampaignPlan:
     """Count what a campaign would send, skip and cost; nothing is recorded.
+
+    ``send_at`` (aware): when it is to go out, in ``timezone`` (its own zone); ``quiet_hours``:
+    who they would hold then (or ``now``) is counted.
 
     Numbers not in E.164 are normalised with ``region``. Raises ``SendError`` for an empty name
     or body, a body the provider would refuse for its length, or no sender.
@@ -285,6 +369,11 @@ def plan_campaign(
     elif (literal := template.render({})) != body:
         # {{ or }} without fields: every recipient gets the text with single braces.
         unique = [r if r.invalid_reason else replace(r, body=literal) for r in unique]
+    quiet = None
+    if quiet_hours is not None:
+        at = max(now or datetime.now(UTC), send_at or datetime.min.replace(tzinfo=UTC))
+        sendable = (r.phone for r in unique if r.invalid_reason is None and r.phone not in opted)
+        quiet = quiet_stats(sendable, at, quiet_hours, timezone or DEFAULT_TIMEZONE)
     return CampaignPlan(
         name=name,
         body=body,
@@ -298,6 +387,10 @@ def plan_campaign(
         duplicates=duplicates,
         segment_info=info,
         merge=merge,
+        send_at=send_at,
+        timezone=timezone,
+        quiet_hours=quiet_hours,
+        quiet=quiet,
     )
 
 
@@ -397,6 +490,11 @@ def record_campaign(plan: CampaignPlan) -> PreparedCampaign:
             segments=plan.segments,
             price_per_segment=plan.price_per_segment,
             state=CampaignState.DRAFT,
+            send_at=None
+            if plan.send_at is None
+            else plan.send_at.astimezone(UTC).replace(tzinfo=None),
+            timezone=plan.timezone,
+            quiet_hours=None if plan.quiet_hours is None else str(plan.quiet_hours),
         )
         added = add_recipients(campaign_id, plan.recipients)
     return PreparedCampaign(campaign_id, plan, added)

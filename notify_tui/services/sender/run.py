@@ -22,6 +22,8 @@ from peewee import IntegrityError
 from notify_tui.domain.faults import Fault, FaultKind, Operation
 from notify_tui.domain.optout_policy import STOP_CODE
 from notify_tui.domain.polling import next_poll_delay
+from notify_tui.domain.quiet_hours import QuietHours, hold_for
+from notify_tui.domain.schedule import DEFAULT_TIMEZONE, provider_send_at
 from notify_tui.domain.status import (
     UNSENT,
     CampaignState,
@@ -53,7 +55,7 @@ from notify_tui.services.sender.lookup import AttemptWindow, Verdict, find_creat
 from notify_tui.services.sender.pacing import Clock, DatabaseThread, Pacer, Sleep
 from notify_tui.services.sender.plan import SendError
 from notify_tui.store import sending
-from notify_tui.store.campaigns import CampaignSummary, get_campaign, set_state
+from notify_tui.store.campaigns import CampaignSummary, get_campaign, set_state, wait_in_store
 from notify_tui.store.db import give_back, make_room, reserve_space, storage_error
 from notify_tui.store.faults import record_faults
 from notify_tui.store.models import database, utcnow
@@ -256,6 +258,15 @@ class _CampaignSender:
         """From a claim to the latest moment its create's answer can be due."""
         self.trouble: str | None = None
         self.trouble_at = -math.inf
+        self.send_at: datetime | None = None
+        """Aware UTC: when the campaign is to go out (``None``: now)."""
+        self.quiet: QuietHours | None = None
+        self.timezone = DEFAULT_TIMEZONE
+        self.hold_rest = False
+        """Its time came too close for the provider to schedule the rest: they wait in the
+        store until it (``stopping``), then go out as a normal campaign."""
+        self.held = 0
+        self.wake_at: datetime | None = None
         self.started = clock()
         self.samples: deque[tuple[float, int]] = deque()
         self.last_event = -math.inf
@@ -323,7 +334,12 @@ class _CampaignSender:
                 raise SendError(f"no campaign {self.id}")
             if not campaign.sender and not campaign.messaging_service_sid:
                 raise SendError(f"campaign {self.id} has no sender")
+            if campaign.state == CampaignState.CANCELED:
+                raise SendError(f"campaign {self.id} was cancelled: nothing more of it is sent")
             self.campaign = campaign
+            self.send_at = _aware(campaign.send_at)
+            self.timezone = campaign.timezone or DEFAULT_TIMEZONE
+            self.quiet = QuietHours.parse(campaign.quiet_hours) if campaign.quiet_hours else None
             sender = campaign.messaging_service_sid or campaign.sender or ""
             rate = self.sender_rates.get(sender, self.rate)
             # Claim no further ahead than about half a second of sending.
@@ -353,7 +369,12 @@ class _CampaignSender:
             self.refused = counts.get(SendState.REFUSED, 0)
             remaining = sum(counts.get(s, 0) for s in UNSENT)
             self.total = self.submitted + self.refused + remaining
-            if remaining or campaign.state != CampaignState.SENT:
+            if remaining and self._waits_in_store():
+                # Its time is ahead and the provider can't hold it: a poller or the app starts
+                # it then (``store.campaigns.due_to_start``).
+                self.wake_at = self.send_at
+                moved = state = CampaignState.SCHEDULED
+            elif remaining or campaign.state != CampaignState.SENT:
                 await self.db.call(set_state, self.id, CampaignState.SENDING)
                 moved = CampaignState.INTERRUPTED
                 self._progress(force=True)
@@ -361,6 +382,8 @@ class _CampaignSender:
                 counts = await self.db.call(sending.send_state_counts, self.id)
                 remaining = sum(counts.get(s, 0) for s in UNSENT)
                 moved = state = CampaignState.INTERRUPTED if remaining else CampaignState.SENT
+                if remaining and await self._wait_for_rest(remaining):
+                    moved = state = CampaignState.SCHEDULED
         finally:
             await asyncio.shield(self._finish(moved))
         if state == CampaignState.SENT:
@@ -381,7 +404,46 @@ class _CampaignSender:
             faults=dict(self.faults),
             latest_fault=self.latest_fault,
             needs_review=review,
+            held=self.held,
+            wake_at=_naive(self.wake_at),
+            send_at=_naive(self.send_at),
         )
+
+    def _waits_in_store(self) -> bool:
+        """The campaign's time is ahead and no create now could ask the provider to hold it."""
+        now = self._now()
+        if self.send_at is None or self.send_at <= now:
+            return False
+        campaign = self.campaign
+        assert campaign is not None
+        service = bool(campaign.messaging_service_sid)
+        return provider_send_at(self.send_at, now, messaging_service=service) is None
+
+    async def _wait_for_rest(self, remaining: int) -> bool:
+        """After a run that left ``remaining`` messages unsent: whether they all wait for a
+        time (quiet hours, or the campaign's own time come too close for the provider), and
+        then when the campaign is to be started again (``wake_at``)."""
+        held_until = await self.db.call(sending.next_held, self.id)
+        held = await self.db.call(sending.held_count, self.id, self.wall())
+        self.held = held
+        wakes = [t for t in (_aware(held_until) if held else None,) if t is not None]
+        if self.hold_rest and self.send_at is not None:
+            wakes.append(self.send_at)
+        elif remaining > held:
+            return False  # some could not be sent for other reasons: a resume is needed
+        if not wakes:
+            return False
+        self.wake_at = min(wakes)
+        return True
+
+    def _hold(self, phone: str) -> datetime | None:
+        """Quiet hours: until when (naive UTC) ``phone`` waits, judged at the moment its
+        message would reach them (the campaign's time, if ahead); ``None``: not held."""
+        if self.quiet is None:
+            return None
+        at = max(self._now(), self.send_at or self._now())
+        hold = hold_for(phone, at, self.quiet, self.timezone)
+        return None if hold is None else _naive(hold.until)
 
     async def _run_tasks(self) -> None:
         try:
@@ -407,7 +469,9 @@ class _CampaignSender:
     async def _finish(self, state: CampaignState | None) -> None:
         give_back(self.reserve)
         try:
-            if state is not None:
+            if state is CampaignState.SCHEDULED and self.wake_at is not None:
+                await self.db.call(wait_in_store, self.id, _naive(self.wake_at))
+            elif state is not None:
                 try:
                     await self.db.call(set_state, self.id, state)
                 except Exception as exc:
@@ -479,7 +543,7 @@ class _CampaignSender:
     @property
     def stopping(self) -> bool:
         """No more claims, creates or lookups: the provider or the store failed for good."""
-        return self.fatal is not None or self.store_failure is not None
+        return self.fatal is not None or self.store_failure is not None or self.hold_rest
 
     def _store_failed(self, error: Exception) -> None:
         """Stop the run after the store failed with ``error``, as ``_stop`` does."""
@@ -506,7 +570,9 @@ class _CampaignSender:
         while not self.stopping:
             await self._claim_due_retries()
             if not exhausted:
-                rows = await self.db.call(sending.to_submit, self.id, self.feed_batch, after_id)
+                rows = await self.db.call(
+                    sending.to_submit, self.id, self.feed_batch, after_id, self.wall()
+                )
                 if rows:
                     after_id = rows[-1].message_id
                     for row in rows:
@@ -536,8 +602,15 @@ class _CampaignSender:
     async def _claim(self, message_ids: list[int], tries: dict[int, int]) -> None:
         now = self.wall()
         claimed = await self.db.call(
-            sending.claim_for_submit, self.id, message_ids, now, now + self.budget
+            sending.claim_for_submit,
+            self.id,
+            message_ids,
+            now,
+            now + self.budget,
+            self._hold if self.quiet is not None else None,
         )
+        self.held += claimed.held
+        self.total -= claimed.held
         self.skipped += claimed.skipped_opted_out
         self.total -= claimed.skipped_opted_out
         attempted_at = _aware(claimed.attempted_at)
@@ -637,6 +710,14 @@ class _CampaignSender:
         campaign = self.campaign
         assert campaign is not None
         budget = timedelta(seconds=self.client.create_budget)
+        service = bool(campaign.messaging_service_sid)
+        send_at = provider_send_at(self.send_at, self._now(), messaging_service=service)
+        if send_at is None and self.send_at is not None and self.send_at > self._now():
+            # Its time came too close for the provider to hold it: this one and the rest wait
+            # in the store until then (``_wait_for_rest``).
+            self.hold_rest = True
+            self.wakeup.set()
+            return self._unsent(work)
         if work.deadline is None or self._now() + budget > work.deadline:
             # Waited long for its turn: the stored window must cover this request before it
             # leaves, or a lookup could not tell its message from someone else's.
@@ -649,6 +730,7 @@ class _CampaignSender:
                 from_=None if campaign.messaging_service_sid else campaign.sender,
                 messaging_service_sid=campaign.messaging_service_sid,
                 status_callback=self.status_callback,
+                send_at=send_at,
                 # A 429 holds the whole sender and is retried in a turn of its own, so that a
                 # retry never lands between two turns of the sender's pace.
                 retry_busy=False,
@@ -752,6 +834,10 @@ class _CampaignSender:
             # Its status callbacks are due: pollers leave it to them for the grace.
             delay = max(delay, timedelta(seconds=self.callback_grace))
         next_poll_at = self.wall() + delay
+        if message.api_status == "scheduled" and self.send_at is not None:
+            # Nothing to learn before it leaves: look at it once its time has come.
+            due = self.send_at.astimezone(UTC).replace(tzinfo=None) + delay
+            next_poll_at = max(next_poll_at, due)
         classification = message.classify()
         sid = message.sid or ""
         if classification.status is Status.UNKNOWN and message.price is None:

@@ -13,8 +13,10 @@ from textual.containers import Horizontal
 from textual.timer import Timer
 from textual.widgets import Static
 
+from notify_tui.domain.status import CampaignState
 from notify_tui.store.campaigns import CampaignSummary, last_interrupted_campaign
-from notify_tui.ui.formatting import count
+from notify_tui.ui.dialogs.confirm import ConfirmDialog
+from notify_tui.ui.formatting import count, plural
 from notify_tui.ui.live import PollResult
 from notify_tui.ui.messages import (
     CampaignComposed,
@@ -104,6 +106,16 @@ class HistoryScreen(ResumeActionsScreen):
                 id="history.review_suggestions",
                 tooltip="Review the numbers the opt-out policy suggests opting out of the "
                 "selected campaign (marked ◆): accept or dismiss them",
+            )
+        ),
+        *offered_where_it_acts(
+            Binding(
+                "x",
+                "cancel_campaign",
+                "Cancel",
+                id="history.cancel",
+                tooltip="Cancel a scheduled campaign: what the provider holds is cancelled "
+                "there, the rest never sent",
             )
         ),
     ]
@@ -231,6 +243,8 @@ class HistoryScreen(ResumeActionsScreen):
             return self.resumable(campaign)  # offered only where there is something to resume
         if action == "review_suggestions":
             return bool(tables) and bool(self._suggested(campaign))
+        if action == "cancel_campaign":
+            return self._cancellable(campaign)
         return True
 
     def action_why_not(self, action: str) -> None:
@@ -246,6 +260,58 @@ class HistoryScreen(ResumeActionsScreen):
                 title="Opt-out suggestions",
                 markup=False,
             )
+        elif action == "cancel_campaign":
+            self.app.notify(
+                "Only a scheduled campaign that has not gone out can be cancelled "
+                "(one being sent here: stop it first).",
+                title="Nothing to cancel",
+                markup=False,
+            )
+
+    # Cancelling a scheduled campaign
+
+    def _cancellable(self, campaign: CampaignSummary | None) -> bool:
+        if campaign is None or campaign.state == CampaignState.CANCELED:
+            return False
+        if self.notify_app.live.is_sending(campaign.id):
+            return False
+        ahead = campaign.send_at is not None and campaign.send_at > self.notify_app.clock()
+        return campaign.state == CampaignState.SCHEDULED or ahead
+
+    def action_cancel_campaign(self) -> None:
+        """Ask before cancelling the selected scheduled campaign."""
+        campaign = self.table.current_row
+        if campaign is None or not self._cancellable(campaign):
+            return
+        question = Text("Cancel “") + safe_text(campaign.name) + Text("”? ")
+        question.append(
+            "Every message not gone out is cancelled (at the provider for those it holds) and "
+            "never sent. This cannot be undone."
+        )
+        self.app.push_screen(
+            ConfirmDialog("Cancel campaign", question, yes="Cancel it", no="Keep it"),
+            lambda yes: self._confirmed_cancel(campaign.id, bool(yes)),
+        )
+
+    def _confirmed_cancel(self, campaign_id: int, yes: bool) -> None:
+        if yes:
+            self._cancel(campaign_id)
+
+    @work(exclusive=True, group="cancel", exit_on_error=False, description="Cancelling")
+    async def _cancel(self, campaign_id: int) -> None:
+        from notify_tui.services.schedule import cancel_campaign
+
+        result = await cancel_campaign(self.notify_app.runtime.client, campaign_id)
+        text = (
+            f"Cancelled: {plural(result.canceled, 'scheduled message')} at the provider, "
+            f"{count(result.never_sent)} never sent"
+        )
+        if result.gone:
+            text += f"; {count(result.gone)} had already gone out"
+        if result.failed:
+            text += f"; {count(result.failed)} could not be cancelled now: press x again"
+        self.notify(text, title="Campaign cancelled", markup=False)
+        self.table.reload(keep_cursor=True)
 
     @on(VirtualTable.CursorMoved, "#campaigns")
     def _cursor_moved(self, event: VirtualTable.CursorMoved) -> None:

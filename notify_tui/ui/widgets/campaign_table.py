@@ -16,7 +16,7 @@ from notify_tui.store.campaigns import CampaignSummary, campaign_page, count_cam
 from notify_tui.store.insights import alerts
 from notify_tui.store.suggestions import pending_counts
 from notify_tui.store.waiting import Waiting, waiting_of
-from notify_tui.ui.formatting import compact, count, money, percent, styled, when
+from notify_tui.ui.formatting import compact, count, local, money, percent, styled, when
 from notify_tui.ui.text import safe_text
 from notify_tui.ui.widgets.alert_banner import ALERT_MARK
 from notify_tui.ui.widgets.delivery_trend import BELOW_MARK, RECENT, far_below, usual_rate
@@ -274,6 +274,16 @@ class CampaignTable(VirtualTable[CampaignSummary]):
             # Another campaign sends from the same number: they share its pace (Details says).
             doing = "sending" if progress.sharing_with is None else "shared"
             return styled(f"{doing} {done}%", self._component("sending"))
+        if campaign.state == CampaignState.CANCELED:
+            return styled("cancelled", self._component("zero"))
+        if campaign.send_at is not None and (
+            campaign.state == CampaignState.SCHEDULED or campaign.send_at > self._now()
+        ):
+            # Scheduled (by the provider, or waiting in the store): when it goes out.
+            at = local(campaign.send_at, self._tz)
+            return styled(f"→{at:%m-%d %H:%M}", self._component("sending"))
+        if campaign.state == CampaignState.SCHEDULED:
+            return styled("held", self._component("sending"))  # by quiet hours
         if campaign.state == CampaignState.SENDING:
             return styled("sending…", self._component("sending"))
         if campaign.state == CampaignState.INTERRUPTED:
