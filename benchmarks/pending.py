@@ -21,6 +21,7 @@ from notify_tui.provider import SANDBOX_ACCOUNT_SID
 from notify_tui.provider.sandbox import DEFAULT_PRICE_PER_SEGMENT, FAILED_MESSAGE_FEE, outcome_for
 from notify_tui.provider.sandbox.outcomes import format_price
 from notify_tui.provider.sandbox.state import SandboxState, StoredMessage
+from notify_tui.store import insights
 from notify_tui.store.models import Campaign, Contact, Message, database, utcnow
 
 SENDER = "+15005550006"
@@ -173,6 +174,9 @@ def build_pending(
             )
         for start in range(0, len(rows), 20_000):
             cursor.executemany(sql, rows[start : start + 20_000])
+        # As the app records them: each number's profile, and the breakdowns' tallies.
+        insights.backfill_profiles()
+        insights.rebuild([int(campaign_id)])
     return int(campaign_id), phones
 
 

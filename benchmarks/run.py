@@ -37,6 +37,15 @@ last line on stdout, one JSON object:
     Details of that campaign at 200x50 (the most of five steps, and the first step alone) and at
     80x24, the app run with ``run_pty_app`` (live updates off, so only the step writes):
     ``--only cursor``.
+``report_s``
+    ``notify-tui report``'s work on the million-recipient campaign in a fresh process (the
+    workspace open): reading its report (``services.report.campaign_report``: its row, its
+    insights tallies, its sender's history, its follow-ups) and writing it as JSON.
+``details_breakdown_s`` and ``breakdown_read_s``
+    In Details of that campaign (open, its rows shown), from pressing ``b`` to the frame that
+    shows its recipients by country; and how long reading the tallies that panel draws takes
+    (``store.insights.snapshot``, cold, in that process: what Details' worker adds when it
+    opens and after every status change). ``insights_rss_mb``: that process's peak memory.
 ``history_open_s``
     History with ``--campaigns`` campaigns (10,000), from pushing the screen to its first frame.
 ``startup_s``
@@ -66,8 +75,8 @@ holds only the pending messages (a copy of the big campaign per run would take l
 run). Flags: ``--quick`` (100,000
 recipients, 1,000 campaigns, 10,000 pending, 2,000 sends, 10,000 DataTable rows, one run
 each), ``--runs N``, ``--heavy-runs N``, ``--recipients N``, ``--campaigns N``, ``--pending N``,
-``--sends N``, ``--datatable-rows N``, ``--only NAME,...`` (details, cursor, history, startup,
-datatable, send, resolve, resolve_policy), ``--workdir DIR``
+``--sends N``, ``--datatable-rows N``, ``--only NAME,...`` (details, insights, cursor, history,
+startup, datatable, send, resolve, resolve_policy), ``--workdir DIR``
 (build there and keep it: a later run with the same sizes reuses the workspaces).
 """
 
@@ -99,6 +108,7 @@ if str(ROOT) not in sys.path:
 
 MEASUREMENTS = (
     "details",
+    "insights",
     "cursor",
     "history",
     "startup",
@@ -509,6 +519,67 @@ async def work_details_live(data_dir: Path, manifest: dict[str, Any]) -> dict[st
     return {"details_scroll_stall_s": stall, "details_update_frame_s": shown_at - changed_at}
 
 
+async def work_insights(data_dir: Path, manifest: dict[str, Any]) -> dict[str, float]:
+    """``report_s``, ``breakdown_read_s`` and ``details_breakdown_s`` (see the docstring)."""
+    from notify_tui.domain.insights import Dimension
+    from notify_tui.services.report import campaign_report
+    from notify_tui.store.insights import snapshot
+    from notify_tui.ui.screens.details import DetailsScreen
+    from notify_tui.ui.screens.history import HistoryScreen
+    from notify_tui.ui.widgets.breakdown_panel import BreakdownPanel
+    from notify_tui.ui.widgets.recipient_table import RecipientTable
+
+    campaign_id = int(manifest["big_campaign"])
+
+    def panel_state(screen: Any) -> tuple[int, Dimension, int] | None:
+        """(the table's rows, the panel's dimension, the groups it shows)."""
+        if not isinstance(screen, DetailsScreen):
+            return None
+        panel = screen.query_one(BreakdownPanel)
+        groups = panel.table.row_count if panel.table.display else 0
+        return screen.query_one(RecipientTable).row_count, panel.dimension, groups
+
+    runtime, app = _app(data_dir)
+    try:
+        started = time.perf_counter()
+        report = campaign_report(campaign_id)
+        text = json.dumps(report.to_json())
+        report_s = time.perf_counter() - started
+        if not text or report.campaign.recipients <= 0:
+            raise RuntimeError("an empty report")
+        started = time.perf_counter()
+        countries = snapshot(campaign_id).breakdown(Dimension.COUNTRY)
+        read_s = time.perf_counter() - started
+        frames = Frames(app, panel_state)
+        async with app.run_test(size=SIZE) as pilot:
+            await frames.wait(0, lambda s, _: isinstance(s, HistoryScreen))
+            await pilot.pause()
+            mark = len(frames.shown)
+            app.push_screen(DetailsScreen(campaign_id))
+            await frames.wait(mark, lambda _, state: state is not None and state[0] > 0)
+            await pilot.pause()
+            screen = app.screen
+            mark = len(frames.shown)
+            pressed = time.perf_counter()
+            await pilot.press("b")
+            shown = await frames.wait(
+                mark,
+                lambda s, state: (
+                    s is screen and state[1] is Dimension.COUNTRY and state[2] == len(countries)
+                ),
+            )
+            await pilot.pause()
+            rss = peak_rss_mb()
+    finally:
+        await runtime.aclose()
+    return {
+        "report_s": report_s,
+        "breakdown_read_s": read_s,
+        "details_breakdown_s": shown - pressed,
+        "insights_rss_mb": rss,
+    }
+
+
 async def work_history(data_dir: Path, manifest: dict[str, Any]) -> dict[str, float]:
     from notify_tui.ui.screens.history import HistoryScreen
     from notify_tui.ui.widgets.campaign_table import CampaignTable
@@ -678,6 +749,8 @@ def run_worker(args: argparse.Namespace) -> None:
             return figures
 
         job = both()
+    elif name == "insights":
+        job = work_insights(data_dir, manifest)
     elif name == "history":
         job = work_history(data_dir, manifest)
     elif name == "datatable":
@@ -982,7 +1055,7 @@ def main(argv: list[str] | None = None) -> int:
                         "details_cursor_bytes_80x24": max(narrow),
                     }
                 else:
-                    shared = name in ("details", "history", "datatable")
+                    shared = name in ("details", "insights", "history", "datatable")
                     data_dir = big if shared else workdir / name
                     if name == "send":
                         new_workspace(name, data_dir)

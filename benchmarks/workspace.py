@@ -18,6 +18,7 @@ from pathlib import Path
 from peewee import Database, PostgresqlDatabase
 
 from notify_tui.domain.money import to_micros
+from notify_tui.domain.numbers import NumberProfile
 from notify_tui.domain.status import (
     NO_RECEIPT_NOTE,
     CampaignState,
@@ -30,6 +31,7 @@ from notify_tui.domain.status import (
 from notify_tui.domain.text import folded_name
 from notify_tui.provider.sandbox import outcome_for
 from notify_tui.provider.sandbox.outcomes import Outcome
+from notify_tui.store import insights
 from notify_tui.store.db import open_workspace
 from notify_tui.store.models import Campaign, Contact, Message, StatusTally, database, utcnow
 
@@ -186,7 +188,19 @@ def build_big_campaign(db: Database, recipients: int, *, sent_ago: timedelta) ->
             "resolved_at",
             "next_poll_at",
             "polls",
+            "profile_id",
         ]
+        # A NANP number's region, (absent) carrier and line type follow from its area code and
+        # exchange: the profile is found once per "+1AAAEEE", not per number.
+        known: dict[NumberProfile, int] = {}
+        by_exchange: dict[str, int] = {}
+
+        def profile_of(phone: str) -> int:
+            key = phone[:8]
+            found = by_exchange.get(key)
+            if found is None:
+                found = by_exchange[key] = insights.profile_ids([phone], known)[phone]
+            return found
 
         def rows() -> Iterator[tuple]:
             nonlocal cost, refused
@@ -235,9 +249,12 @@ def build_big_campaign(db: Database, recipients: int, *, sent_ago: timedelta) ->
                     _ts(resolved) if final else None,
                     None,
                     3,
+                    profile_of(phone),
                 )
 
         _executemany(db, Message._meta.table_name, columns, rows())
+        # The breakdowns' tallies, counted from the messages as a migration counts them.
+        insights.rebuild([campaign_id])
         for minute, (delivered, failed) in sorted(tallies.items()):
             StatusTally.insert(
                 campaign=campaign_id, minute=minute, delivered=delivered, failed=failed

@@ -44,6 +44,7 @@ from notify_tui.store.models import (
 __all__ = [
     "CampaignInsights",
     "alerts",
+    "alerts_for",
     "backfill_profiles",
     "breakdown",
     "counted",
@@ -601,3 +602,64 @@ def alerts(campaign_id: int, read: CampaignInsights | None = None) -> list[Alert
     ``read``: its snapshot, when the caller has read it already."""
     seen = read if read is not None else snapshot(campaign_id)
     return campaign_alerts(seen.recipients, seen.failures(), sender_history(campaign_id))
+
+
+def alerts_for(campaign_ids: Sequence[int]) -> dict[int, list[Alert]]:
+    """The alerts of many campaigns at once (``campaigns --json``): four queries in all,
+    whatever their number, instead of a few per campaign. Same answers as ``alerts``."""
+    wanted = sorted(set(campaign_ids))
+    if not wanted:
+        return {}
+    rows = list(
+        Campaign.select(
+            Campaign.id, Campaign.sender, Campaign.messaging_service_sid, Campaign.recipients
+        ).tuples()
+    )
+    sender_of = {int(cid): (mss or None, None if mss else sender) for cid, sender, mss, _ in rows}
+    recipients = {int(cid): int(n) for cid, _, _, n in rows}
+    by_sender: dict[tuple[str | None, str | None], list[int]] = defaultdict(list)
+    for cid in sorted(sender_of):
+        if recipients[cid] > 0:
+            by_sender[sender_of[cid]].append(cid)
+    unreachable: dict[int, int] = {
+        int(cid): int(n or 0)
+        for cid, n in GroupTally.select(GroupTally.campaign, fn.SUM(GroupTally.messages))
+        .where(GroupTally.code == 30003)
+        .group_by(GroupTally.campaign)
+        .tuples()
+    }
+    failed: dict[int, list[tuple[int, str, str, int]]] = defaultdict(list)
+    for start in range(0, len(wanted), _BATCH):
+        select = GroupTally.select(
+            GroupTally.campaign,
+            GroupTally.profile_id,
+            GroupTally.reason,
+            GroupTally.code,
+            GroupTally.messages,
+        ).where(
+            GroupTally.campaign.in_(wanted[start : start + _BATCH])
+            & (GroupTally.status == Status.FAILED.value)
+        )
+        for cid, pid, reason, code, n in select.tuples():
+            failed[int(cid)].append((int(pid), reason, int(code), int(n)))
+    profiles = _profiles(pid for entries in failed.values() for pid, _, _, _ in entries)
+    found: dict[int, list[Alert]] = {}
+    for cid in wanted:
+        if cid not in recipients:
+            continue
+        counts: Counter[tuple[int, str, str, LineType]] = Counter()
+        for pid, reason, code, n in failed.get(cid, []):
+            p = profiles.get(pid, _NONE)
+            counts[(code, reason, p.region, p.line_type)] += n
+        failures = [
+            FailureCount(code, reason, region, line_type, n)
+            for (code, reason, region, line_type), n in sorted(
+                counts.items(), key=lambda item: (-item[1], item[0][0], item[0][2])
+            )
+            if n
+        ]
+        same = by_sender.get(sender_of[cid], [])
+        earlier = [c for c in same if c < cid][-20:][::-1]
+        history = SenderHistory(tuple(unreachable.get(c, 0) / recipients[c] for c in earlier))
+        found[cid] = campaign_alerts(recipients[cid], failures, history)
+    return found

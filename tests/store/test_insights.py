@@ -204,6 +204,25 @@ def test_alerts_come_from_the_tallies_and_link_to_the_rows_they_are_about() -> N
     assert count_recipients(campaign_id, shown) == 3
     assert insights.sender_history(campaign_id).unreachable_shares == (0.1,)
     assert insights.sender_history(earlier).unreachable_shares == ()
+    assert insights.alerts_for([campaign_id, earlier, 999]) == {
+        campaign_id: found,
+        earlier: insights.alerts(earlier),
+    }
+
+
+def test_many_campaigns_alerts_agree_with_each_ones_and_use_the_senders_history() -> None:
+    sent = []
+    for round_ in range(4):
+        campaign_id = _campaign(*[f"+1312555{round_}{i:03d}" for i in range(100)])
+        ids = sorted(_ids(campaign_id).values())
+        unreachable = 2 if round_ < 3 else 30  # a spike in the last one
+        for message_id in ids[:unreachable]:
+            _resolve(message_id, "undelivered", 30003)
+        sent.append(campaign_id)
+    together = insights.alerts_for(sent)
+    assert together == {cid: insights.alerts(cid) for cid in sent}
+    assert [a.kind for a in together[sent[-1]]] == [AlertKind.UNREACHABLE_SPIKE]
+    assert "2.0% usually" in together[sent[-1]][0].seen
 
 
 def test_a_status_within_a_group_or_of_codes_is_counted_not_read_off_the_campaign() -> None:
