@@ -13,17 +13,16 @@ that change them, as the campaign's counters are (``store.counters``):
 A breakdown of a million recipients therefore reads a few hundred rows: ``breakdown`` and
 ``delivery_times`` (or ``snapshot`` for both, and the alerts) never touch the messages.
 
-Writers call ``record_new`` (recipients recorded), ``record_applied`` (statuses and prices
-applied), ``forget`` (messages removed); ``rebuild`` recounts both tables from the messages
-(the schema migration and ``counters.recount``).
+Writers call ``record_new`` (recipients recorded), ``add`` (statuses and prices applied:
+``updates.apply_updates``), ``forget`` (messages removed); ``rebuild`` recounts both tables
+from the messages (the schema migration and ``counters.recount``).
 """
 
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
 
 from peewee import EXCLUDED, fn
 
@@ -43,6 +42,7 @@ from notify_tui.store.models import (
 
 __all__ = [
     "CampaignInsights",
+    "add",
     "alerts",
     "alerts_for",
     "backfill_profiles",
@@ -53,7 +53,6 @@ __all__ = [
     "group_profile_ids",
     "profile_ids",
     "rebuild",
-    "record_applied",
     "record_new",
     "sender_history",
     "snapshot",
@@ -70,6 +69,9 @@ _NONE = Profile("", "", LineType.UNKNOWN)
 
 TallyKey = tuple[int, int, str, str, int]
 """(campaign, profile, status, reason or "", code or 0)."""
+
+BucketKey = tuple[int, int, int]
+"""(campaign, profile, delivery-time bucket)."""
 
 
 # -- profiles ---------------------------------------------------------------------------------
@@ -156,9 +158,11 @@ def _profiles(ids: Iterable[int]) -> dict[int, Profile]:
 # -- keeping the tallies ------------------------------------------------------------------------
 
 
-def _add(groups: dict[TallyKey, list[int]], buckets: dict[tuple[int, int, int], int]) -> None:
+def add(groups: Mapping[TallyKey, Sequence[int]], buckets: Mapping[BucketKey, int]) -> None:
     """Add deltas (``[messages, cost]`` per tally key, messages per delivery key) to the
-    tables. Keys in sorted order: two writers on PostgreSQL lock rows in the same order."""
+    tables, in the transaction that changes the messages they count (``updates.apply_updates``
+    builds them from the rows it reads anyway). Keys in sorted order: two writers on
+    PostgreSQL lock rows in the same order."""
     group_rows = [(*key, n, cost) for key, (n, cost) in sorted(groups.items()) if n or cost]
     for start in range(0, len(group_rows), _BATCH):
         GroupTally.insert_many(
@@ -215,53 +219,7 @@ def record_new(campaign_id: int, rows: Iterable[NewRow]) -> None:
     groups: dict[TallyKey, list[int]] = defaultdict(lambda: [0, 0])
     for profile_id, status, reason, code in rows:
         groups[(campaign_id, profile_id or NO_PROFILE, status, reason or "", code or 0)][0] += 1
-    _add(groups, {})
-
-
-@dataclass(frozen=True, slots=True)
-class Applied:
-    """One message an update changed, as ``updates.apply_updates`` saw it: whether it just
-    resolved (from Unknown, no reason, no code) and when the provider says it did, and the
-    price it just got (whole millionths, 0 for none)."""
-
-    message_id: int
-    resolves: bool
-    resolved_at: datetime
-    cost: int = 0
-
-
-def record_applied(changes: Sequence[Applied]) -> None:
-    """Count what an update just did to messages (their rows already hold the new status,
-    reason and code). Call it in the transaction that changed them."""
-    changes = [c for c in changes if c.resolves or c.cost]
-    groups: dict[TallyKey, list[int]] = defaultdict(lambda: [0, 0])
-    buckets: dict[tuple[int, int, int], int] = defaultdict(int)
-    date_of = Message.date_sent.python_value
-    for start in range(0, len(changes), _BATCH):
-        chunk = {c.message_id: c for c in changes[start : start + _BATCH]}
-        select = Message.select(
-            Message.id,
-            Message.campaign,
-            Message.profile_id,
-            Message.status,
-            Message.reason,
-            Message.error_code,
-            Message.date_sent,
-            Message.attempted_at,
-        ).where(Message.id.in_(list(chunk)))
-        for mid, cid, pid, status, reason, code, sent, attempted in select.tuples():
-            change = chunk[mid]
-            pid = pid or NO_PROFILE
-            key = (int(cid), pid, status, reason or "", code or 0)
-            if change.resolves:
-                groups[(int(cid), pid, Status.UNKNOWN.value, "", 0)][0] -= 1
-                groups[key][0] += 1
-                start_at = date_of(sent) if sent is not None else date_of(attempted)
-                if status == Status.DELIVERED.value and start_at is not None:
-                    seconds = (change.resolved_at - start_at).total_seconds()
-                    buckets[(int(cid), pid, bucket_of(seconds))] += 1
-            groups[key][1] += change.cost
-    _add(groups, buckets)
+    add(groups, {})
 
 
 def forget(message_ids: Sequence[int]) -> None:
@@ -283,7 +241,7 @@ def forget(message_ids: Sequence[int]) -> None:
             entry = groups[(int(cid), pid or NO_PROFILE, status, reason or "", code or 0)]
             entry[0] -= 1
             entry[1] -= abs(int(price_of(price))) if price is not None else 0
-    _add(groups, {})
+    add(groups, {})
 
 
 def rebuild(campaign_ids: Iterable[int]) -> None:
@@ -295,7 +253,7 @@ def rebuild(campaign_ids: Iterable[int]) -> None:
     GroupTally.delete().where(GroupTally.campaign.in_(wanted)).execute()
     DeliveryTally.delete().where(DeliveryTally.campaign.in_(wanted)).execute()
     groups, buckets = counted(wanted)
-    _add({key: [n, cost] for key, (n, cost) in groups.items()}, dict(buckets))
+    add({key: [n, cost] for key, (n, cost) in groups.items()}, dict(buckets))
 
 
 Tallies = tuple[dict[TallyKey, tuple[int, int]], dict[tuple[int, int, int], int]]

@@ -15,7 +15,7 @@ from functools import lru_cache
 
 from peewee import PostgresqlDatabase
 
-from notify_tui.domain.money import to_micros
+from notify_tui.domain.insights import bucket_of
 from notify_tui.domain.status import Classification, SendState, Status
 from notify_tui.store import counters, insights
 from notify_tui.store.counters import CounterDelta
@@ -66,9 +66,10 @@ class AppliedUpdates:
     campaigns: dict[int, CounterDelta] = field(default_factory=dict)
     tallies: dict[tuple[int, datetime], list[int]] = field(default_factory=dict)
     """Resolutions per (campaign, minute): [delivered, failed]."""
-    applied: list[insights.Applied] = field(default_factory=list)
-    """What the insights' tallies count of this batch (``store.insights.record_applied``);
-    not carried over by ``merge``: it is counted by then."""
+    groups: dict[insights.TallyKey, list[int]] = field(default_factory=dict)
+    buckets: dict[insights.BucketKey, int] = field(default_factory=dict)
+    """How this batch moves the insights' tallies (``store.insights.add``); not carried over by
+    ``merge``: they are written by then."""
 
     def merge(self, other: AppliedUpdates) -> None:
         """Add what ``other`` (a later batch) changed to this report."""
@@ -87,7 +88,20 @@ def _minute(moment: datetime) -> datetime:
     return moment.replace(second=0, microsecond=0)
 
 
-CURRENT_COLUMNS = ("id", "campaign_id", "status", "price", "contact_id", "phone", "provider_status")
+CURRENT_COLUMNS = (
+    "id",
+    "campaign_id",
+    "status",
+    "price",
+    "contact_id",
+    "phone",
+    "provider_status",
+    "profile_id",
+    "reason",
+    "error_code",
+    "date_sent",
+    "attempted_at",
+)
 """What applying an answer reads of a message's row, in this order."""
 
 CURRENT_SELECT = ", ".join(f'"{column}"' for column in CURRENT_COLUMNS)
@@ -134,6 +148,13 @@ class _Effect:
     new_price: Decimal | None
     resolves: bool
     resolved_at: datetime
+    tally: insights.TallyKey
+    """The message's insights tally key once changed: campaign, profile, status, reason,
+    code."""
+    cost: int
+    """The price it just got, in whole millionths (0 for none)."""
+    started: datetime | None
+    """When it was sent, for its delivery time: the provider's ``date_sent``, else ours."""
 
 
 _PLAN_CACHE: dict[tuple[str, tuple[str, ...]], str] = {}
@@ -159,6 +180,7 @@ def _update_sql(columns: tuple[str, ...]) -> str:
 
 _F = Message._meta.fields
 _STATUSES = {status.value: status for status in Status}
+_UNKNOWN = Status.UNKNOWN.value
 
 
 def _current(ids: Sequence[int]) -> dict[int, tuple[object, ...]]:
@@ -191,7 +213,8 @@ def _apply_chunk(
         row = current.get(update.message_id)
         if row is None:
             continue
-        _, campaign_id, status, old_price, contact_id, phone, old_raw = row
+        _, campaign_id, status, old_price, contact_id, phone, old_raw = row[:7]
+        profile_id, old_reason, old_code, old_sent, attempted = row[7:12]
         old = _STATUSES[status]
         new = update.classification.status
         fields: dict[str, object] = {}
@@ -209,8 +232,10 @@ def _apply_chunk(
             fields["provider_status"] = raw
             fields["updated_at"] = now_db
         new_price = update.price if update.price is not None and old_price is None else None
+        cost = 0
         if new_price is not None:
-            fields["price"] = price_value(new_price)
+            fields["price"] = micros = price_value(new_price)
+            cost = abs(micros)
             fields["price_unit"] = update.price_unit
         polled = old is Status.UNKNOWN
         resolves = polled and new is not Status.UNKNOWN
@@ -222,8 +247,27 @@ def _apply_chunk(
             if update.note is not None:
                 fields["note"] = update.note
         resolved_at = min(update.resolved_at or now, now)
+        started = None
         if resolves:
             classification = update.classification
+            tally = (
+                campaign_id,
+                _int(profile_id),
+                new.value,
+                classification.reason.value if classification.reason else "",
+                classification.code or 0,
+            )
+            if new is Status.DELIVERED:
+                started = update.date_sent or _moment(old_sent) or _moment(attempted)
+        else:
+            tally = (
+                campaign_id,
+                _int(profile_id),
+                old.value,
+                str(old_reason or ""),
+                _int(old_code),
+            )
+        if resolves:
             fields["status"] = new.value
             fields["reason"] = classification.reason.value if classification.reason else None
             fields["detail"] = classification.detail or None
@@ -245,6 +289,9 @@ def _apply_chunk(
             new_price,
             resolves,
             resolved_at,
+            tally,
+            cost,
+            started,
         )
         if update.message_id in seen:
             # A second answer about the same message in one batch: after the first one.
@@ -270,6 +317,20 @@ def _apply_chunk(
             _count(effect, result)
 
 
+def _int(value: object) -> int:
+    return int(value) if isinstance(value, int) else 0
+
+
+def _moment(value: object) -> datetime | None:
+    """A timestamp as the database returned it raw: PostgreSQL a ``datetime``, SQLite text."""
+    if value is None or isinstance(value, datetime):
+        return value
+    try:
+        return datetime.fromisoformat(str(value))
+    except ValueError:
+        return None
+
+
 def _time_adapter() -> Callable[[datetime], object]:
     """How a datetime is handed to the database. SQLite gets the text its driver's adapter
     would write (``isoformat(" ")``), made here once per distinct value: a batch of answers
@@ -293,11 +354,25 @@ def _count(effect: _Effect, result: AppliedUpdates) -> None:
     delta = result.campaigns.setdefault(effect.campaign_id, CounterDelta())
     if effect.new_price is not None:
         delta.cost += abs(effect.new_price)
-    if effect.resolves or effect.new_price is not None:
-        cost = 0 if effect.new_price is None else abs(to_micros(effect.new_price))
-        result.applied.append(
-            insights.Applied(effect.message_id, effect.resolves, effect.resolved_at, cost)
-        )
+    if effect.resolves or effect.cost:
+        # The insights' tallies: the message moves from (its profile, Unknown) to its key.
+        groups = result.groups
+        entry = groups.get(effect.tally)
+        if entry is None:
+            entry = groups[effect.tally] = [0, 0]
+        entry[1] += effect.cost
+        if effect.resolves:
+            entry[0] += 1
+            campaign_id, profile_id = effect.tally[0], effect.tally[1]
+            was = (campaign_id, profile_id, _UNKNOWN, "", 0)
+            left = groups.get(was)
+            if left is None:
+                left = groups[was] = [0, 0]
+            left[0] -= 1
+            if effect.started is not None:
+                seconds = (effect.resolved_at - effect.started).total_seconds()
+                bucket = (campaign_id, profile_id, bucket_of(seconds))
+                result.buckets[bucket] = result.buckets.get(bucket, 0) + 1
     if effect.resolves:
         delta.unknown -= 1
         tally = result.tallies.setdefault((effect.campaign_id, _minute(effect.resolved_at)), [0, 0])
@@ -321,7 +396,7 @@ def _count(effect: _Effect, result: AppliedUpdates) -> None:
 def _apply_counters(result: AppliedUpdates, now: datetime) -> None:
     for campaign_id, delta in result.campaigns.items():
         counters.apply(campaign_id, delta, checked_at=now)
-    insights.record_applied(result.applied)
+    insights.add(result.groups, result.buckets)
     for (campaign_id, minute), (delivered, failed) in sorted(result.tallies.items()):
         StatusTally.insert(
             campaign=campaign_id, minute=minute, delivered=delivered, failed=failed
