@@ -156,8 +156,10 @@ def count_campaigns(query: str = "") -> int:
 
 
 def campaign_page(query: str = "", offset: int = 0, limit: int = 100) -> list[CampaignSummary]:
-    """Campaigns matching ``query``, newest first, from ``offset``."""
-    select = _search(query).order_by(Campaign.id.desc()).offset(offset).limit(limit)
+    """Campaigns matching ``query``, newest first, from ``offset``; a follow-up comes right
+    after the campaign it follows up (oldest follow-up first), whenever it was sent."""
+    group = fn.COALESCE(Campaign.followup_of, Campaign.id)
+    select = _search(query).order_by(group.desc(), Campaign.id).offset(offset).limit(limit)
     return [_summary(row) for row in select.tuples()]
 
 

@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from notify_tui.services.sender import CampaignPlan, SendProgress, SendResult
     from notify_tui.store.campaigns import CampaignSummary
     from notify_tui.store.contacts import DeliveryRecord
+    from notify_tui.store.followups import Recovery
     from notify_tui.store.insights import CampaignInsights
     from notify_tui.store.optouts import OptOutRecord
     from notify_tui.store.recipients import RecipientIndex, RecipientRow
@@ -86,6 +87,8 @@ class CampaignState:
     """What sending and receipts have left (``None``: not read)."""
     alerts: tuple[Alert, ...] = ()
     """What is worth acting on (``store.insights.alerts``)."""
+    recovery: Recovery | None = None
+    """What its follow-ups achieved (``store.followups.recovered``)."""
 
 
 class CampaignRead(Message):

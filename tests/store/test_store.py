@@ -300,3 +300,19 @@ def test_reading_every_opt_out_page_by_page_neither_repeats_nor_skips_one() -> N
             optouts.opt_out("+14155559999", source="manual", reason="asked", actor="bob")
     assert sorted(read) == sorted(r.phone for r in requests)
     assert read == [r.phone for r in optouts.list_optouts()][1:]
+
+
+def test_a_followup_is_listed_right_after_the_campaign_it_follows_up() -> None:
+    from notify_tui.store.campaigns import campaign_page, create_campaign
+    from notify_tui.store.followups import link
+
+    old = create_campaign("Old", "x")
+    middle = create_campaign("Middle", "x")
+    first = create_campaign("Follow-up 1 of Old", "x")
+    link(first, old)
+    newest = create_campaign("Newest", "x")
+    second = create_campaign("Follow-up 2 of Old", "x")
+    link(second, old)
+    assert [c.id for c in campaign_page()] == [newest, middle, old, first, second]
+    assert [c.id for c in campaign_page(offset=3, limit=1)] == [first]
+    assert [c.name for c in campaign_page("follow")] == ["Follow-up 1 of Old", "Follow-up 2 of Old"]

@@ -102,4 +102,4 @@ async def test_history_marks_a_campaign_far_below_usual(runtime: Runtime) -> Non
         trend = " ".join(lines_of(app.screen.query_one(DeliveryTrend)))
         assert "last 5 campaigns" in trend
         assert "usual 90.0%" in trend
-        assert f"{BELOW_MARK} 1 10+ points below" in trend
+        assert f"{BELOW_MARK} 1 ≥10 points below" in trend

@@ -15,6 +15,7 @@ from textual.widgets import Button, Static
 
 from notify_tui.domain.alerts import Alert
 from notify_tui.ui.formatting import plural
+from notify_tui.ui.text import safe_text
 from notify_tui.ui.widgets.alert_banner import ALERT_MARK
 
 
@@ -44,7 +45,8 @@ class AlertsDialog(ModalScreen[int | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="alerts-dialog", classes="dialog") as box:
-            box.border_title = f"Alerts: {self._campaign}"
+            # A Text: the campaign's name is data, never markup.
+            box.border_title = Text("Alerts: ") + safe_text(self._campaign)
             box.border_subtitle = "Escape to close"
             with VerticalScroll(id="alerts-scroll"):
                 for index, alert in enumerate(self.alerts):

@@ -27,6 +27,7 @@ from notify_tui.services.export import export_campaign, export_file_name, free_p
 from notify_tui.services.poller import PollCycle
 from notify_tui.services.review import adopt
 from notify_tui.store.campaigns import CampaignSummary, get_campaign, tally_series
+from notify_tui.store.followups import RETRYABLE, recovered
 from notify_tui.store.insights import CampaignInsights, alerts, group_profile_ids, snapshot
 from notify_tui.store.optouts import (
     SOURCE_LABELS,
@@ -41,6 +42,7 @@ from notify_tui.store.suggestions import pending_counts
 from notify_tui.store.waiting import waiting_of_one
 from notify_tui.ui.dialogs.alerts import AlertsDialog
 from notify_tui.ui.dialogs.export import ExportDialog
+from notify_tui.ui.dialogs.followup import FollowupDialog
 from notify_tui.ui.dialogs.review import ADOPT, RESEND, ReviewDialog
 from notify_tui.ui.dialogs.suggestions import SuggestionsDialog
 from notify_tui.ui.folders import user_folder
@@ -94,6 +96,7 @@ def load_campaign_state(campaign_id: int) -> CampaignState | None:
         insights,
         waiting_of_one(campaign),
         tuple(alerts(campaign_id, insights)),
+        recovered(campaign_id),
     )
 
 
@@ -253,6 +256,17 @@ class DetailsScreen(OptOutActionsScreen, ResumeActionsScreen):
             tooltip="Every alert of the campaign: what was seen, why it matters, what to do, and "
             "the recipients each is about",
         ),
+        *offered_where_it_acts(
+            Binding(
+                "F",
+                "followup",
+                "Follow up",
+                id="details.followup",
+                tooltip="Send the message again (as it was, or edited) to the recipients who "
+                "failed for a cause that may pass (a phone that was off, a queue overflow, an "
+                "unknown error, a rate limit): see who and what it costs first",
+            )
+        ),
         Binding(
             "b",
             "cycle_breakdown",
@@ -305,6 +319,8 @@ class DetailsScreen(OptOutActionsScreen, ResumeActionsScreen):
         self._offers = (False, False)
         self.loaded = False
         """True once the reasons and the time series were read."""
+        self._retryable = 0
+        """Failed messages whose cause may pass (``store.followups.RETRYABLE``)."""
         self._group: tuple[Dimension, Group] | None = None
         """The breakdown's group the table is filtered to (with ``filter.profiles``)."""
         self.campaign_name = ""
@@ -431,6 +447,14 @@ class DetailsScreen(OptOutActionsScreen, ResumeActionsScreen):
                 self._show_insights(state.insights)
             self.query_one(AlertBanner).show(state.alerts)
             self._show_notice()
+            if state.recovery is not None:
+                self.header.recovered(state.recovery.describe())
+            if state.insights is not None:
+                failures = state.insights.failures()
+                retryable = sum(f.messages for f in failures if f.code in RETRYABLE)
+                if retryable != self._retryable:
+                    self._retryable = retryable
+                    self.refresh_bindings()  # Follow up is offered, or no longer
 
     def _state_after(self, cycle: PollCycle) -> CampaignState | None:
         """Runs on a worker thread: read the new state only when something could have moved."""
@@ -592,6 +616,26 @@ class DetailsScreen(OptOutActionsScreen, ResumeActionsScreen):
         event.stop()
         self._show_advice()
 
+    # Follow-ups
+
+    def action_followup(self) -> None:
+        """Plan a follow-up to the recipients who failed for a cause that may pass."""
+        campaign = self.header.campaign
+        if campaign is None:
+            return
+
+        def recorded(followup: tuple[int, str] | None) -> None:
+            if followup is not None:
+                campaign_id, name = followup
+                self.notify_app.start_sending(campaign_id, name)
+                self.app.notify(
+                    plain(f"“{name}” is being sent: History shows it under this campaign."),
+                    title="Follow up",
+                    markup=False,
+                )
+
+        self.app.push_screen(FollowupDialog(campaign.id, campaign.name, campaign.body), recorded)
+
     # Alerts
 
     def action_show_alert(self) -> None:
@@ -748,6 +792,9 @@ class DetailsScreen(OptOutActionsScreen, ResumeActionsScreen):
             return self.header.campaign is not None and bool(self.header.suggested)
         if action == "resume":
             return self.resumable(self.header.campaign)
+        if action == "followup":
+            campaign = self.header.campaign
+            return campaign is not None and not campaign.sending and self._retryable > 0
         return True
 
     def _offers_changed(self) -> None:
@@ -759,7 +806,18 @@ class DetailsScreen(OptOutActionsScreen, ResumeActionsScreen):
 
     def action_why_not(self, action: str) -> None:
         """Say why a key that is not offered here does nothing."""
-        if action == "resume":
+        if action == "followup":
+            campaign = self.header.campaign
+            self.app.notify(
+                "Follow up once it is sent: it is still being sent."
+                if campaign is not None and campaign.sending
+                else "No recipient of this campaign failed for a cause that may pass "
+                "(an unreachable handset, a queue overflow, an unknown error, a rate limit): "
+                "a follow-up would reach nobody.",
+                title="Follow up",
+                markup=False,
+            )
+        elif action == "resume":
             self.explain_not_resumable(self.header.campaign)
         elif action == "review_recipient":
             waiting = self.header.needs_review

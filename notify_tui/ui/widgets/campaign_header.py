@@ -69,6 +69,7 @@ class CampaignHeader(Widget):
         self._waiting: Waiting | None = None
         self._sharing: tuple[str, int] | None = None
         self._delivery: str | None = None
+        self._recovered = ""
 
     @property
     def campaign(self) -> CampaignSummary | None:
@@ -113,6 +114,12 @@ class CampaignHeader(Widget):
         if review is not None:
             self._review = review
         self.refresh()
+
+    def recovered(self, said: str) -> None:
+        """What the campaign's follow-ups achieved (``recovered 38 of 55``; "" for none)."""
+        if said != self._recovered:
+            self._recovered = said
+            self.refresh()
 
     def sharing(self, sender: str | None, other: int | None) -> None:
         """While sending, another campaign (``other``) sends from the same ``sender``: this one
@@ -225,6 +232,11 @@ class CampaignHeader(Widget):
             parts.append(Text(f"Sent {when(campaign.sent_at, self._now(), self._tz)}"))
         else:
             parts.append(Text("Not sent"))
+        if self._recovered:
+            # What a follow-up is for: shown early, before the details that get cut first.
+            parts.append(Text(f"follow-up {self._recovered}", style=self._component("name")))
+        if campaign.followup_of is not None:
+            parts.append(Text(f"follow-up of campaign {campaign.followup_of}"))
         cost = f"cost {money(campaign.cost)}"
         if campaign.sending:
             # The actual cost grows as messages resolve: the estimate says where it is heading.

@@ -25,6 +25,9 @@ from notify_tui.ui.widgets.virtual_table import Column, VirtualTable
 if TYPE_CHECKING:
     from notify_tui.services.sender import SendProgress
 
+FOLLOWUP_MARK = "  ↳"
+"""Before the name of a follow-up, shown under the campaign it follows up."""
+
 SUGGESTION_MARK = "◆"
 """Before the name of a campaign with opt-out suggestions to review."""
 
@@ -265,6 +268,9 @@ class CampaignTable(VirtualTable[CampaignSummary]):
             name = styled(f"{ALERT_MARK} ", self._component("alert")) + name
         if far_below(campaign, self.source.usual):
             name = styled(f"{BELOW_MARK} ", self._component("below")) + name
+        if campaign.followup_of is not None:
+            # Under the campaign it follows up (``campaign_page`` puts it there), indented.
+            name = Text(f"{FOLLOWUP_MARK} ") + name
         return name
 
     def _sent(self, campaign: CampaignSummary) -> Text:

@@ -32,9 +32,9 @@ TREND_LEVELS = "▁▂▃▄▅▆▇█"
 def delivery_rate(campaign: CampaignSummary) -> float | None:
     """The campaign's delivery rate (delivered of recipients, as History's ``%`` column), or
     ``None`` while it cannot say yet: still sending, or a quarter or more of its messages still
-    waiting for a status (a young campaign is not a bad one)."""
-    if campaign.sending or not campaign.recipients:
-        return None
+    waiting for a status (a young campaign is not a bad one); ``None`` for a follow-up too."""
+    if campaign.sending or not campaign.recipients or campaign.followup_of is not None:
+        return None  # a follow-up resends to failures: its rate is not the workspace's
     if campaign.unknown * 4 >= campaign.recipients:
         return None
     return 100.0 * campaign.delivered / campaign.recipients
@@ -139,7 +139,8 @@ class DeliveryTrend(Widget):
         if below:
             line.append(" · ")
             line.append(
-                f"{BELOW_MARK} {below} {BELOW_USUAL:.0f}+ points below", self._component("below")
+                f"{BELOW_MARK} {below} ≥{BELOW_USUAL:.0f} points below",
+                self._component("below"),
             )
         line.no_wrap = True
         line.overflow = "ellipsis"
