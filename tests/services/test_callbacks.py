@@ -13,6 +13,7 @@ from urllib.parse import urlencode
 
 import httpx
 import pytest
+from peewee import Database
 
 from notify_tui.domain.status import Classification, Reason, Status
 from notify_tui.provider import SANDBOX_ACCOUNT_SID
@@ -297,3 +298,54 @@ async def test_stopping_writes_what_is_queued_before_it_stops(
     answers = await asyncio.gather(*posts)
     assert [a.status_code for a in answers] == [200] * len(posts)
     assert [stored(m).status for m in messages] == ["delivered"] * len(messages)
+
+
+async def test_a_burst_of_bad_requests_never_reaches_the_store_or_the_writer(
+    http: httpx.AsyncClient, receiver: CallbackReceiver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What makes bad requests unable to slow good ones: each is judged on the event loop from
+    its headers and body alone (no SQL statement, no place in the writer's batches), so a good
+    callback's commit never waits for one."""
+    messages = {n: message_with_sid(n)[1] for n in range(1, 21)}
+    statements: list[str] = []
+    execute_sql = Database.execute_sql
+
+    def counted(self: Database, sql: str, *args: Any, **kwargs: Any) -> Any:
+        statements.append(sql)
+        return execute_sql(self, sql, *args, **kwargs)
+
+    monkeypatch.setattr(Database, "execute_sql", counted)
+    written: list[str] = []
+    apply = callbacks_service.apply_callbacks
+
+    def recorded(batch: Any, **kwargs: Any) -> Any:
+        written.extend(params["MessageSid"] for params in batch)
+        return apply(batch, **kwargs)
+
+    monkeypatch.setattr(callbacks_service, "apply_callbacks", recorded)
+
+    def bad(n: int) -> Any:
+        kind = n % 5
+        if kind == 0:
+            return post(http, form(n % 20 + 1, "failed"), signature="0/KCTR6DLpKmkAf8muzZqo1nDgQ=")
+        if kind == 1:
+            return post(http, form(n % 20 + 1, "failed"), token="an attacker's")
+        if kind == 2:
+            return post(http, form(n % 20 + 1, "failed", AccountSid="AC" + "e" * 32))
+        if kind == 3:
+            return post(http, form(n % 20 + 1, "failed", Padding="x" * MAX_BODY))
+        return http.post("/twilio/status", content=b"MessageSid=%ff%fe", headers={})
+
+    bad_answers = await asyncio.gather(*(bad(n) for n in range(300)))
+    assert {a.status_code for a in bad_answers} == {403, 413}
+    assert statements == [] and written == []
+
+    # Now good and bad together: only the good reach the writer, every one of them written.
+    answers = await asyncio.gather(
+        *(bad(n) for n in range(300)),
+        *(post(http, form(n, "delivered")) for n in messages),
+    )
+    assert [a.status_code for a in answers[300:]] == [200] * len(messages)
+    assert sorted(written) == sorted(sid(n) for n in messages)
+    assert {stored(m).status for m in messages.values()} == {"delivered"}
+    assert receiver.stats["forged"] == 2 * 180 and receiver.stats["oversized"] == 2 * 60
