@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from functools import lru_cache
+from typing import Any
 
 from peewee import PostgresqlDatabase
 
@@ -300,7 +301,15 @@ def _apply_chunk(
         seen.add(update.message_id)
         groups.setdefault(shape, []).append((params, effect))
     cursor = database.cursor()
+    postgres = isinstance(database.obj, PostgresqlDatabase)
     for shape, items in groups.items():
+        if postgres:
+            # One statement per shape: psycopg2's executemany is a round trip per row.
+            updated = _update_many_pg(cursor, shape, [params for params, _ in items])
+            for _, effect in items:
+                if effect.message_id in updated:
+                    _count(effect, result)
+            continue
         sql = _update_sql(shape)
         with database.atomic() as savepoint:
             cursor.executemany(sql, [params for params, _ in items])
@@ -329,6 +338,41 @@ def _moment(value: object) -> datetime | None:
         return datetime.fromisoformat(str(value))
     except ValueError:
         return None
+
+
+_PG_TYPES: dict[str, str] = {}
+"""The PostgreSQL type of each column of ``message``, as ``format_type`` writes it."""
+
+
+def _update_many_pg(cursor: Any, columns: tuple[str, ...], rows: list[list[object]]) -> set[int]:
+    """``_update_sql(columns)`` for every row of ``rows`` in one ``UPDATE ... FROM (VALUES
+    ...)``; answers the ids it changed (a row whose status guard failed is not among them)."""
+    from psycopg2.extras import execute_values
+
+    table = Message._meta.table_name
+    if not _PG_TYPES:
+        cursor.execute(
+            "SELECT attname, format_type(atttypid, atttypmod) FROM pg_attribute "
+            "WHERE attrelid = %s::regclass AND attnum > 0 AND NOT attisdropped",
+            [f'"{table}"'],
+        )
+        _PG_TYPES.update(cursor.fetchall())
+    names = [column for column in columns if column != "+polls"]
+    assignments = [
+        '"polls" = m."polls" + 1' if column == "+polls" else f'"{column}" = v."{column}"'
+        for column in columns
+    ]
+    # Each value is cast to its column's type: a column that is NULL in every row would
+    # otherwise be text.
+    template = "(" + ", ".join(f"%s::{_PG_TYPES[c]}" for c in [*names, "id", "status"]) + ")"
+    value_names = ", ".join(f'"{c}"' for c in [*names, "id", "old_status"])
+    sql = (
+        f'UPDATE "{table}" AS m SET {", ".join(assignments)} '
+        f"FROM (VALUES %s) AS v({value_names}) "
+        'WHERE m."id" = v."id" AND m."status" = v."old_status" RETURNING m."id"'
+    )
+    changed = execute_values(cursor, sql, rows, template=template, page_size=len(rows), fetch=True)
+    return {int(message_id) for (message_id,) in changed}
 
 
 def _time_adapter() -> Callable[[datetime], object]:
