@@ -238,3 +238,31 @@ def test_campaigns_json_lists_each_campaigns_alerts(capsys: pytest.CaptureFixtur
     assert alert["kind"] == "carrier_violation" and alert["messages"] == 2
     assert alert["filter"] == {"status": "failed", "reason": "Carrier violation", "codes": [30007]}
     assert row["followup_of"] is None
+
+
+@pytest.mark.usefixtures("workspace_db")
+def test_a_personal_message_is_filled_in_again_for_each_recipient() -> None:
+    from notify_tui.services.followup import plan_followup, record_followup
+    from notify_tui.services.sender import prepare_campaign
+
+    original = prepare_campaign(
+        "Personal",
+        "Hi {first_name}, your table is ready",
+        [NewRecipient(OFF, "Ann Lee"), NewRecipient(QUEUE, "Bo Chen")],
+        sender="+15005550006",
+    ).campaign_id
+    apply_updates(
+        [
+            _fail(OFF, original, 30003, timedelta(hours=1)),
+            _fail(QUEUE, original, 30001, timedelta(hours=1)),
+        ]
+    )
+    followup = plan_followup(original)
+    assert followup.plan.to_send == 2
+    prepared = record_followup(followup)
+    bodies = dict(
+        Message.select(Message.phone, Message.body)
+        .where(Message.campaign == prepared.campaign_id)
+        .tuples()
+    )
+    assert bodies == {OFF: "Hi Ann, your table is ready", QUEUE: "Hi Bo, your table is ready"}

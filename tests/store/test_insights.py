@@ -11,10 +11,17 @@ from notify_tui.domain.alerts import AlertKind
 from notify_tui.domain.insights import Dimension
 from notify_tui.domain.numbers import LineType
 from notify_tui.domain.status import Reason, Status, classify_message
-from notify_tui.store import counters, insights, optouts
+from notify_tui.store import counters, followups, insights, optouts
 from notify_tui.store.campaigns import create_campaign
 from notify_tui.store.db import SCHEMA_VERSION, open_workspace, schema_version
-from notify_tui.store.models import DeliveryTally, GroupTally, Message, SchemaInfo, database
+from notify_tui.store.models import (
+    DeliveryTally,
+    GroupTally,
+    Message,
+    NumberProfile,
+    SchemaInfo,
+    database,
+)
 from notify_tui.store.recipients import RecipientFilter, count_recipients, recipients_after
 from notify_tui.store.sending import NewRecipient, add_recipients, claim_for_submit
 from notify_tui.store.updates import StatusUpdate, apply_updates
@@ -235,3 +242,38 @@ def test_a_status_within_a_group_or_of_codes_is_counted_not_read_off_the_campaig
     assert count_recipients(campaign_id, RecipientFilter(status=Status.FAILED, profiles=fr)) == 1
     filtered = RecipientFilter(status=Status.FAILED, codes=(30007,))
     assert count_recipients(campaign_id, filtered) == 1
+
+
+def test_a_version_8_postgres_workspace_gains_the_columns_and_tables(
+    workspace_url: str,
+) -> None:
+    if not _postgres():
+        # SQLite cannot drop a column with a foreign key: the committed version-1 workspace
+        # (tests/hardening/test_database.py) migrates through version 9 there.
+        pytest.skip("PostgreSQL only")
+    campaign_id = _campaign(US_1, FR_MOBILE)
+    _resolve(_ids(campaign_id)[US_1], "delivered")
+    db = database.obj
+    schema = db.execute_sql("SELECT current_schema()").fetchone()[0]
+    for table, column in (("message", "profile_id"), ("campaign", "followup_of_id")):
+        for index in db.get_indexes(table, schema):
+            if column in index.columns:
+                db.execute_sql(f'DROP INDEX "{index.name}"')
+        db.execute_sql(f'ALTER TABLE "{table}" DROP COLUMN "{column}"')
+    db.drop_tables([NumberProfile, GroupTally, DeliveryTally])
+    SchemaInfo.update(value="8").where(SchemaInfo.key == "version").execute()
+    database.close()
+    db = open_workspace(workspace_url)
+    assert schema_version(db) == SCHEMA_VERSION
+    assert {g.key for g in insights.breakdown(campaign_id, Dimension.COUNTRY)} == {"US", "FR"}
+    assert insights.delivery_times(campaign_id).counted == 1
+    followup = create_campaign("Again", "Hello")
+    followups.link(followup, campaign_id)
+    assert followups.followups_of(campaign_id) == [followup]
+    assert_counters_hold(campaign_id)
+
+
+def _postgres() -> bool:
+    from peewee import PostgresqlDatabase
+
+    return isinstance(database.obj, PostgresqlDatabase)
