@@ -320,3 +320,37 @@ async def wait_for_campaigns(pilot: object) -> None:
     assert isinstance(pilot, Pilot)
     table = pilot.app.screen.query_one(CampaignTable)
     await wait_until(pilot, lambda: table.current_row is not None)
+
+
+LONG_CAMPAIGN = "Spring sale for every customer of the Brighton and Hove shops, second reminder"
+"""A campaign name longer than any column gives it."""
+
+LONG_PEOPLE = [
+    Person("+14155559201", "Maximiliana Featherstonehaugh-Cholmondeley", 30006),
+    Person("+14155559202", "Bartholomew Oyelaran-Wickramasinghe (head office)", 21610),
+    Person("+14155559203", "Siobhán Ní Mhaoldomhnaigh", 30003),
+    Person("+14155559204", "Hubert Blaine Wolfeschlegelsteinhausenbergerdorff", 30005),
+    Person("+14155559205", "Ada Lovelace"),
+    Person("+14155559206", "Grace Brewster Murray Hopper", 30007),
+    Person("+14155559207", "Radia Perlman", "unknown"),
+    Person("+14155559208", "Dennis MacAlistair Ritchie"),
+]
+"""Long names, and the longest reasons: landline, STOP (HTTP 400), unreachable handset,
+unknown handset, carrier violation."""
+
+
+def seed_long_text() -> dict[str, int]:
+    """History's campaigns, and one with a long name, long names and long reasons (the
+    snapshots at every size); returns the ids by name."""
+    from notify_tui.store.optouts import SOURCE_MANUAL
+
+    ids = seed_history()
+    ids[LONG_CAMPAIGN] = seed_campaign(LONG_CAMPAIGN, LONG_PEOPLE)
+    opt_out(
+        "+14155559201",
+        source=SOURCE_MANUAL,
+        reason="opted out from Details (Landline or unreachable carrier, 30006)",
+        actor="ann",
+        now=SENT_AT + timedelta(hours=1),
+    )
+    return ids

@@ -218,7 +218,7 @@ async def test_help_lists_the_keys_of_the_new_screens(runtime: Runtime) -> None:
         await pilot.press("f1")
         await wait_until(pilot, lambda: isinstance(app.screen, HelpScreen))
         described = {e.description: e for e in app.screen.entries}  # type: ignore[attr-defined]
-        assert described["Suggested opt-outs"].keys == ("p",)
+        assert described["Suggestions"].keys == ("p",)
 
 
 @pytest.mark.parametrize("size", [(80, 24), (200, 50), (60, 16)])

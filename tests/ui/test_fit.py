@@ -130,3 +130,64 @@ async def test_details_footer_keys_fit_at_60x20(runtime: Runtime) -> None:
         await wait_until(pilot, lambda: bool(keys()) and whole())
         shown = [key.description for key in keys()]
         assert "Help" in shown and "Search" in shown, shown
+
+
+LONG_PERSON = "Maximiliana Featherstonehaugh"
+"""A long name (29 cells) that fits the name column's cap, so a wide terminal shows it whole."""
+
+
+def seed_details_with_long_text() -> int:
+    from tests.ui.seed import Person, seed_campaign
+
+    people = [
+        Person("+14155550101", LONG_PERSON, 30006),  # Landline or unreachable carrier
+        Person("+14155550102", "Ada", 30003),  # Unreachable destination handset
+        Person("+14155550103", "Bo"),
+    ]
+    campaign_id = seed_campaign(LONG_NAME, people)
+    return campaign_id
+
+
+@pytest.mark.parametrize("size", [(60, 20), (80, 24), (100, 30), (200, 50)])
+async def test_details_columns_share_the_width_by_priority(
+    runtime: Runtime, size: tuple[int, int]
+) -> None:
+    """Details at 80x24 cut names at 7 cells and reasons at "Unreachable de…" (issue 14: 18):
+    the detail, the last update and the opt-out mark give way first, the number, name, status
+    and reason always stay, the reason column is as wide as this campaign's longest reason."""
+    from notify_tui.ui.screens.details import DetailsScreen
+    from notify_tui.ui.widgets.campaign_header import CampaignHeader
+    from notify_tui.ui.widgets.recipient_table import RecipientTable
+
+    campaign_id = seed_details_with_long_text()
+    app = make_app(runtime, poll=False, first_run_demo=False, clock=fixed_clock)
+    async with app.run_test(size=size) as pilot:
+        await app.push_screen(DetailsScreen(campaign_id))
+        table = app.screen.query_one(RecipientTable)
+        await wait_until(pilot, lambda: getattr(app.screen, "loaded", False))
+        await wait_until(pilot, lambda: table.row_count == 3 and not table.reading)
+        await pilot.pause()
+        shown = table.shown_columns
+        lines = lines_of(table)
+        assert table.virtual_size.width <= table.scrollable_content_region.width, size
+        for key in ("number", "name", "status", "reason"):
+            assert key in shown, (size, shown)
+        width = size[0]
+        if width >= 80:
+            assert "opt_out" in shown
+        if width >= 100:
+            assert "updated" in shown
+            assert "Landline or unreachable carrier" in lines[1], lines[1]
+        if width >= 120:
+            assert "detail" in shown
+            assert LONG_PERSON in lines[1]
+            # The reason column ends where the longest reason does, not at a share of 200.
+            assert shown["reason"] == len("Landline or unreachable carrier")
+        if width >= 80:
+            # At 80 the name and the reason each keep more than a stub.
+            assert "Maximiliana Feat" in lines[1] and "Landline or unre" in lines[1]
+        header = app.screen.query_one(CampaignHeader).render().plain.splitlines()
+        # The campaign's name comes before the words around the time; a fact is whole or gone.
+        assert header[0].startswith("Spring sale for every"), header[0]
+        facts = header[1].rstrip()
+        assert not facts.endswith("…") and not facts.endswith("·"), facts

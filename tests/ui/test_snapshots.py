@@ -6,7 +6,9 @@ Regenerate with ``pytest tests/ui/test_snapshots.py --snapshot-update`` and look
 from __future__ import annotations
 
 from datetime import UTC
+from pathlib import Path
 
+import pytest
 from textual.pilot import Pilot
 
 from notify_tui.services.runtime import Runtime
@@ -173,3 +175,87 @@ def test_suggestions(snap_compare, sync_runtime: Runtime) -> None:  # type: igno
         await pilot.pause()
 
     assert snap_compare(app, terminal_size=(80, 24), run_before=run_before)
+
+
+# Every main screen at the three sizes users run it at, with long names and long reasons
+# (issue 14: 18, 19): columns shared by priority, no key cut, the review's buttons on screen.
+
+SIZES = {"60x20": (60, 20), "80x24": (80, 24), "200x50": (200, 50)}
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_history_at(snap_compare, sync_runtime: Runtime, size: str) -> None:  # type: ignore[no-untyped-def]
+    from tests.ui.seed import seed_long_text
+
+    seed_long_text()
+    app = build(sync_runtime)
+    assert snap_compare(app, terminal_size=SIZES[size], run_before=wait_for_history)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_details_at(snap_compare, sync_runtime: Runtime, size: str) -> None:  # type: ignore[no-untyped-def]
+    from tests.ui.seed import LONG_CAMPAIGN, seed_long_text
+
+    campaign_id = seed_long_text()[LONG_CAMPAIGN]
+    app = build(sync_runtime)
+    # On the STOP row: the line under the table tells its code's advice.
+    run_before = open_details(campaign_id, "j")
+    assert snap_compare(app, terminal_size=SIZES[size], run_before=run_before)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_review_of_a_csv_audience_at(  # type: ignore[no-untyped-def]
+    snap_compare, sync_runtime: Runtime, tmp_path: Path, monkeypatch, size: str
+) -> None:
+    from textual.widgets import Input, TextArea
+
+    from notify_tui.ui.dialogs.campaign_plan import CampaignPlanDialog
+    from notify_tui.ui.screens.compose import ComposeScreen
+    from tests.ui.seed import LONG_PEOPLE, seed_long_text
+
+    seed_long_text()
+    folder = tmp_path / "exports"
+    folder.mkdir()
+    csv = folder / "brighton-and-hove-customers.csv"
+    lines = ["name;phone", *(f"{p.name};{p.phone}" for p in LONG_PEOPLE)]
+    lines += ["Typo Tom;555-01", "Ada again;+14155559205", "Nobody;"]
+    csv.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    monkeypatch.chdir(tmp_path)  # the path typed, and shown, is the same in every run
+    app = build(sync_runtime)
+
+    async def run_before(pilot: Pilot) -> None:
+        await with_screen(ComposeScreen)(pilot)
+        screen = pilot.app.screen
+        screen.query_one("#compose-name", Input).value = LONG_CAMPAIGN_NAME
+        screen.query_one(
+            "#compose-body", TextArea
+        ).text = "Spring sale: 20% off. Reply STOP to opt out."
+        screen.query_one("#compose-file", Input).value = str(csv.relative_to(tmp_path))
+        await pilot.pause()
+        await pilot.press("ctrl+r")
+        await wait_until(pilot, lambda: isinstance(pilot.app.screen, CampaignPlanDialog))
+        await pilot.pause()
+
+    assert snap_compare(app, terminal_size=SIZES[size], run_before=run_before)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_optouts_at(snap_compare, sync_runtime: Runtime, size: str) -> None:  # type: ignore[no-untyped-def]
+    from notify_tui.ui.screens.optouts import OptOutsScreen
+    from tests.ui.seed import seed_long_text, seed_optouts
+
+    seed_long_text()
+    seed_optouts()
+    app = build(sync_runtime)
+    run_before = with_screen(OptOutsScreen, lambda s: s.loaded)
+    assert snap_compare(app, terminal_size=SIZES[size], run_before=run_before)
+
+
+LONG_CAMPAIGN_NAME = "Weekend reminder for every customer of the Brighton and Hove shops"
+
+
+async def wait_for_history(pilot: Pilot) -> None:
+    from tests.ui.seed import wait_for_campaigns
+
+    await wait_for_campaigns(pilot)
+    await pilot.pause()

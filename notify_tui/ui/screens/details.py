@@ -292,7 +292,7 @@ class DetailsScreen(OptOutActionsScreen, ResumeActionsScreen):
             Binding(
                 "p",
                 "review_suggestions",
-                "Suggested opt-outs",
+                "Suggestions",
                 id="details.review_suggestions",
                 tooltip="Review the numbers the opt-out policy suggests opting out (the header "
                 "says how many): accept or dismiss them",
@@ -442,6 +442,8 @@ class DetailsScreen(OptOutActionsScreen, ResumeActionsScreen):
         if not partial:
             self.loaded = True
             self.reasons.set_reasons(state.reasons, self.filter.reason)
+            # The reason column takes no more than this campaign's reasons need: the name the rest.
+            self.table.fit_reasons([reason for reason, _ in state.reasons])
             self._show_advice()
             if state.insights is not None:
                 self._show_insights(state.insights)

@@ -102,7 +102,7 @@ class HistoryScreen(ResumeActionsScreen):
             Binding(
                 "p",
                 "review_suggestions",
-                "Suggested opt-outs",
+                "Suggestions",
                 id="history.review_suggestions",
                 tooltip="Review the numbers the opt-out policy suggests opting out of the "
                 "selected campaign (marked ◆): accept or dismiss them",

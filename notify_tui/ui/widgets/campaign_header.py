@@ -185,23 +185,38 @@ class CampaignHeader(Widget):
         return mark + Text(label, style=self._component("muted"))
 
     def _title(self, campaign: CampaignSummary, width: int) -> Text:
-        right = self._freshness(campaign)
-        if self._suggested:
-            mark = Text(
-                f"{SUGGESTION_MARK} {count(self._suggested)} to opt out? (p)",
-                style=self._component("suggested"),
-            )
-            right = mark + Text(" ") + right
-        if self._review:
-            mark = Text(f"{count(self._review)} need review (v)", style="bold reverse")
-            right = mark + Text(" ") + right
         name = safe_text(campaign.name)
         name.stylize(self._component("name"))
+        right = self._marks(campaign, compact=False)
+        if name.cell_len + 1 + right.cell_len > width:
+            # A narrow terminal: the name before the words around the marks and the time.
+            right = self._marks(campaign, compact=True)
         room = max(width - right.cell_len - 1, 1)
         name.truncate(room, overflow="ellipsis")
         line = name + Text(" " * max(width - name.cell_len - right.cell_len, 1)) + right
         line.truncate(width, overflow="ellipsis")
         return line
+
+    def _marks(self, campaign: CampaignSummary, compact: bool) -> Text:
+        """What is waiting for the user, and how fresh the figures are (``compact``: in short)."""
+        if compact:
+            checked = self._checked or campaign.last_checked_at
+            mark = f"{ACTIVITY_MARK} " if self._busy else ""
+            right = Text(
+                mark + (clock_time(checked, self._tz) if checked else ""),
+                style=self._component("muted"),
+            )
+        else:
+            right = self._freshness(campaign)
+        if self._suggested:
+            words = f"{SUGGESTION_MARK} {count(self._suggested)}"
+            words += " (p)" if compact else " to opt out? (p)"
+            right = Text(words, style=self._component("suggested")) + Text(" ") + right
+        if self._review:
+            words = f"{count(self._review)} " + ("review (v)" if compact else "need review (v)")
+            right = Text(words, style="bold reverse") + Text(" ") + right
+        right.rstrip()
+        return right
 
     def _sent_of(self, campaign: CampaignSummary) -> str:
         """``3 of 6 sent``: the messages to send (invalid numbers are never sent) and how many
@@ -257,7 +272,17 @@ class CampaignHeader(Widget):
         sender = campaign.sender or campaign.messaging_service_sid
         if sender:
             parts.append(Text("from ") + safe_text(format_for_humans(sender)))
-        line = Text(" · ", style=self._component("muted")).join(parts)
+        # Whole facts or none: on a narrow terminal the last ones (the sender first) are left
+        # out rather than cut in the middle ("1 segment · fr…"); the first is always there.
+        separator = Text(" · ", style=self._component("muted"))
+        kept = parts[:1]
+        used = parts[0].cell_len
+        for part in parts[1:]:
+            if used + separator.cell_len + part.cell_len > width:
+                break
+            kept.append(part)
+            used += separator.cell_len + part.cell_len
+        line = separator.join(kept)
         line.truncate(width, overflow="ellipsis")
         return line
 

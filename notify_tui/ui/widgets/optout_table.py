@@ -81,11 +81,13 @@ class OptOutTable(VirtualTable[OptOutRecord]):
         self._tz = tz
         columns: list[Column[OptOutRecord]] = [
             Column("number", "Number", render=lambda r: format_for_humans(r.phone), width=15),
-            Column("name", "Name", render=lambda r: r.name, min_width=8, ratio=2),
+            # By priority and content: on a narrow terminal who did it, then when, give way
+            # (the line under the table has both) before the name or the reason is cut short.
+            Column("name", "Name", render=lambda r: r.name, min_width=12, ratio=2, max_width=40),
             Column("source", "Source", render=self._source_cell, width=6),
-            Column("when", "When", render=self._when, width=12),
-            Column("who", "Who", render=lambda r: r.actor, min_width=6, ratio=1),
-            Column("why", "Why", render=lambda r: r.reason, min_width=10, ratio=3),
+            Column("when", "When", render=self._when, width=12, priority=2),
+            Column("who", "Who", render=lambda r: r.actor, min_width=8, max_width=16, priority=3),
+            Column("why", "Why", render=lambda r: r.reason, min_width=20, ratio=3),
         ]
         super().__init__(columns, OptOutPages(), placeholder="No opted-out numbers match.", id=id)
 

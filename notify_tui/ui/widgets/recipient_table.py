@@ -12,6 +12,7 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, tzinfo
 from typing import ClassVar
 
+from rich.cells import cell_len
 from rich.style import Style
 from rich.text import Text
 from textual import work
@@ -37,6 +38,12 @@ from notify_tui.ui.widgets.virtual_table import CHUNK_SIZE, Column, VirtualTable
 
 SEARCH_GROUP = "search"
 """The worker group of searches: one at a time, a newer one cancels the older."""
+
+REASON_MIN = 16
+"""The fewest cells of the reason column: ``Landline or unr…`` still says which one."""
+
+REASON_MAX = 40
+"""The longest Failed Message Reason (``HTTP 400 error - Unable to create record``)."""
 
 RESEARCH_EVERY = 5.0
 """While statuses move, a search by status is read again at most this often (seconds): each
@@ -185,27 +192,55 @@ class RecipientTable(VirtualTable[RecipientRow]):
         self._now = now
         self._tz = tz
         self._styles: dict[str, Style] = {}
-        columns: list[Column[RecipientRow]] = [
-            Column("number", "Number", render=lambda r: format_for_humans(r.phone), width=15),
-            Column("name", "Name", render=lambda r: r.name, min_width=8, ratio=2),
-            Column("status", "Status", render=self._status, width=9),
-            Column(
-                "reason",
-                "Failed Message Reason",
-                render=lambda r: r.reason or "",
-                min_width=14,
-                ratio=3,
-            ),
-            Column("detail", "Detail", render=self._detail, min_width=8, ratio=3),
-            Column("updated", "Updated", render=self._updated, width=8),
-            Column("opt_out", "Opt-out", render=self._opt_out, width=9),
-        ]
+        self._longest_reason = REASON_MAX
+        columns = self._columns_for(REASON_MAX)
         super().__init__(
             columns,
             RecipientSource(campaign_id, RecipientFilter()),
             placeholder="No recipients match.",
             id=id,
         )
+
+    def _columns_for(self, longest_reason: int) -> list[Column[RecipientRow]]:
+        """The columns, the reason's no wider than ``longest_reason`` (this campaign's longest).
+
+        They share the width by priority and content: the number and status keep their size, the
+        name and the reason grow (the reason to its longest, the name to a long name), and a
+        narrower terminal leaves out the detail (the line under the table has it), then the last
+        update, then the opt-out mark, before a name or a reason is cut short.
+        """
+        reason_max = max(longest_reason, REASON_MIN)
+        return [
+            Column("number", "Number", render=lambda r: format_for_humans(r.phone), width=15),
+            Column("name", "Name", render=lambda r: r.name, min_width=12, ratio=2, max_width=32),
+            Column("status", "Status", render=self._status, width=9),
+            Column(
+                "reason",
+                "Failed Message Reason",
+                render=lambda r: r.reason or "",
+                min_width=REASON_MIN,
+                ratio=3,
+                max_width=reason_max,
+            ),
+            Column(
+                "detail",
+                "Detail",
+                render=self._detail,
+                min_width=14,
+                ratio=3,
+                hide_below=116,
+                priority=4,
+            ),
+            Column("updated", "Updated", render=self._updated, width=8, hide_below=96, priority=3),
+            Column("opt_out", "Opt-out", render=self._opt_out, width=9, priority=2),
+        ]
+
+    def fit_reasons(self, reasons: Sequence[str]) -> None:
+        """Give the reason column no more room than this campaign's longest reason needs."""
+        longest = max((cell_len(reason) for reason in reasons), default=0)
+        if longest != self._longest_reason:
+            self._longest_reason = longest
+            self.set_columns(self._columns_for(longest))
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         # A recipient has nothing to open: Enter is left to the screen.

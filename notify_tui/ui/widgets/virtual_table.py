@@ -449,6 +449,11 @@ class VirtualTable(ScrollView, Generic[RowT], can_focus=True):
         return self._columns
 
     @property
+    def shown_columns(self) -> dict[str, int]:
+        """The keys of the columns the current width has room for, with their widths."""
+        return {column.key: width for column, width in zip(self._shown, self._widths, strict=False)}
+
+    @property
     def row_count(self) -> int:
         """The number of rows as of the last load."""
         return self._count
