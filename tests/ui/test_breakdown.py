@@ -95,3 +95,22 @@ async def test_delivery_times_fit_at_80x24(runtime: Runtime) -> None:
         assert "p50" in line and "p90" in line and "p99" in line
         assert "<10 s" in line and "6 h+" in line
         assert len(line.rstrip()) <= 80
+
+
+async def test_help_lists_the_insight_keys(runtime: Runtime) -> None:
+    from notify_tui.ui.screens.help import HelpScreen
+
+    campaign = seed_campaign("Abroad", [*SPRING, *ABROAD])
+    app = make_app(runtime, poll=False, first_run_demo=False, clock=fixed_clock)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_details(app, pilot, campaign)
+        await pilot.press("b", "r", "f1")
+        await wait_until(pilot, lambda: isinstance(app.screen, HelpScreen))
+        assert isinstance(app.screen, HelpScreen)
+        described = {e.description: e for e in app.screen.entries}
+        assert described["Breakdown"].keys == ("b",)
+        assert "original carrier" in described["Breakdown"].tooltip
+        assert described["Follow up"].keys == ("F",)
+        assert described["Alerts"].keys == ("w",)
+        assert described["Show alert's recipients"].keys == ("x",)
+        assert described["Filter by group"].keys == ("⏎",)  # the breakdown has the focus

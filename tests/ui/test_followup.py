@@ -121,3 +121,18 @@ async def test_f_says_why_when_nobody_could_get_a_followup(runtime: Runtime) -> 
         assert not isinstance(app.screen, FollowupDialog)
         assert "failed for a cause that may pass" in notifications(app)[0]
         assert notifications(app)[0].startswith("Follow up: No recipient of this campaign")
+
+
+async def test_the_followup_dialog_fits_60x20(runtime: Runtime, spring: int) -> None:
+    app = make_app(runtime, poll=False, first_run_demo=False, clock=fixed_clock)
+    async with app.run_test(size=(60, 20)) as pilot:
+        await open_details(app, pilot, spring)
+        await pilot.press("F")
+        await wait_until(pilot, lambda: isinstance(app.screen, FollowupDialog))
+        dialog = app.screen
+        assert isinstance(dialog, FollowupDialog)
+        await wait_until(pilot, lambda: dialog.plan is not None)
+        await pilot.pause()
+        for widget in ("#followup-send", "#followup-cancel", "#followup-body", "#followup-cost"):
+            region = dialog.query_one(widget).region
+            assert region.height and region.y + region.height <= 20, widget

@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import ClassVar
 
 from rich.text import Text
-from textual import on, work
+from textual import events, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
@@ -25,6 +25,13 @@ from notify_tui.ui.text import safe_text
 
 REPLAN_DELAY = 0.3
 """Seconds of quiet typing before the cost is worked out again for the edited message."""
+
+WHO_LINES = 6
+"""Lines for who would get it, at most: the rest scrolls."""
+
+DIALOG_CHROME = 15
+"""Lines the dialog takes besides who would get it: border, label, message box, cost,
+margins and buttons."""
 
 
 def who_text(plan: FollowupPlan) -> Text:
@@ -123,6 +130,12 @@ class FollowupDialog(ModalScreen[tuple[int, str] | None]):
             with Horizontal(classes="dialog-buttons"):
                 yield Button("Send (ctrl+r)", variant="primary", id="followup-send", disabled=True)
                 yield Button("Cancel (esc)", id="followup-cancel")
+
+    def on_resize(self, event: events.Resize) -> None:
+        # Who would get it scrolls within what the rest leaves (98% of the screen at most), so
+        # that the message, the cost and the buttons stay on a short terminal (60x20).
+        room = event.size.height * 98 // 100 - DIALOG_CHROME
+        self.query_one("#followup-who-scroll").styles.max_height = max(2, min(WHO_LINES, room))
 
     def on_mount(self) -> None:
         self.query_one("#followup-body", TextArea).focus()
