@@ -48,7 +48,9 @@ __all__ = [
     "backfill_profiles",
     "breakdown",
     "counted",
+    "counted_groups",
     "delivery_times",
+    "disagreeing",
     "forget",
     "group_profile_ids",
     "profile_ids",
@@ -263,26 +265,7 @@ Tallies = tuple[dict[TallyKey, tuple[int, int]], dict[tuple[int, int, int], int]
 
 def counted(campaign_ids: Sequence[int]) -> Tallies:
     """What the campaigns' messages say the tallies should be (a full pass over them)."""
-    profile_id = fn.COALESCE(Message.profile_id, NO_PROFILE)
-    reason = fn.COALESCE(Message.reason, "")
-    code = fn.COALESCE(Message.error_code, 0)
-    select = (
-        Message.select(
-            Message.campaign,
-            profile_id,
-            Message.status,
-            reason,
-            code,
-            fn.COUNT(Message.id),
-            fn.COALESCE(fn.SUM(fn.ABS(Message.price)), 0),
-        )
-        .where(Message.campaign.in_(list(campaign_ids)))
-        .group_by(Message.campaign, profile_id, Message.status, reason, code)
-    )
-    groups = {
-        (int(c), int(p), s, r, int(k)): (int(n), int(cost))
-        for c, p, s, r, k, n, cost in select.tuples()
-    }
+    groups = counted_groups(campaign_ids)
     buckets: dict[tuple[int, int, int], int] = defaultdict(int)
     date_of = Message.date_sent.python_value
     last = 0
@@ -315,6 +298,83 @@ def counted(campaign_ids: Sequence[int]) -> Tallies:
                 bucket = bucket_of((end_at - start_at).total_seconds())
                 buckets[(int(cid), pid or NO_PROFILE, bucket)] += 1
     return groups, dict(buckets)
+
+
+def disagreeing(campaign_ids: Sequence[int] | None = None) -> dict[int, str]:
+    """The campaigns whose tallies disagree with their messages, each with what differs in
+    words (``doctor``): the group tallies against one grouped pass over the messages, the
+    delivery tallies by their total against the delivered messages with both dates (counted,
+    not re-timed: cheap at a million)."""
+    wanted = (
+        sorted(set(campaign_ids))
+        if campaign_ids is not None
+        else [int(c) for (c,) in Campaign.select(Campaign.id).tuples()]
+    )
+    found: dict[int, str] = {}
+    for start in range(0, len(wanted), _BATCH):
+        chunk = wanted[start : start + _BATCH]
+        groups = counted_groups(chunk)
+        kept, kept_buckets = stored(chunk)
+        timed = _timed(chunk)
+        per: dict[int, int] = defaultdict(int)
+        for (cid, _, _), n in kept_buckets.items():
+            per[cid] += n
+        for cid in chunk:
+            mine = {k: v for k, v in kept.items() if k[0] == cid}
+            theirs = {k: v for k, v in groups.items() if k[0] == cid}
+            if mine != theirs:
+                n_mine = sum(n for n, _ in mine.values())
+                n_theirs = sum(n for n, _ in theirs.values())
+                found[cid] = (
+                    f"its breakdowns count {n_mine:,} messages in {len(mine):,} groups; its "
+                    f"messages make {n_theirs:,} in {len(theirs):,}"
+                )
+            elif per.get(cid, 0) != timed.get(cid, 0):
+                found[cid] = (
+                    f"its delivery times count {per.get(cid, 0):,} messages; "
+                    f"{timed.get(cid, 0):,} delivered ones have both dates"
+                )
+    return found
+
+
+def counted_groups(campaign_ids: Sequence[int]) -> dict[TallyKey, tuple[int, int]]:
+    """What the campaigns' messages say the group tallies should be (one grouped pass)."""
+    profile_id = fn.COALESCE(Message.profile_id, NO_PROFILE)
+    reason = fn.COALESCE(Message.reason, "")
+    code = fn.COALESCE(Message.error_code, 0)
+    select = (
+        Message.select(
+            Message.campaign,
+            profile_id,
+            Message.status,
+            reason,
+            code,
+            fn.COUNT(Message.id),
+            fn.COALESCE(fn.SUM(fn.ABS(Message.price)), 0),
+        )
+        .where(Message.campaign.in_(list(campaign_ids)))
+        .group_by(Message.campaign, profile_id, Message.status, reason, code)
+    )
+    return {
+        (int(c), int(p), s, r, int(k)): (int(n), int(cost))
+        for c, p, s, r, k, n, cost in select.tuples()
+    }
+
+
+def _timed(campaign_ids: Sequence[int]) -> dict[int, int]:
+    """Delivered messages with a start and an end, per campaign: those the delivery tallies
+    count."""
+    select = (
+        Message.select(Message.campaign, fn.COUNT(Message.id))
+        .where(
+            Message.campaign.in_(list(campaign_ids))
+            & (Message.status == Status.DELIVERED.value)
+            & Message.resolved_at.is_null(False)
+            & (Message.date_sent.is_null(False) | Message.attempted_at.is_null(False))
+        )
+        .group_by(Message.campaign)
+    )
+    return {int(c): int(n) for c, n in select.tuples()}
 
 
 def stored(campaign_ids: Sequence[int]) -> Tallies:

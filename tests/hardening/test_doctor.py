@@ -19,6 +19,8 @@ from notify_tui.store.doctor import Check, examine, repair
 from notify_tui.store.models import (
     Campaign,
     Contact,
+    DeliveryTally,
+    GroupTally,
     Message,
     SchemaInfo,
     StatusTally,
@@ -145,6 +147,27 @@ def test_the_status_history_is_rebuilt_minute_by_minute(workspace_url: str) -> N
     assert any("rebuilt the status history" in line for line in repair(found))
     assert tally_series(campaign_id) == series
     assert examine().ok
+
+
+def test_breakdowns_that_disagree_with_the_messages_are_found_and_recounted(
+    workspace_url: str,
+) -> None:
+    campaign_id = resolved_campaign("Breakdowns", delivered=30, failed=12, unknown=2)
+    intact = resolved_campaign("Intact", delivered=3, failed=1, unknown=0)
+    GroupTally.update(messages=GroupTally.messages + 3).where(
+        GroupTally.campaign == campaign_id
+    ).execute()
+
+    found = examine()
+    (problem,) = found.problems
+    assert problem.check is Check.BREAKDOWNS and problem.repairable
+    assert problem.campaign_id == campaign_id and "its breakdowns count" in problem.text
+
+    assert any("recounted the breakdowns" in line for line in repair(found))
+    assert examine().ok
+    DeliveryTally.delete().where(DeliveryTally.campaign == intact).execute()
+    (problem,) = examine().problems
+    assert problem.campaign_id == intact and "its delivery times count 0 messages" in problem.text
 
 
 def test_expired_and_orphan_leases_are_cleared_and_live_ones_left_alone(

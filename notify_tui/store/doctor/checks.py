@@ -15,7 +15,7 @@ from peewee import JOIN, PostgresqlDatabase, SqliteDatabase, fn
 
 from notify_tui.domain.status import UNSENT, CampaignState, SendState, Status
 from notify_tui.domain.text import visible
-from notify_tui.store import counters, sending
+from notify_tui.store import counters, insights, sending
 from notify_tui.store.db import SCHEMA_VERSION, schema_version
 from notify_tui.store.doctor.findings import Check, Examination, Problem
 from notify_tui.store.doctor.storage import (
@@ -203,6 +203,20 @@ def _check_campaigns(found: Examination) -> None:
         )
     if not bad_tallies:
         found.healthy.append(f"status history of {n:,} campaign{'s' if n != 1 else ''}")
+    wrong = insights.disagreeing(list(kept))
+    for campaign_id, why in sorted(wrong.items()):
+        found.problems.append(
+            Problem(
+                Check.BREAKDOWNS,
+                f"{_label(campaign_id, names.get(campaign_id, ''))}: {why}",
+                campaign_id,
+                (campaign_id,),
+            )
+        )
+    if not wrong:
+        found.healthy.append(
+            f"breakdowns and delivery times of {n:,} campaign{'s' if n != 1 else ''}"
+        )
 
 
 def _check_leases(found: Examination) -> None:

@@ -20,6 +20,7 @@ class Check(StrEnum):
     INTEGRITY = "integrity"
     COUNTERS = "counters"
     TALLIES = "tallies"
+    BREAKDOWNS = "breakdowns"
     EXPIRED_LEASES = "expired leases"
     ORPHAN_LEASES = "orphan leases"
     ABANDONED_SEND = "abandoned send"
@@ -34,6 +35,7 @@ REPAIRABLE = frozenset(
     {
         Check.COUNTERS,
         Check.TALLIES,
+        Check.BREAKDOWNS,
         Check.EXPIRED_LEASES,
         Check.ORPHAN_LEASES,
         Check.ABANDONED_SEND,

@@ -12,7 +12,7 @@ from typing import Any
 from peewee import PostgresqlDatabase, fn
 
 from notify_tui.domain.status import CampaignState, SendState, Status
-from notify_tui.store import counters, sending
+from notify_tui.store import counters, insights, sending
 from notify_tui.store.doctor.checks import expired_lease, never_polled, orphan_lease
 from notify_tui.store.doctor.findings import Check, Examination
 from notify_tui.store.doctor.storage import make_private
@@ -122,6 +122,18 @@ def repair(found: Examination, now: datetime | None = None) -> list[str]:
     if recount:
         counters.recount(recount)
         done.append(f"recomputed the counters of {_campaign_list(recount)} from the messages")
+    breakdowns = sorted(
+        {p.campaign_id for p in found.of(Check.BREAKDOWNS) if p.campaign_id} - set(recount)
+    )
+    if breakdowns:
+        # (A recount above rebuilt them too.)
+        with database.atomic():
+            counters.lock(breakdowns)
+            insights.rebuild(breakdowns)
+        done.append(
+            f"recounted the breakdowns and delivery times of {_campaign_list(breakdowns)} from "
+            "the messages"
+        )
     tallies = sorted({p.campaign_id for p in found.of(Check.TALLIES) if p.campaign_id})
     if tallies:
         minutes = rebuild_tallies(tallies)
