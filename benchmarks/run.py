@@ -435,8 +435,9 @@ async def work_details_live(data_dir: Path, manifest: dict[str, Any]) -> dict[st
     from notify_tui.store.models import utcnow
     from notify_tui.store.updates import StatusUpdate, apply_updates
     from notify_tui.ui.app import make_app
+    from notify_tui.ui.campaign_reads import load_campaign_overview
     from notify_tui.ui.live import PollResult
-    from notify_tui.ui.screens.details import DetailsScreen, load_campaign_state
+    from notify_tui.ui.screens.details import DetailsScreen
     from notify_tui.ui.screens.history import HistoryScreen
     from notify_tui.ui.widgets.recipient_table import RecipientTable
 
@@ -506,7 +507,7 @@ async def work_details_live(data_dir: Path, manifest: dict[str, Any]) -> dict[st
             update = StatusUpdate(row.id, classify_message("delivered"))
             applied = await asyncio.to_thread(apply_updates, [update], utcnow())
             cycle = PollCycle(utcnow(), 1, applied, unknown - 1, 1)
-            state = await asyncio.to_thread(load_campaign_state, campaign_id)
+            state = await asyncio.to_thread(load_campaign_overview, campaign_id)
             mark = len(frames.shown)
             changed_at = time.perf_counter()
             app.live.statuses_resolved.publish(PollResult(cycle, campaign_id, state))

@@ -19,7 +19,7 @@ from textual.worker import Worker, WorkerState
 from notify_tui.errors import user_message
 from notify_tui.services.runtime import Runtime
 from notify_tui.ui.formatting import describe_error, plain
-from notify_tui.ui.messages import CampaignState, SendingEnded, SendProgressed
+from notify_tui.ui.messages import CampaignOverview, SendingEnded, SendProgressed
 
 if TYPE_CHECKING:
     # The services that poll and send bring httpx and the provider: they are imported when
@@ -45,7 +45,7 @@ ALL_IDLE = 5.0
 CAMPAIGN_IDLE = 2.0
 """At most this long between two poll cycles of the one campaign shown (Details)."""
 
-StateLoader = Callable[["PollCycle"], CampaignState | None]
+StateLoader = Callable[["PollCycle"], CampaignOverview | None]
 
 
 @dataclass(frozen=True)
@@ -69,7 +69,7 @@ class PollResult:
 
     cycle: PollCycle
     campaign_id: int | None
-    state: CampaignState | None = None
+    state: CampaignOverview | None = None
 
     @property
     def changed(self) -> bool:

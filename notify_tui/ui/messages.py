@@ -71,7 +71,7 @@ class HistoryOpened(Message):
 
 
 @dataclass(frozen=True)
-class CampaignState:
+class CampaignOverview:
     """What Details draws above the table, read in one go (off the UI thread when live)."""
 
     campaign: CampaignSummary
@@ -105,10 +105,10 @@ class CampaignRead(Message):
         """Read for a screen opening on it (not to follow its sending)."""
 
 
-class CampaignStateLoaded(Message):
+class CampaignOverviewLoaded(Message):
     """The reasons and the time series of a campaign were read (off the UI thread)."""
 
-    def __init__(self, state: CampaignState) -> None:
+    def __init__(self, state: CampaignOverview) -> None:
         super().__init__()
         self.state = state
 
@@ -128,7 +128,7 @@ class StatusesResolved(Message):
     """A poll cycle ended: what it did and, when something changed, the fresh state."""
 
     def __init__(
-        self, cycle: PollCycle, campaign_id: int | None, state: CampaignState | None = None
+        self, cycle: PollCycle, campaign_id: int | None, state: CampaignOverview | None = None
     ) -> None:
         super().__init__()
         self.cycle = cycle

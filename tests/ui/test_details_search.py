@@ -18,7 +18,7 @@ from notify_tui.store.recipients import RecipientFilter, RecipientIndex
 from notify_tui.store.updates import StatusUpdate, apply_updates
 from notify_tui.ui import messages
 from notify_tui.ui.app import NotifyApp, make_app
-from notify_tui.ui.screens.details import load_campaign_state
+from notify_tui.ui.campaign_reads import load_campaign_overview
 from notify_tui.ui.widgets import recipient_table
 from notify_tui.ui.widgets.recipient_table import RecipientTable
 from tests.ui.details_support import names, ok_cycle, open_details, table
@@ -207,7 +207,7 @@ async def test_live_changes_read_a_search_again_where_the_user_is(
         apply_updates([StatusUpdate(barbara.id, classify_message("delivered"))], utcnow())
         # What the poller would post after that change.
         cycle = ok_cycle()
-        state = load_campaign_state(spring)
+        state = load_campaign_overview(spring)
         screen.post_message(messages.StatusesResolved(cycle, spring, state))
         await wait_until(pilot, lambda: table(app).row_count == 0)
         assert table(app).source.filter == RecipientFilter(search="liskov", status=Status.UNKNOWN)
@@ -251,7 +251,7 @@ async def test_a_search_by_status_is_read_again_at_most_every_few_seconds(
         await wait_until(pilot, lambda: table(app).source.filter.status is Status.UNKNOWN)
         assert len(scans) == 2  # "liskov", then "liskov" among the Unknown
         for _ in range(3):  # three poll cycles in a row move statuses
-            state = load_campaign_state(spring)
+            state = load_campaign_overview(spring)
             screen.post_message(messages.StatusesResolved(ok_cycle(), spring, state))
             await pilot.pause()
         # Every recipient is tested by each read: one more is due later, none now.

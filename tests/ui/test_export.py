@@ -105,7 +105,7 @@ async def test_an_export_that_cannot_be_written_says_so_in_one_line(
     def full_disk(*args: object, **kwargs: object) -> int:
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr("notify_tui.ui.screens.details.export_campaign", full_disk)
+    monkeypatch.setattr("notify_tui.ui.campaign_reads.export_campaign", full_disk)
     app = make_app(runtime, poll=False, first_run_demo=False, clock=fixed_clock)
     async with app.run_test(notifications=True, size=(80, 24)) as pilot:
         await open_details(app, pilot, spring)

@@ -23,23 +23,21 @@ from notify_tui.domain.polling import POLL_WINDOW
 from notify_tui.domain.status import CODE_ADVICE, UNSENT, SendState, Status, advice_for
 from notify_tui.domain.template import sent_text
 from notify_tui.errors import NotifyError
-from notify_tui.services.export import export_campaign, export_file_name, free_path, sent_body
+from notify_tui.services.export import export_file_name, free_path, sent_body
 from notify_tui.services.poller import PollCycle
 from notify_tui.services.review import adopt
-from notify_tui.store.campaigns import CampaignSummary, get_campaign, tally_series
-from notify_tui.store.followups import RETRYABLE, recovered
-from notify_tui.store.insights import CampaignInsights, alerts, group_profile_ids, snapshot
+from notify_tui.store.campaigns import CampaignSummary
+from notify_tui.store.followups import RETRYABLE
+from notify_tui.store.insights import CampaignInsights
 from notify_tui.store.optouts import (
     SOURCE_LABELS,
 )
 from notify_tui.store.recipients import (
     RecipientFilter,
     RecipientRow,
-    reason_counts,
 )
-from notify_tui.store.review import ReviewItem, resend, review_counts, skip
-from notify_tui.store.suggestions import pending_counts
-from notify_tui.store.waiting import waiting_of_one
+from notify_tui.store.review import ReviewItem, resend, skip
+from notify_tui.ui.campaign_reads import CampaignReads, load_campaign_overview
 from notify_tui.ui.dialogs.alerts import AlertsDialog
 from notify_tui.ui.dialogs.export import ExportDialog
 from notify_tui.ui.dialogs.followup import FollowupDialog
@@ -49,9 +47,9 @@ from notify_tui.ui.folders import user_folder
 from notify_tui.ui.formatting import count, plain
 from notify_tui.ui.live import PollResult
 from notify_tui.ui.messages import (
+    CampaignOverview,
+    CampaignOverviewLoaded,
     CampaignRead,
-    CampaignState,
-    CampaignStateLoaded,
     GroupFound,
     RecipientsExported,
     RecipientsExportFailed,
@@ -77,27 +75,6 @@ SEND_REDRAW = 0.5
 """At most this often, the header shows how far sending this campaign is."""
 
 _SHOW = Binding.Group("Show")
-
-
-def load_campaign_state(campaign_id: int) -> CampaignState | None:
-    """The campaign, its reasons and its resolutions over time; ``None`` if it is gone."""
-    campaign = get_campaign(campaign_id)
-    if campaign is None:
-        return None
-    suggested = pending_counts([campaign_id]).get(campaign_id, 0)
-    review = review_counts([campaign_id]).get(campaign_id, 0)
-    insights = snapshot(campaign_id)
-    return CampaignState(
-        campaign,
-        reason_counts(campaign_id),
-        tally_series(campaign_id),
-        suggested,
-        review,
-        insights,
-        waiting_of_one(campaign),
-        tuple(alerts(campaign_id, insights)),
-        recovered(campaign_id),
-    )
 
 
 def unknown_why(row: RecipientRow) -> str:
@@ -313,6 +290,8 @@ class DetailsScreen(OptOutActionsScreen, ResumeActionsScreen):
     def __init__(self, campaign_id: int) -> None:
         super().__init__()
         self.campaign_id = campaign_id
+        self.reads = CampaignReads(self, campaign_id)
+        """The campaign's reads, on workers (see ui/campaign_reads.py)."""
         self._sending = False
         self._send_redraw: Timer | None = None
         self._row_needs_review = False
@@ -391,23 +370,14 @@ class DetailsScreen(OptOutActionsScreen, ResumeActionsScreen):
     def on_screen_suspend(self) -> None:
         self.notify_app.live.unfollow(self)
 
-    @work(
-        thread=True,
-        exclusive=True,
-        group="load",
-        exit_on_error=False,
-        description="Reading the campaign's failure reasons",
-    )
     def _load_state(self) -> None:
-        state = load_campaign_state(self.campaign_id)
-        if state is not None:
-            self.post_message(CampaignStateLoaded(state))
+        self.reads.overview()
 
-    def on_campaign_state_loaded(self, event: CampaignStateLoaded) -> None:
+    def on_campaign_overview_loaded(self, event: CampaignOverviewLoaded) -> None:
         event.stop()
         self._show_state(event.state)
 
-    def _show_state(self, state: CampaignState, partial: bool = False) -> None:
+    def _show_state(self, state: CampaignOverview, partial: bool = False) -> None:
         campaign = state.campaign
         self._sending = campaign.sending
         self.campaign_name = campaign.name
@@ -458,10 +428,10 @@ class DetailsScreen(OptOutActionsScreen, ResumeActionsScreen):
                     self._retryable = retryable
                     self.refresh_bindings()  # Follow up is offered, or no longer
 
-    def _state_after(self, cycle: PollCycle) -> CampaignState | None:
+    def _state_after(self, cycle: PollCycle) -> CampaignOverview | None:
         """Runs on a worker thread: read the new state only when something could have moved."""
         if self.campaign_id in cycle.campaign_ids or self._sending:
-            return load_campaign_state(self.campaign_id)
+            return load_campaign_overview(self.campaign_id)
         return None
 
     def _following(self, campaign_id: int | None) -> bool:
@@ -721,16 +691,8 @@ class DetailsScreen(OptOutActionsScreen, ResumeActionsScreen):
             return
         self._find_group(event.dimension, event.group)
 
-    @work(
-        thread=True,
-        exclusive=True,
-        group="group",
-        exit_on_error=False,
-        description="Finding the numbers of a group",
-    )
     def _find_group(self, dimension: Dimension, group: Group) -> None:
-        profiles = tuple(group_profile_ids(dimension, group.key))
-        self.post_message(GroupFound(dimension, group, profiles))
+        self.reads.group(dimension, group)
 
     def on_group_found(self, event: GroupFound) -> None:
         event.stop()
@@ -908,17 +870,8 @@ class DetailsScreen(OptOutActionsScreen, ResumeActionsScreen):
         self._send_redraw = None
         self._read_campaign(opening=False)
 
-    @work(
-        thread=True,
-        exclusive=True,
-        group="campaign",
-        exit_on_error=False,
-        description="Reading the campaign",
-    )
     def _read_campaign(self, opening: bool) -> None:
-        campaign = get_campaign(self.campaign_id)
-        waiting = None if campaign is None else waiting_of_one(campaign)
-        self.post_message(CampaignRead(campaign, opening, waiting))
+        self.reads.campaign(opening)
 
     def on_campaign_read(self, event: CampaignRead) -> None:
         event.stop()
@@ -931,7 +884,8 @@ class DetailsScreen(OptOutActionsScreen, ResumeActionsScreen):
         if event.opening:
             # The counters are on the campaign row: the chart shows them at once; the reasons
             # and the time series (a scan of the failures) follow.
-            self._show_state(CampaignState(campaign, [], [], waiting=event.waiting), partial=True)
+            overview = CampaignOverview(campaign, [], [], waiting=event.waiting)
+            self._show_state(overview, partial=True)
             self._show_summary()
             self._load_state()
             return
@@ -966,20 +920,8 @@ class DetailsScreen(OptOutActionsScreen, ResumeActionsScreen):
 
         self.app.push_screen(ExportDialog(what, free_path(user_folder() / name)), chosen)
 
-    @work(
-        thread=True,
-        exclusive=True,
-        group="export",
-        exit_on_error=False,
-        description="Exporting recipients to CSV",
-    )
     def _export(self, flt: RecipientFilter, path: Path) -> None:
-        try:
-            rows = export_campaign(self.campaign_id, path, flt, create_folder=False)
-        except OSError as exc:
-            self.post_message(RecipientsExportFailed(path, exc.strerror or str(exc)))
-            return
-        self.post_message(RecipientsExported(path, rows))
+        self.reads.export(flt, path)
 
     def on_recipients_exported(self, event: RecipientsExported) -> None:
         event.stop()
