@@ -19,7 +19,7 @@ from notify_tui.store.waiting import Waiting, waiting_of
 from notify_tui.ui.formatting import compact, count, local, money, percent, styled, when
 from notify_tui.ui.text import safe_text
 from notify_tui.ui.widgets.alert_banner import ALERT_MARK
-from notify_tui.ui.widgets.delivery_trend import BELOW_MARK, RECENT, far_below, usual_rate
+from notify_tui.ui.widgets.delivery_trend import BELOW_MARK, RECENT, far_below, usual_rates
 from notify_tui.ui.widgets.virtual_table import Column, VirtualTable
 
 if TYPE_CHECKING:
@@ -49,8 +49,8 @@ class CampaignSource:
         """Pending opt-out suggestions per campaign, as of the last time its row was read."""
         self.recent: list[CampaignSummary] = []
         """The latest campaigns, whatever the query, newest first: the workspace's usual."""
-        self.usual: float | None = None
-        """The usual delivery rate (``delivery_trend.usual_rate``) as of the last count."""
+        self.rates: list[float] = []
+        """The delivery rates the usual one is the median of, as of the last count."""
         self.waiting: dict[int, Waiting] = {}
         """What sending has left, per campaign not sent completely, as of its row's last read."""
         self.alerts: dict[int, int] = {}
@@ -63,7 +63,7 @@ class CampaignSource:
         self.saw_sending = False
         # Twice as many as the usual needs: drafts and campaigns still resolving do not count.
         self.recent = campaign_page("", 0, 2 * RECENT)
-        self.usual = usual_rate(self.recent)
+        self.rates = usual_rates(self.recent)
         shown = count_campaigns(self.query)
         self.total = count_campaigns() if self.query.strip() else shown
         return shown
@@ -266,7 +266,7 @@ class CampaignTable(VirtualTable[CampaignSummary]):
             name = styled(f"{SUGGESTION_MARK} ", self._component("suggested")) + name
         if self.source.alerts.get(campaign.id):
             name = styled(f"{ALERT_MARK} ", self._component("alert")) + name
-        if far_below(campaign, self.source.usual):
+        if far_below(campaign, self.source.rates):
             name = styled(f"{BELOW_MARK} ", self._component("below")) + name
         if campaign.followup_of is not None:
             # Under the campaign it follows up (``campaign_page`` puts it there), indented.

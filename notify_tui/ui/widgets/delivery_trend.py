@@ -11,17 +11,17 @@ from rich.style import Style
 from rich.text import Text
 from textual.widget import Widget
 
+from notify_tui.domain.alerts import (
+    BELOW_USUAL_POINTS,
+    HISTORY_MIN_CAMPAIGNS,
+    RECENT_CAMPAIGNS,
+    below_usual,
+)
 from notify_tui.store.campaigns import CampaignSummary
 from notify_tui.ui.formatting import plural
 
-RECENT = 20
+RECENT = RECENT_CAMPAIGNS
 """The usual rate is the median of this many latest campaigns that count."""
-
-BELOW_USUAL = 10.0
-"""A campaign this many points under the usual rate is marked."""
-
-MIN_CAMPAIGNS = 3
-"""Fewer campaigns that count than this make no usual rate: nothing is marked."""
 
 BELOW_MARK = "▼"
 """Before the name of a campaign far below the usual rate."""
@@ -46,17 +46,23 @@ def counted(recent: Sequence[CampaignSummary]) -> list[tuple[CampaignSummary, fl
     return [(c, rate) for c, rate in rated if rate is not None][:RECENT]
 
 
+def usual_rates(recent: Sequence[CampaignSummary]) -> list[float]:
+    """The delivery rates the usual one is the median of (newest first)."""
+    return [rate for _, rate in counted(recent)]
+
+
 def usual_rate(recent: Sequence[CampaignSummary]) -> float | None:
     """The workspace's usual delivery rate: the median of the latest campaigns that count
-    (``None`` with fewer than ``MIN_CAMPAIGNS``)."""
-    rates = [rate for _, rate in counted(recent)]
-    return median(rates) if len(rates) >= MIN_CAMPAIGNS else None
+    (``None`` with fewer than ``HISTORY_MIN_CAMPAIGNS``)."""
+    rates = usual_rates(recent)
+    return median(rates) if len(rates) >= HISTORY_MIN_CAMPAIGNS else None
 
 
-def far_below(campaign: CampaignSummary, usual: float | None) -> bool:
-    """Whether ``campaign`` delivered ``BELOW_USUAL`` points or more under ``usual``."""
+def far_below(campaign: CampaignSummary, rates: Sequence[float]) -> bool:
+    """Whether ``campaign`` delivered more than ``BELOW_USUAL_POINTS`` under the median of
+    ``rates`` (``usual_rates``): the rule of ``domain.alerts.below_usual``."""
     rate = delivery_rate(campaign)
-    return usual is not None and rate is not None and rate <= usual - BELOW_USUAL
+    return rate is not None and below_usual(rate, rates)
 
 
 def trend_bars(rates: Sequence[float]) -> str:
@@ -127,19 +133,20 @@ class DeliveryTrend(Widget):
             )
             return line
         usual = usual_rate(self._recent)
+        rates = usual_rates(self._recent)
         oldest_first = list(reversed(rated))
         bars = trend_bars([rate for _, rate in oldest_first])
         for (campaign, _), bar in zip(oldest_first, bars, strict=True):
-            line.append(bar, self._component("below" if far_below(campaign, usual) else "bars"))
+            line.append(bar, self._component("below" if far_below(campaign, rates) else "bars"))
         facts = [f"last {plural(len(rated), 'campaign')}"]
         if usual is not None:
             facts.append(f"usual {usual:.1f}%")
         line.append(" " + " · ".join(facts), self._component("muted"))
-        below = sum(far_below(c, usual) for c, _ in rated)
+        below = sum(far_below(c, rates) for c, _ in rated)
         if below:
             line.append(" · ")
             line.append(
-                f"{BELOW_MARK} {below} ≥{BELOW_USUAL:.0f} points below",
+                f"{BELOW_MARK} {below} >{BELOW_USUAL_POINTS:.0f} points below",
                 self._component("below"),
             )
         line.no_wrap = True
