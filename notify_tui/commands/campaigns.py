@@ -55,7 +55,7 @@ def campaign_json(
         "needs_review": needs_review,
         "statuses_by": c.statuses_by,
         "pushed": c.pushed,
-        "pulled": c.delivered + c.failed - c.pushed,
+        "pulled": c.pulled,
         "followup_of": c.followup_of,
         "alerts": [alert.to_json() for alert in alerts or []],
         "to_send": waiting.to_send,

@@ -141,9 +141,7 @@ def apply_callbacks(
                 )
             )
         record_faults(result.faults, now)
-        result.applied = apply_updates(updates, now)
-        pushed = Counter(r.campaign_id for r in result.applied.resolutions)
-        store.add_pushed(pushed)
+        result.applied = apply_updates(updates, now, via="push")
     return result
 
 

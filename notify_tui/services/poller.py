@@ -554,7 +554,9 @@ class Poller:
                     )
                 )
             record_faults(faults, now)
-            applied = apply_updates(updates, now, current={r.message_id: r.current for r in rows})
+            applied = apply_updates(
+                updates, now, current={r.message_id: r.current for r in rows}, via="pull"
+            )
             return applied, faults
 
     def _lease_due(self) -> bool:
@@ -676,7 +678,7 @@ def _apply(
     """Apply answers and record the provider faults met with them, in one transaction."""
     with database.atomic():
         record_faults(faults, now)
-        return apply_updates(updates, now)
+        return apply_updates(updates, now, via="pull")
 
 
 async def _close(pages: AsyncIterator[list[ProviderMessage]]) -> None:

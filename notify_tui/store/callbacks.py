@@ -1,5 +1,5 @@
-"""What status callbacks (push) need of the store: the messages they name, the callbacks that came
-before their message, and the count of each campaign's pushed statuses.
+"""What status callbacks (push) need of the store: the messages they name and the callbacks that
+came before their message.
 
 A callback's status is applied by ``updates.apply_updates``, the poller's path: same
 classification, same forward-only status, same counters.
@@ -20,7 +20,6 @@ __all__ = [
     "EARLY_LIMIT",
     "EARLY_TTL",
     "CallbackTarget",
-    "add_pushed",
     "expire_early",
     "keep_early",
     "last_received",
@@ -74,15 +73,6 @@ def targets(sids: Sequence[str]) -> dict[str, CallbackTarget]:
         for sid, *rest in rows:
             found[sid] = CallbackTarget(*rest)
     return found
-
-
-def add_pushed(per_campaign: Mapping[int, int]) -> None:
-    """Count resolutions that came by push (in the caller's transaction)."""
-    for campaign_id, count in per_campaign.items():
-        if count:
-            Campaign.update(pushed=Campaign.pushed + count).where(
-                Campaign.id == campaign_id
-            ).execute()
 
 
 def keep_early(

@@ -37,7 +37,7 @@ class CampaignSummary:
     cost: Decimal
     last_checked_at: datetime | None
     pushed: int = 0
-    """Resolutions that came by status callback; the others were polled or settled at send."""
+    """Resolutions that came by status callback (its messages' ``resolved_by`` ``push``)."""
     followup_of: int | None = None
     """The campaign this one follows up (``store.followups``), if any."""
     send_at: datetime | None = None
@@ -46,16 +46,19 @@ class CampaignSummary:
     quiet_hours: str | None = None
     wake_at: datetime | None = None
     """While it waits in the store (``scheduled``): when it is started."""
+    pulled: int = 0
+    """Resolutions a poller fetched or listed (``resolved_by`` ``pull``)."""
 
     @property
     def statuses_by(self) -> str:
-        """How this campaign's final statuses arrived: ``push``, ``pull``, ``both`` or ``-``."""
-        resolved = self.delivered + self.failed
-        if resolved == 0:
-            return "-"
-        if self.pushed == 0:
-            return "pull"
-        return "push" if self.pushed >= resolved else "both"
+        """How this campaign's final statuses arrived, counted from its messages: ``push``,
+        ``pull``, ``both``, or ``-`` when none came either way (none resolved yet, or all settled
+        at send time, or before schema version 12 recorded it)."""
+        if self.pushed and self.pulled:
+            return "both"
+        if self.pushed:
+            return "push"
+        return "pull" if self.pulled else "-"
 
     @property
     def delivered_pct(self) -> float:
@@ -104,6 +107,7 @@ _COLUMNS = (
     Campaign.timezone,
     Campaign.quiet_hours,
     Campaign.wake_at,
+    Campaign.pulled,
 )
 
 

@@ -1,7 +1,8 @@
 """A campaign's counters: the one place that moves them, and the one place that counts them.
 
 A campaign keeps ``recipients``, ``delivered``, ``failed``, ``unknown`` (the three add up to the
-recipients), ``submitted``, ``skipped_opted_out`` and ``cost`` on its row, so that History and the
+recipients), ``submitted``, ``skipped_opted_out``, ``cost``, and ``pushed`` and ``pulled`` (its
+messages resolved by push and by pull, ``Message.resolved_by``) on its row, so that History and the
 chart never scan its messages. Every writer moves them with ``apply``, in the transaction that
 changes the messages they count; ``count`` says what the messages say, ``stored`` what the row
 says, and ``recount`` sets the row from the messages (``doctor --repair``). ``mismatches`` is the
@@ -45,6 +46,10 @@ class CounterDelta:
     submitted: int = 0
     skipped_opted_out: int = 0
     cost: Decimal = Decimal(0)
+    pushed: int = 0
+    """Resolutions that came by status callback (``Message.resolved_by`` ``push``)."""
+    pulled: int = 0
+    """Resolutions a poller fetched or listed (``pull``)."""
 
     @property
     def empty(self) -> bool:
@@ -88,20 +93,34 @@ class Counters:
     invalid: int = 0
     """Messages recorded Failed by the app's own validation (never tallied in the status
     history). Counted from the messages only: the row keeps no such counter."""
+    pushed: int = 0
+    """Final statuses that came by push (status callback)."""
+    pulled: int = 0
+    """Final statuses that came by pull (a poller)."""
+
+    def _kept(self) -> tuple[object, ...]:
+        return (
+            self.recipients,
+            self.delivered,
+            self.failed,
+            self.unknown,
+            self.submitted,
+            self.cost,
+            self.pushed,
+            self.pulled,
+        )
 
     def agrees(self, other: Counters) -> bool:
         """True when the kept counters are the same (exactly: amounts are stored and summed as
         integer millionths, ``models.MoneyField``)."""
-        mine = (self.recipients, self.delivered, self.failed, self.unknown, self.submitted)
-        theirs = (other.recipients, other.delivered, other.failed, other.unknown, other.submitted)
-        return mine == theirs and self.cost == other.cost
+        return self._kept() == other._kept()
 
     def describe(self) -> str:
         """One line for the user."""
         return (
             f"{self.recipients:,} recipients: {self.delivered:,} delivered, "
             f"{self.failed:,} failed, {self.unknown:,} unknown, {self.submitted:,} submitted, "
-            f"cost {exact(self.cost)}"
+            f"cost {exact(self.cost)}, {self.pushed:,} by push, {self.pulled:,} by pull"
         )
 
 
@@ -119,12 +138,16 @@ def stored(campaign_ids: Iterable[int] | None = None) -> dict[int, Counters]:
         Campaign.unknown,
         Campaign.submitted,
         Campaign.cost,
+        Campaign.pushed,
+        Campaign.pulled,
     ).order_by(Campaign.id)
     if campaign_ids is not None:
         select = select.where(Campaign.id.in_(list(campaign_ids)))
     return {
-        int(cid): Counters(int(r), int(d), int(f), int(u), int(s), _decimal(cost))
-        for cid, r, d, f, u, s, cost in select.tuples()
+        int(cid): Counters(
+            int(r), int(d), int(f), int(u), int(s), _decimal(cost), pushed=int(ps), pulled=int(pl)
+        )
+        for cid, r, d, f, u, s, cost, ps, pl in select.tuples()
     }
 
 
@@ -133,6 +156,8 @@ def count(campaign_ids: Iterable[int] | None = None) -> dict[int, Counters]:
     is absent: its counters should all be zero)."""
     submitted = fn.SUM(Case(None, [(Message.send_state == SendState.SUBMITTED, 1)], 0))
     invalid = fn.SUM(Case(None, [(Message.send_state == SendState.INVALID, 1)], 0))
+    pushed = fn.SUM(Case(None, [(Message.resolved_by == "push", 1)], 0))
+    pulled = fn.SUM(Case(None, [(Message.resolved_by == "pull", 1)], 0))
     select = Message.select(
         Message.campaign,
         Message.status,
@@ -140,18 +165,29 @@ def count(campaign_ids: Iterable[int] | None = None) -> dict[int, Counters]:
         submitted,
         fn.SUM(fn.ABS(Message.price)),
         invalid,
+        pushed,
+        pulled,
     ).group_by(Message.campaign, Message.status)
     if campaign_ids is not None:
         select = select.where(Message.campaign.in_(list(campaign_ids)))
     found: dict[int, dict[str, Any]] = defaultdict(
-        lambda: {"recipients": 0, "submitted": 0, "cost": Decimal(0), "invalid": 0}
+        lambda: {
+            "recipients": 0,
+            "submitted": 0,
+            "cost": Decimal(0),
+            "invalid": 0,
+            "pushed": 0,
+            "pulled": 0,
+        }
     )
-    for campaign_id, status, n, sent, cost, bad in select.tuples():
+    for campaign_id, status, n, sent, cost, bad, push, pull in select.tuples():
         entry = found[int(campaign_id)]
         entry["recipients"] += int(n)
         entry["submitted"] += int(sent or 0)
         entry["cost"] += from_micros(int(cost or 0))  # a raw SUM: millionths
         entry["invalid"] += int(bad or 0)
+        entry["pushed"] += int(push or 0)
+        entry["pulled"] += int(pull or 0)
         if status in (Status.DELIVERED.value, Status.FAILED.value, Status.UNKNOWN.value):
             entry[status] = entry.get(status, 0) + int(n)
     return {campaign_id: Counters(**values) for campaign_id, values in found.items()}
@@ -206,6 +242,8 @@ def recount(campaign_ids: Iterable[int]) -> dict[int, Counters]:
                     Campaign.unknown: counted.unknown,
                     Campaign.submitted: counted.submitted,
                     Campaign.cost: counted.cost,
+                    Campaign.pushed: counted.pushed,
+                    Campaign.pulled: counted.pulled,
                 }
             ).where(Campaign.id == campaign_id).execute()
             done[campaign_id] = counted

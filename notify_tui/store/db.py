@@ -39,7 +39,7 @@ from notify_tui.store.models import (
     database,
 )
 
-SCHEMA_VERSION = 11
+SCHEMA_VERSION = 12
 """Bump this and add a step to ``MIGRATIONS`` whenever a table changes."""
 
 Migration = Callable[[Database, SchemaMigrator], None]
@@ -177,6 +177,18 @@ def _add_schedule(db: Database, migrator: SchemaMigrator) -> None:
             db.execute_sql(f'ALTER TABLE "{table}" ADD COLUMN "{column}" {kind}')
 
 
+def _add_resolved_by(db: Database, migrator: SchemaMigrator) -> None:
+    """Version 12: how each message's final status arrived (``resolved_by``: push or pull) and
+    each campaign's count of pulled ones beside its pushed ones. Added in place (no rebuild).
+    Earlier resolutions are not known per message: ``pushed`` restarts from 0 so that the
+    counters agree with the messages (doctor checks both)."""
+    if "resolved_by" not in {c.name for c in db.get_columns("message", _schema(db))}:
+        db.execute_sql('ALTER TABLE "message" ADD COLUMN "resolved_by" VARCHAR(8)')
+    if "pulled" not in {c.name for c in db.get_columns("campaign", _schema(db))}:
+        db.execute_sql('ALTER TABLE "campaign" ADD COLUMN "pulled" INTEGER NOT NULL DEFAULT 0')
+    db.execute_sql('UPDATE "campaign" SET "pushed" = 0 WHERE "pushed" <> 0')
+
+
 MIGRATIONS: dict[int, Migration] = {
     2: _add_suggestions,
     3: _money_in_micros,
@@ -188,6 +200,7 @@ MIGRATIONS: dict[int, Migration] = {
     9: _add_insights,
     10: _add_folded_names,
     11: _add_schedule,
+    12: _add_resolved_by,
 }
 """``MIGRATIONS[n]`` takes a workspace from version ``n - 1`` to ``n``."""
 

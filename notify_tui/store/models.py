@@ -11,6 +11,7 @@ from decimal import Decimal
 from typing import Any
 
 from peewee import (
+    SQL,
     AutoField,
     BigIntegerField,
     BooleanField,
@@ -119,8 +120,8 @@ class Campaign(BaseModel):
     cost = MoneyField(default=Decimal(0))
     last_checked_at = DateTimeField(null=True)
     pushed = IntegerField(default=0)
-    """Messages whose final status came by status callback (push); the other resolutions were
-    pulled (polled) or settled at send time."""
+    """Messages whose final status came by status callback (push): those with ``resolved_by``
+    ``push``."""
     followup_of = ForeignKeyField(
         "self", null=True, backref="followups", on_delete="SET NULL", index=True
     )
@@ -139,6 +140,10 @@ class Campaign(BaseModel):
     wake_at = DateTimeField(null=True)
     """While the campaign waits in the store (``scheduled``): when a poller or the app starts
     it (its ``send_at``, or when the first held recipient's quiet hours end)."""
+    pulled = IntegerField(default=0, constraints=[SQL("DEFAULT 0")])
+    """Messages whose final status a poller fetched or listed (pull): ``resolved_by`` ``pull``.
+    The rest were settled at send time (a refused create, an invalid number) or before schema
+    version 12, which began recording how (last: version 12 added it)."""
 
 
 class Message(BaseModel):
@@ -185,6 +190,10 @@ class Message(BaseModel):
     schema version 10 added it, and a migrated table has it at the end)."""
     held_until = DateTimeField(null=True)
     """Pending, held by quiet hours until then (naive UTC): not sent before."""
+    resolved_by = CharField(max_length=8, null=True)
+    """How its final status arrived: ``push`` (a status callback), ``pull`` (a poller's fetch or
+    list), or ``None`` (settled at send time, still Unknown, or resolved before schema version
+    12)."""
 
     class Meta:
         indexes = (

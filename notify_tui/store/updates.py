@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from functools import lru_cache
-from typing import Any
+from typing import Any, Literal
 
 from peewee import PostgresqlDatabase
 
@@ -23,6 +23,9 @@ from notify_tui.store.counters import CounterDelta
 from notify_tui.store.models import Message, StatusTally, database, utcnow
 
 _BATCH = 500
+
+Via = Literal["push", "pull"]
+"""How a final status arrived: a status callback, or a poller."""
 """Ids per ``IN (...)``: well under SQLite's variable limit."""
 
 
@@ -117,12 +120,15 @@ def apply_updates(
     now: datetime | None = None,
     *,
     current: CurrentRows | None = None,
+    via: Via | None = None,
 ) -> AppliedUpdates:
     """Apply a batch of answers in one transaction and report what changed.
 
     ``current``: the messages' rows, when the caller has just read them in the same transaction
     (``polling.claim_listed`` does, with the lock that keeps them current); else they are read
-    here. An update about a message not in it is skipped.
+    here. An update about a message not in it is skipped. ``via``: how these answers came
+    (``push``, ``pull``): each message they resolve records it (``resolved_by``) and its
+    campaign counts it (``pushed``, ``pulled``); ``None`` for what is settled at send time.
     """
     now = now or utcnow()
     result = AppliedUpdates()
@@ -132,7 +138,7 @@ def apply_updates(
         for start in range(0, len(updates), _BATCH):
             chunk = updates[start : start + _BATCH]
             rows = current if current is not None else _current([u.message_id for u in chunk])
-            _apply_chunk(chunk, rows, now, result)
+            _apply_chunk(chunk, rows, now, result, via)
         _apply_counters(result, now)
     return result
 
@@ -156,6 +162,8 @@ class _Effect:
     """The price it just got, in whole millionths (0 for none)."""
     started: datetime | None
     """When it was sent, for its delivery time: the provider's ``date_sent``, else ours."""
+    via: Via | None = None
+    """How its final status came, when it resolves."""
 
 
 _PLAN_CACHE: dict[tuple[str, tuple[str, ...]], str] = {}
@@ -200,7 +208,11 @@ def _current(ids: Sequence[int]) -> dict[int, tuple[object, ...]]:
 
 
 def _apply_chunk(
-    chunk: Sequence[StatusUpdate], current: CurrentRows, now: datetime, result: AppliedUpdates
+    chunk: Sequence[StatusUpdate],
+    current: CurrentRows,
+    now: datetime,
+    result: AppliedUpdates,
+    via: Via | None = None,
 ) -> None:
     db_time = _time_adapter()
     now_db = db_time(now)
@@ -276,6 +288,8 @@ def _apply_chunk(
             fields["error_message"] = update.error_message
             fields["resolved_at"] = db_time(resolved_at)
             fields["updated_at"] = now_db
+            if via is not None:
+                fields["resolved_by"] = via
         if not fields:
             continue
         shape = (*fields, "+polls") if polled else tuple(fields)
@@ -293,6 +307,7 @@ def _apply_chunk(
             tally,
             cost,
             started,
+            via if resolves else None,
         )
         if update.message_id in seen:
             # A second answer about the same message in one batch: after the first one.
@@ -419,6 +434,10 @@ def _count(effect: _Effect, result: AppliedUpdates) -> None:
                 result.buckets[bucket] = result.buckets.get(bucket, 0) + 1
     if effect.resolves:
         delta.unknown -= 1
+        if effect.via == "push":
+            delta.pushed += 1
+        elif effect.via == "pull":
+            delta.pulled += 1
         tally = result.tallies.setdefault((effect.campaign_id, _minute(effect.resolved_at)), [0, 0])
         if effect.classification.status is Status.DELIVERED:
             delta.delivered += 1

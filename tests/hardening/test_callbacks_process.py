@@ -197,5 +197,6 @@ async def test_a_receiver_stopped_mid_burst_keeps_every_callback_it_answered(
     campaign = get_campaign(campaign_id)
     assert (campaign.unknown, campaign.delivered + campaign.failed) == (0, MESSAGES)
     assert campaign.pushed == pushed
+    assert campaign.pulled == MESSAGES - pushed  # counted from each message's resolved_by
     assert campaign.statuses_by == "both"
     assert_counters_hold(campaign_id)

@@ -349,3 +349,40 @@ async def test_a_burst_of_bad_requests_never_reaches_the_store_or_the_writer(
     assert sorted(written) == sorted(sid(n) for n in messages)
     assert {stored(m).status for m in messages.values()} == {"delivered"}
     assert receiver.stats["forged"] == 2 * 180 and receiver.stats["oversized"] == 2 * 60
+
+
+async def test_each_campaign_says_how_its_own_statuses_arrived(http: httpx.AsyncClient) -> None:
+    """Counted from each message's ``resolved_by``: push, pull, both; a status settled at send
+    time (a refused create) is neither."""
+    from notify_tui.commands.campaigns import campaign_json
+
+    pushed_only, first = message_with_sid(1, "+14155550101")
+    pulled_only, second = message_with_sid(2, "+14155550102")
+    both, third = message_with_sid(3, "+14155550103")
+    add_recipients(both, [NewRecipient("+14155550104")])
+    add_recipients(pushed_only, [NewRecipient("+14155550105")])
+    fourth = Message.get(Message.phone == "+14155550104").id
+    settled = Message.get(Message.phone == "+14155550105").id
+    refused = Classification(Status.FAILED, Reason.INVALID_NUMBER, code=21211)
+    apply_updates([StatusUpdate(settled, refused, provider_status="failed")])  # at send
+    delivered = Classification(Status.DELIVERED)
+    apply_updates([StatusUpdate(second, delivered, provider_status="delivered")], via="pull")
+    apply_updates([StatusUpdate(fourth, delivered, provider_status="delivered")], via="pull")
+    for number, phone in ((1, "+14155550101"), (3, "+14155550103")):
+        assert (await post(http, form(number, "delivered", phone=phone))).status_code == 200
+
+    by = {
+        campaign_id: (c["statuses_by"], c["pushed"], c["pulled"])
+        for campaign_id in (pushed_only, pulled_only, both)
+        if (c := campaign_json(get_campaign(campaign_id)))
+    }
+    assert by == {pushed_only: ("push", 1, 0), pulled_only: ("pull", 0, 1), both: ("both", 1, 1)}
+    kinds = dict(Message.select(Message.id, Message.resolved_by).tuples())
+    assert [kinds[m] for m in (first, second, third, fourth, settled)] == [
+        "push",
+        "pull",
+        "push",
+        "pull",
+        None,
+    ]
+    assert_counters_hold(pushed_only, pulled_only, both)

@@ -104,6 +104,7 @@ async def test_a_campaign_resolves_by_push_alone(
         await client.aclose()
     campaign = get_campaign(campaign_id)
     assert campaign.pushed == campaign.delivered + campaign.failed == len(phones)
+    assert campaign.pulled == 0
     assert campaign.statuses_by == "push"
     assert_counters_hold(campaign_id)
     stats = sandbox.stats()
@@ -139,5 +140,6 @@ async def test_a_receiver_killed_mid_burst_loses_nothing_the_poller_fills_the_ga
     assert campaign.delivered + campaign.failed == len(final)
     assert campaign.unknown == len(phones) - len(final)
     assert campaign.pushed == pushed
+    assert campaign.pulled == len(final) - pushed
     assert campaign.statuses_by == ("both" if pushed < len(final) else "push")
     assert_counters_hold(campaign_id)

@@ -69,11 +69,42 @@ def test_a_version_10_workspace_gains_the_schedule_columns_and_keeps_its_message
 
     db = open_workspace(database_url)
     try:
-        assert schema_version(db) == SCHEMA_VERSION == 11
+        assert schema_version(db) == SCHEMA_VERSION >= 11
         assert count_recipients(campaign_id) == 4
         kept = Campaign.get_by_id(campaign_id)
         assert (kept.send_at, kept.timezone, kept.quiet_hours, kept.wake_at) == (None,) * 4
         assert Message.select().where(Message.held_until.is_null(False)).count() == 0
+    finally:
+        db.close()
+        database.initialize(None)
+
+
+def test_a_version_11_workspace_records_how_statuses_arrive_from_then_on(
+    database_url: str,
+) -> None:
+    """Version 12 adds ``message.resolved_by`` and ``campaign.pulled`` in place (no rebuild, no
+    message lost); the pushed statuses counted before it are not known per message, so the
+    count restarts at 0 and the counters agree with the messages."""
+    from notify_tui.store.models import Campaign, Message
+    from tests.invariants import assert_counters_hold
+
+    db = open_workspace(database_url)
+    campaign_id = create_campaign("Before resolved_by", "Hello")
+    add_recipients(campaign_id, [NewRecipient(f"+1415555030{i}") for i in range(4)])
+    db.execute_sql('ALTER TABLE "message" DROP COLUMN "resolved_by"')
+    db.execute_sql('ALTER TABLE "campaign" DROP COLUMN "pulled"')
+    db.execute_sql('UPDATE "campaign" SET "pushed" = 3')
+    SchemaInfo.update(value="11").where(SchemaInfo.key == "version").execute()
+    db.close()
+
+    db = open_workspace(database_url)
+    try:
+        assert schema_version(db) == SCHEMA_VERSION >= 12
+        assert count_recipients(campaign_id) == 4
+        kept = Campaign.get_by_id(campaign_id)
+        assert (kept.pushed, kept.pulled) == (0, 0)
+        assert Message.select().where(Message.resolved_by.is_null(False)).count() == 0
+        assert_counters_hold(campaign_id)
     finally:
         db.close()
         database.initialize(None)
