@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import html
+import re
+
 import pytest
 
 from notify_tui.services.runtime import Runtime
@@ -101,4 +104,27 @@ async def test_dialogs_and_notifications_keep_names_literal(runtime: Runtime, ho
         await wait_until(
             pilot, lambda: any(n.startswith("Opt-in: Opted +1 415") for n in notifications(app))
         )
+        assert app.is_running
+
+
+async def test_the_followup_dialog_keeps_the_name_and_message_literal(
+    runtime: Runtime, hostile: int
+) -> None:
+    from textual.widgets import TextArea
+
+    from notify_tui.ui.dialogs.followup import FollowupDialog
+
+    app = app_for(runtime)
+    async with app.run_test(size=(120, 30)) as pilot:
+        await app.push_screen(DetailsScreen(hostile))
+        await wait_until(pilot, lambda: getattr(app.screen, "loaded", False))
+        await pilot.press("F")  # every recipient failed with 30003: each may get it again
+        await wait_until(pilot, lambda: isinstance(app.screen, FollowupDialog))
+        await pilot.pause()
+        svg = app.export_screenshot()  # what the terminal shows, the border's title included
+        shown = html.unescape(re.sub(r"<[^>]+>", "", svg)).replace("\xa0", " ")
+        assert "Follow up “[@click=app.quit]Sale [/] ␛[2J”" in shown
+        assert app.screen.query_one(TextArea).text == BODY  # edited as it is, never parsed
+        await pilot.click("#followup-dialog", offset=(4, 0))  # on the title
+        await pilot.pause()
         assert app.is_running
