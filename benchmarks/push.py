@@ -8,6 +8,10 @@
   flight. That client writes HTTP/1.1 on bare asyncio streams: httpx's pool spends O(connections)
   per request matching requests to connections (at 64 connections it managed about 200 posts a
   second, which is what this figure used to measure), so it would measure the client.
+- ``callback_cpu_ms_http_<db>``: meanwhile, the CPU milliseconds the receiver spent per
+  callback: its process (uvicorn, the checks, the writer) and, on PostgreSQL, the server
+  processes of its connections. On a machine shared with other work the rate says how busy the
+  machine was; ``1000 / cpu_ms`` is the rate one free core sustains.
 - ``push_latency_p95_s``: a sandbox served over HTTP pushes to the receiver over HTTP; the
   sandbox's clock jumps past every message's final status at one instant, and each row is timed
   from that instant to the moment it holds its final status (a burst: an upper bound).
@@ -32,6 +36,7 @@ import tempfile
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -232,7 +237,12 @@ async def _rate_asgi(url: str) -> float:
         db.close()
 
 
-def _rate_http(url: str, workdir: Path) -> float:
+def _rate_http(
+    url: str, workdir: Path, backends: Callable[[], float] = lambda: 0.0
+) -> tuple[float, float]:
+    """Callbacks applied per second over HTTP, and the CPU milliseconds the receiver spent on
+    each (this process, where uvicorn serves it in a thread, plus ``backends()``: the CPU
+    seconds of its PostgreSQL server processes so far)."""
     db = _open(url)
     try:
         served_probe = _free_socket()
@@ -258,6 +268,7 @@ def _rate_http(url: str, workdir: Path) -> float:
         thread.start()
         while not server.started:
             time.sleep(0.01)
+        cpu = time.process_time() + backends()
         try:
             done = subprocess.run(
                 [sys.executable, "-c", LOADGEN, public, str(path), "64"],
@@ -266,13 +277,14 @@ def _rate_http(url: str, workdir: Path) -> float:
                 check=True,
                 timeout=600,
             )
+            cpu = time.process_time() + backends() - cpu
         finally:
             server.should_exit = True
             thread.join(10)
         figures = json.loads(done.stdout.strip().splitlines()[-1])
         if figures["bad"] or _resolved(campaign_id) != CALLBACKS:
             raise RuntimeError(f"not every callback was applied: {figures}")
-        return CALLBACKS / figures["elapsed"]
+        return CALLBACKS / figures["elapsed"], 1000 * cpu / CALLBACKS
     finally:
         db.close()
 
@@ -387,7 +399,31 @@ def _pg_schema() -> tuple[str, Any] | None:
     with conn.cursor() as cur:
         cur.execute(f"CREATE SCHEMA {schema}")
     sep = "&" if "?" in PG else "?"
-    return f"{PG}{sep}options=-csearch_path%3D{schema}", (conn, schema)
+    # The schema's name also names its connections, to find their server processes.
+    url = f"{PG}{sep}options=-csearch_path%3D{schema}&application_name={schema}"
+    return url, (conn, schema)
+
+
+def _backend_cpu(handle: Any) -> Callable[[], float]:
+    """CPU seconds so far of the server processes of the connections ``_pg_schema``'s URL opened
+    (their ``/proc`` entries: the server must run on this machine; else 0)."""
+    conn, schema = handle
+    ticks = os.sysconf("SC_CLK_TCK")
+
+    def seconds() -> float:
+        with conn.cursor() as cur:
+            cur.execute("SELECT pid FROM pg_stat_activity WHERE application_name = %s", [schema])
+            pids = [pid for (pid,) in cur.fetchall()]
+        total = 0
+        for pid in pids:
+            try:
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            total += int(fields[11]) + int(fields[12])  # utime, stime
+        return total / ticks
+
+    return seconds
 
 
 def _drop(handle: Any) -> None:
@@ -417,15 +453,15 @@ async def work_push(data_dir: Path) -> dict[str, float]:
             figures["callback_rate_asgi_postgres"] = await _rate_asgi(pg[0])
         finally:
             _drop(pg[1])
-    figures["callback_rate_http_sqlite"] = await asyncio.to_thread(
-        _rate_http, f"sqlite:///{data_dir / 'http.db'}", data_dir
-    )
+    rate, cpu = await asyncio.to_thread(_rate_http, f"sqlite:///{data_dir / 'http.db'}", data_dir)
+    figures["callback_rate_http_sqlite"] = rate
+    figures["callback_cpu_ms_http_sqlite"] = cpu
     pg = _pg_schema()
     if pg is not None:
         try:
-            figures["callback_rate_http_postgres"] = await asyncio.to_thread(
-                _rate_http, pg[0], data_dir
-            )
+            rate, cpu = await asyncio.to_thread(_rate_http, pg[0], data_dir, _backend_cpu(pg[1]))
+            figures["callback_rate_http_postgres"] = rate
+            figures["callback_cpu_ms_http_postgres"] = cpu
         finally:
             _drop(pg[1])
     for key, value in (await _latency_and_requests(f"sqlite:///{data_dir / 'latency.db'}")).items():
