@@ -85,6 +85,14 @@ class RecipientRow:
     send_state: SendState
     body: str | None = None
     """This recipient's own text (a personal message), or ``None``: the campaign's."""
+    held_until: datetime | None = None
+    """Held by quiet hours until then (naive UTC): not sent before (``note`` says till when
+    where they are)."""
+
+    @property
+    def held(self) -> bool:
+        """Waiting for the recipient's quiet hours to end: nothing was sent yet."""
+        return self.held_until is not None and self.send_state is SendState.PENDING
 
     @property
     def sort_key(self) -> tuple[str, int]:
@@ -111,6 +119,7 @@ _COLUMNS = (
     Message.provider_status,
     Message.send_state,
     Message.body,
+    Message.held_until,
 )
 
 

@@ -283,8 +283,9 @@ class Claimed:
     """Messages left pending because their recipient is inside quiet hours (``held_until``)."""
 
 
-HoldRule = Callable[[str], "datetime | None"]
-"""When a recipient (their number) may be texted, if not now (naive UTC): quiet hours."""
+HoldRule = Callable[[str], "tuple[datetime, str] | None"]
+"""When a recipient (their number) may be texted, if not now (naive UTC), and how to say so
+(``held until 08:00 America/Chicago``): quiet hours."""
 
 
 def claim_for_submit(
@@ -306,7 +307,7 @@ def claim_for_submit(
     claimed: list[tuple[int, str]] = []
     bodies: dict[int, str] = {}
     skipped: list[int] = []
-    held: list[tuple[int, datetime]] = []
+    held: list[tuple[int, tuple[datetime, str]]] = []
     with database.atomic():
         for start in range(0, len(message_ids), _BATCH):
             chunk = list(message_ids[start : start + _BATCH])
@@ -324,17 +325,17 @@ def claim_for_submit(
             skipped.extend(message_id for message_id, phone, _ in rows if phone in opted)
             rows = [row for row in rows if row[1] not in opted]
             if hold is not None:
-                waits = {m: until for m, p, _ in rows if (until := hold(p)) is not None}
+                waits = {m: wait for m, p, _ in rows if (wait := hold(p)) is not None}
                 held.extend(waits.items())
                 rows = [row for row in rows if row[0] not in waits]
             claimed.extend((m, p) for m, p, _ in rows)
             bodies.update((m, b) for m, _, b in rows if b is not None)
-        by_time: dict[datetime, list[int]] = {}
-        for message_id, until in held:
-            by_time.setdefault(until, []).append(message_id)
-        for until, ids in by_time.items():
+        by_time: dict[tuple[datetime, str], list[int]] = {}
+        for message_id, hold_ in held:
+            by_time.setdefault(hold_, []).append(message_id)
+        for (until, why), ids in by_time.items():
             for start in range(0, len(ids), _BATCH):
-                Message.update(held_until=until).where(
+                Message.update(held_until=until, note=why).where(
                     Message.id.in_(ids[start : start + _BATCH])
                 ).execute()
         insights.forget(skipped)
@@ -348,6 +349,10 @@ def claim_for_submit(
         ids = [m for m, _ in claimed]
         for start in range(0, len(ids), _BATCH):
             mark_attempting(ids[start : start + _BATCH], now, deadline)
+            # A hold that has ended: its note goes with it.
+            Message.update(held_until=None, note=None).where(
+                Message.id.in_(ids[start : start + _BATCH]) & Message.held_until.is_null(False)
+            ).execute()
     return Claimed(claimed, now, len(skipped), bodies, len(held))
 
 

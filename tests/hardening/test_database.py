@@ -152,11 +152,17 @@ def test_a_version_1_workspace_migrates_with_all_its_data(v1_copy: Path) -> None
         micros = None if old[price] is None else round(Decimal(str(old[price])) * 1_000_000)
         assert new[price] == micros and isinstance(new[price], (int, type(None)))
         assert old[:price] + old[price + 1 : lease] == new[:price] + new[price + 1 : lease]
-    # Version 9 finds every number's profile (its column is before version 10's folded name
-    # and version 11's quiet-hours hold), and the breakdowns' tallies.
-    assert all(row[-3] for row in after["message"])
-    assert all(row[-2] is None for row in after["message"])  # ASCII names: nothing to fold
-    assert all(row[-1] is None for row in after["message"])  # no hold on a migrated message
+    # The columns later versions added, found by name (each migration adds its own at the end).
+    raw = sqlite3.connect(v1_copy)
+    try:
+        names = [row[1] for row in raw.execute('PRAGMA table_info("message")')]
+    finally:
+        raw.close()
+    added = [{n: row[names.index(n)] for n in names} for row in after["message"]]
+    # Version 9 finds every number's profile, and the breakdowns' tallies.
+    assert all(row["profile_id"] for row in added)
+    assert all(row["name_folded"] is None for row in added)  # ASCII names: nothing to fold
+    assert all(row["held_until"] is None for row in added)  # no quiet-hours hold (version 11)
     assert len(after["group_tally"]) >= 2
 
 

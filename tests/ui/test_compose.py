@@ -487,3 +487,19 @@ async def test_ctrl_t_keeps_a_personal_message_s_fields(runtime: Runtime, tmp_pa
         await pilot.press("ctrl+t")
         await pilot.pause()
         assert body.text == "Hi {first_name|you...}, it's {{SPRING}}"
+
+
+async def test_the_review_says_who_quiet_hours_hold_and_until_when(runtime: Runtime) -> None:
+    seed_contacts(PEOPLE)  # San Francisco numbers: 04:00 there on the app's clock
+    runtime.settings = replace(runtime.settings, quiet_hours="21:00-08:00", timezone="UTC")
+    app = make_app(runtime, poll=False, first_run_demo=False, clock=fixed_clock)
+    async with app.run_test(size=(200, 50)) as pilot:
+        screen = await open_compose(app, pilot)
+        await write(pilot, screen, name="Early", body="Good morning")
+        dialog = await review(app, pilot)
+        assert dialog.plan.quiet is not None and dialog.plan.quiet.held == len(PEOPLE)
+        summary = text_of(app, "#plan-summary")
+        assert (
+            f"Quiet hours 21:00-08:00 (recipient's clock): {len(PEOPLE)} recipients held: "
+            f"{len(PEOPLE)} until 08:00 America/Los_Angeles"
+        ) in summary

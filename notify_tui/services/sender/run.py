@@ -436,14 +436,17 @@ class _CampaignSender:
         self.wake_at = min(wakes)
         return True
 
-    def _hold(self, phone: str) -> datetime | None:
+    def _hold(self, phone: str) -> tuple[datetime, str] | None:
         """Quiet hours: until when (naive UTC) ``phone`` waits, judged at the moment its
-        message would reach them (the campaign's time, if ahead); ``None``: not held."""
+        message would reach them (the campaign's time, if ahead), and how that is said
+        (``held until 08:00 America/Chicago``); ``None``: not held."""
         if self.quiet is None:
             return None
         at = max(self._now(), self.send_at or self._now())
         hold = hold_for(phone, at, self.quiet, self.timezone)
-        return None if hold is None else _naive(hold.until)
+        if hold is None:
+            return None
+        return hold.until.astimezone(UTC).replace(tzinfo=None), hold.describe()
 
     async def _run_tasks(self) -> None:
         try:

@@ -96,6 +96,9 @@ def plan_table(plan: CampaignPlan, audience: AudienceSummary, rate: float | None
         pace = "1 message a second" if rate == 1 else f"{rate:g} messages a second"
         line.append(f" at {pace}: {duration(plan.to_send / rate)}")
     table.add_row("Sending", line)
+    for index, said in enumerate(plan.schedule_lines()):
+        # When it goes out and who holds it; who quiet hours hold, and until when.
+        table.add_row("When" if index == 0 else "", safe_text(said.strip()))
     if audience.note:
         table.add_row("Note", safe_text(audience.note))
     for index, rejection in enumerate(audience.rejections):

@@ -7,6 +7,7 @@ this screen closes.
 
 from __future__ import annotations
 
+from datetime import UTC
 from decimal import Decimal
 from pathlib import Path
 from typing import ClassVar
@@ -384,6 +385,8 @@ class ComposeScreen(NotifyScreen):
             else:
                 recipients = list(all_contacts_recipients())
                 summary = AudienceSummary(label="all contacts", rows=len(recipients))
+            from notify_tui.domain.quiet_hours import QuietHours  # phonenumbers: not at start
+
             plan = plan_campaign(
                 name,
                 body,
@@ -392,6 +395,11 @@ class ComposeScreen(NotifyScreen):
                 messaging_service_sid=runtime.sender["messaging_service_sid"],
                 price_per_segment=settings.price_per_segment,
                 region=region,
+                timezone=settings.timezone,
+                now=self.notify_app.clock().replace(tzinfo=UTC),
+                quiet_hours=QuietHours.parse(settings.quiet_hours)
+                if settings.quiet_hours
+                else None,
             )
         except ContactsFileError as exc:
             self.post_message(CampaignPlanFailed(str(exc), "audience"))

@@ -389,6 +389,9 @@ class RecipientTable(VirtualTable[RecipientRow]):
         return style
 
     def _status(self, row: RecipientRow) -> Text:
+        if row.held:
+            # Its own state: quiet hours where the recipient is (the detail says till when).
+            return styled("Held", self._component(row.status.value))
         return styled(row.status.label, self._component(row.status.value))
 
     def _detail(self, row: RecipientRow) -> Text:
