@@ -176,7 +176,28 @@ def _campaigns(commands: Any) -> None:
         metavar="N",
         help="at most this many (1000)",
     )
+    listing.add_argument(
+        "--archived", action="store_true", help="list the archived campaigns instead"
+    )
     listing.set_defaults(handler=Deferred("campaigns", "run_campaigns"))
+
+    archive = commands.add_parser(
+        "archive", help="hide a campaign from History and `campaigns` (kept, restorable)"
+    )
+    archive.add_argument("campaign_id", type=CAMPAIGN_ID, metavar="CAMPAIGN_ID")
+    archive.set_defaults(handler=Deferred("archive", "run_archive"))
+
+    unarchive = commands.add_parser("unarchive", help="show an archived campaign again")
+    unarchive.add_argument("campaign_id", type=CAMPAIGN_ID, metavar="CAMPAIGN_ID")
+    unarchive.set_defaults(handler=Deferred("archive", "run_unarchive"))
+
+    delete = commands.add_parser(
+        "delete",
+        help="delete a campaign that never reached anyone for real (never sent, or a demo)",
+    )
+    delete.add_argument("campaign_id", type=CAMPAIGN_ID, metavar="CAMPAIGN_ID")
+    delete.add_argument("--yes", "-y", action="store_true", help="delete without asking")
+    delete.set_defaults(handler=Deferred("archive", "run_delete"))
 
     export = commands.add_parser("export", help="write a campaign's recipients to CSV")
     export.add_argument("campaign_id", type=CAMPAIGN_ID, metavar="CAMPAIGN_ID")

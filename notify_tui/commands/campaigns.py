@@ -71,7 +71,7 @@ def run_campaigns(args: argparse.Namespace, settings: Settings) -> int:
     """``notify-tui campaigns``: list campaigns, as a table or JSON."""
     runtime = Runtime.open(settings)
     try:
-        campaigns = campaign_page(args.search or "", 0, args.limit)
+        campaigns = campaign_page(args.search or "", 0, args.limit, archived=args.archived)
         review = review_counts([c.id for c in campaigns])
         # From the campaigns' tallies (four queries in all), only when printed.
         alerts = insights.alerts_for([c.id for c in campaigns]) if args.json else {}
@@ -90,9 +90,10 @@ def run_campaigns(args: argparse.Namespace, settings: Settings) -> int:
         return 0
     if not campaigns:
         print(
-            f"No campaign's name has “{visible(args.search)}”."
+            f"No {'archived ' if args.archived else ''}campaign's name has "
+            f"“{visible(args.search)}”."
             if args.search
-            else "No campaigns yet."
+            else ("No archived campaigns." if args.archived else "No campaigns yet.")
         )
         return 0
     header = f"{'ID':>5}  {'SENT':16}  {'RECIPIENTS':>10}  {'DELIVERED':>9}  {'FAILED':>7}  "

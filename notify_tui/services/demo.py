@@ -139,7 +139,7 @@ def needs_demo(runtime: Runtime) -> bool:
         return False
     if SchemaInfo.get_or_none(SchemaInfo.key == DEMO_KEY) is not None:
         return False
-    return count_campaigns() == 0
+    return count_campaigns(archived=None) == 0  # archived ones count: the workspace is in use
 
 
 def demo_contacts(count: int, seed: int = 2026) -> list[NewRecipient]:

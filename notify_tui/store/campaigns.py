@@ -48,6 +48,8 @@ class CampaignSummary:
     """While it waits in the store (``scheduled``): when it is started."""
     pulled: int = 0
     """Resolutions a poller fetched or listed (``resolved_by`` ``pull``)."""
+    archived_at: datetime | None = None
+    """When it was archived (hidden from History, kept), or ``None``."""
 
     @property
     def statuses_by(self) -> str:
@@ -108,6 +110,7 @@ _COLUMNS = (
     Campaign.quiet_hours,
     Campaign.wake_at,
     Campaign.pulled,
+    Campaign.archived_at,
 )
 
 
@@ -119,8 +122,12 @@ def _summary(row: tuple[object, ...]) -> CampaignSummary:
     return CampaignSummary(*values)
 
 
-def _search(query: str):  # type: ignore[no-untyped-def]
+def _search(query: str, archived: bool | None = False):  # type: ignore[no-untyped-def]
+    # History and ``campaigns`` show the campaigns in use, or (``archived``) the archived ones;
+    # ``None``: every campaign.
     select = Campaign.select(*_COLUMNS)
+    if archived is not None:
+        select = select.where(Campaign.archived_at.is_null(not archived))
     if query.strip():
         select = select.where(name_contains(Campaign.name, Campaign.name_folded, query))
     return select
@@ -154,16 +161,22 @@ def name_contains(name: Field, folded: Field, text: str) -> Expression:
     return match
 
 
-def count_campaigns(query: str = "") -> int:
-    """How many campaigns match ``query`` (a part of the name, any case)."""
-    return int(_search(query).count())
+def count_campaigns(query: str = "", archived: bool | None = False) -> int:
+    """How many campaigns match ``query`` (a part of the name, any case): of those in use, of
+    the archived ones with ``archived``, of every one with ``None``."""
+    return int(_search(query, archived).count())
 
 
-def campaign_page(query: str = "", offset: int = 0, limit: int = 100) -> list[CampaignSummary]:
+def campaign_page(
+    query: str = "", offset: int = 0, limit: int = 100, archived: bool = False
+) -> list[CampaignSummary]:
     """Campaigns matching ``query``, newest first, from ``offset``; a follow-up comes right
-    after the campaign it follows up (oldest follow-up first), whenever it was sent."""
+    after the campaign it follows up (oldest follow-up first), whenever it was sent. The
+    archived campaigns are left out, or (``archived``) are the only ones."""
     group = fn.COALESCE(Campaign.followup_of, Campaign.id)
-    select = _search(query).order_by(group.desc(), Campaign.id).offset(offset).limit(limit)
+    select = (
+        _search(query, archived).order_by(group.desc(), Campaign.id).offset(offset).limit(limit)
+    )
     return [_summary(row) for row in select.tuples()]
 
 

@@ -39,7 +39,7 @@ from notify_tui.store.models import (
     database,
 )
 
-SCHEMA_VERSION = 12
+SCHEMA_VERSION = 13
 """Bump this and add a step to ``MIGRATIONS`` whenever a table changes."""
 
 Migration = Callable[[Database, SchemaMigrator], None]
@@ -189,6 +189,14 @@ def _add_resolved_by(db: Database, migrator: SchemaMigrator) -> None:
     db.execute_sql('UPDATE "campaign" SET "pushed" = 0 WHERE "pushed" <> 0')
 
 
+def _add_archive(db: Database, migrator: SchemaMigrator) -> None:
+    """Version 13: archived campaigns (hidden from History, kept, restorable). A nullable
+    column, added in place: a rebuild of ``campaign`` would cascade to every message."""
+    kind = "TIMESTAMP" if isinstance(db, PostgresqlDatabase) else "DATETIME"
+    if "archived_at" not in {c.name for c in db.get_columns("campaign", _schema(db))}:
+        db.execute_sql(f'ALTER TABLE "campaign" ADD COLUMN "archived_at" {kind}')
+
+
 MIGRATIONS: dict[int, Migration] = {
     2: _add_suggestions,
     3: _money_in_micros,
@@ -201,6 +209,7 @@ MIGRATIONS: dict[int, Migration] = {
     10: _add_folded_names,
     11: _add_schedule,
     12: _add_resolved_by,
+    13: _add_archive,
 }
 """``MIGRATIONS[n]`` takes a workspace from version ``n - 1`` to ``n``."""
 

@@ -144,6 +144,9 @@ class Campaign(BaseModel):
     """Messages whose final status a poller fetched or listed (pull): ``resolved_by`` ``pull``.
     The rest were settled at send time (a refused create, an invalid number) or before schema
     version 12, which began recording how (last: version 12 added it)."""
+    archived_at = DateTimeField(null=True)
+    """When someone archived it (hidden from History and ``campaigns``, kept, restorable), or
+    ``None``."""
 
 
 class Message(BaseModel):

@@ -307,6 +307,16 @@ class SendingEnded(Message):
         self.error = error
 
 
+class CampaignTidied(Message):
+    """A campaign was archived, restored or deleted (or that was refused: ``failed``)."""
+
+    def __init__(self, said: str, failed: bool = False) -> None:
+        super().__init__()
+        self.said = said
+        """What to tell the user (plain text, never markup)."""
+        self.failed = failed
+
+
 class ResumeChecked(Message):
     """What is left to send of a campaign the user asked to resume."""
 

@@ -108,3 +108,28 @@ def test_a_version_11_workspace_records_how_statuses_arrive_from_then_on(
     finally:
         db.close()
         database.initialize(None)
+
+
+def test_a_version_12_workspace_gains_the_archive_column_and_keeps_its_messages(
+    database_url: str,
+) -> None:
+    """Version 13 adds ``archived_at`` in place (no rebuild, no cascade), on both databases;
+    every campaign of the older workspace is in use, none archived."""
+    from notify_tui.store.models import Campaign
+
+    db = open_workspace(database_url)
+    campaign_id = create_campaign("Before archives", "Hello")
+    add_recipients(campaign_id, [NewRecipient(f"+1415555040{i}") for i in range(4)])
+    db.execute_sql('ALTER TABLE "campaign" DROP COLUMN "archived_at"')
+    SchemaInfo.update(value="12").where(SchemaInfo.key == "version").execute()
+    db.close()
+
+    db = open_workspace(database_url)
+    try:
+        assert schema_version(db) == SCHEMA_VERSION >= 13
+        assert count_recipients(campaign_id) == 4
+        assert Campaign.get_by_id(campaign_id).archived_at is None
+        assert [c.name for c in campaign_page()] == ["Before archives"]
+    finally:
+        db.close()
+        database.initialize(None)

@@ -28,6 +28,7 @@ from notify_tui.ui.messages import (
 )
 from notify_tui.ui.screens.base import offered_where_it_acts
 from notify_tui.ui.screens.resume_actions import ResumeActionsScreen
+from notify_tui.ui.screens.tidy_actions import TidyActionsScreen
 from notify_tui.ui.text import safe_text
 from notify_tui.ui.widgets.alert_banner import ALERT_MARK
 from notify_tui.ui.widgets.campaign_table import SUGGESTION_MARK, CampaignSource, CampaignTable
@@ -44,7 +45,7 @@ PROGRESS_REDRAW = 0.3
 """At most this often, the table is read again while campaigns are being sent."""
 
 
-class HistoryScreen(ResumeActionsScreen):
+class HistoryScreen(ResumeActionsScreen, TidyActionsScreen):
     """The campaigns; Enter opens one, ``/`` filters them by name, ``n`` writes a new one, ``R``
     resumes an interrupted one, ``p`` reviews its suggested opt-outs (◆); ``c`` and ``O`` show
     the contacts and the opt-outs."""
@@ -116,6 +117,38 @@ class HistoryScreen(ResumeActionsScreen):
                 id="history.cancel",
                 tooltip="Cancel a scheduled campaign: what the provider holds is cancelled "
                 "there, the rest never sent",
+            )
+        ),
+        Binding(
+            "a",
+            "archive_campaign",
+            "Archive",
+            id="history.archive",
+            tooltip="Hide the selected campaign from History, keeping all of it (A shows the "
+            "archived ones)",
+        ),
+        Binding(
+            "a",
+            "restore_campaign",
+            "Restore",
+            id="history.restore",
+            tooltip="Show the selected archived campaign in History again",
+        ),
+        Binding(
+            "A",
+            "toggle_archived",
+            "Archived",
+            id="history.archived",
+            tooltip="Show the archived campaigns; again: the campaigns in use",
+        ),
+        *offered_where_it_acts(
+            Binding(
+                "D",
+                "delete_campaign",
+                "Delete",
+                id="history.delete",
+                tooltip="Delete a campaign that never reached anyone for real (never sent, or "
+                "sent only through the sandbox, as the demo is), asking first",
             )
         ),
     ]
@@ -197,7 +230,8 @@ class HistoryScreen(ResumeActionsScreen):
     def _show_title(self) -> None:
         query = self.table.source.query.strip()
         shown = self.table.row_count
-        title = Text("Campaigns", style="bold")
+        archived = self.table.source.archived
+        title = Text("Archived campaigns" if archived else "Campaigns", style="bold")
         if query:
             total = self.table.source.total
             title.append(f" · {count(shown)} of {count(total)} match “")
@@ -209,6 +243,8 @@ class HistoryScreen(ResumeActionsScreen):
             title.append(f" · {ALERT_MARK} alerts", style="bold")
         if any(self.table.source.suggested.values()):
             title.append(f" · {SUGGESTION_MARK} opt-outs to review", style="bold")
+        if archived:
+            title.append(" · A: the campaigns in use")
         self.query_one("#history-title", Static).update(title)
 
     # Other screens
@@ -245,6 +281,13 @@ class HistoryScreen(ResumeActionsScreen):
             return bool(tables) and bool(self._suggested(campaign))
         if action == "cancel_campaign":
             return self._cancellable(campaign)
+        archived = bool(tables) and tables.first().source.archived
+        if action == "archive_campaign":
+            return not archived and campaign is not None and not campaign.sending
+        if action == "restore_campaign":
+            return archived and campaign is not None
+        if action == "delete_campaign":
+            return self.why_not_deletable(campaign) is None
         return True
 
     def action_why_not(self, action: str) -> None:
@@ -260,6 +303,11 @@ class HistoryScreen(ResumeActionsScreen):
                 title="Opt-out suggestions",
                 markup=False,
             )
+        elif action == "delete_campaign":
+            why = self.why_not_deletable(campaign) or ""
+            self.app.notify(
+                f"Not deleted: {why}.", title="Delete campaign", severity="warning", markup=False
+            )
         elif action == "cancel_campaign":
             self.app.notify(
                 "Only a scheduled campaign that has not gone out can be cancelled "
@@ -267,6 +315,34 @@ class HistoryScreen(ResumeActionsScreen):
                 title="Nothing to cancel",
                 markup=False,
             )
+
+    # Archiving, restoring, deleting
+
+    def action_archive_campaign(self) -> None:
+        """Ask, then archive the selected campaign."""
+        campaign = self.table.current_row
+        if campaign is not None:
+            self.ask_archive(campaign, restore=False)
+
+    def action_restore_campaign(self) -> None:
+        """Ask, then show the selected archived campaign in History again."""
+        campaign = self.table.current_row
+        if campaign is not None:
+            self.ask_archive(campaign, restore=True)
+
+    def action_delete_campaign(self) -> None:
+        """Ask, then delete the selected campaign (only one that never reached anyone)."""
+        campaign = self.table.current_row
+        if campaign is not None and self.why_not_deletable(campaign) is None:
+            self.ask_delete(campaign)
+
+    def action_toggle_archived(self) -> None:
+        """The archived campaigns, or again the campaigns in use."""
+        source = self.table.source
+        self.table.set_source(CampaignSource(source.query, archived=not source.archived))
+
+    def tidied(self) -> None:
+        self.table.reload(keep_cursor=True)
 
     # Cancelling a scheduled campaign
 
@@ -364,7 +440,7 @@ class HistoryScreen(ResumeActionsScreen):
     @on(FilterInput.Settled, "#history-filter")
     def _filter_settled(self, event: FilterInput.Settled) -> None:
         if event.value != self.table.source.query:
-            self.table.set_source(CampaignSource(event.value))
+            self.table.set_source(CampaignSource(event.value, self.table.source.archived))
 
     @on(FilterInput.Dismissed, "#history-filter")
     def _filter_dismissed(self, event: FilterInput.Dismissed) -> None:

@@ -39,8 +39,10 @@ class CampaignSource:
     blocking = True
     """Read on worker threads only (see ``RowSource``)."""
 
-    def __init__(self, query: str = "") -> None:
+    def __init__(self, query: str = "", archived: bool = False) -> None:
         self.query = query
+        self.archived = archived
+        """The archived campaigns (and only them) instead of those in use."""
         self.total = 0
         """Every campaign, matching or not, as of the last count."""
         self.saw_sending = False
@@ -64,12 +66,12 @@ class CampaignSource:
         # Twice as many as the usual needs: drafts and campaigns still resolving do not count.
         self.recent = campaign_page("", 0, 2 * RECENT)
         self.rates = usual_rates(self.recent)
-        shown = count_campaigns(self.query)
-        self.total = count_campaigns() if self.query.strip() else shown
+        shown = count_campaigns(self.query, self.archived)
+        self.total = count_campaigns("", self.archived) if self.query.strip() else shown
         return shown
 
     def rows(self, offset: int, limit: int) -> Sequence[CampaignSummary]:
-        page = campaign_page(self.query, offset, limit)
+        page = campaign_page(self.query, offset, limit, archived=self.archived)
         self.saw_sending = self.saw_sending or any(c.sending for c in page)
         if page:
             counts = pending_counts([c.id for c in page])
