@@ -320,8 +320,19 @@ def run_send(args: argparse.Namespace, settings: Settings) -> int:
     """``notify-tui send``: plan, confirm, record and send a campaign, or resume one."""
     rate = _rate(args)
     if args.resume is not None:
-        if args.name or args.message or args.csv or args.all_contacts or args.at:
-            raise CommandError("--resume takes no --name, --message, --csv, --all-contacts or --at")
+        if (
+            args.name
+            or args.message
+            or args.csv
+            or args.all_contacts
+            or args.at
+            or args.smart_encoding
+        ):
+            # The recorded texts are sent as they are, when they were due: a resume changes none.
+            raise CommandError(
+                "--resume takes no --name, --message, --smart-encoding, --csv, --all-contacts "
+                "or --at"
+            )
         runtime = Runtime.open(settings)
         try:
             left, state = _left_to_send(args.resume, rate, settings)

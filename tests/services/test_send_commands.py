@@ -272,3 +272,9 @@ def test_export_has_each_person_s_own_text(
         bodies[campaign] = {line.split(",")[1]: line.split(",")[-1] for line in lines[1:]}
     assert bodies["1"] == {"Ann Lee": "Hi Ann", "Zoë Ng": "Hi Zoë", "Typo": ""}
     assert bodies["2"] == {"Ann Lee": "Sale {today}", "Zoë Ng": "Sale {today}", "Typo": ""}
+
+
+def test_resume_with_smart_encoding_is_refused(capsys: pytest.CaptureFixture[str]) -> None:
+    # A resume sends the texts recorded before the first message went out, never new ones.
+    assert main(["send", "--resume", "1", "--smart-encoding"]) == 1
+    assert "--resume takes no --name, --message, --smart-encoding" in capsys.readouterr().err
