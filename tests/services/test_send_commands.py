@@ -278,3 +278,33 @@ def test_resume_with_smart_encoding_is_refused(capsys: pytest.CaptureFixture[str
     # A resume sends the texts recorded before the first message went out, never new ones.
     assert main(["send", "--resume", "1", "--smart-encoding"]) == 1
     assert "--resume takes no --name, --message, --smart-encoding" in capsys.readouterr().err
+
+
+def test_a_name_with_a_lookalike_is_named_with_its_fix(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Smart encoding changes the template, never a person's name: the review says how to fix it.
+    csv_path = write(tmp_path, "phone,name\n4155550100,Ann\n4155550101,Liam O’Brien\n")
+
+    code = main(
+        [
+            "send",
+            "--name",
+            "Hi",
+            "--message",
+            "Hi {name}",
+            "--csv",
+            str(csv_path),
+            "--yes",
+            "--rate",
+            "0",
+            "--smart-encoding",
+        ]
+    )
+
+    out = capsys.readouterr().out.splitlines()
+    assert code == 0, out
+    assert (
+        "  1 recipient in UCS-2 because of their values: Liam O’Brien (+14155550101) "
+        "('’', write ' in the contact)"
+    ) in out

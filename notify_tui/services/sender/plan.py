@@ -25,6 +25,7 @@ from notify_tui.domain.segments import (
     count_segments,
     estimate_cost,
 )
+from notify_tui.domain.smart_encoding import LOOKALIKES
 from notify_tui.domain.status import CampaignState
 from notify_tui.domain.template import (
     Template,
@@ -206,7 +207,7 @@ class CampaignPlan:
             f"for the template"
         ]
         if merge.ucs2:
-            named = ", ".join(f"{who} ({char!r})" for who, char in merge.ucs2_examples)
+            named = ", ".join(f"{who} ({_char_note(char)})" for who, char in merge.ucs2_examples)
             more = (
                 f" and {merge.ucs2 - len(merge.ucs2_examples):,} more" if merge.ucs2 > SHOWN else ""
             )
@@ -275,6 +276,13 @@ def quiet_stats(phones: Iterable[str], at: datetime, quiet: QuietHours, tz: str)
         local = hold.until.astimezone(zone(hold.zone))
         until[f"{local:%H:%M} {hold.zone}"] += 1
     return QuietStats(held, until.most_common(), assumed)
+
+
+def _char_note(char: str) -> str:
+    """``'ë'``; ``'’', write ' in the contact`` for a character with a GSM-7 lookalike (smart
+    encoding changes the template, never a person's name: correcting the name is theirs)."""
+    by = LOOKALIKES.get(char)
+    return repr(char) if by is None else f"{char!r}, write {by} in the contact"
 
 
 def trigger_of(info: SegmentInfo) -> str:
