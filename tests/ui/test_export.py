@@ -139,3 +139,17 @@ async def test_t_shows_each_recipient_s_own_text(runtime: Runtime, home: Path) -
         await wait_until(pilot, lambda: any("Hi Siobhán" in n for n in notifications(app)))
         await pilot.press("j", "t")
         await wait_until(pilot, lambda: any("never sent" in n for n in notifications(app)))
+
+
+async def test_on_a_narrow_terminal_the_file_name_shows_not_the_folder(
+    runtime: Runtime, spring: int, home: Path
+) -> None:
+    app = make_app(runtime, poll=False, first_run_demo=False, clock=fixed_clock)
+    async with app.run_test(size=(60, 20)) as pilot:
+        await open_details(app, pilot, spring)
+        await pilot.press("e")
+        await wait_until(pilot, lambda: isinstance(app.screen, ExportDialog))
+        box = path_box(app)
+        await wait_until(pilot, lambda: box.scroll_x > 0)
+        assert box.cursor_position == len(box.value)
+        assert box.value.endswith("spring-sale-2025-03-04.csv")

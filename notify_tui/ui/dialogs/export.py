@@ -60,7 +60,16 @@ class ExportDialog(ModalScreen[Path | None]):
                 yield Button("Cancel (esc)", id="export-cancel")
 
     def on_mount(self) -> None:
-        self.query_one("#export-path", Input).focus()
+        box = self.query_one("#export-path", Input)
+        box.focus()
+        self.call_after_refresh(self._show_the_name)
+
+    def _show_the_name(self) -> None:
+        # The cursor at the end, once the box has its width: on a narrow terminal the file's
+        # name shows, not the start of its folder.
+        box = self.query_one("#export-path", Input)
+        box.cursor_position = 0
+        box.action_end()
 
     @property
     def path(self) -> Path | None:
