@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from notify_tui.domain.text import fold, folded_name
@@ -123,3 +125,21 @@ def test_an_older_workspace_gets_its_names_folded_in_batches(
     finally:
         db.close()
         database.initialize(None)
+
+
+@pytest.mark.usefixtures("workspace")
+def test_an_import_that_renames_a_contact_folds_the_new_name(tmp_path: Path) -> None:
+    from notify_tui.services.contacts_import import import_contacts
+
+    path = tmp_path / "people.csv"
+    path.write_text("phone,name\n4155550100,Ann\n", encoding="utf-8")
+    import_contacts(path)
+    assert count_contacts("siobhan") == 0
+    path.write_text("phone,name\n4155550100,Siobhán Lee\n", encoding="utf-8")
+    import_contacts(path)
+    assert [c.name for c in contact_page("SIOBHAN")] == ["Siobhán Lee"]
+    # And back to plain ASCII: nothing folded is left behind to match the old name.
+    path.write_text("phone,name\n4155550100,Ann Lee\n", encoding="utf-8")
+    import_contacts(path)
+    assert count_contacts("siobhan") == 0
+    assert Contact.get(Contact.phone == "+14155550100").name_folded is None
