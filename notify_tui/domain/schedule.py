@@ -73,6 +73,17 @@ def parse_send_at(text: str, tz: str = DEFAULT_TIMEZONE) -> datetime:
     return when.astimezone(UTC)
 
 
+def parse_when(text: str, default_tz: str = DEFAULT_TIMEZONE) -> tuple[datetime, str]:
+    """``2026-12-10 10:00`` or ``2026-12-10 10:00 Europe/Berlin`` (a zone after the time wins
+    over ``default_tz``): the time (aware UTC) and the zone it was written in."""
+    words = text.split()
+    tz = default_tz
+    if len(words) > 1 and ("/" in words[-1] or words[-1].upper() == "UTC"):
+        tz = words.pop()
+        zone(tz)
+    return parse_send_at(" ".join(words), tz), tz
+
+
 def schedule_mode(
     send_at: datetime, now: datetime, *, messaging_service: bool
 ) -> ScheduleMode | None:
@@ -113,5 +124,7 @@ def describe_schedule(send_at: datetime, tz: str, mode: ScheduleMode | None) -> 
             f"Scheduled at the provider for {when}: each message is created now and held by "
             "the Messaging Service; nothing needs to keep running."
         )
-    start = f"notify-tui poll (or the app) must be running then: it starts the campaign at {when}"
-    return f"Waits in the store until {when}; {start}."
+    return (
+        f"Waits in the store until {when}; notify-tui poll (or the app) must be running "
+        "then to start it."
+    )

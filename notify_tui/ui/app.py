@@ -30,7 +30,7 @@ from notify_tui.services.runtime import Runtime
 from notify_tui.store.models import utcnow
 from notify_tui.ui.dialogs.confirm import ConfirmDialog
 from notify_tui.ui.folders import user_folder
-from notify_tui.ui.formatting import count, describe_error, plain
+from notify_tui.ui.formatting import count, describe_error, local, plain
 from notify_tui.ui.keymap import check_keymap, with_why_nots
 from notify_tui.ui.live import LiveUpdates, PollResult
 from notify_tui.ui.memory import draw_without_cycles, freeze_startup_objects
@@ -382,6 +382,16 @@ class NotifyApp(App[int]):
                 "statuses resolve on History and Details.",
                 title="Campaign sent",
                 timeout=8,
+                markup=False,
+            )
+        elif result is not None and result.state == CampaignState.SCHEDULED:
+            when = f"{local(result.wake_at, self.tz):%Y-%m-%d %H:%M}" if result.wake_at else "later"
+            held = f"{count(result.held)} recipients held by quiet hours; " if result.held else ""
+            self.notify(
+                f"“{name}”: {count(result.submitted)} submitted; {held}the rest goes out from "
+                f"{when}, sent by this app or notify-tui poll (one must be running then).",
+                title="Campaign scheduled",
+                timeout=12,
                 markup=False,
             )
         elif result is not None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 from dataclasses import replace
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -503,3 +504,32 @@ async def test_the_review_says_who_quiet_hours_hold_and_until_when(runtime: Runt
             f"Quiet hours 21:00-08:00 (recipient's clock): {len(PEOPLE)} recipients held: "
             f"{len(PEOPLE)} until 08:00 America/Los_Angeles"
         ) in summary
+
+
+async def test_send_at_waits_in_the_store_and_history_says_when(
+    fast: Runtime, sandbox: SandboxApp
+) -> None:
+    seed_contacts(PEOPLE)
+    app = make_app(fast, poll=False, first_run_demo=False, clock=fixed_clock)
+    async with app.run_test(size=(80, 24), notifications=True) as pilot:
+        screen = await open_compose(app, pilot)
+        await write(pilot, screen, name="New year", body="Happy new year")
+        at = screen.query_one("#compose-at", Input)
+        at.focus()
+        at.insert_text_at_cursor("2030-01-01 10:00 Mars/Base")
+        await pilot.press("ctrl+r")
+        await wait_until(
+            pilot, lambda: "unknown time zone 'Mars/Base'" in text_of(app, "#compose-status")
+        )
+        assert app.focused is at
+        at.value = "2030-01-01 10:00 Europe/Berlin"
+        dialog = await review(app, pilot)
+        assert dialog.plan.send_at == datetime(2030, 1, 1, 9, 0, tzinfo=UTC)
+        summary = text_of(app, "#plan-summary")
+        assert "Waits in the store until 2030-01-01 10:00 Europe/Berlin" in summary
+        await pilot.press("y")
+        await wait_until(pilot, lambda: campaign_page()[0].state == "scheduled")
+        await wait_until(pilot, lambda: any("Campaign scheduled" in n for n in notifications(app)))
+    assert sandbox.stats().get("create", 0) == 0
+    campaign = campaign_page()[0]
+    assert campaign.timezone == "Europe/Berlin" and campaign.wake_at == datetime(2030, 1, 1, 9)

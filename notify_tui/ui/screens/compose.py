@@ -190,6 +190,14 @@ class ComposeScreen(NotifyScreen):
                     select_on_focus=False,
                 )
             yield Static(id="compose-audience", classes="compose-note")
+            with Horizontal(classes="compose-row", id="compose-at-row"):
+                yield Label("Send at", classes="compose-label")
+                yield Input(
+                    placeholder="empty: now · or 2026-12-10 10:00 [Europe/Berlin]",
+                    id="compose-at",
+                    compact=True,
+                    select_on_focus=False,
+                )
             yield Static(id="compose-status")
         yield NotifyFooter()
 
@@ -226,6 +234,11 @@ class ComposeScreen(NotifyScreen):
         return self.query_one("#compose-body", TextArea).text
 
     @property
+    def send_at_text(self) -> str:
+        """When to send it, as typed (empty: now)."""
+        return self.query_one("#compose-at", Input).value.strip()
+
+    @property
     def file_path(self) -> str:
         """The CSV file's path as typed (empty: all contacts)."""
         return self.query_one("#compose-file", Input).value.strip()
@@ -243,7 +256,7 @@ class ComposeScreen(NotifyScreen):
     def _name_submitted(self, event: Input.Submitted) -> None:
         self.query_one("#compose-body", TextArea).focus()
 
-    @on(Input.Submitted, "#compose-file")
+    @on(Input.Submitted, "#compose-file, #compose-at")
     def _file_submitted(self, event: Input.Submitted) -> None:
         self.action_review()
 
@@ -334,7 +347,7 @@ class ComposeScreen(NotifyScreen):
             self._say(Text("Reading ") + safe_text(path) + Text("…"))
         else:
             self._say(Text(f"Reading {plural(self.contacts, 'contact')}…"))
-        self._plan(name, self.body, path or None)
+        self._plan(name, self.body, path or None, self.send_at_text)
 
     def _check(self, name: str) -> tuple[str, str] | None:
         """What is wrong before any reading (the plan checks again)."""
@@ -364,10 +377,20 @@ class ComposeScreen(NotifyScreen):
         exit_on_error=False,
         description="Reading the campaign's audience",
     )
-    def _plan(self, name: str, body: str, path: str | None) -> None:
+    def _plan(self, name: str, body: str, path: str | None, at: str = "") -> None:
         runtime = self.notify_app.runtime
         settings = runtime.settings
         region = settings.default_region
+        from notify_tui.domain.schedule import ScheduleError, parse_when
+
+        tz = settings.timezone
+        send_at = None
+        try:
+            if at:
+                send_at, tz = parse_when(at, tz)
+        except ScheduleError as exc:
+            self.post_message(CampaignPlanFailed(str(exc), "at"))
+            return
         try:
             if path:
                 audience = read_audience(
@@ -395,7 +418,8 @@ class ComposeScreen(NotifyScreen):
                 messaging_service_sid=runtime.sender["messaging_service_sid"],
                 price_per_segment=settings.price_per_segment,
                 region=region,
-                timezone=settings.timezone,
+                send_at=send_at,
+                timezone=tz,
                 now=self.notify_app.clock().replace(tzinfo=UTC),
                 quiet_hours=QuietHours.parse(settings.quiet_hours)
                 if settings.quiet_hours
@@ -417,7 +441,12 @@ class ComposeScreen(NotifyScreen):
 
     def _fail(self, error: str, field: str) -> None:
         self._say(Text("Can't send yet: ", style="bold") + safe_text(error), problem=True)
-        target = {"name": "#compose-name", "body": "#compose-body", "audience": "#compose-file"}
+        target = {
+            "name": "#compose-name",
+            "body": "#compose-body",
+            "audience": "#compose-file",
+            "at": "#compose-at",
+        }
         if field in target:
             self.query_one(target[field]).focus()
 
