@@ -20,16 +20,27 @@ def schema_url(base: str, schema: str) -> str:
     return f"{base}{separator}options={quote(f'-csearch_path={schema}')}"
 
 
-def _execute(base: str, statement: str) -> None:
+def _execute(base: str, statement: str, params: tuple[str, ...] = ()) -> list[tuple]:
     import psycopg2
 
     connection = psycopg2.connect(base, connect_timeout=10)
     try:
         connection.autocommit = True
         with connection.cursor() as cursor:
-            cursor.execute(statement)
+            cursor.execute(statement, params)
+            return cursor.fetchall() if cursor.description else []
     finally:
         connection.close()
+
+
+def schema_exists(base: str, workdir: Path, name: str) -> bool:
+    """Whether the workspace ``name`` of the run in ``workdir`` is there (for reuse)."""
+    found = _execute(
+        base,
+        "SELECT 1 FROM information_schema.schemata WHERE schema_name = %s",
+        (schema_name(workdir, name),),
+    )
+    return bool(found)
 
 
 def schema_name(workdir: Path, name: str) -> str:

@@ -185,6 +185,7 @@ def clean_environment(data_dir: Path) -> dict[str, str]:
 
 def build(workdir: Path, args: argparse.Namespace) -> dict[str, Any]:
     """The workspaces every measurement uses, built once per set of sizes."""
+    from benchmarks.postgres import schema_exists
     from benchmarks.workspace import build_big_campaign, build_many_campaigns, open_db, settle
 
     sizes = {"recipients": args.recipients, "campaigns": args.campaigns, "pending": args.pending}
@@ -193,7 +194,9 @@ def build(workdir: Path, args: argparse.Namespace) -> dict[str, Any]:
     manifest_path = workdir / "manifest.json"
     if manifest_path.exists():
         manifest = json.loads(manifest_path.read_text())
-        if manifest.get("sizes") == sizes:
+        if manifest.get("sizes") == sizes and (
+            DATABASE_URL is None or schema_exists(DATABASE_URL, workdir, "big")
+        ):
             log(f"reusing the workspaces in {workdir}")
             return dict(manifest)
     for name in ("big", "pending-template"):

@@ -13,7 +13,7 @@ from textual.binding import Binding, BindingType
 
 from notify_tui.domain.status import CampaignState
 from notify_tui.store.campaigns import CampaignSummary, campaign_page, count_campaigns
-from notify_tui.store.insights import alerts
+from notify_tui.store.insights import alerts_for
 from notify_tui.store.suggestions import pending_counts
 from notify_tui.store.waiting import Waiting, waiting_of
 from notify_tui.ui.formatting import compact, count, local, money, percent, styled, when
@@ -77,18 +77,25 @@ class CampaignSource:
             counts = pending_counts([c.id for c in page])
             self.suggested.update({c.id: counts.get(c.id, 0) for c in page})
             self.waiting.update(waiting_of([c for c in page if c.sending]))
-            self.alerts.update({c.id: self._count_alerts(c) for c in page})
+            self._count_alerts(page)
         return page
 
-    def _count_alerts(self, campaign: CampaignSummary) -> int:
-        if not campaign.failed:
-            return 0  # every alert is about failures
-        moved = (campaign.delivered, campaign.failed, campaign.unknown)
-        known = self._alerts_of.get(campaign.id)
-        if known is None or known[0] != moved:
-            known = (moved, len(alerts(campaign.id)))
-            self._alerts_of[campaign.id] = known
-        return known[1]
+    def _count_alerts(self, page: Sequence[CampaignSummary]) -> None:
+        """Count the alerts of the campaigns of ``page`` whose counters moved since, all in one
+        ``alerts_for`` (a few queries per page: one campaign at a time was five queries each,
+        2,600 statements to open History, 13 s on a database 5 ms away)."""
+        moved = {c.id: (c.delivered, c.failed, c.unknown) for c in page if c.failed}
+        stale = [
+            cid
+            for cid, counters in moved.items()
+            if (known := self._alerts_of.get(cid)) is None or known[0] != counters
+        ]
+        if stale:
+            found = alerts_for(stale)
+            for cid in stale:
+                self._alerts_of[cid] = (moved[cid], len(found.get(cid, [])))
+        # Every alert is about failures: a campaign without any has none.
+        self.alerts.update({c.id: self._alerts_of[c.id][1] if c.failed else 0 for c in page})
 
 
 def money_cell(value: Decimal) -> str:
