@@ -160,6 +160,8 @@ class _Effect:
     code."""
     cost: int
     """The price it just got, in whole millionths (0 for none)."""
+    carried: int
+    """The price it got while Unknown, in whole millionths, moved with it when it resolves."""
     started: datetime | None
     """When it was sent, for its delivery time: the provider's ``date_sent``, else ours."""
     via: Via | None = None
@@ -222,7 +224,13 @@ def _apply_chunk(
     groups: dict[tuple[str, ...], list[tuple[list[object], _Effect]]] = {}
     later: list[tuple[tuple[str, ...], list[object], _Effect]] = []
     seen: set[int] = set()
+    repeats: list[StatusUpdate] = []
     for update in chunk:
+        if update.message_id in seen:
+            # A second answer about the same message in one batch is judged against the row
+            # as the first one leaves it (read again below), or its price would count twice.
+            repeats.append(update)
+            continue
         row = current.get(update.message_id)
         if row is None:
             continue
@@ -306,13 +314,10 @@ def _apply_chunk(
             resolved_at,
             tally,
             cost,
+            abs(_int(old_price)) if resolves else 0,
             started,
             via if resolves else None,
         )
-        if update.message_id in seen:
-            # A second answer about the same message in one batch: after the first one.
-            later.append((shape, params, effect))
-            continue
         seen.add(update.message_id)
         groups.setdefault(shape, []).append((params, effect))
     cursor = database.cursor()
@@ -339,6 +344,8 @@ def _apply_chunk(
         cursor.execute(_update_sql(shape), params)
         if cursor.rowcount:
             _count(effect, result)
+    if repeats:
+        _apply_chunk(repeats, _current([u.message_id for u in repeats]), now, result, via)
 
 
 def _int(value: object) -> int:
@@ -414,12 +421,13 @@ def _count(effect: _Effect, result: AppliedUpdates) -> None:
     if effect.new_price is not None:
         delta.cost += abs(effect.new_price)
     if effect.resolves or effect.cost:
-        # The insights' tallies: the message moves from (its profile, Unknown) to its key.
+        # The insights' tallies: the message moves from (its profile, Unknown) to its key,
+        # taking along the price it got while Unknown.
         groups = result.groups
         entry = groups.get(effect.tally)
         if entry is None:
             entry = groups[effect.tally] = [0, 0]
-        entry[1] += effect.cost
+        entry[1] += effect.cost + effect.carried
         if effect.resolves:
             entry[0] += 1
             campaign_id, profile_id = effect.tally[0], effect.tally[1]
@@ -428,6 +436,7 @@ def _count(effect: _Effect, result: AppliedUpdates) -> None:
             if left is None:
                 left = groups[was] = [0, 0]
             left[0] -= 1
+            left[1] -= effect.carried
             if effect.started is not None:
                 seconds = (effect.resolved_at - effect.started).total_seconds()
                 bucket = (campaign_id, profile_id, bucket_of(seconds))

@@ -43,3 +43,37 @@ def test_an_answer_against_a_stale_row_changes_nothing() -> None:
     campaign = get_campaign(campaign_id)
     assert (campaign.delivered, campaign.failed, campaign.unknown) == (1, 2, 0)
     assert_counters_hold(campaign_id)
+
+
+def test_two_priced_answers_about_one_message_in_one_batch_count_its_price_once() -> None:
+    """A list page and a callback can both answer about a message in one batch, each with the
+    price: the second sees the row as the first left it, so the cost and the insights' tallies
+    hold the price once, under the status it ends with."""
+    from decimal import Decimal
+
+    from notify_tui.store import insights
+
+    campaign_id = create_campaign("Twice", "Hello")
+    add_recipients(campaign_id, [NewRecipient("+14155550100")])
+    (message_id,) = [
+        m.id for m in Message.select(Message.id).where(Message.campaign == campaign_id)
+    ]
+    price = Decimal("-0.0079")
+    apply_updates(
+        [
+            StatusUpdate(
+                message_id, Classification(Status.UNKNOWN), provider_status="sent", price=price
+            ),
+            StatusUpdate(
+                message_id,
+                Classification(Status.DELIVERED),
+                provider_status="delivered",
+                price=price,
+            ),
+        ]
+    )
+    assert Message.get_by_id(message_id).status == "delivered"
+    assert get_campaign(campaign_id).cost == Decimal("0.0079")
+    assert_counters_hold(campaign_id)
+    kept, counted = insights.stored([campaign_id]), insights.counted([campaign_id])
+    assert kept[0] == counted[0]
