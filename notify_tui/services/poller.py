@@ -22,7 +22,8 @@ import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
-from functools import lru_cache
+from functools import lru_cache, partial
+from typing import TypeVar
 
 from notify_tui.domain.faults import Fault, Operation
 from notify_tui.domain.polling import next_poll_delay
@@ -59,6 +60,8 @@ from notify_tui.store.updates import (
     StatusUpdate,
     apply_updates,
 )
+
+_T = TypeVar("_T")
 
 FETCH_THRESHOLD = 50
 """Up to this many due messages are fetched one by one; more are listed by page."""
@@ -283,13 +286,16 @@ class Poller:
                 if due and due[busiest] > self._fetch_threshold:
                     await self._start_sweep(busiest, now, campaign_id)
                 else:
-                    tasks = await asyncio.to_thread(
-                        polling.claim_due,
-                        self.owner,
-                        limit=self._batch,
-                        lease_for=self._lease_for,
-                        now=now,
-                        campaign_id=campaign_id,
+                    tasks = await self._leasing(
+                        partial(
+                            polling.claim_due,
+                            self.owner,
+                            limit=self._batch,
+                            lease_for=self._lease_for,
+                            now=now,
+                            campaign_id=campaign_id,
+                        ),
+                        self._release_tasks,
                     )
                     await self._fetch_each(tasks, answers)
                     updates = self._updates(tasks, answers, self._clock())
@@ -433,20 +439,39 @@ class Poller:
     ) -> None:
         """Take the sweep of ``sender``'s listing, then lease its due messages. In that order:
         a poller never holds messages of a sender that another one is sweeping."""
-        taken = await asyncio.to_thread(
-            polling.take_sweep, self.owner, sender, lease_for=self._lease_for, now=now
+
+        def end(taken: object) -> None:
+            if taken:
+                polling.end_sweep(self.owner, sender)
+
+        def give_back(tasks: Sequence[polling.PollTask]) -> None:
+            self._release_tasks(tasks)
+            polling.end_sweep(self.owner, sender)
+
+        taken = await self._leasing(
+            partial(polling.take_sweep, self.owner, sender, lease_for=self._lease_for, now=now),
+            end,
         )
         if not taken:
             return  # another poller just took it: it answers for these messages
-        tasks = await asyncio.to_thread(
-            polling.claim_due,
-            self.owner,
-            limit=self._batch,
-            lease_for=self._lease_for,
-            now=now,
-            campaign_id=campaign_id,
-            senders=[sender],
-        )
+        try:
+            tasks = await self._leasing(
+                partial(
+                    polling.claim_due,
+                    self.owner,
+                    limit=self._batch,
+                    lease_for=self._lease_for,
+                    now=now,
+                    campaign_id=campaign_id,
+                    senders=[sender],
+                ),
+                give_back,
+            )
+        except asyncio.CancelledError:
+            raise
+        except BaseException:
+            await asyncio.to_thread(polling.end_sweep, self.owner, sender)
+            raise
         if not tasks:
             await asyncio.to_thread(polling.end_sweep, self.owner, sender)
             return
@@ -605,6 +630,22 @@ class Poller:
             answers.faults = []
         await asyncio.to_thread(polling.end_sweep, self.owner, sweep.sender)
         return len(left)
+
+    async def _leasing(self, take: Callable[[], _T], undo: Callable[[_T], None]) -> _T:
+        """Run ``take``, a store call that leases, on a thread. A thread cannot be cancelled:
+        when this task is (a signal, the app leaving) while ``take`` runs, its leases would be
+        committed with no one left to give them back. So it is waited for, ``undo`` gives back
+        what it took, and the cancellation goes on."""
+        future = asyncio.ensure_future(asyncio.to_thread(take))
+        try:
+            return await asyncio.shield(future)
+        except asyncio.CancelledError:
+            with contextlib.suppress(Exception):
+                await asyncio.to_thread(undo, await future)
+            raise
+
+    def _release_tasks(self, tasks: Sequence[polling.PollTask]) -> None:
+        polling.release(self.owner, [t.message_id for t in tasks])
 
     async def _abandon(self, leased: list[int]) -> None:
         """Give back every lease (the cycle was cancelled or broke)."""

@@ -232,3 +232,37 @@ def test_backoff_doubles_up_to_its_ceiling() -> None:
 
     assert [backoff(n) for n in (1, 2, 3)] == [2.0, 4.0, 8.0]
     assert backoff(30) == MAX_BACKOFF
+
+
+@pytest.mark.parametrize("pending", [3, 80], ids=["fetched", "swept"])
+async def test_cancelled_while_leasing_gives_the_leases_back(
+    client: TwilioClient, monkeypatch: pytest.MonkeyPatch, pending: int
+) -> None:
+    """A signal can cancel a cycle while the store call that leases runs on its thread; the
+    thread still commits, so the poller waits for it and gives back what it took (a stopped
+    `poll` left 395 of 400 messages leased to a process that was gone)."""
+    import threading
+
+    from notify_tui.store import polling
+
+    campaign_id = await sent_campaign(client, numbers(pending))
+    started, go_on = threading.Event(), threading.Event()
+    claim = polling.claim_due
+
+    def slow_claim(*args: object, **kwargs: object) -> list[polling.PollTask]:
+        started.set()
+        go_on.wait(10)
+        return claim(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(polling, "claim_due", slow_claim)
+    poller = Poller(client, fetch_threshold=50)
+    cycle = asyncio.ensure_future(poller.poll_once(campaign_id))
+    await asyncio.to_thread(started.wait, 10)
+    cycle.cancel()
+    await asyncio.sleep(0)
+    go_on.set()
+    with pytest.raises(asyncio.CancelledError):
+        await cycle
+    assert Message.select().where(Message.lease_owner.is_null(False)).count() == 0
+    # The sweep it took is given up too: another poller may read that sender's listing.
+    assert polling.take_sweep("another poller", SENDER)
