@@ -17,6 +17,7 @@ from tests.provider.support import number_with
 from tests.ui.seed import (
     Person,
     fixed_clock,
+    seed_campaign,
     seed_history,
     send_live,
     wait_for_campaigns,
@@ -172,3 +173,42 @@ async def test_escape_in_the_table_clears_the_filter(runtime: Runtime) -> None:
         await wait_until(pilot, lambda: table_of(app).row_count == 3)
         assert app.screen is screen and app.focused is table_of(app)
         assert screen.query_one("#history-filter", FilterInput).value == ""
+
+
+def test_a_page_of_history_costs_the_same_few_statements_however_many_campaigns_it_holds(
+    sync_runtime: Runtime,
+) -> None:
+    # Each statement is a round trip to a PostgreSQL across a network: counting each campaign's
+    # alerts on its own made opening History 2,600 statements.
+    from peewee import Database
+
+    from notify_tui.ui.widgets.campaign_table import CampaignSource
+
+    def statements_to_read(rows: int) -> int:
+        issued: list[str] = []
+        execute = Database.execute_sql
+
+        def counting(db: Database, sql: str, params: object = None) -> object:
+            issued.append(sql)
+            return execute(db, sql, params)
+
+        Database.execute_sql = counting  # type: ignore[method-assign,assignment]
+        try:
+            source = CampaignSource()
+            source.count()
+            assert len(source.rows(0, 50)) == rows
+        finally:
+            Database.execute_sql = execute  # type: ignore[method-assign]
+        return len(issued)
+
+    def failing(n: int) -> list[Person]:
+        # Each campaign has failures (the only ones with alerts to count).
+        return [
+            Person(f"+1415556{n:02d}{i:02d}", f"P{i}", 30003 if i % 2 else 30006) for i in range(4)
+        ]
+
+    seed_campaign("Sale 1", failing(1))
+    few = statements_to_read(1)
+    for n in range(2, 13):
+        seed_campaign(f"Sale {n}", failing(n))
+    assert statements_to_read(12) == few
