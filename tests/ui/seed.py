@@ -233,26 +233,31 @@ def seed_big_campaign(size: int) -> int:
         )
         set_state(campaign_id, "sending", now=SENT_AT)
         counts = {"delivered": 0, "failed": 0, "unknown": 0}
-        rows: list[dict[str, object]] = []
+        reason = Reason.UNREACHABLE_HANDSET.value
+        submitted = SendState.SUBMITTED.value
+        updated = Message.updated_at.db_value(SENT_AT)
+        rows: list[tuple[object, ...]] = []
         for i in range(size):
             status = ("delivered", "delivered", "delivered", "failed", "unknown")[i % 5]
             counts[status] += 1
+            failed = reason if status == "failed" else None
             rows.append(
-                {
-                    "campaign": campaign_id,
-                    "phone": f"+1415{i:07d}",
-                    "name": f"Person {i}",
-                    "status": status,
-                    "reason": Reason.UNREACHABLE_HANDSET.value if status == "failed" else None,
-                    "send_state": SendState.SUBMITTED.value,
-                    "updated_at": SENT_AT,
-                }
+                (campaign_id, f"+1415{i:07d}", f"Person {i}", status, failed, submitted, updated)
             )
-            if len(rows) == 1000:
-                Message.insert_many(rows).execute()
-                rows = []
-        if rows:
-            Message.insert_many(rows).execute()
+        # One prepared statement run over tuples, the columns left out given their defaults:
+        # peewee's insert_many of dicts converted every value of every row (9 s for 100,000).
+        given = ("campaign", "phone", "name", "status", "reason", "send_state", "updated_at")
+        defaults = {
+            f.column_name: f.db_value(f.default() if callable(f.default) else f.default)
+            for f in Message._meta.sorted_fields
+            if f.name not in given and f.default is not None
+        }
+        columns = [Message._meta.fields[name].column_name for name in given] + list(defaults)
+        marks = ", ".join(database.param for _ in columns)
+        names = ", ".join(f'"{c}"' for c in columns)
+        sql = f'INSERT INTO "{Message._meta.table_name}" ({names}) VALUES ({marks})'
+        extra = tuple(defaults.values())
+        database.cursor().executemany(sql, [row + extra for row in rows])
         Campaign.update(recipients=size, submitted=size, **counts).where(
             Campaign.id == campaign_id
         ).execute()

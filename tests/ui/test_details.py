@@ -332,13 +332,18 @@ async def test_hundred_thousand_recipients_open_at_once(runtime: Runtime) -> Non
         await open_details(app, pilot, campaign_id)
         opened = time.perf_counter() - started
         assert table(app).row_count == 100_000
+
+        def current_name() -> str | None:
+            row = table(app).current_row
+            return row.name if row is not None else None
+
+        # Each count and chunk is read on a worker: under load it can come after the key's turn.
         await pilot.press("G")
-        last = table(app).current_row
-        assert last is not None and last.name == "Person 99999"
+        await wait_until(pilot, lambda: current_name() == "Person 99999")
         await pilot.press("f")
-        assert table(app).row_count == 20_000
+        await wait_until(pilot, lambda: table(app).row_count == 20_000)
         await pilot.press("G")
-        assert table(app).current_row.name == "Person 99998"  # type: ignore[union-attr]
+        await wait_until(pilot, lambda: current_name() == "Person 99998")
     # Measured, not asserted (the benchmark script owns speed): shown with -s.
     print(f"\nDetails of 100,000 recipients opened in {opened * 1000:.0f} ms")
 
