@@ -66,11 +66,16 @@ async def test_status_keys(runtime: Runtime, spring: int) -> None:
         expected = {"d": (Status.DELIVERED, 5), "f": (Status.FAILED, 5), "u": (Status.UNKNOWN, 2)}
         for key, (status, n) in expected.items():
             await pilot.press(key)
+            # The view is read on a worker: under load it can come after the key's turn.
+            await wait_until(
+                pilot,
+                lambda s=status: table(app).source.filter.status is s and not table(app).reading,
+            )
             rows = table(app).source.rows(0, 100)
             assert table(app).row_count == n
             assert {row.status for row in rows} == {status}
         await pilot.press("a")
-        assert table(app).row_count == 12
+        await wait_until(pilot, lambda: table(app).row_count == 12 and not table(app).reading)
         assert details(app).filter.status is None
 
 
