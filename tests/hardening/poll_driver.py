@@ -20,14 +20,24 @@ import notify_tui.services.poller as poller_module
 from notify_tui.config import load_settings
 from notify_tui.services.runtime import Runtime
 from notify_tui.store.models import database
-from notify_tui.store.updates import AppliedUpdates, CurrentRows, StatusUpdate, apply_updates
+from notify_tui.store.updates import (
+    AppliedUpdates,
+    CurrentRows,
+    StatusUpdate,
+    Via,
+    apply_updates,
+)
 
 
 def _hang_in_transaction(
-    updates: list[StatusUpdate], now: datetime | None = None, *, current: CurrentRows | None = None
+    updates: list[StatusUpdate],
+    now: datetime | None = None,
+    *,
+    current: CurrentRows | None = None,
+    via: Via | None = None,
 ) -> Any:
     with database.atomic():
-        applied: AppliedUpdates = apply_updates(updates, now, current=current)
+        applied: AppliedUpdates = apply_updates(updates, now, current=current, via=via)
         if applied.changed_ids:
             print(f"applied-uncommitted {len(applied.resolutions)}", flush=True)
             time.sleep(600)

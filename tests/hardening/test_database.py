@@ -163,6 +163,7 @@ def test_a_version_1_workspace_migrates_with_all_its_data(v1_copy: Path) -> None
     assert all(row["profile_id"] for row in added)
     assert all(row["name_folded"] is None for row in added)  # ASCII names: nothing to fold
     assert all(row["held_until"] is None for row in added)  # no quiet-hours hold (version 11)
+    assert all(row["resolved_by"] is None for row in added)  # not recorded before version 12
     assert len(after["group_tally"]) >= 2
 
 
