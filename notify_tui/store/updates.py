@@ -372,14 +372,15 @@ def _update_many_pg(cursor: Any, columns: tuple[str, ...], rows: list[list[objec
     from psycopg2.extras import execute_values
 
     table = Message._meta.table_name
-    if not _PG_TYPES:
+    names = [column for column in columns if column != "+polls"]
+    if any(column not in _PG_TYPES for column in (*names, "id", "status")):
+        # Read once (and again should a workspace gain a column the cache has not seen).
         cursor.execute(
             "SELECT attname, format_type(atttypid, atttypmod) FROM pg_attribute "
             "WHERE attrelid = %s::regclass AND attnum > 0 AND NOT attisdropped",
             [f'"{table}"'],
         )
         _PG_TYPES.update(cursor.fetchall())
-    names = [column for column in columns if column != "+polls"]
     assignments = [
         '"polls" = m."polls" + 1' if column == "+polls" else f'"{column}" = v."{column}"'
         for column in columns
