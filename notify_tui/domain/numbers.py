@@ -105,7 +105,7 @@ UNPARSED = NumberProfile("", "", LineType.INVALID)
 """The profile of something that is not a phone number."""
 
 
-@lru_cache(maxsize=65536)
+@lru_cache(maxsize=4096)
 def profile(e164: str) -> NumberProfile:
     """The region, original carrier and line type of an E.164 number. Never raises."""
     import phonenumbers

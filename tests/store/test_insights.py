@@ -277,3 +277,14 @@ def _postgres() -> bool:
     from peewee import PostgresqlDatabase
 
     return isinstance(database.obj, PostgresqlDatabase)
+
+
+def test_a_price_that_came_while_unknown_moves_with_the_message_when_it_resolves() -> None:
+    campaign_id = _campaign(US_1)
+    (message_id,) = _ids(campaign_id).values()
+    unknown = classify_message("sent")
+    apply_updates([StatusUpdate(message_id, unknown, "sent", price=Decimal("-0.0079"))])
+    apply_updates([StatusUpdate(message_id, classify_message("delivered"), "delivered")])
+    (group,) = insights.breakdown(campaign_id, Dimension.COUNTRY)
+    assert (group.delivered, group.unknown, group.cost) == (1, 0, 7900)
+    assert_counters_hold(campaign_id)
