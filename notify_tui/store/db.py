@@ -324,6 +324,13 @@ def _failure_of(exc: BaseException) -> tuple[StorageFailure, BaseException] | No
         if isinstance(link, UnicodeDecodeError) and _raised_by_the_driver(link):
             # SQLite's own message quoted bytes of a damaged schema: not even it decodes.
             return StorageFailure.DAMAGED, sqlite3.DatabaseError("the schema is unreadable")
+        if (
+            isinstance(link, MemoryError)
+            and _raised_reading(link)
+            and isinstance(database.obj, SqliteDatabase)
+        ):
+            # Reading a damaged SQLite file: a record claimed a size no memory holds.
+            return StorageFailure.DAMAGED, sqlite3.DatabaseError("a record is unreadable")
         if isinstance(link, sqlite3.Error):
             text = str(link).lower()
             if "no transaction is active" in text:
@@ -355,6 +362,20 @@ def _raised_by_the_driver(exc: BaseException) -> bool:
         last = tb.tb_frame.f_code.co_filename
         tb = tb.tb_next
     return last is not None and Path(last).name == "peewee.py"
+
+
+def _raised_reading(exc: BaseException) -> bool:
+    """Whether ``exc`` came straight out of the database driver: raised in peewee, or in the
+    store's own code where it calls the driver (the driver's C code leaves no frame)."""
+    tb = exc.__traceback__
+    last = None
+    while tb is not None:
+        last = tb.tb_frame.f_code.co_filename
+        tb = tb.tb_next
+    if last is None:
+        return False
+    path = Path(last)
+    return path.name == "peewee.py" or ("store" in path.parts and "notify_tui" in path.parts)
 
 
 def _first_line(exc: BaseException) -> str:

@@ -423,8 +423,9 @@ def examine(now: datetime | None = None) -> Examination:
             guarded(found, "the opt-outs", _check_opt_outs)
             guarded(found, "the provider faults", lambda f: _check_provider_faults(f, now))
     except Exception as exc:
-        # SQLite may fail even to end a read on a damaged file.
-        if started is None or not is_damage(exc):
+        # SQLite may fail even to end a read on a damaged file (or have ended it itself, after
+        # the damage a check ran into: "no transaction is active").
+        if started is None or not (is_damage(exc) or started.damaged):
             raise
         found = started
         if not found.damaged:
