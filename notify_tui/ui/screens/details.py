@@ -415,18 +415,22 @@ class DetailsScreen(OptOutActionsScreen, ResumeActionsScreen):
             # The reason column takes no more than this campaign's reasons need: the name the rest.
             self.table.fit_reasons([reason for reason, _ in state.reasons])
             self._show_advice()
-            if state.insights is not None:
-                self._show_insights(state.insights)
-            self.query_one(AlertBanner).show(state.alerts)
-            self._show_notice()
-            if state.recovery is not None:
-                self.header.recovered(state.recovery.describe())
-            if state.insights is not None:
-                failures = state.insights.failures()
-                retryable = sum(f.messages for f in failures if f.code in RETRYABLE)
-                if retryable != self._retryable:
-                    self._retryable = retryable
-                    self.refresh_bindings()  # Follow up is offered, or no longer
+            self._show_insight_state(state)
+
+    def _show_insight_state(self, state: CampaignOverview) -> None:
+        """Breakdowns and delivery times, alerts, what follow-ups recovered, and whether a
+        follow-up is offered."""
+        if state.insights is not None:
+            self._show_insights(state.insights)
+            failures = state.insights.failures()
+            retryable = sum(f.messages for f in failures if f.code in RETRYABLE)
+            if retryable != self._retryable:
+                self._retryable = retryable
+                self.refresh_bindings()  # Follow up is offered, or no longer
+        self.query_one(AlertBanner).show(state.alerts)
+        self._show_notice()
+        if state.recovery is not None:
+            self.header.recovered(state.recovery.describe())
 
     def _state_after(self, cycle: PollCycle) -> CampaignOverview | None:
         """Runs on a worker thread: read the new state only when something could have moved."""
