@@ -94,9 +94,17 @@ def help_entries(
     ]
 
 
-def help_table(entries: Iterable[HelpEntry]) -> Group:
-    """The entries as one table per section, their columns lined up."""
+NARROW = 100
+"""Below this many columns, what a key does goes under it rather than in a third column,
+which had a dozen cells left (one or two words a line) at 60 columns."""
+
+
+def help_table(entries: Iterable[HelpEntry], narrow: bool = False) -> Group:
+    """The entries as one table per section, their columns lined up (``narrow``: each key's
+    explanation on the lines below its name)."""
     entries = list(entries)
+    if narrow:
+        return _narrow_help_table(entries)
     keys_width = max((len(" / ".join(e.keys)) for e in entries), default=4)
     action_width = max((len(e.description) for e in entries), default=6)
     parts: list[RenderableType] = []
@@ -113,6 +121,27 @@ def help_table(entries: Iterable[HelpEntry]) -> Group:
                 table.add_row(
                     Text(" / ".join(entry.keys)), Text(entry.description), Text(entry.tooltip)
                 )
+        parts.append(table)
+    return Group(*parts)
+
+
+def _narrow_help_table(entries: list[HelpEntry]) -> Group:
+    keys_width = min(max((len(" / ".join(e.keys)) for e in entries), default=4), 12)
+    parts: list[RenderableType] = []
+    for section in dict.fromkeys(e.section for e in entries):
+        if parts:
+            parts.append(Text(""))
+        parts.append(Text(section, style="bold underline"))
+        table = Table(box=None, expand=True, show_header=False, padding=(0, 1, 0, 0))
+        table.add_column("Keys", style="bold", width=keys_width)
+        table.add_column("Action", ratio=1)
+        for entry in entries:
+            if entry.section == section:
+                action = Text(entry.description, style="bold")
+                if entry.tooltip:
+                    action.append("\n")
+                    action.append(entry.tooltip)
+                table.add_row(Text(" / ".join(entry.keys)), action)
         parts.append(table)
     return Group(*parts)
 
@@ -138,7 +167,8 @@ class HelpScreen(ModalScreen[None]):
             box.border_title = f"Keys: {self._title}"
             box.border_subtitle = "Escape to close"
             with VerticalScroll(id="help-scroll"):
-                yield Static(help_table(self.entries), id="help-table")
+                narrow = self.app.size.width < NARROW
+                yield Static(help_table(self.entries, narrow), id="help-table")
 
     def action_close(self) -> None:
         """Close the help."""

@@ -77,10 +77,12 @@ class ContactTable(VirtualTable[ContactRow]):
         self._tz = tz
         columns: list[Column[ContactRow]] = [
             Column("number", "Number", render=lambda c: format_for_humans(c.phone), width=15),
-            Column("name", "Name", render=lambda c: c.name, min_width=10, ratio=2),
+            # On a narrow terminal the date of an opt-out gives way before the name or the reason
+            # is cut short (the delivery history below has the dates).
+            Column("name", "Name", render=lambda c: c.name, min_width=12, ratio=2, max_width=40),
             Column("opt_out", "Opt-out", render=self._opt_out, width=8),
-            Column("since", "Since", render=self._since, width=12),
-            Column("why", "Why", render=lambda c: c.opt_out_reason or "", min_width=10, ratio=3),
+            Column("since", "Since", render=self._since, width=12, priority=2),
+            Column("why", "Why", render=lambda c: c.opt_out_reason or "", min_width=18, ratio=3),
         ]
         super().__init__(columns, ContactSource(), placeholder="No contacts match.", id=id)
 

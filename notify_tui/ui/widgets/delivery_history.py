@@ -72,7 +72,7 @@ class DeliveryHistoryTable(VirtualTable[DeliveryRecord]):
                 min_width=12,
                 ratio=3,
             ),
-            Column("updated", "Updated", render=self._updated, width=12),
+            Column("updated", "Updated", render=self._updated, width=12, priority=2),
         ]
         super().__init__(
             columns, ListSource(), placeholder="No campaign was sent to this number.", id=id
