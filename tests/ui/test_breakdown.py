@@ -114,3 +114,13 @@ async def test_help_lists_the_insight_keys(runtime: Runtime) -> None:
         assert described["Alerts"].keys == ("w",)
         assert described["Show alert's recipients"].keys == ("x",)
         assert described["Filter by group"].keys == ("⏎",)  # the breakdown has the focus
+
+
+async def test_the_panel_says_b_at_80x24(runtime: Runtime) -> None:
+    campaign = seed_campaign("Abroad", [*SPRING, *ABROAD])
+    app = make_app(runtime, poll=False, first_run_demo=False, clock=fixed_clock)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_details(app, pilot, campaign)
+        assert panel_text(app).splitlines()[0].strip() == "Reasons (r, ⏎ filters · b: by country)"
+        await pilot.press("b", "b")
+        assert panel_text(app).splitlines()[0].strip() == "Original carrier (⏎ filters · b: next)"

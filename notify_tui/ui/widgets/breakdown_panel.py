@@ -20,7 +20,7 @@ from notify_tui.ui.widgets.virtual_table import VirtualTable
 TITLES: dict[Dimension, tuple[str, ...]] = {
     Dimension.REASON: (
         "Failed Message Reasons (r, ⏎ filters · b: by country)",
-        "Failed Message Reasons (r, ⏎ filters)",
+        "Reasons (r, ⏎ filters · b: by country)",
         "Failed Message Reasons",
     ),
     Dimension.COUNTRY: (
@@ -31,11 +31,12 @@ TITLES: dict[Dimension, tuple[str, ...]] = {
     Dimension.CARRIER: (
         "By original carrier: ported numbers keep theirs (⏎ filters · b: next)",
         "By original carrier (ported numbers keep it)",
+        "Original carrier (⏎ filters · b: next)",
         "By original carrier",
     ),
     Dimension.LINE_TYPE: (
         "By line type (r, ⏎ filters · b: back to the reasons)",
-        "By line type (r, ⏎ filters · b: reasons)",
+        "By line type (⏎ filters · b: reasons)",
         "By line type",
     ),
 }
