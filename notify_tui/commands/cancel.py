@@ -23,6 +23,11 @@ def cancel_lines(result: CancelResult) -> list[str]:
             f"{result.gone:,} had already gone out (their time had come): they are followed "
             "as usual"
         )
+    if result.needs_review:
+        lines.append(
+            f"{result.needs_review:,} create(s) of unknown outcome could not be settled: "
+            f"notify-tui review {result.campaign_id}, then cancel again"
+        )
     if result.failed:
         lines.append(
             f"{result.failed:,} could not be cancelled now (provider trouble): run notify-tui "
@@ -38,7 +43,7 @@ async def _cancel(runtime: Runtime, campaign_id: int) -> int:
         await runtime.aclose()
     for line in cancel_lines(result):
         print(line)
-    return EXIT_FAILURE if result.failed else EXIT_OK
+    return EXIT_FAILURE if result.failed or result.needs_review else EXIT_OK
 
 
 def run_cancel(args: argparse.Namespace, settings: Settings) -> int:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import csv
 import sys
 
@@ -14,6 +15,7 @@ from notify_tui.domain.text import spreadsheet_safe_row, visible
 from notify_tui.services.optout_policy import ensure_applied
 from notify_tui.services.runtime import Runtime
 from notify_tui.store import optouts, suggestions
+from notify_tui.store.updates import AppliedUpdates
 
 
 def _phone(raw: str, settings: Settings) -> str:
@@ -34,10 +36,35 @@ def run_optout(args: argparse.Namespace, settings: Settings) -> int:
             reason=args.reason or "opted out from the command line",
             actor=settings.operator,
         )
+        print(f"{phone} opted out." if changed else f"{phone} was already opted out.")
+        if _scheduled_for_opted_out():
+            # The provider would still send what it holds for them: cancel it now (a poller
+            # would, at its next cycle; none may be running).
+            applied = asyncio.run(_cancel_scheduled(runtime))
+            cancelled = len(applied.changed_ids)
+            print(
+                f"Cancelled {cancelled:,} scheduled message{'' if cancelled == 1 else 's'} the "
+                "provider held for opted-out numbers."
+            )
     finally:
         runtime.close()
-    print(f"{phone} opted out." if changed else f"{phone} was already opted out.")
     return 0
+
+
+def _scheduled_for_opted_out() -> bool:
+    """Whether the provider holds a scheduled message for an opted-out number."""
+    from notify_tui.store.schedule import scheduled_to_opted_out
+
+    return any(m for m in scheduled_to_opted_out())
+
+
+async def _cancel_scheduled(runtime: Runtime) -> AppliedUpdates:
+    from notify_tui.services.schedule import cancel_for_opted_out
+
+    try:
+        return await cancel_for_opted_out(runtime.client)
+    finally:
+        await runtime.aclose()
 
 
 def run_optin(args: argparse.Namespace, settings: Settings) -> int:

@@ -98,3 +98,20 @@ def cancel_unsent(campaign_id: int, now: datetime | None = None) -> AppliedUpdat
             for m in ids
         ]
         return apply_updates(updates, now)
+
+
+def attempting(
+    campaign_id: int,
+) -> list[tuple[int, str, datetime | None, datetime | None, str | None]]:
+    """``(message_id, phone, attempted_at, attempt_deadline, body)`` of the campaign's creates
+    of unknown outcome (a sender died with them on their way)."""
+    select = (
+        Message.select(
+            Message.id, Message.phone, Message.attempted_at, Message.attempt_deadline, Message.body
+        )
+        .where(
+            (Message.campaign == campaign_id) & (Message.send_state == SendState.ATTEMPTING.value)
+        )
+        .order_by(Message.id)
+    )
+    return [(int(m), str(p), at, deadline, body) for m, p, at, deadline, body in select.tuples()]

@@ -52,9 +52,15 @@ def test_send_at_with_a_messaging_service_is_held_by_the_provider_and_cancel_can
     assert "The provider holds them until" in out and "notify-tui cancel 1" in out
     assert {m.provider_status for m in Message.select()} == {"scheduled"}
 
+    # A person opts out: the provider would still send theirs; the command cancels it now.
+    assert main(["optout", "+13125550101"]) == 0
+    out = capsys.readouterr().out
+    assert "Cancelled 1 scheduled message the provider held for opted-out numbers." in out
+    assert sandbox.stats()["canceled"] == 1
+
     assert main(["cancel", "1"]) == 0
     out = capsys.readouterr().out
-    assert "Campaign 1 cancelled: 2 scheduled messages cancelled at the provider, 0 never" in out
+    assert "Campaign 1 cancelled: 1 scheduled message cancelled at the provider, 0 never" in out
     assert {m.provider_status for m in Message.select()} == {"canceled"}
     assert sandbox.stats()["canceled"] == 2
     campaign = get_campaign(1)

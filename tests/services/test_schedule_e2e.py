@@ -23,7 +23,7 @@ from notify_tui.services.sender import plan_campaign, record_campaign, send_camp
 from notify_tui.store.campaigns import due_to_start, get_campaign
 from notify_tui.store.models import Message
 from notify_tui.store.optouts import SOURCE_PROVIDER, opt_out
-from notify_tui.store.sending import NewRecipient, send_state_counts
+from notify_tui.store.sending import NewRecipient, claim_for_submit, send_state_counts
 from tests.invariants import assert_counters_hold
 from tests.provider.support import FakeClock, LiveServer
 
@@ -226,4 +226,38 @@ async def test_a_campaign_waiting_in_the_store_cancelled_never_starts(
     clock.advance(3600)
     assert due_to_start(wall(clock)) == []
     assert sandbox.stats().get("create", 0) == 0
+    assert_counters_hold(campaign_id)
+
+
+async def test_cancel_after_a_sender_died_mid_create_settles_its_creates_and_sends_nothing(
+    provider: tuple[SandboxApp, str], client: TwilioClient, clock: FakeClock
+) -> None:
+    sandbox, base_url = provider
+    made, lost, *rest = phones(4)
+    campaign_id = scheduled_campaign(clock, [made, lost, *rest], timedelta(hours=2))
+    campaign = get_campaign(campaign_id)
+    assert campaign is not None and campaign.send_at is not None
+    rows = {m.phone: m.id for m in Message.select()}
+    # A dead sender's two creates of unknown outcome: one reached the provider, one did not.
+    now = wall(clock)
+    claim_for_submit(campaign_id, [rows[made], rows[lost]], now, now + timedelta(minutes=1))
+    created = await client.create_message(
+        made,
+        campaign.body,
+        messaging_service_sid=SERVICE,
+        send_at=campaign.send_at.replace(tzinfo=UTC),
+    )
+    assert created.status == "scheduled"
+
+    result = await cancel_campaign(client, campaign_id)
+    assert (result.canceled, result.never_sent, result.needs_review) == (1, 3, 0)
+    adopted = Message.get_by_id(rows[made])
+    assert (adopted.sid, adopted.provider_status, adopted.reason) == (
+        created.sid,
+        "canceled",
+        Reason.CANCELED,
+    )
+    assert (await provider_statuses(base_url, [created.sid]))[created.sid] == "canceled"
+    assert sandbox.stats()["create"] == 1  # the cancel created nothing
+    assert send_state_counts(campaign_id) == {SendState.SUBMITTED: 1, SendState.SKIPPED: 3}
     assert_counters_hold(campaign_id)
