@@ -811,9 +811,16 @@ def open_workspace(url: str | None, sqlite_path: Path | None = None) -> Database
             db.close()
         if failure is not None and failure.failure is not StorageFailure.CONNECTION:
             raise failure from None
+        where = _redact(url) if url else str(sqlite_path)
+        if isinstance(exc, MemoryError) and not isinstance(db, PostgresqlDatabase):
+            # SQLite answers SQLITE_NOMEM (Python: MemoryError) for some damaged headers (an
+            # impossible page size): the file is damaged, not the machine out of memory.
+            raise WorkspaceError(
+                f"cannot open the workspace at {where}: the file is damaged (SQLite could not "
+                "read its header): restore it from a backup"
+            ) from None
         if failure is None and not _is_driver_error(exc):
             raise
-        where = _redact(url) if url else str(sqlite_path)
         raise WorkspaceError(f"cannot open the workspace at {where}: {_first_line(exc)}") from None
     return db
 
