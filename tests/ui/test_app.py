@@ -134,7 +134,7 @@ async def test_a_failing_worker_is_one_notification(
         # Not an OSError (the export says those in its own words): a bug.
         raise RuntimeError("the export broke")
 
-    monkeypatch.setattr("notify_tui.ui.screens.details.export_campaign", broken)
+    monkeypatch.setattr("notify_tui.ui.campaign_reads.export_campaign", broken)
     monkeypatch.setenv("HOME", str(tmp_path))
     app = make_app(runtime, poll=False, first_run_demo=False, clock=fixed_clock)
     async with app.run_test(notifications=True, size=(80, 24)) as pilot:
