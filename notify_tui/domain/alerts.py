@@ -21,6 +21,11 @@ CARRIER_VIOLATION_SHARE = 0.01
 RATE_LIMIT_SHARE = 0.01
 """10DLC rate limits (30022) above this share of the recipients raise an alert."""
 
+UNREGISTERED_SHARE = 0.01
+"""Unregistered-sender failures (30034) above this share of the recipients raise an alert: a
+sender that is not registered loses nearly every message, while a stray 30034 from a carrier
+that misjudged one message says nothing (every campaign showed ⚠ for one)."""
+
 INVALID_SHARE = 0.05
 """Invalid numbers above this share of the recipients raise an alert."""
 
@@ -181,14 +186,16 @@ def campaign_alerts(
             )
         )
     unregistered = _count(failures, 30034)
-    if unregistered:
+    if unregistered > UNREGISTERED_SHARE * recipients:
         alerts.append(
             Alert(
                 AlertKind.UNREGISTERED_SENDER,
                 "The sending number is not registered",
-                f"{_n(unregistered)} failed with 30034 (message from an unregistered number)",
+                f"{_n(unregistered)} ({_pct(unregistered, recipients)}) failed with 30034 "
+                "(message from an unregistered number)",
                 "US carriers block application-to-person texts from 10-digit numbers that are "
-                "not registered for A2P 10DLC: nothing from this sender will get through.",
+                "not registered for A2P 10DLC: until it is, most of this sender's messages "
+                "will not get through.",
                 "Register a brand and an A2P 10DLC campaign for this number (or its Messaging "
                 "Service) in the provider's console, or send from a verified toll-free number "
                 "or a short code; then send a follow-up.",
