@@ -900,7 +900,8 @@ def measure_cursor_bytes(
     try:
         seen = b""
         started = time.perf_counter()
-        while b"Failed Message Reasons" not in seen or b"recipients" not in seen:
+        # The reasons panel's title is shorter at 80 columns ("Reasons (r, ...)").
+        while b"Reasons" not in seen or b"recipients" not in seen:
             if time.perf_counter() - started > 60:
                 raise TimeoutError(f"Details did not show: {seen[-300:]!r}")
             seen += _read_until_quiet(master, 0.5, limit=5)
