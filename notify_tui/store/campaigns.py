@@ -261,10 +261,11 @@ def set_state(campaign_id: int, state: CampaignState, *, now: datetime | None = 
 
 
 def last_interrupted_campaign() -> int | None:
-    """The newest campaign whose sending stopped before the end (``interrupted``), if any."""
+    """The newest campaign whose sending stopped before the end (``interrupted``), if any; an
+    archived one is put away, not offered."""
     row = (
         Campaign.select(Campaign.id)
-        .where(Campaign.state == CampaignState.INTERRUPTED.value)
+        .where((Campaign.state == CampaignState.INTERRUPTED.value) & Campaign.archived_at.is_null())
         .order_by(Campaign.id.desc())
         .first()
     )

@@ -73,3 +73,15 @@ def test_a_campaign_being_sent_is_neither_deleted_nor_archived() -> None:
         delete_campaign(campaign_id)
     with pytest.raises(CampaignChangeRefused, match="being sent"):
         archive_campaign(campaign_id)
+
+
+def test_an_archived_interrupted_campaign_is_not_offered_for_resuming_at_start() -> None:
+    from notify_tui.store.campaigns import last_interrupted_campaign
+
+    stopped = _campaign("Stopped halfway", submitted=1)
+    set_state(stopped, "interrupted")
+    assert last_interrupted_campaign() == stopped
+    assert archive_campaign(stopped) is True
+    assert last_interrupted_campaign() is None
+    assert unarchive_campaign(stopped) is True
+    assert last_interrupted_campaign() == stopped
