@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
 
 from notify_tui.commands import CommandError
 from notify_tui.config import Settings
@@ -19,19 +20,24 @@ from notify_tui.services.runtime import Runtime
 from notify_tui.store.campaigns import get_campaign
 
 
-def run_archive(args: argparse.Namespace, settings: Settings) -> int:
-    """``notify-tui archive ID``: hide a campaign from History and ``campaigns`` (kept)."""
+def _change(settings: Settings, change: Callable[[int], bool], campaign_id: int) -> bool:
+    """Archive or unarchive: ``True`` when the campaign changed, ``False`` when it was so
+    already; a refusal is one line."""
     runtime = Runtime.open(settings)
     try:
-        changed = archive_campaign(args.campaign_id)
+        return change(campaign_id)
     except CampaignChangeRefused as exc:
         raise CommandError(exc.explain()) from None
     finally:
         runtime.close()
+
+
+def run_archive(args: argparse.Namespace, settings: Settings) -> int:
+    """``notify-tui archive ID``: hide a campaign from History and ``campaigns`` (kept)."""
     print(
         f"Campaign {args.campaign_id} archived: `campaigns --archived` lists it, "
         f"`unarchive {args.campaign_id}` brings it back."
-        if changed
+        if _change(settings, archive_campaign, args.campaign_id)
         else f"Campaign {args.campaign_id} was archived already."
     )
     return 0
@@ -39,16 +45,9 @@ def run_archive(args: argparse.Namespace, settings: Settings) -> int:
 
 def run_unarchive(args: argparse.Namespace, settings: Settings) -> int:
     """``notify-tui unarchive ID``: show an archived campaign again."""
-    runtime = Runtime.open(settings)
-    try:
-        changed = unarchive_campaign(args.campaign_id)
-    except CampaignChangeRefused as exc:
-        raise CommandError(exc.explain()) from None
-    finally:
-        runtime.close()
     print(
         f"Campaign {args.campaign_id} is back in History."
-        if changed
+        if _change(settings, unarchive_campaign, args.campaign_id)
         else f"Campaign {args.campaign_id} was not archived."
     )
     return 0
