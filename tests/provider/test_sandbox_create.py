@@ -109,7 +109,8 @@ def test_test_numbers_match_the_reference() -> None:
 async def test_some_numbers_are_refused_at_create(
     code: int, client: TwilioClient, app: SandboxApp
 ) -> None:
-    number = number_with("refused", code)
+    # The account's own region (+1) is always enabled: 21408 is drawn only for numbers abroad.
+    number = number_with("refused", code, prefix="+3361234" if code == 21408 else "+1202555")
     for _ in range(2):  # the same number, the same answer
         with pytest.raises(RefusedError) as caught:
             await client.create_message(number, "hi", from_=FROM)
@@ -212,3 +213,12 @@ async def test_messages_belong_to_their_account(raw: httpx.AsyncClient) -> None:
     assert response.status_code == 404
     listed = await raw.get(f"/2010-04-01/Accounts/{other}/Messages.json")
     assert listed.json()["messages"] == []
+
+
+def test_no_north_american_number_is_refused_for_its_region() -> None:
+    """21408 (no permission for the region) is never drawn for a +1 number: a North American
+    account's own region is enabled, and a random 21408 there raised a region alert on every
+    demo campaign."""
+    from notify_tui.provider.sandbox import outcome_for
+
+    assert all(outcome_for(f"+1202555{i:04d}").error_code != 21408 for i in range(10_000))
