@@ -133,7 +133,9 @@ async def test_the_outcome_follows_the_number_in_every_campaign(
 
 def test_outcomes_come_at_their_documented_rates() -> None:
     n = 40_000
-    counts = Counter(outcome_for(f"+1{2000000000 + i * 7919}") for i in range(n))
+    # Numbers abroad: a +1 number is never refused 21408 (its region is the account's own),
+    # and is delivered instead (tests/provider/test_sandbox_create.py).
+    counts = Counter(outcome_for(f"+44{7000000000 + i * 7919}") for i in range(n))
     for expected in (*OUTCOMES, DELIVERED):
         share = expected.share
         sigma = math.sqrt(share * (1 - share) / n)
