@@ -24,7 +24,7 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
-from peewee import EXCLUDED, fn
+from peewee import EXCLUDED, Field, fn
 
 from notify_tui.domain.alerts import Alert, FailureCount, SenderHistory, campaign_alerts
 from notify_tui.domain.insights import DeliveryTimes, Dimension, Group, bucket_of
@@ -166,48 +166,32 @@ def add(groups: Mapping[TallyKey, Sequence[int]], buckets: Mapping[BucketKey, in
     builds them from the rows it reads anyway). Keys in sorted order: two writers on
     PostgreSQL lock rows in the same order."""
     group_rows = [(*key, n, cost) for key, (n, cost) in sorted(groups.items()) if n or cost]
-    for start in range(0, len(group_rows), _BATCH):
-        GroupTally.insert_many(
-            group_rows[start : start + _BATCH],
-            fields=[
-                GroupTally.campaign,
-                GroupTally.profile_id,
-                GroupTally.status,
-                GroupTally.reason,
-                GroupTally.code,
-                GroupTally.messages,
-                GroupTally.cost,
-            ],
-        ).on_conflict(
-            conflict_target=[
-                GroupTally.campaign,
-                GroupTally.profile_id,
-                GroupTally.status,
-                GroupTally.reason,
-                GroupTally.code,
-            ],
-            update={
-                GroupTally.messages: GroupTally.messages + EXCLUDED.messages,
-                GroupTally.cost: GroupTally.cost + EXCLUDED.cost,
-            },
-        ).execute()
+    _add_rows(
+        [
+            GroupTally.campaign,
+            GroupTally.profile_id,
+            GroupTally.status,
+            GroupTally.reason,
+            GroupTally.code,
+        ],
+        [GroupTally.messages, GroupTally.cost],
+        group_rows,
+    )
     bucket_rows = [(*key, n) for key, n in sorted(buckets.items()) if n]
-    for start in range(0, len(bucket_rows), _BATCH):
-        DeliveryTally.insert_many(
-            bucket_rows[start : start + _BATCH],
-            fields=[
-                DeliveryTally.campaign,
-                DeliveryTally.profile_id,
-                DeliveryTally.bucket,
-                DeliveryTally.messages,
-            ],
-        ).on_conflict(
-            conflict_target=[
-                DeliveryTally.campaign,
-                DeliveryTally.profile_id,
-                DeliveryTally.bucket,
-            ],
-            update={DeliveryTally.messages: DeliveryTally.messages + EXCLUDED.messages},
+    _add_rows(
+        [DeliveryTally.campaign, DeliveryTally.profile_id, DeliveryTally.bucket],
+        [DeliveryTally.messages],
+        bucket_rows,
+    )
+
+
+def _add_rows(keys: list[Field], sums: list[Field], rows: Sequence[tuple[object, ...]]) -> None:
+    """Insert ``rows`` (``keys`` then ``sums``), adding ``sums`` to a row already there."""
+    model = keys[0].model
+    for start in range(0, len(rows), _BATCH):
+        model.insert_many(rows[start : start + _BATCH], fields=[*keys, *sums]).on_conflict(
+            conflict_target=keys,
+            update={f: f + getattr(EXCLUDED, f.column_name) for f in sums},
         ).execute()
 
 
