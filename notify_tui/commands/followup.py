@@ -6,19 +6,18 @@ from __future__ import annotations
 import argparse
 
 from notify_tui.commands import EXIT_FAILURE, CommandError
-from notify_tui.commands.send import _confirm, _rate, _run
+from notify_tui.commands.send import _rate, _run, closing_on_error, declined
 from notify_tui.config import Settings
 from notify_tui.domain.text import visible
 from notify_tui.services.followup import plan_followup, record_followup
 from notify_tui.services.runtime import Runtime
-from notify_tui.services.sender import SendError
 
 
 def run_followup(args: argparse.Namespace, settings: Settings) -> int:
     """Plan the follow-up, confirm, record it linked to the original, and send it."""
     rate = _rate(args)
     runtime = Runtime.open(settings)
-    try:
+    with closing_on_error(runtime):
         followup = plan_followup(
             args.campaign_id, after_hours=args.after, codes=args.reasons, message=args.message
         )
@@ -29,17 +28,9 @@ def run_followup(args: argparse.Namespace, settings: Settings) -> int:
                 f"nothing to follow up: no recipient of campaign {args.campaign_id} failed for a "
                 "cause that may pass" + (" long enough ago" if args.after else "")
             )
-        if not args.yes and not _confirm():
-            print("Not sent.")
-            runtime.close()
+        if declined(runtime, args.yes):
             return EXIT_FAILURE
         prepared = record_followup(followup)
-    except SendError as exc:
-        runtime.close()
-        raise CommandError(str(exc)) from None
-    except BaseException:
-        runtime.close()
-        raise
     print(
         f"Follow-up campaign {prepared.campaign_id} recorded (of campaign {args.campaign_id}); "
         "sending."

@@ -12,7 +12,8 @@ import argparse
 import asyncio
 import sys
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from typing import Any, TextIO
 
@@ -217,6 +218,30 @@ async def _deliver(runtime: Runtime, campaign_id: int, rate: float | None, resum
     return _print_result(result)
 
 
+@contextmanager
+def closing_on_error(runtime: Runtime) -> Iterator[None]:
+    """Until the campaign is recorded: any failure closes the workspace, and a ``SendError``
+    (a plan the user can mend) is one line."""
+    try:
+        yield
+    except SendError as exc:
+        runtime.close()
+        raise CommandError(str(exc)) from None
+    except BaseException:
+        runtime.close()
+        raise
+
+
+def declined(runtime: Runtime, yes: bool) -> bool:
+    """Ask before sending (unless ``--yes``); ``True``, having closed the workspace, when the
+    answer is no."""
+    if yes or _confirm():
+        return False
+    print("Not sent.")
+    runtime.close()
+    return True
+
+
 def _run(runtime: Runtime, campaign_id: int, rate: float | None, resume: bool) -> int:
     try:
         return asyncio.run(_deliver(runtime, campaign_id, rate, resume))
@@ -352,7 +377,7 @@ def run_send(args: argparse.Namespace, settings: Settings) -> int:
             "send needs --name, --message and --all-contacts or --csv FILE (or --resume ID)"
         )
     runtime = Runtime.open(settings)
-    try:
+    with closing_on_error(runtime):
         sender = runtime.sender
         # The cheap checks first: an empty message is said before the file is read and listed.
         check_campaign(args.name, args.message, sender["from_"], sender["messaging_service_sid"])
@@ -389,17 +414,9 @@ def run_send(args: argparse.Namespace, settings: Settings) -> int:
             )
         if plan.to_send == 0:
             raise CommandError("nothing to send: no recipient with a valid, opted-in number")
-        if not args.yes and not _confirm():
-            print("Not sent.")
-            runtime.close()
+        if declined(runtime, args.yes):
             return EXIT_FAILURE
         prepared = record_campaign(plan)
-    except SendError as exc:
-        runtime.close()
-        raise CommandError(str(exc)) from None
-    except BaseException:
-        runtime.close()
-        raise
     print(
         f"Campaign {prepared.campaign_id} recorded; "
         + ("scheduling." if send_at is not None else "sending.")
