@@ -48,6 +48,9 @@ last line on stdout, one JSON object:
     opens and after every status change). ``insights_rss_mb``: that process's peak memory.
 ``history_open_s``
     History with ``--campaigns`` campaigns (10,000), from pushing the screen to its first frame.
+``history_sort_s``
+    In that History, from pressing ``s`` to the frame that shows the next order's first
+    campaigns, for each order but the default: the slowest of the four.
 ``startup_s``
     From process start to History's first frame, ``python -m notify_tui`` in a real
     pseudo-terminal on the prepared workspace (``NOTIFY_DATA_DIR``; no first-run demo).
@@ -585,14 +588,25 @@ async def work_insights(data_dir: Path, manifest: dict[str, Any]) -> dict[str, f
 
 
 async def work_history(data_dir: Path, manifest: dict[str, Any]) -> dict[str, float]:
+    from notify_tui.domain.campaign_sort import CampaignSort
     from notify_tui.ui.screens.history import HistoryScreen
     from notify_tui.ui.widgets.campaign_table import CampaignTable
 
     def rows(screen: Any) -> int:
         return screen.query_one(CampaignTable).row_count if isinstance(screen, HistoryScreen) else 0
 
+    def sorted_by(screen: Any) -> tuple[CampaignSort, int] | None:
+        if not isinstance(screen, HistoryScreen):
+            return None
+        table = screen.query_one(CampaignTable)
+        # The order's first rows drawn: its count and chunk read, the cursor on its first one.
+        if table.reading or table.current_row is None:
+            return None
+        return table.source.sort, table.current_row.id
+
     runtime, app = _app(data_dir)
     frames = Frames(app, rows)
+    sorts: dict[str, float] = {}
     try:
         async with app.run_test(size=SIZE) as pilot:
             await frames.wait(0, lambda s, _: isinstance(s, HistoryScreen))
@@ -604,9 +618,24 @@ async def work_history(data_dir: Path, manifest: dict[str, Any]) -> dict[str, fl
             opened = await frames.wait(mark, lambda s, shown: s is not first and bool(shown))
             campaigns = app.screen.query_one(CampaignTable).row_count
             await pilot.pause()
+            frames.probe = sorted_by
+            for sort in list(CampaignSort)[1:]:
+                mark = len(frames.shown)
+                pressed = time.perf_counter()
+                await pilot.press("s")
+                shown = await frames.wait(
+                    mark, lambda _, probed, sort=sort: bool(probed) and probed[0] is sort
+                )
+                sorts[sort.value] = shown - pressed
+                await pilot.pause()
     finally:
         await runtime.aclose()
-    return {"history_open_s": opened - started, "history_campaigns": campaigns}
+    return {
+        "history_open_s": opened - started,
+        "history_campaigns": campaigns,
+        # From pressing s to the frame showing the next order's first campaigns: the slowest.
+        "history_sort_s": max(sorts.values()),
+    }
 
 
 async def work_datatable(data_dir: Path, manifest: dict[str, Any], rows: int) -> dict[str, float]:

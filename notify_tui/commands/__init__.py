@@ -165,8 +165,12 @@ def _backup(commands: Any) -> None:
     backup.set_defaults(handler=Deferred("backup", "run_backup"))
 
 
+SORTS = ("newest", "failures", "delivery", "name", "updated")
+"""``campaigns --sort``'s words, ``CampaignSort``'s values in its order (a test holds them so)."""
+
+
 def _campaigns(commands: Any) -> None:
-    listing = commands.add_parser("campaigns", help="list campaigns, newest first")
+    listing = commands.add_parser("campaigns", help="list campaigns, newest first or --sort")
     listing.add_argument("--json", action="store_true", help="print JSON objects")
     listing.add_argument("--search", metavar="TEXT", help="only campaigns whose name has TEXT")
     listing.add_argument(
@@ -178,6 +182,14 @@ def _campaigns(commands: Any) -> None:
     )
     listing.add_argument(
         "--archived", action="store_true", help="list the archived campaigns instead"
+    )
+    listing.add_argument(
+        "--sort",
+        # domain.campaign_sort.CampaignSort's values (this module imports nothing of the app).
+        choices=SORTS,
+        default=SORTS[0],
+        help="newest first (the default), most failures first, worst delivery rate first, "
+        "by name, or latest activity first; a follow-up stays under its campaign",
     )
     listing.set_defaults(handler=Deferred("campaigns", "run_campaigns"))
 

@@ -12,6 +12,7 @@ from notify_tui.commands import CommandError
 from notify_tui.commands.output import for_stream
 from notify_tui.config import Settings
 from notify_tui.domain.alerts import Alert
+from notify_tui.domain.campaign_sort import CampaignSort
 from notify_tui.domain.money import exact, format_money
 from notify_tui.domain.status import Status
 from notify_tui.domain.text import visible
@@ -71,7 +72,13 @@ def run_campaigns(args: argparse.Namespace, settings: Settings) -> int:
     """``notify-tui campaigns``: list campaigns, as a table or JSON."""
     runtime = Runtime.open(settings)
     try:
-        campaigns = campaign_page(args.search or "", 0, args.limit, archived=args.archived)
+        campaigns = campaign_page(
+            args.search or "",
+            0,
+            args.limit,
+            archived=args.archived,
+            sort=CampaignSort(args.sort),
+        )
         review = review_counts([c.id for c in campaigns])
         # From the campaigns' tallies (four queries in all), only when printed.
         alerts = insights.alerts_for([c.id for c in campaigns]) if args.json else {}

@@ -7,8 +7,9 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from peewee import SQL, Expression, Field, NodeList, PostgresqlDatabase, Value, fn
+from peewee import JOIN, SQL, Case, Expression, Field, NodeList, PostgresqlDatabase, Value, fn
 
+from notify_tui.domain.campaign_sort import CampaignSort
 from notify_tui.domain.status import UNFINISHED, CampaignState
 from notify_tui.domain.text import fold, folded_name
 from notify_tui.store.models import Campaign, Message, StatusTally, database, utcnow
@@ -168,16 +169,66 @@ def count_campaigns(query: str = "", archived: bool | None = False) -> int:
 
 
 def campaign_page(
-    query: str = "", offset: int = 0, limit: int = 100, archived: bool = False
+    query: str = "",
+    offset: int = 0,
+    limit: int = 100,
+    archived: bool = False,
+    sort: CampaignSort = CampaignSort.NEWEST,
 ) -> list[CampaignSummary]:
-    """Campaigns matching ``query``, newest first, from ``offset``; a follow-up comes right
-    after the campaign it follows up (oldest follow-up first), whenever it was sent. The
-    archived campaigns are left out, or (``archived``) are the only ones."""
-    group = fn.COALESCE(Campaign.followup_of, Campaign.id)
+    """Campaigns matching ``query`` in the order ``sort`` (newest first by default), from
+    ``offset``; a follow-up comes right after the campaign it follows up (oldest follow-up
+    first), whenever it was sent: the groups are ordered by the original's key, then the newest
+    group first, so that the order is total and pages never repeat or skip a row. The archived
+    campaigns are left out, or (``archived``) are the only ones."""
+    original = Campaign.alias("original")
+    group = fn.COALESCE(original.id, Campaign.id)
     select = (
-        _search(query, archived).order_by(group.desc(), Campaign.id).offset(offset).limit(limit)
+        _search(query, archived)
+        .join(
+            original,
+            JOIN.LEFT_OUTER,
+            on=(original.id == fn.COALESCE(Campaign.followup_of, Campaign.id)),
+        )
+        .order_by(*_sort_keys(sort, original), group.desc(), Campaign.id)
+        .offset(offset)
+        .limit(limit)
     )
     return [_summary(row) for row in select.tuples()]
+
+
+def _sort_keys(sort: CampaignSort, original: Any) -> list[Any]:
+    """The keys ``sort`` orders the groups by: the original campaign's values (``original``, the
+    row a follow-up follows up, or the campaign itself), before the tie-break on the group."""
+
+    def of(name: str) -> Any:
+        # The original's value (null or not); the campaign's own if the original is gone.
+        gone = original.id.is_null()
+        return Case(None, [(gone, getattr(Campaign, name))], getattr(original, name))
+
+    postgres = isinstance(database.obj, PostgresqlDatabase)
+    if sort is CampaignSort.FAILURES:
+        return [of("failed").desc()]
+    if sort is CampaignSort.DELIVERY:
+        # Never sent, or nobody to send to: no rate, so last (not "0 % delivered").
+        unrated = (of("recipients") == 0) | of("sent_at").is_null()
+        rate = of("delivered") * 1.0 / fn.NULLIF(of("recipients"), 0)
+        return [Case(None, [(unrated, 1)], 0).asc(), rate.asc()]
+    if sort is CampaignSort.NAME:
+        # An ASCII name has no folded form: lower case is its folded form. Byte order on both
+        # databases (PostgreSQL's locale would order spaces and punctuation its own way).
+        folded: Any = fn.COALESCE(of("name_folded"), fn.LOWER(of("name")))
+        if postgres:
+            folded = NodeList((folded, SQL('COLLATE "C"')))
+        return [folded.asc()]
+    if sort is CampaignSort.UPDATED:
+        created = of("created_at")
+        moments = [
+            fn.COALESCE(of(name), created) for name in ("last_checked_at", "finished_at", "sent_at")
+        ]
+        # SQLite's max() of several arguments is the greatest of them, as GREATEST is.
+        latest = (fn.GREATEST if postgres else fn.MAX)(created, *moments)
+        return [latest.desc()]
+    return []
 
 
 def get_campaign(campaign_id: int) -> CampaignSummary | None:

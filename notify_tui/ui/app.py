@@ -25,6 +25,7 @@ from textual.binding import Binding, BindingType
 from textual.theme import Theme
 from textual.worker import Worker, WorkerState
 
+from notify_tui.domain.campaign_sort import CampaignSort
 from notify_tui.domain.status import CampaignState
 from notify_tui.services.runtime import Runtime
 from notify_tui.store.models import utcnow
@@ -124,6 +125,8 @@ class NotifyApp(App[int]):
         """The signal that stopped the app, when one did."""
         self.interrupted_ids: list[int] = []
         """The campaigns a signal interrupted."""
+        self.history_sort = CampaignSort.NEWEST
+        """The order History lists the campaigns in (``s``), kept for the session."""
         self._theme_in_use = self.theme
 
     async def on_mount(self) -> None:

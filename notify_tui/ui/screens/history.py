@@ -1,5 +1,6 @@
-"""History: every campaign, newest first, with counters that update while messages resolve and
-progress while they are sent; the way to a new campaign, the contacts and the opt-outs."""
+"""History: every campaign, newest first (or in the order ``s`` picks), with counters that
+update while messages resolve and progress while they are sent; the way to a new campaign, the
+contacts and the opt-outs."""
 
 from __future__ import annotations
 
@@ -47,12 +48,30 @@ PROGRESS_REDRAW = 0.3
 
 class HistoryScreen(ResumeActionsScreen, TidyActionsScreen):
     """The campaigns; Enter opens one, ``/`` filters them by name, ``n`` writes a new one, ``R``
-    resumes an interrupted one, ``p`` reviews its suggested opt-outs (◆); ``c`` and ``O`` show
-    the contacts and the opt-outs."""
+    resumes an interrupted one, ``p`` reviews its suggested opt-outs (◆), ``s`` goes round the
+    orders (kept for the session); ``c`` and ``O`` show the contacts and the opt-outs."""
 
     TITLE = "History"
     HELP_SECTION = "History"
     AUTO_FOCUS = "#campaigns"
+    FOOTER_PRIORITY: ClassVar[tuple[str, ...]] = (
+        # Offered only where they act: each says something about the selected campaign.
+        "resume",
+        "review_suggestions",
+        "cancel_campaign",
+        "delete_campaign",
+        "restore_campaign",
+        # The way back from a filter, then what the screen is for.
+        "clear_filter",
+        "new_campaign",
+        "filter",
+        "cycle_sort",
+        "archive_campaign",
+        # The other screens and the archive: F1 lists them when there is no room.
+        "contacts",
+        "optouts",
+        "toggle_archived",
+    )
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding(
@@ -68,6 +87,15 @@ class HistoryScreen(ResumeActionsScreen, TidyActionsScreen):
             "Clear filter",
             id="history.clear_filter",
             tooltip="Show every campaign again (offered while a filter is on)",
+        ),
+        Binding(
+            "s",
+            "cycle_sort",
+            "Sort",
+            id="history.sort",
+            tooltip="List the campaigns in the next order: newest first, most failures first, "
+            "worst delivery first, by name, last activity first (a follow-up stays under its "
+            "campaign)",
         ),
         Binding(
             "n",
@@ -168,7 +196,11 @@ class HistoryScreen(ResumeActionsScreen, TidyActionsScreen):
             )
         yield DeliveryTrend(id="history-trend")
         yield CampaignTable(
-            now=app.clock, tz=app.tz, progress=app.live.send_progress.get, id="campaigns"
+            now=app.clock,
+            tz=app.tz,
+            progress=app.live.send_progress.get,
+            sort=app.history_sort,
+            id="campaigns",
         )
         yield NotifyFooter()
 
@@ -239,6 +271,7 @@ class HistoryScreen(ResumeActionsScreen, TidyActionsScreen):
             title.append("”")
         else:
             title.append(f" · {count(shown)}")
+        title.append(f" · {self.table.source.sort.label}")
         if any(self.table.source.alerts.values()):
             title.append(f" · {ALERT_MARK} alerts", style="bold")
         if any(self.table.source.suggested.values()):
@@ -339,7 +372,14 @@ class HistoryScreen(ResumeActionsScreen, TidyActionsScreen):
     def action_toggle_archived(self) -> None:
         """The archived campaigns, or again the campaigns in use."""
         source = self.table.source
-        self.table.set_source(CampaignSource(source.query, archived=not source.archived))
+        self.table.set_source(CampaignSource(source.query, not source.archived, source.sort))
+
+    def action_cycle_sort(self) -> None:
+        """List the campaigns in the next order (remembered for the session), from the top."""
+        source = self.table.source
+        sort = source.sort.next
+        self.notify_app.history_sort = sort
+        self.table.set_source(CampaignSource(source.query, source.archived, sort))
 
     def tidied(self) -> None:
         self.table.reload(keep_cursor=True)
@@ -440,7 +480,8 @@ class HistoryScreen(ResumeActionsScreen, TidyActionsScreen):
     @on(FilterInput.Settled, "#history-filter")
     def _filter_settled(self, event: FilterInput.Settled) -> None:
         if event.value != self.table.source.query:
-            self.table.set_source(CampaignSource(event.value, self.table.source.archived))
+            source = self.table.source
+            self.table.set_source(CampaignSource(event.value, source.archived, source.sort))
 
     @on(FilterInput.Dismissed, "#history-filter")
     def _filter_dismissed(self, event: FilterInput.Dismissed) -> None:

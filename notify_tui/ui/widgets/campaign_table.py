@@ -1,4 +1,5 @@
-"""History's list of campaigns, newest first, over any number of campaigns."""
+"""History's list of campaigns, newest first or in another order, over any number of
+campaigns."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from rich.style import Style
 from rich.text import Text
 from textual.binding import Binding, BindingType
 
+from notify_tui.domain.campaign_sort import CampaignSort
 from notify_tui.domain.status import CampaignState
 from notify_tui.store.campaigns import CampaignSummary, campaign_page, count_campaigns
 from notify_tui.store.insights import alerts_for
@@ -33,16 +35,20 @@ SUGGESTION_MARK = "◆"
 
 
 class CampaignSource:
-    """The campaigns whose name contains ``query``, newest first, with their pending opt-out
-    suggestions (counted a chunk at a time, for the rows read)."""
+    """The campaigns whose name contains ``query``, in the order ``sort``, with their pending
+    opt-out suggestions (counted a chunk at a time, for the rows read)."""
 
     blocking = True
     """Read on worker threads only (see ``RowSource``)."""
 
-    def __init__(self, query: str = "", archived: bool = False) -> None:
+    def __init__(
+        self, query: str = "", archived: bool = False, sort: CampaignSort = CampaignSort.NEWEST
+    ) -> None:
         self.query = query
         self.archived = archived
         """The archived campaigns (and only them) instead of those in use."""
+        self.sort = sort
+        """The order of the rows (a follow-up stays under its campaign in every one)."""
         self.total = 0
         """Every campaign, matching or not, as of the last count."""
         self.saw_sending = False
@@ -71,7 +77,7 @@ class CampaignSource:
         return shown
 
     def rows(self, offset: int, limit: int) -> Sequence[CampaignSummary]:
-        page = campaign_page(self.query, offset, limit, archived=self.archived)
+        page = campaign_page(self.query, offset, limit, archived=self.archived, sort=self.sort)
         self.saw_sending = self.saw_sending or any(c.sending for c in page)
         if page:
             counts = pending_counts([c.id for c in page])
@@ -177,6 +183,7 @@ class CampaignTable(VirtualTable[CampaignSummary]):
         now: Callable[[], datetime],
         tz: tzinfo | None,
         progress: Callable[[int], SendProgress | None] | None = None,
+        sort: CampaignSort = CampaignSort.NEWEST,
         id: str | None = None,
     ) -> None:
         self._now = now
@@ -244,7 +251,7 @@ class CampaignTable(VirtualTable[CampaignSummary]):
         ]
         super().__init__(
             columns,
-            CampaignSource(),
+            CampaignSource(sort=sort),
             placeholder="No campaigns to show.",
             id=id,
         )
