@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 from textual.binding import Binding
 from textual.screen import Screen
@@ -35,6 +35,10 @@ def offered_where_it_acts(binding: Binding) -> list[Binding]:
 
 class NotifyScreen(Screen[Any]):
     """A screen of notify-tui."""
+
+    FOOTER_PRIORITY: ClassVar[tuple[str, ...]] = ()
+    """The actions whose keys the footer keeps longest on a narrow terminal, the most important
+    first (``NotifyFooter``): the others give way before them. F1 always stays."""
 
     @property
     def notify_app(self) -> NotifyApp:

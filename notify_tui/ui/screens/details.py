@@ -122,6 +122,18 @@ class DetailsScreen(OptOutActionsScreen, ResumeActionsScreen):
 
     TITLE = "Details"
     HELP_SECTION = "Details"
+    FOOTER_PRIORITY: ClassVar[tuple[str, ...]] = (
+        # Offered only where they act: each says there is something to do here.
+        "resume",
+        "review_recipient",
+        "review_suggestions",
+        "followup",
+        "back",
+        "search",
+        "export",
+        "toggle_sort",
+        "toggle_opt_out",
+    )
     AUTO_FOCUS = "#recipients"
     # Not a ClassVar: Screen declares it as an attribute that may be None.
     VERTICAL_BREAKPOINTS: list[tuple[int, str]] | None = [(0, "-short"), (36, "-tall")]  # noqa: RUF012

@@ -45,6 +45,7 @@ class OptOutsScreen(OptOutActionsScreen):
 
     TITLE = "Opt-outs"
     HELP_SECTION = "Opt-outs"
+    FOOTER_PRIORITY: ClassVar[tuple[str, ...]] = ("opt_in", "back", "search")
     AUTO_FOCUS = "#optouts"
     OPT_OUT_FROM = "Opt-outs"
 
