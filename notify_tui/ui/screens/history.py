@@ -54,6 +54,9 @@ class HistoryScreen(ResumeActionsScreen, TidyActionsScreen):
     TITLE = "History"
     HELP_SECTION = "History"
     AUTO_FOCUS = "#campaigns"
+    # Not a ClassVar: Screen declares it as an attribute that may be None.
+    HORIZONTAL_BREAKPOINTS: list[tuple[int, str]] | None = [(0, "-narrow"), (80, "-normal")]  # noqa: RUF012
+    """Below 80 columns the filter box is narrower: the title keeps the count and the order."""
     FOOTER_PRIORITY: ClassVar[tuple[str, ...]] = (
         # Offered only where they act: each says something about the selected campaign.
         "resume",
