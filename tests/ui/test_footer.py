@@ -8,6 +8,7 @@ from textual.widgets._footer import FooterKey
 
 from notify_tui.services.runtime import Runtime
 from notify_tui.ui.app import NotifyApp, make_app
+from notify_tui.ui.dialogs.suggestions import SuggestionsDialog
 from notify_tui.ui.screens.details import DetailsScreen
 from notify_tui.ui.widgets.campaign_table import CampaignTable
 from tests.ui.seed import (
@@ -109,3 +110,43 @@ async def test_a_wide_footer_says_help(runtime: Runtime, ids: dict[str, int]) ->
         await wait_for_campaigns(pilot)
         shown = await _shown(pilot, app, 160, "Help")
         assert "⏎ Details" in shown and "^q Quit" in shown, shown
+
+
+@pytest.mark.parametrize("size", [(80, 24), (60, 20)])
+async def test_the_suggestions_dialog_keeps_its_way_out(
+    runtime: Runtime, ids: dict[str, int], size: tuple[int, int]
+) -> None:
+    app = make_app(runtime, poll=False, first_run_demo=False, clock=fixed_clock)
+    async with app.run_test(size=size) as pilot:
+        await wait_for_campaigns(pilot)
+        await app.push_screen(SuggestionsDialog(ids["Spring sale"], "Spring sale"))
+        await wait_until(pilot, lambda: getattr(app.screen, "loaded", False))
+        shown = await _shown(pilot, app, size[0], "Close", "Accept", "Dismiss")
+        assert "space Select" in shown, shown
+
+
+@pytest.mark.parametrize("size", [(80, 24), (60, 20)])
+@pytest.mark.parametrize(
+    ("key", "title", "wanted"),
+    [
+        ("c", "Contacts", ["esc Back", "/ Search", "o Opt out"]),
+        ("O", "Opt-outs", ["esc Back", "/ Search", "o Opt back in"]),
+        ("n", "New campaign", ["^r Review & send", "esc Back"]),
+    ],
+)
+async def test_the_other_screens_keep_their_keys(
+    runtime: Runtime,
+    ids: dict[str, int],
+    size: tuple[int, int],
+    key: str,
+    title: str,
+    wanted: list[str],
+) -> None:
+    app = make_app(runtime, poll=False, first_run_demo=False, clock=fixed_clock)
+    async with app.run_test(size=size) as pilot:
+        await wait_for_campaigns(pilot)
+        await pilot.press(key)
+        await wait_until(pilot, lambda: title == app.screen.TITLE)
+        shown = await _shown(pilot, app, size[0], *(want.split(" ", 1)[1] for want in wanted))
+        assert all(want in shown for want in wanted), shown
+        assert any(k.startswith("f1 ") for k in shown), shown

@@ -77,6 +77,15 @@ class SuggestionsDialog(ModalScreen[int]):
 
     HELP_SECTION = "Opt-out suggestions"
     AUTO_FOCUS = "#suggestion-table"
+    FOOTER_PRIORITY: ClassVar[tuple[str, ...]] = (
+        # The way out first: at 60 columns "Dismiss all" gives way, never Escape.
+        "close",
+        "accept",
+        "dismiss_some",
+        "toggle_selected",
+        "accept_all",
+        "dismiss_all",
+    )
 
     def __init__(self, campaign_id: int, campaign_name: str) -> None:
         super().__init__()
