@@ -82,3 +82,21 @@ async def test_the_sort_is_kept_for_the_session_and_through_a_filter(runtime: Ru
         await wait_for_campaigns(pilot)
         await wait_until(pilot, lambda: "most failures first" in _title(app))
         assert _names(app) == SHOWN[CampaignSort.FAILURES]
+
+
+async def test_the_cursor_stays_on_its_campaign_when_the_rows_move(runtime: Runtime) -> None:
+    ids = seed_history()
+    app = make_app(runtime, poll=False, first_run_demo=False, clock=fixed_clock)
+    async with app.run_test(size=(120, 30)) as pilot:
+        await wait_for_campaigns(pilot)
+        await pilot.press("s")  # most failures first: Spring sale, then Restock, Winter
+        table = app.screen.query_one(CampaignTable)
+        await wait_until(pilot, lambda: _names(app)[0] == "⚠ Spring sale")
+        await pilot.press("down", "down", "enter")  # Winter newsletter's Details
+        await wait_until(pilot, lambda: not isinstance(app.screen, HistoryScreen))
+        # Meanwhile Winter newsletter's failures pass Spring sale's: it climbs to the top.
+        Campaign.update(failed=9).where(Campaign.id == ids["Winter newsletter"]).execute()
+        await pilot.press("escape")
+        await wait_until(pilot, lambda: _names(app)[0] == "Winter newsletter")
+        await wait_until(pilot, lambda: table.cursor_row == 0)
+        assert table.current_row.name == "Winter newsletter"  # type: ignore[union-attr]

@@ -523,6 +523,15 @@ class VirtualTable(ScrollView, Generic[RowT], can_focus=True):
                     self._strips.discard((index, cursor, focused))
             self._refresh_row(index)
 
+    def index_loaded(self, matches: Callable[[RowT], bool]) -> int | None:
+        """The index of the first row read and still kept that ``matches``, or ``None`` (no
+        database read: only the chunks in memory, those around the view and the cursor)."""
+        for chunk_index in sorted(self._chunks.keys()):
+            for offset, row in enumerate(self._chunks.get(chunk_index) or ()):
+                if matches(row):
+                    return chunk_index * CHUNK_SIZE + offset
+        return None
+
     def move_cursor(self, index: int) -> None:
         """Put the cursor on row `index` (clamped) and scroll it into view."""
         self.cursor_row = index
