@@ -15,6 +15,10 @@ last line on stdout, one JSON object:
 ``details_end_s``
     Moving the cursor from the first to the last row of that campaign (``End``), to the frame
     that shows it.
+``details_sort_s`` and ``details_sort_end_s``
+    Pressing ``s`` in Details of that campaign, to the frame with the first rows of the next
+    order (failures first, by reason, last update first, by name, send order), and ``End`` in
+    it, to the frame with its last row: the slowest order of each.
 ``details_search_s``
     Searching that campaign: in Details' search box a steady typist (a key every 0.1 s) types
     "olivia", pauses 0.4 s (its search starts), then types " smith" while it runs; the time from
@@ -314,19 +318,21 @@ def _app(data_dir: Path):  # type: ignore[no-untyped-def]
 async def work_details(data_dir: Path, manifest: dict[str, Any]) -> dict[str, float]:
     from textual import events
 
-    from notify_tui.store.recipients import RecipientFilter, count_recipients
+    from notify_tui.store.recipients import RecipientFilter, Sort, count_recipients
     from notify_tui.ui.screens.details import DetailsScreen
     from notify_tui.ui.screens.history import HistoryScreen
     from notify_tui.ui.widgets.filter_input import FilterInput
     from notify_tui.ui.widgets.recipient_table import RecipientTable
 
-    def table_state(screen: Any) -> tuple[int, int, str, str] | None:
-        """(rows, cursor row, search the rows are of, search box) as the frame shows them."""
+    def table_state(screen: Any) -> tuple[int, int, str, str, Sort, bool] | None:
+        """(rows, cursor row, search the rows are of, search box, order of the rows, whether
+        rows are still being read) as the frame shows them."""
         if not isinstance(screen, DetailsScreen):
             return None
         table = screen.query_one(RecipientTable)
         typed = screen.query_one(FilterInput).value
-        return table.row_count, table.cursor_row, table.source.filter.search, typed
+        flt = table.source.filter
+        return table.row_count, table.cursor_row, flt.search, typed, flt.sort, table.reading
 
     runtime, app = _app(data_dir)
     frames = Frames(app, table_state)
@@ -362,6 +368,30 @@ async def work_details(data_dir: Path, manifest: dict[str, Any]) -> dict[str, fl
             )
             await pilot.pause()
             rss = peak_rss_mb()
+            # Every other order (``s`` cycles them, and back to send order): its first rows,
+            # then its last.
+            sort_s = sort_end_s = 0.0
+            for sort in [*list(Sort)[1:], Sort.SENT]:
+                mark = len(frames.shown)
+                pressed = time.perf_counter()
+                await pilot.press("s")
+                shown = await frames.wait(
+                    mark,
+                    lambda s, state, sort=sort: (
+                        s is screen and state[4:] == (sort, False) and state[1] == 0
+                    ),
+                )
+                sort_s = max(sort_s, shown - pressed)
+                await pilot.pause()
+                mark = len(frames.shown)
+                pressed = time.perf_counter()
+                await pilot.press("end")
+                shown = await frames.wait(
+                    mark,
+                    lambda s, state: s is screen and state[1] == rows - 1 and not state[5],
+                )
+                sort_end_s = max(sort_end_s, shown - pressed)
+                await pilot.pause()
             # Search: type the first word, pause long enough for its search to start, type the
             # rest while it runs, and wait for the frame with the rows of the whole text.
             await pilot.press("slash")
@@ -419,6 +449,8 @@ async def work_details(data_dir: Path, manifest: dict[str, Any]) -> dict[str, fl
     return {
         "details_open_s": opened - started,
         "details_end_s": ended - started_end,
+        "details_sort_s": sort_s,
+        "details_sort_end_s": sort_end_s,
         "details_search_s": found - typed_at,
         "details_search_key_s": key_latency,
         "details_search_stall_s": stall,

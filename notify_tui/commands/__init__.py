@@ -40,6 +40,8 @@ Handler = Callable[[argparse.Namespace, "Settings"], int]
 """What runs a command: the parsed arguments and the settings in, the exit status out."""
 
 STATUS_CHOICES = ("unknown", "delivered", "failed")
+SORT_CHOICES = ("sent", "failures", "reason", "updated", "name")
+"""``store.recipients.Sort``'s values (not imported: the parser starts without the store)."""
 """The values of ``notify_tui.domain.status.Status``, spelled out to keep the domain unloaded
 (a test checks they agree)."""
 
@@ -214,6 +216,13 @@ def _campaigns(commands: Any) -> None:
     export = commands.add_parser("export", help="write a campaign's recipients to CSV")
     export.add_argument("campaign_id", type=CAMPAIGN_ID, metavar="CAMPAIGN_ID")
     export.add_argument("--status", choices=STATUS_CHOICES)
+    export.add_argument(
+        "--sort",
+        choices=SORT_CHOICES,
+        default="sent",
+        help="the order of the rows: as sent (default), failures first, failures by reason, "
+        "last update first, or by name",
+    )
     export.add_argument(
         "--output",
         "-o",

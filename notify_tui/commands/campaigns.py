@@ -25,7 +25,7 @@ from notify_tui.services.export import (
 from notify_tui.services.runtime import Runtime
 from notify_tui.store import insights
 from notify_tui.store.campaigns import CampaignSummary, campaign_page, get_campaign
-from notify_tui.store.recipients import RecipientFilter, iter_recipients
+from notify_tui.store.recipients import RecipientFilter, Sort, iter_recipients
 from notify_tui.store.review import review_counts
 from notify_tui.store.waiting import Waiting, waiting_of
 
@@ -128,7 +128,8 @@ def run_export(args: argparse.Namespace, settings: Settings) -> int:
         campaign = get_campaign(args.campaign_id)
         if campaign is None:
             raise CommandError(f"no campaign with id {args.campaign_id}")
-        flt = RecipientFilter(status=Status(args.status) if args.status else None)
+        status = Status(args.status) if args.status else None
+        flt = RecipientFilter(status=status, sort=Sort(args.sort))
         if to_stdout:
             written = write_rows(
                 iter_recipients(campaign.id, flt),

@@ -23,6 +23,7 @@ from peewee import (
     IntegerField,
     Model,
     TextField,
+    fn,
 )
 
 from notify_tui.domain.money import from_micros, to_micros
@@ -211,7 +212,17 @@ class Message(BaseModel):
             (("phone",), False),
             # The recipients of one group of a breakdown (a country, carrier, line type).
             (("campaign", "profile_id", "id"), False),
+            # The recipients in the order of their last update (store.recipients.Sort.UPDATED).
+            (("campaign", "updated_at", "id"), False),
         )
+
+
+NAME_KEY = fn.COALESCE(Message.name_folded, fn.LOWER(Message.name))
+"""A recipient's name as the name order compares it (``store.recipients.Sort.NAME``): case and
+accents folded (``name_folded`` is stored only for a name that is not plain ASCII)."""
+
+# The recipients in the order of their names.
+Message.add_index(Message.campaign, NAME_KEY, Message.id, name="message_name_order")
 
 
 # The recipients that need review (``store.review``): few, counted per campaign from this small

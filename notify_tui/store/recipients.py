@@ -1,39 +1,69 @@
-"""A campaign's recipients, read a page at a time in a stable order.
+"""A campaign's recipients, read a page at a time in the order the user chose.
 
-The Details table is virtual: it asks for the rows at some offset of a filtered view. Reading
-forwards from a known key is a keyset query; jumping far is an indexed ``OFFSET`` from whichever
-end is nearer, so the last row of a million is as quick as the first.
+The Details table is virtual: it asks for the rows at some offset of a filtered, sorted view.
+Every order is read along an index. An order is a list of segments (``_Segment``): rows of one
+condition in one keyed order each, such as the failed, then the unknown, then the delivered rows,
+each in send order. Reading forwards from a known key is a keyset query; jumping far is an
+indexed ``OFFSET`` into the segment that holds the row, from whichever end is nearer, so the last
+row of a million is as quick as the first.
 
 A search cannot use an index: it tests every recipient's name and number. ``index_recipients``
-does that once (off the UI thread, stoppable between batches) and keeps the key of the first row
-of every page; ``indexed_recipients`` then reads any page between two of those keys, touching
-only the rows in between, however sparse the matches.
+does that once (off the UI thread, stoppable between batches) and keeps the id of every match in
+view order; ``indexed_recipients`` then reads any page by id, however sparse the matches.
 """
 
 from __future__ import annotations
 
+import operator
 from array import array
-from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal
+from enum import StrEnum
 from typing import Any, TypeAlias
 
-from peewee import JOIN, Expression, PostgresqlDatabase, Tuple, fn
+from peewee import JOIN, Expression, PostgresqlDatabase, fn
 
 from notify_tui.domain.phone import search_digits
-from notify_tui.domain.status import SendState, Status
+from notify_tui.domain.status import Reason, SendState, Status
 from notify_tui.store.campaigns import contains, name_contains
-from notify_tui.store.models import Campaign, Contact, Message, database
+from notify_tui.store.models import NAME_KEY, Campaign, Contact, Message, database
 
-RowKey: TypeAlias = tuple[str, int] | int
-"""Where a row sits in a view's order: its id, or ``(status, id)`` when sorted by status."""
+RowKey: TypeAlias = tuple[Any, ...]
+"""Where a row sits in a view's order: ``(segment, *values of its keys)``, the id last."""
 
 INDEX_SPAN = 65_536
-"""Message ids one query of `index_recipients` looks at; it can stop between two such queries."""
+"""Matches `index_recipients` reads at a time; it can stop between two such reads."""
 
-KEEP_EVERY_KEY = 16_384
-"""A view of at most this many rows keeps the key of every row: any page is read by id."""
+
+class Sort(StrEnum):
+    """The orders the recipients can be shown in."""
+
+    SENT = "sent"
+    """The order they were sent in (the order of the audience)."""
+    FAILURES = "failures"
+    """Failed, then Unknown, then Delivered; each in send order."""
+    REASON = "reason"
+    """The failures by Failed Message Reason (A to Z), then Unknown, then Delivered."""
+    UPDATED = "updated"
+    """The most recently updated first."""
+    NAME = "name"
+    """By name, A to Z, case and accents folded; the recipients without a name last."""
+
+    @property
+    def label(self) -> str:
+        """How the screens and the CLI's help name the order."""
+        return _SORT_LABELS[self]
+
+
+_SORT_LABELS = {
+    Sort.SENT: "send order",
+    Sort.FAILURES: "failures first",
+    Sort.REASON: "by reason",
+    Sort.UPDATED: "last update first",
+    Sort.NAME: "by name",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,7 +73,7 @@ class RecipientFilter:
     status: Status | None = None
     reason: str | None = None
     search: str = ""
-    sort_by_status: bool = False
+    sort: Sort = Sort.SENT
     profiles: tuple[int, ...] | None = None
     """Only numbers of these profiles: a group of a country, carrier or line type breakdown
     (``store.insights.group_profile_ids``; profile 0 means none recorded)."""
@@ -93,11 +123,6 @@ class RecipientRow:
     def held(self) -> bool:
         """Waiting for the recipient's quiet hours to end: nothing was sent yet."""
         return self.held_until is not None and self.send_state is SendState.PENDING
-
-    @property
-    def sort_key(self) -> tuple[str, int]:
-        """The keyset key of this row under status sorting."""
-        return (self.status.value, self.id)
 
 
 _COLUMNS = (
@@ -183,11 +208,6 @@ def _select(campaign_id: int, flt: RecipientFilter):  # type: ignore[no-untyped-
     )
 
 
-def _order(flt: RecipientFilter, descending: bool) -> list[Any]:
-    keys: list[Any] = [Message.status, Message.id] if flt.sort_by_status else [Message.id]
-    return [k.desc() if descending else k for k in keys]
-
-
 def count_recipients(campaign_id: int, flt: RecipientFilter = RecipientFilter()) -> int:
     """How many recipients of the campaign the filter shows."""
     if flt.is_everything:
@@ -209,257 +229,311 @@ def count_recipients(campaign_id: int, flt: RecipientFilter = RecipientFilter())
     return int(Message.select().where(_where(campaign_id, flt)).count())
 
 
-def recipients_after(
+@dataclass(frozen=True, slots=True)
+class _Segment:
+    """Rows of one condition, in one order read along an index: a part of a view's order."""
+
+    where: Any
+    """Which rows (within the campaign and the filter); ``None``: every one."""
+    keys: tuple[Any, ...]
+    """The order within the segment, the message id last: one or two columns."""
+    descending: bool = False
+    """Highest first (the most recent update)."""
+
+    def order(self, reverse: bool) -> list[Any]:
+        """``ORDER BY`` for reading the segment forwards, or backwards with ``reverse``."""
+        down = self.descending != reverse
+        return [key.desc() if down else key for key in self.keys]
+
+    def onward(self, key: Sequence[Any], *, reverse: bool, inclusive: bool) -> list[Any]:
+        """Conditions for the rows of the segment after ``key`` in its order (before it with
+        ``reverse``; the row itself too with ``inclusive``), to be read one after the other.
+
+        Two conditions for two keys, ``(v = x AND id > y)`` then ``v > x``: each one index range
+        (and each implies the segment's own condition, which would only lead the database to a
+        longer range). Asked for ``(v, id) > (x, y)`` in one, SQLite walks every row of ``v``.
+        """
+        ascending = self.descending == reverse
+        if ascending:
+            by_id = operator.ge if inclusive else operator.gt
+        else:
+            by_id = operator.le if inclusive else operator.lt
+        *values, last_id = key
+        if not values:
+            after = by_id(Message.id, last_id)
+            return [after if self.where is None else self.where & after]
+        (column,), (value,) = self.keys[:-1], values
+        beyond = column > value if ascending else column < value
+        return [(column == value) & by_id(Message.id, last_id), beyond]
+
+
+def _by_status(*statuses: Status) -> list[_Segment]:
+    return [_Segment(Message.status == status.value, (Message.id,)) for status in statuses]
+
+
+_REASONS = sorted(reason.value for reason in Reason)
+
+_SEGMENTS: dict[Sort, list[_Segment]] = {
+    Sort.SENT: [_Segment(None, (Message.id,))],
+    Sort.FAILURES: _by_status(Status.FAILED, Status.UNKNOWN, Status.DELIVERED),
+    Sort.REASON: [
+        *(
+            _Segment(
+                (Message.status == Status.FAILED.value) & (Message.reason == reason), (Message.id,)
+            )
+            for reason in _REASONS
+        ),
+        _Segment(
+            (Message.status == Status.FAILED.value)
+            & (Message.reason.is_null() | Message.reason.not_in(_REASONS)),
+            (Message.id,),
+        ),
+        *_by_status(Status.UNKNOWN, Status.DELIVERED),
+    ],
+    Sort.UPDATED: [_Segment(None, (Message.updated_at, Message.id), descending=True)],
+    Sort.NAME: [
+        _Segment(NAME_KEY > "", (NAME_KEY, Message.id)),
+        _Segment(NAME_KEY == "", (Message.id,)),
+    ],
+}
+"""Each order as its segments: every row of a campaign is in exactly one segment of each."""
+
+
+def _segment_where(campaign_id: int, flt: RecipientFilter, segment: _Segment) -> Any:
+    where = _where(campaign_id, flt)
+    return where if segment.where is None else where & segment.where
+
+
+def segment_counts(campaign_id: int, flt: RecipientFilter = RecipientFilter()) -> tuple[int, ...]:
+    """How many rows of the view each segment of its order holds (their sum: the view's size).
+
+    One order has one segment and is counted as a whole; failures first reads the campaign's
+    counters when nothing else narrows the view; the others count each segment from an index.
+    """
+    segments = _SEGMENTS[flt.sort]
+    if len(segments) == 1:
+        return (count_recipients(campaign_id, flt),)
+    if flt.sort is Sort.FAILURES:
+        return tuple(
+            count_recipients(campaign_id, replace(flt, status=status, sort=Sort.SENT))
+            if flt.status in (None, status)
+            else 0
+            for status in (Status.FAILED, Status.UNKNOWN, Status.DELIVERED)
+        )
+    return tuple(
+        Message.select().where(_segment_where(campaign_id, flt, segment)).count()
+        for segment in segments
+    )
+
+
+def _keyed_select(campaign_id: int, flt: RecipientFilter, segment: _Segment, condition: Any):  # type: ignore[no-untyped-def]
+    """The rows of ``segment`` (or those of its rows that ``condition``, from ``onward``, keeps),
+    with the values of its keys after the columns of a row (but the id: a column already)."""
+    if condition is None:
+        where = _segment_where(campaign_id, flt, segment)
+    else:
+        where = _where(campaign_id, flt) & condition
+    return (
+        Message.select(*_COLUMNS, *segment.keys[:-1])
+        .join(Contact, JOIN.LEFT_OUTER, on=(Message.contact == Contact.id))
+        .where(where)
+    )
+
+
+def _read(
     campaign_id: int,
     flt: RecipientFilter,
-    after: tuple[str, int] | int | None,
+    number: int,
+    conditions: Sequence[Any],
     limit: int,
-) -> list[RecipientRow]:
-    """The ``limit`` rows that follow the row with key ``after`` (keyset paging)."""
-    select = _select(campaign_id, flt)
-    if after is not None:
-        if flt.sort_by_status:
-            assert isinstance(after, tuple)
-            select = select.where(Tuple(Message.status, Message.id) > Tuple(*after))
+    reverse: bool = False,
+) -> list[tuple[RecipientRow, RowKey]]:
+    """Up to ``limit`` rows of segment ``number`` meeting the conditions, read one condition
+    after the other, each row with its key."""
+    segment = _SEGMENTS[flt.sort][number]
+    found: list[tuple[RecipientRow, RowKey]] = []
+    width = len(_COLUMNS)
+    for condition in conditions:
+        if len(found) >= limit:
+            break
+        select = _keyed_select(campaign_id, flt, segment, condition)
+        select = select.order_by(*segment.order(reverse)).limit(limit - len(found))
+        for values in select.tuples():
+            row = _row(values[:width])
+            found.append((row, (number, *values[width:], row.id)))
+    return found
+
+
+def _page_after(
+    campaign_id: int, flt: RecipientFilter, after: RowKey | None, limit: int
+) -> list[tuple[RecipientRow, RowKey]]:
+    """The ``limit`` rows that follow the row with key ``after``, each with its key."""
+    found: list[tuple[RecipientRow, RowKey]] = []
+    segments = _SEGMENTS[flt.sort]
+    first = 0 if after is None else after[0]
+    for number in range(first, len(segments)):
+        if len(found) >= limit:
+            break
+        if after is not None and number == first:
+            conditions = segments[number].onward(after[1:], reverse=False, inclusive=False)
         else:
-            key = after[1] if isinstance(after, tuple) else after
-            select = select.where(Message.id > key)
-    select = select.order_by(*_order(flt, descending=False)).limit(limit)
-    return [_row(r) for r in select.tuples()]
+            conditions = [None]
+        found.extend(_read(campaign_id, flt, number, conditions, limit - len(found)))
+    return found
+
+
+def recipients_after(
+    campaign_id: int, flt: RecipientFilter, after: RowKey | int | None, limit: int
+) -> list[RecipientRow]:
+    """The ``limit`` rows that follow the row with key ``after`` (keyset paging; in send order
+    the key may be the id alone)."""
+    if isinstance(after, int):
+        assert flt.sort is Sort.SENT, "a bare id is a key of the send order only"
+        after = (0, after)
+    return [row for row, _ in _page_after(campaign_id, flt, after, limit)]
 
 
 def recipients_at(
-    campaign_id: int, flt: RecipientFilter, offset: int, limit: int, total: int | None = None
+    campaign_id: int,
+    flt: RecipientFilter,
+    offset: int,
+    limit: int,
+    total: int | None = None,
+    counts: Sequence[int] | None = None,
 ) -> list[RecipientRow]:
-    """The ``limit`` rows from position ``offset`` of the filtered, ordered view."""
+    """The ``limit`` rows from position ``offset`` of the filtered, ordered view.
+
+    ``counts`` (`segment_counts`) or, for an order of one segment, ``total`` spare reading them
+    again.
+    """
     if offset < 0 or limit <= 0:
         return []
-    if total is None:
-        total = count_recipients(campaign_id, flt)
-    limit = min(limit, max(total - offset, 0))
+    if counts is None:
+        single = len(_SEGMENTS[flt.sort]) == 1
+        counts = (total,) if single and total is not None else segment_counts(campaign_id, flt)
+    rows: list[RecipientRow] = []
+    start = 0
+    for number, size in enumerate(counts):
+        if len(rows) >= limit:
+            break
+        if offset + len(rows) < start + size:
+            inner = offset + len(rows) - start
+            rows.extend(_segment_rows(campaign_id, flt, number, inner, limit - len(rows), size))
+        start += size
+    return rows
+
+
+def _segment_rows(
+    campaign_id: int, flt: RecipientFilter, number: int, offset: int, limit: int, size: int
+) -> list[RecipientRow]:
+    """The ``limit`` rows from ``offset`` of segment ``number``, of ``size`` rows."""
+    limit = min(limit, max(size - offset, 0))
     if limit == 0:
         return []
-    from_end = total - offset - limit
-    descending = from_end < offset
-    skip = from_end if descending else offset
-    select = _select(campaign_id, flt)
+    segment = _SEGMENTS[flt.sort][number]
+    from_end = size - offset - limit
+    reverse = from_end < offset
+    skip = from_end if reverse else offset
+    conditions: list[Any] = [None]
     if skip:
         # Skip along the index alone to the page's first key, then read the page by key: an
         # OFFSET on the full query would read (and join) every row it skips.
-        key = _key_at(campaign_id, flt, skip, descending)
+        select = (
+            Message.select(*segment.keys)
+            .where(_segment_where(campaign_id, flt, segment))
+            .order_by(*segment.order(reverse))
+            .offset(skip)
+            .limit(1)
+        )
+        key = select.tuples().first()
         if key is None:
             return []
-        select = select.where(_from_key(flt, key, descending))
-    select = select.order_by(*_order(flt, descending)).limit(limit)
-    rows = [_row(r) for r in select.tuples()]
-    if descending:
+        conditions = segment.onward(key, reverse=reverse, inclusive=True)
+    found = _read(campaign_id, flt, number, conditions, limit, reverse)
+    rows = [row for row, _ in found]
+    if reverse:
         rows.reverse()
     return rows
 
 
-def _keys(flt: RecipientFilter) -> list[Any]:
-    """The columns of a row's key in the view's order."""
-    return [Message.status, Message.id] if flt.sort_by_status else [Message.id]
-
-
-def _key_at(
-    campaign_id: int, flt: RecipientFilter, offset: int, descending: bool
-) -> tuple[str, int] | int | None:
-    select = (
-        Message.select(*_keys(flt))
-        .where(_where(campaign_id, flt))
-        .order_by(*_order(flt, descending))
-        .offset(offset)
-        .limit(1)
-    )
-    row = select.tuples().first()
-    if row is None:
-        return None
-    return (str(row[0]), int(row[1])) if flt.sort_by_status else int(row[0])
-
-
-def _from_key(flt: RecipientFilter, key: tuple[str, int] | int, descending: bool) -> Any:
-    """The rows at ``key`` and after it in view order (before it, ``descending``)."""
-    if isinstance(key, tuple):
-        pair, bound = Tuple(Message.status, Message.id), Tuple(*key)
-        return pair <= bound if descending else pair >= bound
-    return Message.id <= key if descending else Message.id >= key
-
-
 @dataclass(frozen=True, slots=True)
 class RecipientIndex:
-    """A filtered view as one scan found it: how many rows, and where each page of them starts.
+    """A filtered view as one scan found it: the id of every row, in view order.
 
-    A snapshot: when the data changes, reading by it still gives the rows that match now between
-    the same keys (a page may come back a little short or long); read a new one to be exact.
+    A snapshot: when the data changes, reading by it still gives the rows that still match (a
+    page may come back a little short); read a new one to be exact.
     """
 
     campaign_id: int
     filter: RecipientFilter
-    total: int
-    page_size: int
-    starts: tuple[RowKey, ...]
-    """The key of row ``i * page_size``, for every page."""
-    last: RowKey | None
-    """The key of the last row; ``None`` when there is none."""
-    keys: tuple[RowKey, ...] | None = None
-    """The key of every row, when there are at most `KEEP_EVERY_KEY`."""
+    ids: array[int]
+
+    @property
+    def total(self) -> int:
+        """How many rows the view had."""
+        return len(self.ids)
 
 
 def index_recipients(
     campaign_id: int,
     flt: RecipientFilter,
-    page_size: int = 256,
     cancelled: Callable[[], bool] = lambda: False,
 ) -> RecipientIndex | None:
-    """Count the rows of a view and note the key of every ``page_size``-th one, in one scan.
+    """Find the rows of a view, in view order, in one scan.
 
-    Returns ``None`` when ``cancelled`` said so: it is asked between the queries of the scan,
-    each of which reads at most `INDEX_SPAN` ids of the campaign. The queries are not one
-    transaction: a row that changes status meanwhile may be counted where it was or where it
-    went; the next index puts it right.
+    Returns ``None`` when ``cancelled`` said so: it is asked between reads of `INDEX_SPAN`
+    matches. The segments are not read in one transaction: a row that changes status meanwhile
+    may be found where it was or where it went; the next index puts it right.
     """
-    found = _matching_ids(campaign_id, flt, cancelled)
-    if found is None:
-        return None
-    total = 0
-    starts: list[RowKey] = []
-    every: list[RowKey] = []
-    last: RowKey | None = None
-    keep_every = sum(len(ids) for ids in found.values()) <= KEEP_EVERY_KEY
-    # Statuses sort the same way in Python and in SQL: these are the (status, id) keys in order.
-    by_status = flt.sort_by_status
-    for status in sorted(found):
-        ids = found[status]
-        if not ids:
-            continue
-        starts.extend(_keyed(status, ids[(-total) % page_size :: page_size], by_status))
-        if keep_every:
-            every.extend(_keyed(status, ids, by_status))
-        total += len(ids)
-        last = _keyed(status, ids[-1:], by_status)[0]
-    return RecipientIndex(
-        campaign_id,
-        flt,
-        total,
-        page_size,
-        tuple(starts),
-        last,
-        tuple(every) if keep_every else None,
-    )
-
-
-def _keyed(status: str, ids: Iterable[int], by_status: bool) -> list[RowKey]:
-    return [(status, i) for i in ids] if by_status else list(ids)
-
-
-def _matching_ids(
-    campaign_id: int, flt: RecipientFilter, cancelled: Callable[[], bool]
-) -> dict[str, array[int]] | None:
-    """The ids of the rows the view shows, in id order: all under ``""``, or by status when the
-    view is sorted by status. ``None`` when cancelled."""
-    found: dict[str, array[int]] = {}
-    by_status = flt.sort_by_status
-    text = flt.search.strip()
-    if not by_status and _is_number(text) and not isinstance(database.obj, PostgresqlDatabase):
+    ids = array("q")
+    sqlite = not isinstance(database.obj, PostgresqlDatabase)
+    if sqlite and flt.sort is Sort.SENT and _is_number(flt.search.strip()):
         # SQLite finds a number in its (campaign, phone) index alone, ids and all: one query of
-        # that index is several times quicker than reading the table, batched or not.
+        # that index is several times quicker than reading the table in order.
         select = Message.select(Message.id).where(_where(campaign_id, flt))
-        found[""] = array("q", sorted(i for (i,) in database.execute(select).fetchall()))
-        return None if cancelled() else found
-    low, high = (
-        Message.select(fn.MIN(Message.id), fn.MAX(Message.id))
-        .where(Message.campaign == campaign_id)
-        .tuples()
-        .first()
-    ) or (None, None)
-    if low is None or high is None:
-        return found
-    columns = _keys(flt)
-    for start in range(int(low), int(high) + 1, INDEX_SPAN):
-        if cancelled():
-            return None
-        span = (Message.id >= start) & (Message.id < start + INDEX_SPAN)
-        select = Message.select(*columns).where(_where(campaign_id, flt) & span)
-        rows = database.execute(select.order_by(Message.id)).fetchall()
-        if not by_status:
-            found.setdefault("", array("q")).extend(i for (i,) in rows)
-            continue
-        for status, i in rows:
-            ids = found.get(status)
-            if ids is None:
-                ids = found[status] = array("q")
-            ids.append(i)
-    return found
+        ids.extend(sorted(i for (i,) in database.execute(select).fetchall()))
+        return None if cancelled() else RecipientIndex(campaign_id, flt, ids)
+    for segment in _SEGMENTS[flt.sort]:
+        select = (
+            Message.select(Message.id)
+            .where(_segment_where(campaign_id, flt, segment))
+            .order_by(*segment.order(reverse=False))
+        )
+        cursor = database.execute(select)
+        try:
+            while True:
+                if cancelled():
+                    return None
+                batch = cursor.fetchmany(INDEX_SPAN)
+                ids.extend(i for (i,) in batch)
+                if len(batch) < INDEX_SPAN:
+                    break
+        finally:
+            cursor.close()
+    return RecipientIndex(campaign_id, flt, ids)
 
 
 def indexed_recipients(index: RecipientIndex, offset: int, limit: int) -> list[RecipientRow]:
-    """The ``limit`` rows from position ``offset`` of an indexed view.
-
-    Read by id when the index keeps every key, otherwise between the start of the page that holds
-    ``offset`` and the start of the page after the last row wanted (or the last row): only the
-    rows between those keys are read and tested, never a scan from either end.
-    """
+    """The ``limit`` rows from position ``offset`` of an indexed view, read by id."""
     if offset < 0 or limit <= 0 or offset >= index.total:
         return []
-    limit = min(limit, index.total - offset)
-    flt = index.filter
-    order = _order(flt, descending=False)
-    if index.keys is not None:
-        keys = index.keys[offset : offset + limit]
-        place = {key[1] if isinstance(key, tuple) else key: n for n, key in enumerate(keys)}
-        # Put in order here: asked to order them, SQLite would walk the status index instead.
-        select = _select(index.campaign_id, flt).where(Message.id.in_(list(place)))
-        return sorted((_row(r) for r in select.tuples()), key=lambda row: place[row.id])
-    page, skip = divmod(offset, index.page_size)
-    after = (offset + limit - 1) // index.page_size + 1
-    first = index.starts[page]
-    end = index.starts[after] if after < len(index.starts) else index.last
-    assert end is not None
-    inclusive = after >= len(index.starts)
-    wanted = skip + limit
-    raw: list[tuple[Any, ...]] = []
-    for condition in _ranges(first, end, inclusive):
-        select = _select(index.campaign_id, flt).where(condition).order_by(*order)
-        raw.extend(select.limit(wanted - len(raw)).tuples())
-        if len(raw) >= wanted:
-            break
-    return [_row(r) for r in raw[skip:wanted]]
-
-
-def _ranges(first: RowKey, end: RowKey, inclusive: bool) -> list[Any]:
-    """Conditions for the rows from key ``first`` to key ``end``, one per index range.
-
-    By id that is one range. By (status, id), one per status crossed: SQLite answers a
-    row-value comparison by walking the whole status from its start.
-    """
-    if not isinstance(first, tuple) or not isinstance(end, tuple):
-        assert isinstance(first, int) and isinstance(end, int)
-        upper = Message.id <= end if inclusive else Message.id < end
-        return [(Message.id >= first) & upper]
-    (status, low), (last_status, high) = first, end
-    upper = Message.id <= high if inclusive else Message.id < high
-    if status == last_status:
-        return [(Message.status == status) & (Message.id >= low) & upper]
-    between = sorted(s.value for s in Status if status < s.value < last_status)
-    return [
-        (Message.status == status) & (Message.id >= low),
-        *(Message.status == s for s in between),
-        (Message.status == last_status) & upper,
-    ]
+    place = {message_id: n for n, message_id in enumerate(index.ids[offset : offset + limit])}
+    # Put in order here: asked to order them, SQLite would walk another index instead.
+    select = _select(index.campaign_id, index.filter).where(Message.id.in_(list(place)))
+    return sorted((_row(r) for r in select.tuples()), key=lambda row: place[row.id])
 
 
 def iter_recipients(
     campaign_id: int, flt: RecipientFilter = RecipientFilter(), batch: int = 2000
 ) -> Iterator[RecipientRow]:
     """Every recipient the filter shows, in view order, read in keyset batches."""
-    after: tuple[str, int] | None = None
+    after: RowKey | None = None
     while True:
-        rows = recipients_after(campaign_id, flt, after, batch)
-        yield from rows
-        if len(rows) < batch:
+        found = _page_after(campaign_id, flt, after, batch)
+        yield from (row for row, _ in found)
+        if len(found) < batch:
             return
-        after = rows[-1].sort_key
+        after = found[-1][1]
 
 
 def get_recipient(message_id: int) -> RecipientRow | None:

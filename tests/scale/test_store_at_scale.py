@@ -20,7 +20,7 @@ from notify_tui.store.db import SCHEMA_VERSION, open_workspace, schema_version
 from notify_tui.store.models import Campaign, Message, StatusTally, database, utcnow
 from notify_tui.store.recipients import (
     RecipientFilter,
-    _order,
+    Sort,
     _row,
     _select,
     count_recipients,
@@ -28,6 +28,7 @@ from notify_tui.store.recipients import (
 )
 from notify_tui.store.sending import NewRecipient, Submitted, add_recipients, record_submitted
 from notify_tui.store.updates import StatusUpdate, apply_updates
+from tests.store.test_recipient_index import PLAIN_ORDER
 
 
 def _campaign(count: int) -> tuple[int, list[int]]:
@@ -119,11 +120,12 @@ def test_pages_anywhere_in_any_view_are_the_plain_offset_query() -> None:
     )
     views = [
         RecipientFilter(),
-        RecipientFilter(sort_by_status=True),
+        *(RecipientFilter(sort=sort) for sort in Sort),
         RecipientFilter(status=Status.FAILED),
         RecipientFilter(status=Status.FAILED, reason="Landline or unreachable carrier"),
         RecipientFilter(search="Person 1"),
-        RecipientFilter(search="Person 1", sort_by_status=True),
+        RecipientFilter(search="Person 1", sort=Sort.FAILURES),
+        RecipientFilter(status=Status.UNKNOWN, sort=Sort.NAME),
     ]
     for flt in views:
         total = count_recipients(campaign_id, flt)
@@ -133,7 +135,7 @@ def test_pages_anywhere_in_any_view_are_the_plain_offset_query() -> None:
                 got = [r.id for r in recipients_at(campaign_id, flt, offset, limit, total)]
                 plain = (
                     _select(campaign_id, flt)
-                    .order_by(*_order(flt, descending=False))
+                    .order_by(*PLAIN_ORDER[flt.sort])
                     .offset(offset)
                     .limit(limit)
                 )

@@ -96,7 +96,8 @@ def test_an_older_workspace_gets_its_names_folded_in_batches(
     db = open_workspace(database_url)
     try:
         campaign_id = _seed()
-        # As version 9 left it: no folded names at all.
+        # As version 9 left it: no folded names at all (nor the name order's index on them).
+        db.execute_sql('DROP INDEX IF EXISTS "message_name_order"')
         for table in ("campaign", "contact", "message"):
             db.execute_sql(f'ALTER TABLE "{table}" DROP COLUMN "name_folded"')
         SchemaInfo.update(value="9").where(SchemaInfo.key == "version").execute()

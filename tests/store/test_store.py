@@ -25,6 +25,7 @@ from notify_tui.store.db import SCHEMA_VERSION, schema_version
 from notify_tui.store.models import Message, OptOutEvent, database, utcnow
 from notify_tui.store.recipients import (
     RecipientFilter,
+    Sort,
     count_recipients,
     iter_recipients,
     reason_counts,
@@ -48,7 +49,12 @@ def _campaign(n: int, name: str = "Spring sale") -> int:
 
 
 def _submit_all(campaign_id: int) -> list[int]:
-    ids = [m.id for m in Message.select(Message.id).where(Message.campaign == campaign_id)]
+    ids = [
+        m.id
+        for m in Message.select(Message.id)
+        .where(Message.campaign == campaign_id)
+        .order_by(Message.id)
+    ]
     now = utcnow()
     for i in ids:
         Message.update(
@@ -195,11 +201,17 @@ def test_filters_by_status_reason_and_search() -> None:
     assert [r.name for r in iter_recipients(campaign_id, by_digits)] == ["Person 7"]
     wildcard = RecipientFilter(search="%")
     assert count_recipients(campaign_id, wildcard) == 0
-    by_status = RecipientFilter(sort_by_status=True)
-    statuses = [r.status for r in recipients_at(campaign_id, by_status, 0, 20)]
-    assert statuses == sorted(statuses, key=lambda s: s.value)
-    tail = recipients_at(campaign_id, by_status, 15, 5)
-    assert [r.status for r in tail] == [Status.UNKNOWN] * 5
+    failures_first = RecipientFilter(sort=Sort.FAILURES)
+    assert [r.id for r in recipients_at(campaign_id, failures_first, 0, 20)] == (
+        ids[10:15] + ids[15:] + ids[:10]
+    )
+    tail = recipients_at(campaign_id, failures_first, 15, 5)
+    assert [r.status for r in tail] == [Status.DELIVERED] * 5
+    # Carrier violation (30007) sorts before Unknown destination handset (30005).
+    by_reason = RecipientFilter(sort=Sort.REASON)
+    assert [r.id for r in iter_recipients(campaign_id, by_reason, batch=3)] == (
+        ids[13:15] + ids[10:13] + ids[15:] + ids[:10]
+    )
 
 
 def test_leases_never_overlap_and_expire() -> None:

@@ -17,7 +17,7 @@ from notify_tui.provider.sandbox.faults import Faults
 from notify_tui.services.runtime import Runtime
 from notify_tui.store.models import Contact, OptOutEvent
 from notify_tui.store.sending import NewRecipient, add_recipients
-from notify_tui.ui.app import make_app
+from notify_tui.ui.app import NotifyApp, make_app
 from notify_tui.ui.dialogs.confirm import ConfirmDialog
 from notify_tui.ui.live import PollResult, Scope
 from notify_tui.ui.screens.details import DetailsScreen
@@ -27,6 +27,7 @@ from notify_tui.ui.widgets.status_chart import StatusChart
 from tests.provider.support import number_with
 from tests.ui.details_support import details, names, ok_cycle, open_details, table
 from tests.ui.seed import (
+    SPRING,
     Person,
     fixed_clock,
     seed_big_campaign,
@@ -122,15 +123,86 @@ async def test_search_by_name_and_number(runtime: Runtime, spring: int) -> None:
         assert details(app).filter.search == "(415) 555-0103"
 
 
-async def test_sort_by_status(runtime: Runtime, spring: int) -> None:
+def summary(app: NotifyApp) -> str:
+    return str(app.screen.query_one("#filter-summary").render())
+
+
+FAILED_FIRST = [
+    "Grace Hopper",
+    "Edsger Dijkstra",
+    "Frances Allen",
+    "Dana Whitfield",
+    "Margaret Hamilton",
+    "Barbara Liskov",
+    "Radia Perlman",
+    "Ada Lovelace",
+    "Alan Turing",
+    "Donald Knuth",
+    "Ken Thompson",
+    "Dennis Ritchie",
+]
+BY_REASON = [
+    "Margaret Hamilton",  # Carrier violation
+    "Dana Whitfield",  # HTTP 400 error - Unable to create record (STOP)
+    "Edsger Dijkstra",  # Landline or unreachable carrier
+    "Grace Hopper",  # Unreachable destination handset
+    "Frances Allen",
+    "Barbara Liskov",  # Unknown
+    "Radia Perlman",
+    "Ada Lovelace",  # Delivered
+    "Alan Turing",
+    "Donald Knuth",
+    "Ken Thompson",
+    "Dennis Ritchie",
+]
+
+
+async def test_s_cycles_the_orders_a_user_looks_for(runtime: Runtime, spring: int) -> None:
     app = make_app(runtime, poll=False, first_run_demo=False, clock=fixed_clock)
-    async with app.run_test(size=(80, 24)) as pilot:
+    async with app.run_test(size=(100, 30)) as pilot:
+        await open_details(app, pilot, spring)
+        sent = [person.name for person in SPRING]
+        assert names(app) == sent
+        await pilot.press("s")
+        await wait_until(pilot, lambda: names(app) == FAILED_FIRST)
+        assert "failures first" in summary(app)
+        await pilot.press("s")
+        await wait_until(pilot, lambda: names(app) == BY_REASON)
+        assert "by reason" in summary(app)
+        await pilot.press("s")
+        await wait_until(pilot, lambda: "last update first" in summary(app))
+        rows = table(app).source.rows(0, 12)
+        assert [(r.updated_at, r.id) for r in rows] == sorted(
+            ((r.updated_at, r.id) for r in rows), reverse=True
+        )
+        await pilot.press("s")
+        await wait_until(pilot, lambda: names(app) == sorted(sent))
+        assert "by name" in summary(app)
+        await pilot.press("s")
+        await wait_until(pilot, lambda: names(app) == sent)
+        assert "first" not in summary(app) and "by " not in summary(app)
+        # Back the other way, and the order stays through a filter and its clearing.
+        await pilot.press("S")
+        await wait_until(pilot, lambda: names(app) == sorted(sent))
+        await pilot.press("f")
+        await wait_until(pilot, lambda: table(app).row_count == 5)
+        assert names(app) == sorted(n for n in FAILED_FIRST[:5])
+        await pilot.press("c")
+        await wait_until(pilot, lambda: table(app).row_count == 12)
+        assert names(app) == sorted(sent) and "by name" in summary(app)
+
+
+async def test_a_search_keeps_the_order(runtime: Runtime, spring: int) -> None:
+    app = make_app(runtime, poll=False, first_run_demo=False, clock=fixed_clock)
+    async with app.run_test(size=(100, 30)) as pilot:
         await open_details(app, pilot, spring)
         await pilot.press("s")
-        statuses = [r.status for r in table(app).source.rows(0, 12)]
-        assert statuses == sorted(statuses, key=lambda s: s.value)
-        await pilot.press("s")
-        assert [r.name for r in table(app).source.rows(0, 2)] == ["Ada Lovelace", "Grace Hopper"]
+        await wait_until(pilot, lambda: names(app) == FAILED_FIRST)
+        await pilot.press("slash", *"an", "enter")
+        # Of the names with "an": the failures first, then Unknown, then Delivered.
+        wanted = [name for name in FAILED_FIRST if "an" in name.lower()]
+        await wait_until(pilot, lambda: names(app) == wanted)
+        assert "failures first" in summary(app) and "matching “an”" in summary(app)
 
 
 async def test_opt_out_and_back_in(runtime: Runtime, spring: int) -> None:

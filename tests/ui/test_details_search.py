@@ -126,7 +126,7 @@ async def test_the_search_reads_the_database_off_the_ui_thread(
 
     for module, name in (
         (recipient_table, "index_recipients"),
-        (recipient_table, "count_recipients"),
+        (recipient_table, "segment_counts"),
         (recipient_table, "recipients_at"),
         (recipient_table, "indexed_recipients"),
     ):
@@ -143,7 +143,7 @@ async def test_the_search_reads_the_database_off_the_ui_thread(
     assert {"index_recipients", "indexed_recipients"} <= {name for name, _ in searched}
     assert all(thread != ui_thread for _, thread in searched), searched
     # Without a search too: the count and the rows are read on worker threads.
-    assert any(name == "count_recipients" for name, _, _ in calls)
+    assert any(name == "segment_counts" for name, _, _ in calls)
     assert all(thread != ui_thread for _, _, thread in calls), calls
 
 

@@ -35,6 +35,7 @@ from notify_tui.store.optouts import (
 from notify_tui.store.recipients import (
     RecipientFilter,
     RecipientRow,
+    Sort,
 )
 from notify_tui.store.review import ReviewItem, resend, skip
 from notify_tui.ui.campaign_reads import CampaignReads, load_campaign_overview
@@ -182,10 +183,19 @@ class DetailsScreen(OptOutActionsScreen, ResumeActionsScreen):
         ),
         Binding(
             "s",
-            "toggle_sort",
+            "cycle_sort",
             "Sort",
             id="details.sort",
-            tooltip="Sort by status, or back to the order they were sent in",
+            tooltip="The next order: failures first, by reason, last update first, by name, "
+            "send order",
+        ),
+        Binding(
+            "S",
+            "cycle_sort(-1)",
+            "Sort back",
+            id="details.sort_back",
+            tooltip="The order before",
+            show=False,
         ),
         Binding(
             "o",
@@ -541,8 +551,8 @@ class DetailsScreen(OptOutActionsScreen, ResumeActionsScreen):
             parts.append(Text(f"{dimension.label}: ") + safe_text(group.label))
         if flt.search.strip():
             parts.append(Text("matching “") + safe_text(flt.search.strip()) + Text("”"))
-        if flt.sort_by_status:
-            parts.append(Text("by status"))
+        if flt.sort is not Sort.SENT:
+            parts.append(Text(flt.sort.label))
         self.query_one("#filter-summary", Static).update(Text(" · ").join(parts))
 
     def action_show_status(self, status: str) -> None:
@@ -556,16 +566,18 @@ class DetailsScreen(OptOutActionsScreen, ResumeActionsScreen):
         codes = self.filter.codes if failed else None
         self._apply_filter(replace(self.filter, status=chosen, reason=reason, codes=codes))
 
-    def action_toggle_sort(self) -> None:
-        """Sort by status, or back to send order."""
-        self._apply_filter(replace(self.filter, sort_by_status=not self.filter.sort_by_status))
+    def action_cycle_sort(self, step: int = 1) -> None:
+        """Show the recipients in the next order (``step`` -1: the one before)."""
+        orders = list(Sort)
+        sort = orders[(orders.index(self.filter.sort) + step) % len(orders)]
+        self._apply_filter(replace(self.filter, sort=sort))
 
     def action_clear_filters(self) -> None:
         """Every recipient again, in the same order."""
         search = self.query_one("#search", FilterInput)
         if search.value:
             search.value = ""
-        self._apply_filter(RecipientFilter(sort_by_status=self.filter.sort_by_status))
+        self._apply_filter(RecipientFilter(sort=self.filter.sort))
 
     def action_search(self) -> None:
         """Put the cursor in the search box."""
@@ -676,7 +688,7 @@ class DetailsScreen(OptOutActionsScreen, ResumeActionsScreen):
                 status=Status.FAILED,
                 reason=alert.filter.reason,
                 codes=alert.filter.codes,
-                sort_by_status=self.filter.sort_by_status,
+                sort=self.filter.sort,
             )
         )
         self.table.focus()

@@ -27,10 +27,11 @@ from notify_tui.store.recipients import (
     RecipientFilter,
     RecipientIndex,
     RecipientRow,
-    count_recipients,
+    Sort,
     index_recipients,
     indexed_recipients,
     recipients_at,
+    segment_counts,
 )
 from notify_tui.ui.formatting import short_when, styled
 from notify_tui.ui.messages import RecipientsFound
@@ -53,8 +54,9 @@ read tests every recipient of the campaign, and polling moves statuses every few
 class RecipientSource:
     """A campaign's recipients as one filter shows them.
 
-    Without an index the count is read once per load and rows by position: quick for the views
-    the database answers from its indexes (every recipient, a status, a reason). A search tests
+    Without an index the count (of each segment of the order) is read once per load and rows by
+    position: quick for the views the database answers from its indexes (every recipient, a
+    status, a reason, in any order). A search tests
     every recipient, so it is read off the UI thread into a `RecipientIndex`: then the count is
     the index's and rows are read between its keys, and ``pages`` (offset: rows) are the rows
     read along with it, each handed out once.
@@ -73,7 +75,7 @@ class RecipientSource:
         self.campaign_id = campaign_id
         self.filter = flt if index is None else index.filter
         self.index = index
-        self._total: int | None = None
+        self._counts: tuple[int, ...] | None = None
         self._ready = dict(pages or {})
         self._loads = 0
 
@@ -83,8 +85,8 @@ class RecipientSource:
                 self._ready.clear()  # loaded again: the data changed since they were read
             self._loads += 1
             return self.index.total
-        self._total = count_recipients(self.campaign_id, self.filter)
-        return self._total
+        self._counts = segment_counts(self.campaign_id, self.filter)
+        return sum(self._counts)
 
     def rows(self, offset: int, limit: int) -> Sequence[RecipientRow]:
         rows = self._read(offset, limit)
@@ -100,7 +102,7 @@ class RecipientSource:
             return ready[:limit]
         if self.index is not None:
             return indexed_recipients(self.index, offset, limit)
-        return recipients_at(self.campaign_id, self.filter, offset, limit, total=self._total)
+        return recipients_at(self.campaign_id, self.filter, offset, limit, counts=self._counts)
 
 
 def detail_text(row: RecipientRow) -> str:
@@ -285,7 +287,9 @@ class RecipientTable(VirtualTable[RecipientRow]):
         # a search's count and order are read again in the worker, when they can have moved.
         self.reload(keep_cursor=True)
         flt = self._filter
-        by_status = flt.status is not None or flt.reason is not None or flt.sort_by_status
+        # In send or name order, a search finds the same rows while only statuses move.
+        moves = flt.sort not in (Sort.SENT, Sort.NAME)
+        by_status = flt.status is not None or flt.reason is not None or moves
         if flt.search.strip() and statuses_moved and by_status:
             running = self._search_worker is not None and self._search_worker.is_running
             if self._searching or running:
@@ -345,9 +349,7 @@ class RecipientTable(VirtualTable[RecipientRow]):
         self, view: int, flt: RecipientFilter, offsets: Sequence[int], keep_cursor: bool
     ) -> None:
         worker = get_current_worker()
-        index = index_recipients(
-            self.campaign_id, flt, CHUNK_SIZE, cancelled=lambda: worker.is_cancelled
-        )
+        index = index_recipients(self.campaign_id, flt, cancelled=lambda: worker.is_cancelled)
         if index is None:
             return
         pages = {}
