@@ -239,6 +239,12 @@ class _Segment:
     """The order within the segment, the message id last: one or two columns."""
     descending: bool = False
     """Highest first (the most recent update)."""
+    status: Status | None = None
+    """``where`` is exactly the rows of this status: counted as `count_recipients` counts one
+    (from the campaign's counters, when nothing else narrows the view)."""
+    rest: bool = False
+    """Counted as what the other segments leave of the view: the biggest segment of an order
+    is never counted row by row."""
 
     def order(self, reverse: bool) -> list[Any]:
         """``ORDER BY`` for reading the segment forwards, or backwards with ``reverse``."""
@@ -267,15 +273,19 @@ class _Segment:
         return [(column == value) & by_id(Message.id, last_id), beyond]
 
 
-def _by_status(*statuses: Status) -> list[_Segment]:
-    return [_Segment(Message.status == status.value, (Message.id,)) for status in statuses]
+def _of_status(status: Status, rest: bool = False) -> _Segment:
+    return _Segment(Message.status == status.value, (Message.id,), status=status, rest=rest)
 
 
 _REASONS = sorted(reason.value for reason in Reason)
 
 _SEGMENTS: dict[Sort, list[_Segment]] = {
     Sort.SENT: [_Segment(None, (Message.id,))],
-    Sort.FAILURES: _by_status(Status.FAILED, Status.UNKNOWN, Status.DELIVERED),
+    Sort.FAILURES: [
+        _of_status(Status.FAILED),
+        _of_status(Status.UNKNOWN),
+        _of_status(Status.DELIVERED, rest=True),
+    ],
     Sort.REASON: [
         *(
             _Segment(
@@ -288,11 +298,12 @@ _SEGMENTS: dict[Sort, list[_Segment]] = {
             & (Message.reason.is_null() | Message.reason.not_in(_REASONS)),
             (Message.id,),
         ),
-        *_by_status(Status.UNKNOWN, Status.DELIVERED),
+        _of_status(Status.UNKNOWN),
+        _of_status(Status.DELIVERED, rest=True),
     ],
     Sort.UPDATED: [_Segment(None, (Message.updated_at, Message.id), descending=True)],
     Sort.NAME: [
-        _Segment(NAME_KEY > "", (NAME_KEY, Message.id)),
+        _Segment(NAME_KEY > "", (NAME_KEY, Message.id), rest=True),
         _Segment(NAME_KEY == "", (Message.id,)),
     ],
 }
@@ -307,23 +318,27 @@ def _segment_where(campaign_id: int, flt: RecipientFilter, segment: _Segment) ->
 def segment_counts(campaign_id: int, flt: RecipientFilter = RecipientFilter()) -> tuple[int, ...]:
     """How many rows of the view each segment of its order holds (their sum: the view's size).
 
-    One order has one segment and is counted as a whole; failures first reads the campaign's
-    counters when nothing else narrows the view; the others count each segment from an index.
+    The view's size and a segment of one status come from the campaign's counters when nothing
+    else narrows the view; the smaller segments are counted from an index; the biggest is what
+    they leave. Not one snapshot: while statuses move, a count may be off by the rows that moved
+    meanwhile, and the next read puts it right.
     """
+    total = count_recipients(campaign_id, replace(flt, sort=Sort.SENT))
     segments = _SEGMENTS[flt.sort]
     if len(segments) == 1:
-        return (count_recipients(campaign_id, flt),)
-    if flt.sort is Sort.FAILURES:
-        return tuple(
-            count_recipients(campaign_id, replace(flt, status=status, sort=Sort.SENT))
-            if flt.status in (None, status)
-            else 0
-            for status in (Status.FAILED, Status.UNKNOWN, Status.DELIVERED)
-        )
-    return tuple(
-        Message.select().where(_segment_where(campaign_id, flt, segment)).count()
-        for segment in segments
-    )
+        return (total,)
+    counts = [0 if segment.rest else _count(campaign_id, flt, segment) for segment in segments]
+    rest = next(n for n, segment in enumerate(segments) if segment.rest)
+    counts[rest] = max(total - sum(counts), 0)
+    return tuple(counts)
+
+
+def _count(campaign_id: int, flt: RecipientFilter, segment: _Segment) -> int:
+    if segment.status is None:
+        return int(Message.select().where(_segment_where(campaign_id, flt, segment)).count())
+    if flt.status not in (None, segment.status):
+        return 0
+    return count_recipients(campaign_id, replace(flt, status=segment.status, sort=Sort.SENT))
 
 
 def _keyed_select(campaign_id: int, flt: RecipientFilter, segment: _Segment, condition: Any):  # type: ignore[no-untyped-def]
