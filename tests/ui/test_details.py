@@ -127,6 +127,10 @@ def summary(app: NotifyApp) -> str:
     return str(app.screen.query_one("#filter-summary").render())
 
 
+def header(app: NotifyApp) -> str:
+    return table(app).render_line(0).text
+
+
 FAILED_FIRST = [
     "Grace Hopper",
     "Edsger Dijkstra",
@@ -166,21 +170,24 @@ async def test_s_cycles_the_orders_a_user_looks_for(runtime: Runtime, spring: in
         await pilot.press("s")
         await wait_until(pilot, lambda: names(app) == FAILED_FIRST)
         assert "failures first" in summary(app)
+        assert "Status ▾" in header(app) and "Name ▾" not in header(app)
         await pilot.press("s")
         await wait_until(pilot, lambda: names(app) == BY_REASON)
-        assert "by reason" in summary(app)
+        assert "by reason" in summary(app) and "Failed Message Reason ▾" in header(app)
         await pilot.press("s")
         await wait_until(pilot, lambda: "last update first" in summary(app))
+        assert "Updated▾" in header(app)  # shown from 96 columns
         rows = table(app).source.rows(0, 12)
         assert [(r.updated_at, r.id) for r in rows] == sorted(
             ((r.updated_at, r.id) for r in rows), reverse=True
         )
         await pilot.press("s")
         await wait_until(pilot, lambda: names(app) == sorted(sent))
-        assert "by name" in summary(app)
+        assert "by name" in summary(app) and "Name ▾" in header(app)
         await pilot.press("s")
         await wait_until(pilot, lambda: names(app) == sent)
         assert "first" not in summary(app) and "by " not in summary(app)
+        assert "▾" not in header(app)
         # Back the other way, and the order stays through a filter and its clearing.
         await pilot.press("S")
         await wait_until(pilot, lambda: names(app) == sorted(sent))

@@ -540,6 +540,10 @@ class DetailsScreen(OptOutActionsScreen, ResumeActionsScreen):
             parts = [Text(f"{count(shown)} recipients", style="bold")]
         else:
             parts = [Text(f"{count(shown)} of {count(total)}", style="bold")]
+        if flt.sort is not Sort.SENT:
+            # Next to the count: the statuses shown by default are the first words a narrow
+            # terminal cuts.
+            parts.append(Text(flt.sort.label))
         parts.append(Text("all statuses" if flt.status is None else flt.status.label))
         if flt.reason:
             parts.append(safe_text(flt.reason))
@@ -551,8 +555,6 @@ class DetailsScreen(OptOutActionsScreen, ResumeActionsScreen):
             parts.append(Text(f"{dimension.label}: ") + safe_text(group.label))
         if flt.search.strip():
             parts.append(Text("matching “") + safe_text(flt.search.strip()) + Text("”"))
-        if flt.sort is not Sort.SENT:
-            parts.append(Text(flt.sort.label))
         self.query_one("#filter-summary", Static).update(Text(" · ").join(parts))
 
     def action_show_status(self, status: str) -> None:

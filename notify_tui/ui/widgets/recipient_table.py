@@ -51,6 +51,18 @@ RESEARCH_EVERY = 5.0
 read tests every recipient of the campaign, and polling moves statuses every few seconds."""
 
 
+SORT_MARK = "▾"
+"""After the label of the column the rows are sorted by."""
+
+SORTED_COLUMN = {
+    Sort.FAILURES: "status",
+    Sort.REASON: "reason",
+    Sort.UPDATED: "updated",
+    Sort.NAME: "name",
+}
+"""The column each order sorts by (send order: none)."""
+
+
 class RecipientSource:
     """A campaign's recipients as one filter shows them.
 
@@ -212,13 +224,27 @@ class RecipientTable(VirtualTable[RecipientRow]):
         update, then the opt-out mark, before a name or a reason is cut short.
         """
         reason_max = max(longest_reason, REASON_MIN)
+        sort = self._filter.sort
+        # The column the rows are in the order of says so, as a spreadsheet's does.
+        marked = {SORTED_COLUMN[sort]} if sort in SORTED_COLUMN else set()
+
+        def label(key: str, text: str, gap: str = " ") -> str:
+            return f"{text}{gap}{SORT_MARK}" if key in marked else text
+
         return [
             Column("number", "Number", render=lambda r: format_for_humans(r.phone), width=15),
-            Column("name", "Name", render=lambda r: r.name, min_width=12, ratio=2, max_width=32),
-            Column("status", "Status", render=self._status, width=9),
+            Column(
+                "name",
+                label("name", "Name"),
+                render=lambda r: r.name,
+                min_width=12,
+                ratio=2,
+                max_width=32,
+            ),
+            Column("status", label("status", "Status"), render=self._status, width=9),
             Column(
                 "reason",
-                "Failed Message Reason",
+                label("reason", "Failed Message Reason"),
                 render=lambda r: r.reason or "",
                 min_width=REASON_MIN,
                 ratio=3,
@@ -233,7 +259,14 @@ class RecipientTable(VirtualTable[RecipientRow]):
                 hide_below=116,
                 priority=4,
             ),
-            Column("updated", "Updated", render=self._updated, width=8, hide_below=96, priority=3),
+            Column(
+                "updated",
+                label("updated", "Updated", gap=""),  # in the 8 cells of its times
+                render=self._updated,
+                width=8,
+                hide_below=96,
+                priority=3,
+            ),
             Column("opt_out", "Opt-out", render=self._opt_out, width=9, priority=2),
         ]
 
@@ -268,7 +301,10 @@ class RecipientTable(VirtualTable[RecipientRow]):
 
     def show(self, flt: RecipientFilter) -> None:
         """Show the recipients ``flt`` selects, from the top."""
+        resorted = flt.sort is not self._filter.sort
         self._filter = flt
+        if resorted:
+            self.set_columns(self._columns_for(self._longest_reason))
         if flt.search.strip():
             # A search tests every recipient: it is read in a worker, and the rows shown stay
             # until it is done, so that typing and scrolling never wait for it.
