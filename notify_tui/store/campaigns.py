@@ -349,6 +349,8 @@ def backdate_campaign(campaign_id: int, age: timedelta) -> None:
                 Campaign.created_at: _shifted(Campaign.created_at, seconds),
                 Campaign.sent_at: _shifted(Campaign.sent_at, seconds),
                 Campaign.finished_at: _shifted(Campaign.finished_at, seconds),
+                # Its statuses arrived then too: History's "last activity first" agrees.
+                Campaign.last_checked_at: _shifted(Campaign.last_checked_at, seconds),
             }
         ).where(Campaign.id == campaign_id).execute()
         Message.update(

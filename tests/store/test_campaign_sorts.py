@@ -10,7 +10,12 @@ from typing import Any
 import pytest
 
 from notify_tui.domain.campaign_sort import CampaignSort
-from notify_tui.store.campaigns import campaign_page, create_campaign
+from notify_tui.store.campaigns import (
+    backdate_campaign,
+    campaign_page,
+    create_campaign,
+    get_campaign,
+)
 from notify_tui.store.models import Campaign
 
 pytestmark = pytest.mark.usefixtures("workspace")
@@ -107,3 +112,15 @@ def test_pages_never_repeat_or_skip_a_row(sort: CampaignSort) -> None:
     # Ties: the newest group first.
     if sort is not CampaignSort.NEWEST:
         assert whole == [c.id for c in campaign_page("", 0, 100)]
+
+
+def test_backdating_moves_the_last_activity_too() -> None:
+    # The demo's campaigns are resolved, then moved back in time: the last status with them.
+    old = _campaign("old", recipients=1, delivered=1, last_checked_at=T0 + timedelta(hours=2))
+    new = _campaign("new", recipients=1, delivered=1, last_checked_at=T0 + timedelta(hours=1))
+    backdate_campaign(old, timedelta(days=3))
+    moved = get_campaign(old)
+    assert moved is not None and moved.last_checked_at is not None
+    assert abs(moved.last_checked_at - (T0 + timedelta(hours=2, days=-3))) < timedelta(seconds=1)
+    assert _names(CampaignSort.UPDATED) == ["new", "old"]
+    assert [c.id for c in campaign_page(sort=CampaignSort.UPDATED)] == [new, old]
