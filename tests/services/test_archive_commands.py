@@ -3,28 +3,14 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
 from notify_tui.cli import main
 from notify_tui.services.runtime import SANDBOX_FROM
 from notify_tui.store.campaigns import create_campaign, get_campaign
-from notify_tui.store.db import open_workspace
-from notify_tui.store.models import Message, database
+from notify_tui.store.models import Message
 from notify_tui.store.sending import NewRecipient, add_recipients, count_submitted
-
-
-@pytest.fixture
-def workspace_db(tmp_path: Path) -> Iterator[None]:
-    """The workspace the commands open, open here too for the test to fill and read."""
-    db = open_workspace(None, tmp_path / "data" / "workspace.db")
-    try:
-        yield
-    finally:
-        db.close()
-        database.initialize(None)
 
 
 def _campaign(name: str, sender: str, sent: bool) -> int:

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
@@ -12,19 +10,7 @@ from notify_tui.cli import main
 from notify_tui.commands import SORTS
 from notify_tui.domain.campaign_sort import CampaignSort
 from notify_tui.store.campaigns import create_campaign
-from notify_tui.store.db import open_workspace
-from notify_tui.store.models import Campaign, database, utcnow
-
-
-@pytest.fixture
-def workspace_db(tmp_path: Path) -> Iterator[None]:
-    """The workspace the commands open, open here too for the test to fill."""
-    db = open_workspace(None, tmp_path / "data" / "workspace.db")
-    try:
-        yield
-    finally:
-        db.close()
-        database.initialize(None)
+from notify_tui.store.models import Campaign, utcnow
 
 
 def _campaign(name: str, recipients: int, delivered: int, followup_of: int | None = None) -> int:

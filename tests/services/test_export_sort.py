@@ -4,26 +4,18 @@ from __future__ import annotations
 
 import csv
 import io
-from pathlib import Path
 
 import pytest
 
 from notify_tui.cli import main
 from notify_tui.commands import SORT_CHOICES
-from notify_tui.store.db import open_workspace
-from notify_tui.store.models import database
 from notify_tui.store.recipients import Sort
 from tests.ui.seed import SPRING, seed_campaign
 
 
 @pytest.fixture
-def spring(tmp_path: Path) -> int:
-    db = open_workspace(None, tmp_path / "data" / "workspace.db")
-    try:
-        return seed_campaign("Spring sale", SPRING)
-    finally:
-        db.close()
-        database.initialize(None)
+def spring(workspace_db: None) -> int:
+    return seed_campaign("Spring sale", SPRING)
 
 
 def exported(capsys: pytest.CaptureFixture[str], *args: str) -> list[dict[str, str]]:

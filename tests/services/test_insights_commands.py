@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import timedelta
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 
@@ -15,8 +13,7 @@ from notify_tui.domain.status import classify_create_refusal, classify_message
 from notify_tui.provider.sandbox import SandboxApp
 from notify_tui.store import followups, optouts
 from notify_tui.store.campaigns import create_campaign, get_campaign
-from notify_tui.store.db import open_workspace
-from notify_tui.store.models import Message, database, utcnow
+from notify_tui.store.models import Message, utcnow
 from notify_tui.store.sending import NewRecipient, add_recipients
 from notify_tui.store.updates import StatusUpdate, apply_updates
 
@@ -31,17 +28,6 @@ OPTED = "+14155550106"  # 30003, but opted out since
 LANDLINE = "+442079460000"  # 30003 on a fixed line
 GONE = "+14155550107"  # 30005: unknown number
 STOPPED = "+14155550108"  # 21610: replied STOP
-
-
-@pytest.fixture
-def workspace_db(tmp_path: Path) -> Iterator[None]:
-    """The workspace the commands open, open here too for the test to fill and read."""
-    db = open_workspace(None, tmp_path / "data" / "workspace.db")
-    try:
-        yield
-    finally:
-        db.close()
-        database.initialize(None)
 
 
 def _fail(phone: str, campaign_id: int, code: int, ago: timedelta) -> StatusUpdate:
