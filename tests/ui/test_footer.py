@@ -150,3 +150,22 @@ async def test_the_other_screens_keep_their_keys(
         shown = await _shown(pilot, app, size[0], *(want.split(" ", 1)[1] for want in wanted))
         assert all(want in shown for want in wanted), shown
         assert any(k.startswith("f1 ") for k in shown), shown
+
+
+def test_every_footer_priority_names_an_action_of_its_screen() -> None:
+    from notify_tui.ui.keymap import _classes
+
+    checked = 0
+    for cls in _classes():
+        priority = getattr(cls, "FOOTER_PRIORITY", ())
+        if not priority or "FOOTER_PRIORITY" not in vars(cls):
+            continue
+        actions = {
+            binding.action.split("(")[0]
+            for bindings in cls._merge_bindings().key_to_bindings.values()
+            for binding in bindings
+        }
+        # A renamed action would silently lose its place: say which.
+        assert set(priority) <= actions, (cls.__name__, set(priority) - actions)
+        checked += 1
+    assert checked >= 4

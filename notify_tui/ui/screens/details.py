@@ -132,7 +132,7 @@ class DetailsScreen(OptOutActionsScreen, ResumeActionsScreen):
         "back",
         "search",
         "export",
-        "toggle_sort",
+        "cycle_sort",
         "toggle_opt_out",
     )
     AUTO_FOCUS = "#recipients"
