@@ -64,6 +64,9 @@ last line on stdout, one JSON object:
 ``send_rate``
     Messages per second submitted by ``send_campaign`` to the in-process sandbox, no rate limit
     (``--sends`` messages, 20,000).
+``record_s`` and ``record_rate``
+    Recording a campaign of ``--recipients`` named recipients (new contacts) into an empty
+    workspace with the app's own ``add_recipients``: what every insert-time index costs.
 ``resolve_rate`` and ``requests_per_1000_resolved``
     Unknown-to-final resolutions per second by ``Poller.poll_once`` loops against the in-process
     sandbox, ``--pending`` (100,000) messages pending in the million-recipient workspace, every
@@ -83,7 +86,7 @@ run). Flags: ``--quick`` (100,000
 recipients, 1,000 campaigns, 10,000 pending, 2,000 sends, 10,000 DataTable rows, one run
 each), ``--runs N``, ``--heavy-runs N``, ``--recipients N``, ``--campaigns N``, ``--pending N``,
 ``--sends N``, ``--datatable-rows N``, ``--only NAME,...`` (details, insights, cursor, history,
-startup, datatable, send, resolve, resolve_policy), ``--workdir DIR``
+startup, datatable, send, resolve, resolve_policy, push, record), ``--workdir DIR``
 (build there and keep it: a later run with the same sizes reuses the workspaces).
 """
 
@@ -124,6 +127,7 @@ MEASUREMENTS = (
     "resolve",
     "resolve_policy",
     "push",
+    "record",
 )
 CURSOR_SIZES = ((200, 50), (80, 24))
 """Terminal sizes of ``details_cursor_bytes`` (columns, rows)."""
@@ -146,7 +150,7 @@ DATABASE_URL: str | None = None
 SQLite files in the work directory."""
 
 
-ON_DATABASE = ("big", "send", "resolve", "resolve_policy")
+ON_DATABASE = ("big", "send", "resolve", "resolve_policy", "record")
 """The workspaces ``--database-url`` puts on PostgreSQL (``push`` makes its own on both)."""
 
 
@@ -740,6 +744,32 @@ async def work_send(data_dir: Path, manifest: dict[str, Any], sends: int) -> dic
     return {"send_rate": result.submitted / elapsed}
 
 
+async def work_record(data_dir: Path, recipients: int) -> dict[str, float]:
+    """Recording a campaign's ``recipients`` (named, as the big campaign's are) through the
+    app's own ``store.sending.add_recipients``, into an empty workspace: contacts, messages,
+    profiles, tallies and whatever indexes the schema keeps up to date on insert."""
+    import random
+
+    from benchmarks.workspace import _name, phone_number
+    from notify_tui.store.campaigns import create_campaign
+    from notify_tui.store.db import open_workspace
+    from notify_tui.store.sending import NewRecipient, add_recipients
+
+    db = open_workspace(os.environ.get("NOTIFY_DATABASE_URL"), data_dir / "workspace.db")
+    rng = random.Random(2026)
+    people = [NewRecipient(phone_number(i), _name(rng)) for i in range(recipients)]
+    try:
+        campaign_id = create_campaign("Record benchmark", "Hello")
+        started = time.perf_counter()
+        added = add_recipients(campaign_id, people)
+        elapsed = time.perf_counter() - started
+    finally:
+        db.close()
+    if added.queued != recipients:
+        raise RuntimeError(f"the record benchmark did not record everything: {added}")
+    return {"record_s": elapsed, "record_rate": recipients / elapsed}
+
+
 async def work_resolve(
     data_dir: Path, manifest: dict[str, Any], template: Path, with_policy: bool
 ) -> dict[str, float]:
@@ -822,6 +852,8 @@ def run_worker(args: argparse.Namespace) -> None:
         job = work_datatable(data_dir, manifest, args.datatable_rows)
     elif name == "send":
         job = work_send(data_dir, manifest, args.sends)
+    elif name == "record":
+        job = work_record(data_dir, args.recipients)
     elif name == "push":
         from benchmarks.push import work_push
 
@@ -1002,6 +1034,8 @@ def worker_figures(name: str, workdir: Path, data_dir: Path, args: argparse.Name
         str(args.sends),
         "--datatable-rows",
         str(args.datatable_rows),
+        "--recipients",
+        str(args.recipients),
         "--db-latency",
         str(args.db_latency),
     ]
@@ -1095,8 +1129,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         from benchmarks.workspace import NEWEST_NAME
 
-        # The push figures build workspaces of their own.
-        if set(only) - {"push"}:
+        # The push and record figures build workspaces of their own.
+        if set(only) - {"push", "record"}:
             manifest = build(workdir, args)
         else:
             manifest = {}
@@ -1123,7 +1157,7 @@ def main(argv: list[str] | None = None) -> int:
                 else:
                     shared = name in ("details", "insights", "history", "datatable")
                     data_dir = big if shared else workdir / name
-                    if name == "send":
+                    if name in ("send", "record"):
                         new_workspace(name, data_dir)
                     elif name.startswith("resolve") and DATABASE_URL is not None:
                         build_resolve_postgres(data_dir, args.pending)

@@ -20,6 +20,7 @@ from peewee import CharField, Field, IntegerField
 
 from notify_tui.domain.phone import search_digits
 from notify_tui.domain.text import folded_name
+from notify_tui.store import name_search
 from notify_tui.store.bulk import INSERT_CONTACT, executemany
 from notify_tui.store.campaigns import contains, name_contains
 from notify_tui.store.models import BaseModel, Campaign, Contact, Message, database, utcnow
@@ -107,7 +108,7 @@ def _search(search: str):  # type: ignore[no-untyped-def]
         digits = search_digits(text)
         if digits:
             match |= contains(Contact.phone, digits)
-        select = select.where(match)
+        select = select.where(name_search.narrowed(Contact, text, match, alone=True))
     return select
 
 

@@ -23,6 +23,7 @@ from playhouse.migrate import PostgresqlMigrator, SchemaMigrator, SqliteMigrator
 
 from notify_tui.domain.text import folded_name, visible
 from notify_tui.errors import NotifyError, add_translator
+from notify_tui.store import name_search
 from notify_tui.store.models import (
     ALL_MODELS,
     Campaign,
@@ -39,7 +40,7 @@ from notify_tui.store.models import (
     database,
 )
 
-SCHEMA_VERSION = 13
+SCHEMA_VERSION = 14
 """Bump this and add a step to ``MIGRATIONS`` whenever a table changes."""
 
 Migration = Callable[[Database, SchemaMigrator], None]
@@ -197,6 +198,29 @@ def _add_archive(db: Database, migrator: SchemaMigrator) -> None:
         db.execute_sql(f'ALTER TABLE "campaign" ADD COLUMN "archived_at" {kind}')
 
 
+SAY_PROGRESS_FROM = 100_000
+"""Rows from which a long migration step says on stderr how far it is (the workspace is locked
+for writing meanwhile)."""
+
+
+def _say_progress(table: str, done: int, total: int) -> None:
+    if total >= SAY_PROGRESS_FROM:
+        print(
+            f"notify-tui: upgrading the workspace (schema {SCHEMA_VERSION}): indexing the names "
+            f"of {table} for search, {done:,} of {total:,}; other notify-tui processes wait",
+            file=sys.stderr,
+            flush=True,
+        )
+
+
+def _add_name_search(db: Database, migrator: SchemaMigrator) -> None:
+    """Version 14: the search index of names (``store.name_search``): SQLite's FTS5 trigram
+    tables and their triggers, PostgreSQL's trigram index (without ``pg_trgm``, and no right to
+    create it, none: searches scan, and ``doctor`` says why). Built from the rows a batch at a
+    time, saying how far it is on stderr for a big workspace (it holds the write lock)."""
+    name_search.create(db, _say_progress)
+
+
 MIGRATIONS: dict[int, Migration] = {
     2: _add_suggestions,
     3: _money_in_micros,
@@ -210,6 +234,7 @@ MIGRATIONS: dict[int, Migration] = {
     11: _add_schedule,
     12: _add_resolved_by,
     13: _add_archive,
+    14: _add_name_search,
 }
 """``MIGRATIONS[n]`` takes a workspace from version ``n - 1`` to ``n``."""
 
@@ -851,6 +876,7 @@ def ensure_schema(db: Database) -> None:
         version = schema_version(db)
         if version is None:
             db.create_tables(ALL_MODELS, safe=True)
+            name_search.create(db)
             _record_version(SCHEMA_VERSION)
             return
         if version > SCHEMA_VERSION:

@@ -7,8 +7,8 @@ each in send order. Reading forwards from a known key is a keyset query; jumping
 indexed ``OFFSET`` into the segment that holds the row, from whichever end is nearer, so the last
 row of a million is as quick as the first.
 
-A search cannot use an index: it tests every recipient's name and number. ``index_recipients``
-does that once (off the UI thread, stoppable between batches) and keeps the id of every match in
+A search tests every recipient's name and number, or only those the search index of names
+offers (``store.name_search``: 3 characters or more). ``index_recipients`` does that once (off the UI thread, stoppable between batches) and keeps the id of every match in
 view order; ``indexed_recipients`` then reads any page by id, however sparse the matches.
 """
 
@@ -27,6 +27,7 @@ from peewee import JOIN, Expression, PostgresqlDatabase, fn
 
 from notify_tui.domain.phone import search_digits
 from notify_tui.domain.status import Reason, SendState, Status
+from notify_tui.store import name_search
 from notify_tui.store.campaigns import contains, name_contains
 from notify_tui.store.models import NAME_KEY, Campaign, Contact, Message, database
 
@@ -170,7 +171,8 @@ def _search(text: str) -> Expression:
     The search reads every row of the campaign, so what it does per row counts. Text typed as a
     number ("4155", "(415) 555-01") has no letters and can only be part of a number: it is
     matched against the number alone, as typed and as digits. Other text is matched against the
-    name and the number.
+    name and the number, narrowed by the search index of names where there is one (the same rows
+    either way).
     """
     if _is_number(text):
         match = contains(Message.phone, text)
@@ -178,7 +180,8 @@ def _search(text: str) -> Expression:
         if digits:
             match |= contains(Message.phone, digits)
         return match
-    return name_contains(Message.name, Message.name_folded, text) | contains(Message.phone, text)
+    match = name_contains(Message.name, Message.name_folded, text) | contains(Message.phone, text)
+    return name_search.narrowed(Message, text, match, alone=False)
 
 
 def _where(campaign_id: int, flt: RecipientFilter):  # type: ignore[no-untyped-def]
@@ -508,12 +511,16 @@ def index_recipients(
         select = Message.select(Message.id).where(_where(campaign_id, flt))
         ids.extend(sorted(i for (i,) in database.execute(select).fetchall()))
         return None if cancelled() else RecipientIndex(campaign_id, flt, ids)
+    text = flt.search.strip()
+    indexed = bool(text) and not _is_number(text) and name_search.narrows(Message, text)
     for segment in _SEGMENTS[flt.sort]:
-        select = (
-            Message.select(Message.id)
-            .where(_segment_where(campaign_id, flt, segment))
-            .order_by(*segment.order(reverse=False))
-        )
+        where = _segment_where(campaign_id, flt, segment)
+        order = segment.order(reverse=False)
+        if indexed:
+            # Only the rows the search index offers are read and tested, not the campaign's.
+            select = name_search.matching(Message, [Message.id], where, text, order)
+        else:
+            select = Message.select(Message.id).where(where).order_by(*order)
         cursor = database.execute(select)
         try:
             while True:

@@ -9,6 +9,7 @@ import pytest
 
 from notify_tui.domain.text import fold, folded_name
 from notify_tui.store import db as store_db
+from notify_tui.store import name_search
 from notify_tui.store.campaigns import campaign_page, count_campaigns, create_campaign
 from notify_tui.store.contacts import contact_page, count_contacts
 from notify_tui.store.db import SCHEMA_VERSION, open_workspace, schema_version
@@ -96,8 +97,10 @@ def test_an_older_workspace_gets_its_names_folded_in_batches(
     db = open_workspace(database_url)
     try:
         campaign_id = _seed()
-        # As version 9 left it: no folded names at all (nor the name order's index on them).
+        # As version 9 left it: no folded names at all (nor the name order's index on them, nor
+        # the search index over them).
         db.execute_sql('DROP INDEX IF EXISTS "message_name_order"')
+        name_search.drop(db)
         for table in ("campaign", "contact", "message"):
             db.execute_sql(f'ALTER TABLE "{table}" DROP COLUMN "name_folded"')
         SchemaInfo.update(value="9").where(SchemaInfo.key == "version").execute()
