@@ -15,7 +15,7 @@ from peewee import JOIN, PostgresqlDatabase, SqliteDatabase, fn
 
 from notify_tui.domain.status import UNSENT, CampaignState, SendState, Status
 from notify_tui.domain.text import visible
-from notify_tui.store import counters, insights, sending
+from notify_tui.store import counters, insights, name_search, sending
 from notify_tui.store.db import SCHEMA_VERSION, schema_version
 from notify_tui.store.doctor.findings import Check, Examination, Problem
 from notify_tui.store.doctor.storage import (
@@ -407,6 +407,38 @@ def _check_provider_faults(found: Examination, now: datetime) -> None:
     found.healthy.append("no provider answer rejected lately")
 
 
+_SEARCHED_AS = {"message": "recipients", "contact": "contacts"}
+
+
+def _check_search_index(found: Examination) -> None:
+    """The search index of names (``store.name_search``) is there and (SQLite) holds a row for
+    every row of its table: a missing or partial one makes searches scan or miss rows."""
+    healthy = []
+    for state in name_search.states():
+        what = _SEARCHED_AS.get(state.table, state.table)
+        if not state.present:
+            why = f": {state.why_missing}" if state.why_missing else ""
+            found.problems.append(
+                Problem(
+                    Check.SEARCH_INDEX,
+                    f"the search index of the {what}' names is missing (searches read every "
+                    f"row){why}",
+                )
+            )
+        elif not state.in_sync:
+            found.problems.append(
+                Problem(
+                    Check.SEARCH_INDEX,
+                    f"the search index of the {what}' names holds {state.indexed:,} rows of "
+                    f"{state.rows:,} (a search may miss some)",
+                )
+            )
+        else:
+            healthy.append(f"{what} ({state.rows:,})")
+    if healthy:
+        found.healthy.append(f"search index of names: {', '.join(healthy)}")
+
+
 def examine(now: datetime | None = None) -> Examination:
     """Check the open workspace; changes nothing. A damaged SQLite file is checked as far as it
     can be read; ``salvaged`` then says which tables still read to the end."""
@@ -421,6 +453,7 @@ def examine(now: datetime | None = None) -> Examination:
             guarded(found, "the poller leases", _check_leases)
             guarded(found, "the polling schedule", _check_polling)
             guarded(found, "the opt-outs", _check_opt_outs)
+            guarded(found, "the search index", _check_search_index)
             guarded(found, "the provider faults", lambda f: _check_provider_faults(f, now))
     except Exception as exc:
         # SQLite may fail even to end a read on a damaged file (or have ended it itself, after

@@ -29,6 +29,7 @@ class Check(StrEnum):
     OPT_OUT_TRAIL = "opt-out trail"
     PROVIDER_FAULTS = "provider faults"
     PERMISSIONS = "permissions"
+    SEARCH_INDEX = "search index"
 
 
 REPAIRABLE = frozenset(
@@ -41,6 +42,7 @@ REPAIRABLE = frozenset(
         Check.ABANDONED_SEND,
         Check.NEVER_POLLED,
         Check.PERMISSIONS,
+        Check.SEARCH_INDEX,
     }
 )
 """What ``repair`` can fix from the rows alone."""

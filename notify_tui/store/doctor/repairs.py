@@ -12,7 +12,7 @@ from typing import Any
 from peewee import PostgresqlDatabase, fn
 
 from notify_tui.domain.status import CampaignState, SendState, Status
-from notify_tui.store import counters, insights, sending
+from notify_tui.store import counters, insights, name_search, sending
 from notify_tui.store.doctor.checks import expired_lease, never_polled, orphan_lease
 from notify_tui.store.doctor.findings import Check, Examination
 from notify_tui.store.doctor.storage import make_private
@@ -24,7 +24,14 @@ from notify_tui.store.models import (
     utcnow,
 )
 
-__all__ = ["clear_leases", "mark_interrupted", "rebuild_tallies", "repair", "schedule_forgotten"]
+__all__ = [
+    "clear_leases",
+    "mark_interrupted",
+    "rebuild_search_index",
+    "rebuild_tallies",
+    "repair",
+    "schedule_forgotten",
+]
 
 
 def _minute(value: object) -> datetime:
@@ -107,6 +114,16 @@ def mark_interrupted(campaign_ids: list[int]) -> list[int]:
     return done
 
 
+def rebuild_search_index() -> str:
+    """Build the search index of names again from the rows (one transaction); answers what was
+    done, or why it could not be (PostgreSQL without ``pg_trgm`` and no right to create it)."""
+    why = name_search.rebuild(database.obj)
+    if why is not None:
+        return f"could not build the search index of names: {why}; searches keep reading every row"
+    rows = sum(state.rows for state in name_search.states())
+    return f"rebuilt the search index of names from the rows ({rows:,} rows)"
+
+
 def repair(found: Examination, now: datetime | None = None) -> list[str]:
     """Fix the repairable problems of ``found``; answers one line per thing done. A damaged
     SQLite file is not written to at all: restore a backup."""
@@ -145,6 +162,8 @@ def repair(found: Examination, now: datetime | None = None) -> list[str]:
         done.append(f"cleared {clear_leases(now):,} expired or orphan poller leases")
     if found.of(Check.NEVER_POLLED):
         done.append(f"scheduled {schedule_forgotten(now):,} forgotten Unknown messages for a look")
+    if found.of(Check.SEARCH_INDEX):
+        done.append(rebuild_search_index())
     abandoned = sorted({p.campaign_id for p in found.of(Check.ABANDONED_SEND) if p.campaign_id})
     if abandoned:
         marked = mark_interrupted(abandoned)

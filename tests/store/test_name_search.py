@@ -1,0 +1,268 @@
+"""The search index of names (``store.name_search``): a search through it finds exactly what the
+scan finds, it follows every change of the rows, a migration builds it, doctor checks and
+rebuilds it. On SQLite (FTS5 trigram) and PostgreSQL (pg_trgm) alike."""
+
+from __future__ import annotations
+
+import pytest
+from peewee import PostgresqlDatabase
+
+from notify_tui.domain.text import folded_name
+from notify_tui.store import db as store_db
+from notify_tui.store import name_search
+from notify_tui.store.campaigns import create_campaign
+from notify_tui.store.contacts import contact_page, count_contacts
+from notify_tui.store.db import SCHEMA_VERSION, open_workspace, schema_version
+from notify_tui.store.doctor import Check, examine, repair
+from notify_tui.store.models import Campaign, Contact, Message, SchemaInfo, database
+from notify_tui.store.recipients import (
+    RecipientFilter,
+    _where,
+    count_recipients,
+    index_recipients,
+)
+from notify_tui.store.sending import NewRecipient, add_recipients
+
+PEOPLE = [
+    NewRecipient("+14155550100", "Siobhán Ó Briain"),
+    NewRecipient("+14155550101", "Siobhan Smith"),
+    NewRecipient("+14155550102", "ZOË KRAVITZ"),
+    NewRecipient("+14155550103", "Łukasz Øster"),
+    NewRecipient("+14155550104", "Ann"),
+    NewRecipient("+14155550105", "100% Ann_Lee"),
+    NewRecipient("+14155550106", "1000 Annex"),
+    NewRecipient("+14155550107", "Müller-Straße"),
+    NewRecipient("+14155550108", "张伟 Zhang"),
+    NewRecipient("+14155550109", 'O\'Brien "Bob"'),
+    NewRecipient("+14155550110", ""),
+    NewRecipient("bob-annex", "", invalid_reason="not a number"),
+    NewRecipient("+1 ann", "Nobody", invalid_reason="not a number"),
+]
+
+SEARCHES = [
+    # 1 and 2 characters: the scan answers (a trigram index cannot).
+    "a",
+    "Ö",
+    "an",
+    "ß",
+    # 3 and more: the index narrows.
+    "ann",
+    "ANN",
+    "siobhan",
+    "SIOBHÁN",
+    "siobhÁn",
+    "ó bri",
+    "zoe",
+    "ZOË",
+    "lukasz oster",
+    "strasse",
+    "straße",
+    "müller",
+    "MULLER",
+    "0% a",
+    "100%",
+    "n_l",
+    "%an",
+    "a_l",
+    "___",
+    "张伟 z",
+    '"bob"',
+    "o'br",
+    "bob",
+    "annex",
+    "+1 ann",
+    "nobody here",
+    # Numbers are matched against the numbers (their own index).
+    "555010",
+    "+1415",
+    "(415) 555-0101",
+]
+
+
+def _campaign(name: str = "Index") -> int:
+    campaign_id = create_campaign(name, "Hi")
+    add_recipients(campaign_id, PEOPLE)
+    return campaign_id
+
+
+def _found(campaign_id: int, text: str) -> tuple[list[int], int, list[str], int]:
+    """What every search shows for ``text``: the recipients of the campaign (by the index of a
+    view, as Details reads them, and sorted by status), and the contacts."""
+    plain = index_recipients(campaign_id, RecipientFilter(search=text), page_size=4)
+    by_status = index_recipients(
+        campaign_id, RecipientFilter(search=text, sort_by_status=True), page_size=4
+    )
+    assert plain is not None and by_status is not None
+    ids = sorted(k if isinstance(k, int) else k[1] for k in plain.keys or ())
+    assert sorted(k[1] for k in by_status.keys or () if isinstance(k, tuple)) == ids
+    count = count_recipients(campaign_id, RecipientFilter(search=text))
+    contacts = sorted(c.phone for c in contact_page(text, 0, 100))
+    return ids, count, contacts, count_contacts(text)
+
+
+def _with_and_without_index(campaign_id: int) -> dict[str, tuple[object, ...]]:
+    narrowed = {text for text in SEARCHES if name_search.narrows(Message, text)}
+    # Every search of 3 characters or more that is not a number goes through the index.
+    assert narrowed == {
+        t
+        for t in SEARCHES
+        if len(t) >= 3 and t not in ("555010", "+1415", "(415) 555-0101", "ß", "Ö")
+    }
+    with_index = {text: _found(campaign_id, text) for text in SEARCHES}
+    name_search.drop(database.obj)
+    assert not any(name_search.narrows(Message, text) for text in SEARCHES)
+    without = {text: _found(campaign_id, text) for text in SEARCHES}
+    for text in SEARCHES:
+        assert with_index[text] == without[text], text
+    return with_index
+
+
+@pytest.mark.usefixtures("workspace")
+def test_a_search_through_the_index_finds_exactly_what_the_scan_finds() -> None:
+    _campaign("Other")
+    campaign_id = _campaign()
+    # A row written without its folded form (by hand, or by an older version) still matches.
+    Message.update(name="Zoë Hand", name_folded=None).where(
+        (Message.campaign == campaign_id) & (Message.phone == "+14155550110")
+    ).execute()
+    found = _with_and_without_index(campaign_id)
+
+    def people(text: str) -> set[str]:
+        rows = Message.select(Message.name, Message.phone).where(Message.id.in_(found[text][0]))
+        return {m.name or m.phone for m in rows}
+
+    assert people("siobhÁn") == {"Siobhán Ó Briain", "Siobhan Smith"}
+    # Zoë Hand has no folded form: found by her name as typed, accents and all.
+    assert people("zoe") == {"ZOË KRAVITZ"}
+    assert people("ZOË") == {"ZOË KRAVITZ", "Zoë Hand"}
+    assert people("100%") == {"100% Ann_Lee"}
+    assert people("n_l") == {"100% Ann_Lee"}
+    assert people("a_l") == set()
+    assert people("strasse") == people("straße") == {"Müller-Straße"}
+    assert people("bob") == {'O\'Brien "Bob"', "bob-annex"}
+    assert people("+1 ann") == {"Nobody"}  # by the number "+1 ann", which is not E.164
+    assert found["annex"][1] == 2  # 1000 Annex, and the invalid number bob-annex
+    assert found["ann"][3] == 3  # contacts: Ann, 100% Ann_Lee, 1000 Annex (no invalid ones)
+
+
+@pytest.mark.usefixtures("workspace")
+def test_the_index_follows_renamed_numbers_and_deleted_campaigns() -> None:
+    campaign_id = _campaign()
+    gone = _campaign("Gone")
+    ann = Message.get((Message.campaign == campaign_id) & (Message.name == "Ann"))
+
+    def ids(text: str, cid: int = campaign_id) -> list[int]:
+        index = index_recipients(cid, RecipientFilter(search=text))
+        assert index is not None and name_search.narrows(Message, text)
+        return [int(k) for k in index.keys or () if isinstance(k, int)]
+
+    Message.update(name="Zoltán Nagy", name_folded=folded_name("Zoltán Nagy")).where(
+        Message.id == ann.id
+    ).execute()
+    assert ids("zoltan") == [ann.id]
+    assert ann.id not in ids("ann")
+    Message.update(phone="zzz-typo").where(Message.id == ann.id).execute()
+    assert ids("typo") == [ann.id]
+    Contact.update(name="Renée Ann", name_folded=folded_name("Renée Ann")).where(
+        Contact.phone == "+14155550101"
+    ).execute()
+    assert [c.name for c in contact_page("renee")] == ["Renée Ann"]
+    assert count_contacts("siobhan smith") == 0
+
+    assert len(ids("siobhan", gone)) == 2
+    Campaign.delete().where(Campaign.id == gone).execute()  # its messages go by cascade
+    assert ids("siobhan", gone) == []
+    assert len(ids("siobhan")) == 2
+    found = examine()
+    assert not found.of(Check.SEARCH_INDEX), found.problems
+    if not isinstance(database.obj, PostgresqlDatabase):
+        states = {s.table: s for s in name_search.states()}
+        assert states["message"].indexed == states["message"].rows == len(PEOPLE)
+
+
+def test_a_version_13_workspace_gets_its_index_built_in_batches(
+    database_url: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    db = open_workspace(database_url)
+    try:
+        campaign_id = _campaign()
+        name_search.drop(db)  # as version 13 left it
+        SchemaInfo.update(value="13").where(SchemaInfo.key == "version").execute()
+        expected = {text: _found(campaign_id, text) for text in SEARCHES}
+    finally:
+        db.close()
+        database.initialize(None)
+
+    monkeypatch.setattr(name_search, "BUILD_BATCH", 3)
+    monkeypatch.setattr(store_db, "SAY_PROGRESS_FROM", 1)
+    db = open_workspace(database_url)
+    try:
+        assert schema_version(db) == SCHEMA_VERSION
+        assert name_search.present() == {"message", "contact"}
+        assert all(state.in_sync for state in name_search.states())
+        assert {text: _found(campaign_id, text) for text in SEARCHES} == expected
+        said = capsys.readouterr().err
+        assert f"indexing the names of message for search, {len(PEOPLE)} of {len(PEOPLE)}" in said
+        if not isinstance(db, PostgresqlDatabase):
+            assert "indexing the names of message for search, 3 of 13" in said  # in batches
+    finally:
+        db.close()
+        database.initialize(None)
+
+
+@pytest.mark.usefixtures("workspace")
+def test_doctor_finds_a_missing_index_and_rebuilds_it() -> None:
+    campaign_id = _campaign()
+    name_search.drop(database.obj)
+    found = examine()
+    problems = found.of(Check.SEARCH_INDEX)
+    assert [p.text for p in problems] == [
+        "the search index of the recipients' names is missing (searches read every row)",
+        "the search index of the contacts' names is missing (searches read every row)",
+    ]
+    assert all(p.repairable for p in problems)
+    done = repair(found)
+    assert "rebuilt the search index of names from the rows (24 rows)" in done
+    assert examine().ok
+    assert name_search.narrows(Message, "siobhan")
+    assert count_recipients(campaign_id, RecipientFilter(search="siobhan")) == 2
+
+
+def test_doctor_finds_an_index_out_of_sync_and_rebuilds_it(sqlite_url: str) -> None:
+    """(SQLite: the index's rows can be counted.) Rows written while the triggers were gone."""
+    campaign_id = _campaign()
+    database.execute_sql('DROP TRIGGER "message_search_insert"')
+    _campaign("Unindexed")
+    database.execute_sql('DROP TRIGGER "contact_search_delete"')
+    Contact.delete().where(Contact.phone == "+14155550100").execute()
+    name_search.drop(database.obj)
+    name_search.create(database.obj)  # the index as it was: ...
+    database.execute_sql(
+        "INSERT INTO message_search(message_search, rowid, key) "
+        "SELECT 'delete', id, key FROM message_search_source WHERE id > 13"
+    )
+    assert [p.text for p in examine().of(Check.SEARCH_INDEX)] == [
+        "the search index of the recipients' names holds 13 rows of 26 (a search may miss some)"
+    ]
+    found = examine()
+    assert repair(found) == ["rebuilt the search index of names from the rows (36 rows)"]
+    assert examine().ok
+    assert count_recipients(campaign_id, RecipientFilter(search="siobhan")) == 2
+
+
+def test_postgres_reads_the_index_for_a_search(workspace_url: str) -> None:
+    """The expression the search compares is the very one indexed: PostgreSQL can use it."""
+    if not workspace_url.startswith("postgresql"):
+        pytest.skip("PostgreSQL only")
+    campaign_id = _campaign()
+
+    where = _where(campaign_id, RecipientFilter(search="annex"))
+    assert "LIKE" in Message.select().where(where).sql()[0]
+    # The candidates alone: the campaign's own index would otherwise win on so few rows.
+    select = Message.select(Message.id).where(name_search.candidates(Message, "annex"))
+    sql, params = select.sql()
+    with database.atomic():
+        database.execute_sql("SET LOCAL enable_seqscan = off")
+        database.execute_sql("SET LOCAL enable_indexscan = off")
+        plan = "\n".join(r[0] for r in database.execute_sql(f"EXPLAIN {sql}", params).fetchall())
+    assert "message_search_trgm" in plan, plan
