@@ -43,7 +43,6 @@ from peewee import (
     fn,
 )
 
-from notify_tui.domain.phone import search_digits
 from notify_tui.domain.text import fold
 from notify_tui.store.models import database
 
@@ -144,6 +143,8 @@ def terms(text: str) -> tuple[str, ...]:
 def _numeric(text: str) -> bool:
     """True when ``text`` could be (part of) an E.164 number or is typed as a formatted one:
     those searches compare numbers, which the index leaves out."""
+    from notify_tui.domain.phone import search_digits  # phonenumbers: loaded when searching
+
     bare = text.strip()
     return set(bare) <= set("+0123456789") or search_digits(bare) is not None
 

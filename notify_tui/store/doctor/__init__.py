@@ -27,6 +27,9 @@ What is checked, and why it is checkable:
 - the storage (``storage``): every value of an SQLite file is valid text or a number where a
   number belongs (SQLite checks neither), the file is its owner's alone, and when it was last
   backed up. A damaged file is examined as far as it reads, then read table by table;
+- the search index of names (``store.name_search``): it is there (PostgreSQL without ``pg_trgm``
+  and no right to create it: why not) and, on SQLite, holds a row for every recipient and
+  contact. It holds nothing but what the rows say, so ``repair`` builds it again;
 - provider faults: answers the provider gave that were not about what was asked, or held values
   the API never sends (``store.faults``), in the last ``FAULT_WINDOW``. They were never applied,
   so nothing needs repairing; but someone should know the provider (or something between) is
@@ -34,7 +37,8 @@ What is checked, and why it is checkable:
 
 ``repair`` fixes what can be derived from the rows, each in one transaction: it recomputes
 counters, rebuilds tallies, clears expired and orphan leases, marks abandoned ``sending``
-campaigns ``interrupted`` and schedules forgotten Unknown messages for a look. It never touches
+campaigns ``interrupted``, schedules forgotten Unknown messages for a look and rebuilds the
+search index. It never touches
 a message's status, and never guesses whether a create reached the provider.
 
 The checks are in ``checks`` (``examine``), the fixes in ``repairs`` (``repair``), what they
