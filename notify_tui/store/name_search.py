@@ -435,8 +435,8 @@ def _create_postgres(db: Database, progress: Progress | None) -> str | None:
 
 
 def why_missing(db: Database | None = None) -> str | None:
-    """Why the workspace has no search index, when that can be told (PostgreSQL: no
-    ``pg_trgm`` and no privilege to create it); ``None`` otherwise."""
+    """Why the workspace can have no search index (PostgreSQL: no ``pg_trgm`` and no privilege
+    to create it, or no such extension on the server); ``None`` when it can have one."""
     db = db or database.obj
     if not isinstance(db, PostgresqlDatabase):
         return None
@@ -456,7 +456,7 @@ def why_missing(db: Database | None = None) -> str | None:
             "the pg_trgm extension is missing and this user may not create it (it needs the "
             "CREATE privilege on the database)"
         )
-    return "the pg_trgm extension is missing"
+    return None  # it can be created: doctor --repair does
 
 
 def states(db: Database | None = None) -> list[IndexState]:

@@ -266,3 +266,55 @@ def test_postgres_reads_the_index_for_a_search(workspace_url: str) -> None:
         database.execute_sql("SET LOCAL enable_indexscan = off")
         plan = "\n".join(r[0] for r in database.execute_sql(f"EXPLAIN {sql}", params).fetchall())
     assert "message_search_trgm" in plan, plan
+
+
+def test_postgres_without_the_right_to_create_pg_trgm_keeps_the_scan_and_says_why() -> None:
+    """A user who may not create extensions (a database of their own, without CREATE on it):
+    no index, searches scan and find the same, doctor notes why (not a problem)."""
+    import uuid
+
+    import psycopg2
+
+    from tests.conftest import postgres_url
+
+    url = postgres_url()
+    if url is None:
+        pytest.skip("no PostgreSQL")
+    name = f"notify_noext_{uuid.uuid4().hex[:8]}"
+    admin = psycopg2.connect(url)
+    admin.autocommit = True
+    try:
+        with admin.cursor() as cur:
+            cur.execute(f"CREATE ROLE {name} LOGIN")
+            cur.execute(f"CREATE DATABASE {name}")
+    except psycopg2.Error as exc:
+        admin.close()
+        pytest.skip(f"cannot create a role and a database: {exc}")
+    try:
+        own = psycopg2.connect(url.rsplit("/", 1)[0] + f"/{name}")
+        own.autocommit = True
+        with own.cursor() as cur:
+            cur.execute(f"CREATE SCHEMA w AUTHORIZATION {name}")
+        own.close()
+        base = url.split("//", 1)[1].split("@")[-1].rsplit("/", 1)[0]
+        db = open_workspace(f"postgresql://{name}@{base}/{name}?options=-csearch_path%3Dw")
+        try:
+            campaign_id = _campaign()
+            assert name_search.present() == frozenset()
+            assert not name_search.narrows(Message, "siobhan")
+            assert count_recipients(campaign_id, RecipientFilter(search="siobhan")) == 2
+            found = examine()
+            assert not found.of(Check.SEARCH_INDEX)
+            assert any(
+                "no search index of the recipients' names: the pg_trgm extension is missing and "
+                "this user may not create it" in note
+                for note in found.notes
+            ), found.notes
+        finally:
+            db.close()
+            database.initialize(None)
+    finally:
+        with admin.cursor() as cur:
+            cur.execute(f"DROP DATABASE IF EXISTS {name}")
+            cur.execute(f"DROP ROLE IF EXISTS {name}")
+        admin.close()

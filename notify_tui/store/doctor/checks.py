@@ -412,17 +412,23 @@ _SEARCHED_AS = {"message": "recipients", "contact": "contacts"}
 
 def _check_search_index(found: Examination) -> None:
     """The search index of names (``store.name_search``) is there and (SQLite) holds a row for
-    every row of its table: a missing or partial one makes searches scan or miss rows."""
+    every row of its table: a missing or partial one makes searches scan or miss rows. On
+    PostgreSQL without ``pg_trgm`` and no right to create it, none can be: a note that says why
+    (searches scan), not a problem that ``repair`` could fix."""
     healthy = []
     for state in name_search.states():
         what = _SEARCHED_AS.get(state.table, state.table)
-        if not state.present:
-            why = f": {state.why_missing}" if state.why_missing else ""
+        if not state.present and state.why_missing:
+            found.notes.append(
+                f"no search index of the {what}' names: {state.why_missing}; searches read "
+                "every row (once a database owner runs CREATE EXTENSION pg_trgm, "
+                "doctor --repair builds it)"
+            )
+        elif not state.present:
             found.problems.append(
                 Problem(
                     Check.SEARCH_INDEX,
-                    f"the search index of the {what}' names is missing (searches read every "
-                    f"row){why}",
+                    f"the search index of the {what}' names is missing (searches read every row)",
                 )
             )
         elif not state.in_sync:
