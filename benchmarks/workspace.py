@@ -85,7 +85,19 @@ def _executemany(db: Database, table: str, columns: list[str], rows: Iterator[tu
     marks = ", ".join(param for _ in columns)
     sql = f'INSERT INTO "{table}" ({names}) VALUES ({marks})'
     cursor = db.cursor()
-    insert = cursor.executemany
+
+    def insert(_: str, batch: list[tuple]) -> None:
+        # Many rows a statement, as the app's own bulk inserts (``store.bulk``): the search
+        # index's triggers write a statement's rows at once, a row per statement is ten times
+        # slower.
+        per = max(1, 30_000 // len(columns))
+        for start in range(0, len(batch), per):
+            chunk = batch[start : start + per]
+            rows_sql = ", ".join([f"({marks})"] * len(chunk))
+            cursor.execute(
+                f'INSERT INTO "{table}" ({names}) VALUES {rows_sql}', [v for r in chunk for v in r]
+            )
+
     if isinstance(db, PostgresqlDatabase):
         # psycopg2's executemany is one round trip a row: many rows per statement instead.
         from psycopg2.extras import execute_values
