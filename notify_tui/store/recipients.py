@@ -8,8 +8,9 @@ indexed ``OFFSET`` into the segment that holds the row, from whichever end is ne
 row of a million is as quick as the first.
 
 A search tests every recipient's name and number, or only those the search index of names
-offers (``store.name_search``: 3 characters or more). ``index_recipients`` does that once (off the UI thread, stoppable between batches) and keeps the id of every match in
-view order; ``indexed_recipients`` then reads any page by id, however sparse the matches.
+offers (``store.name_search``: 3 characters or more). ``index_recipients`` does that once (off
+the UI thread, stoppable between batches) and keeps the id of every match in view order;
+``indexed_recipients`` then reads any page by id, however sparse the matches.
 """
 
 from __future__ import annotations

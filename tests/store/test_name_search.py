@@ -17,6 +17,7 @@ from notify_tui.store.doctor import Check, examine, repair
 from notify_tui.store.models import Campaign, Contact, Message, SchemaInfo, database
 from notify_tui.store.recipients import (
     RecipientFilter,
+    Sort,
     _where,
     count_recipients,
     index_recipients,
@@ -85,19 +86,18 @@ def _campaign(name: str = "Index") -> int:
     return campaign_id
 
 
-def _found(campaign_id: int, text: str) -> tuple[list[int], int, list[str], int]:
-    """What every search shows for ``text``: the recipients of the campaign (by the index of a
-    view, as Details reads them, and sorted by status), and the contacts."""
-    plain = index_recipients(campaign_id, RecipientFilter(search=text), page_size=4)
-    by_status = index_recipients(
-        campaign_id, RecipientFilter(search=text, sort_by_status=True), page_size=4
-    )
-    assert plain is not None and by_status is not None
-    ids = sorted(k if isinstance(k, int) else k[1] for k in plain.keys or ())
-    assert sorted(k[1] for k in by_status.keys or () if isinstance(k, tuple)) == ids
+def _found(campaign_id: int, text: str) -> tuple[object, ...]:
+    """What every search shows for ``text``: the recipients of the campaign in every order (by
+    the index of a view, as Details reads them), how many, and the contacts."""
+    orders = []
+    for sort in Sort:
+        index = index_recipients(campaign_id, RecipientFilter(search=text, sort=sort))
+        assert index is not None
+        orders.append(list(index.ids))
+    assert all(sorted(ids) == sorted(orders[0]) for ids in orders)
     count = count_recipients(campaign_id, RecipientFilter(search=text))
     contacts = sorted(c.phone for c in contact_page(text, 0, 100))
-    return ids, count, contacts, count_contacts(text)
+    return sorted(orders[0]), count, contacts, count_contacts(text), orders
 
 
 def _with_and_without_index(campaign_id: int) -> dict[str, tuple[object, ...]]:
@@ -154,7 +154,7 @@ def test_the_index_follows_renamed_numbers_and_deleted_campaigns() -> None:
     def ids(text: str, cid: int = campaign_id) -> list[int]:
         index = index_recipients(cid, RecipientFilter(search=text))
         assert index is not None and name_search.narrows(Message, text)
-        return [int(k) for k in index.keys or () if isinstance(k, int)]
+        return list(index.ids)
 
     Message.update(name="Zoltán Nagy", name_folded=folded_name("Zoltán Nagy")).where(
         Message.id == ann.id
