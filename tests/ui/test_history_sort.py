@@ -61,6 +61,15 @@ async def test_s_goes_round_the_orders_and_says_which(runtime: Runtime) -> None:
             if sort in SHOWN:
                 await wait_until(pilot, lambda sort=sort: _names(app) == SHOWN[sort])
             assert app.history_sort is sort
+            # The column of the order says so, as in Details (none for the two by time).
+            header = lines_of(app.screen.query_one(CampaignTable))[0]
+            marked = {
+                CampaignSort.FAILURES: "Failed▾",
+                CampaignSort.DELIVERY: "% ▾",
+                CampaignSort.NAME: "Campaign ▾",
+            }
+            assert header.count("▾") == (sort in marked), header
+            assert marked.get(sort, "") in header, header
 
 
 async def test_the_sort_is_kept_for_the_session_and_through_a_filter(runtime: Runtime) -> None:

@@ -407,6 +407,7 @@ class HistoryScreen(ResumeActionsScreen, TidyActionsScreen):
         source = self.table.source
         sort = source.sort.next
         self.notify_app.history_sort = sort
+        self.table.show_sort(sort)
         self.table.set_source(CampaignSource(source.query, source.archived, sort))
 
     def tidied(self) -> None:

@@ -34,6 +34,17 @@ SUGGESTION_MARK = "◆"
 """Before the name of a campaign with opt-out suggestions to review."""
 
 
+SORT_MARK = "▾"
+"""After the label of the column the campaigns are sorted by (as in Details)."""
+
+SORTED_COLUMN = {
+    CampaignSort.FAILURES: "failed",
+    CampaignSort.DELIVERY: "delivered_pct",
+    CampaignSort.NAME: "name",
+}
+"""The column each order sorts by (newest first and last activity first: none shown)."""
+
+
 class CampaignSource:
     """The campaigns whose name contains ``query``, in the order ``sort``, with their pending
     opt-out suggestions (counted a chunk at a time, for the rows read)."""
@@ -190,13 +201,28 @@ class CampaignTable(VirtualTable[CampaignSummary]):
         self._tz = tz
         self._progress = progress or (lambda _: None)
         self._styles: dict[str, Style] = {}
-        columns: list[Column[CampaignSummary]] = [
+        columns = self._sorted_columns(sort)
+        super().__init__(
+            columns,
+            CampaignSource(sort=sort),
+            placeholder="No campaigns to show.",
+            id=id,
+        )
+
+    def _sorted_columns(self, sort: CampaignSort) -> list[Column[CampaignSummary]]:
+        """The columns, the one the rows are sorted by marked (``Failed▾``), as Details' are."""
+        marked = SORTED_COLUMN.get(sort)
+
+        def label(key: str, text: str, gap: str = " ") -> str:
+            return f"{text}{gap}{SORT_MARK}" if key == marked else text
+
+        return [
             # The name takes the room the numbers do not need, up to what a name needs; below
             # 90 cells the recipients, below 110 the cost, and at 60 the percentage make room
             # for it (Details shows them all): the outcomes and the state always stay.
             Column(
                 "name",
-                "Campaign",
+                label("name", "Campaign"),
                 render=self._campaign_name,
                 min_width=19,
                 max_width=64,
@@ -220,7 +246,7 @@ class CampaignTable(VirtualTable[CampaignSummary]):
             ),
             Column(
                 "delivered_pct",
-                "%",
+                label("delivered_pct", "%"),
                 render=lambda c: percent(c.delivered, c.recipients),
                 width=6,
                 justify="right",
@@ -228,7 +254,7 @@ class CampaignTable(VirtualTable[CampaignSummary]):
             ),
             Column(
                 "failed",
-                "Failed",
+                label("failed", "Failed", gap=""),  # in its 7 cells
                 render=lambda c: self._counter(c.failed, "failed"),
                 width=7,
                 justify="right",
@@ -249,12 +275,10 @@ class CampaignTable(VirtualTable[CampaignSummary]):
                 hide_below=110,
             ),
         ]
-        super().__init__(
-            columns,
-            CampaignSource(sort=sort),
-            placeholder="No campaigns to show.",
-            id=id,
-        )
+
+    def show_sort(self, sort: CampaignSort) -> None:
+        """Mark the column of ``sort`` (its rows are read by the source)."""
+        self.set_columns(self._sorted_columns(sort))
 
     @property
     def source(self) -> CampaignSource:
