@@ -12,7 +12,7 @@ import pytest
 from notify_tui.domain.error_titles import error_title
 from notify_tui.provider import ProviderMessage, sandbox_client
 from notify_tui.provider.sandbox import OUTCOMES, SandboxApp, outcome_for
-from notify_tui.provider.sandbox.outcomes import DELIVERED
+from notify_tui.provider.sandbox.outcomes import DELIVERED, PASSING_CODES, recovers
 
 from .support import FROM, FakeClock, number_with
 
@@ -157,3 +157,32 @@ def test_failure_statuses_match_twilio() -> None:
         30008,
     }
     assert {c for c, s in by_code.items() if s == "failed"} == {30001, 30034}
+
+
+async def test_a_failure_that_may_pass_passes_on_a_later_message_for_half_the_numbers(
+    make_app: Callable[..., SandboxApp], clock: FakeClock
+) -> None:
+    """The phone was off: the follow-up reaches half of those, the rest keep failing (a phone
+    gone for good, which the opt-out policy is for). Every other outcome stays the number's."""
+    app = make_app(speed=1000)
+    numbers = [f"+1415555{i:04d}" for i in range(3000)]
+    passing = [n for n in numbers if outcome_for(n).error_code in PASSING_CODES]
+    lasting = [n for n in numbers if outcome_for(n).error_code in (30005, 30006, 30007)][:5]
+    comes_back = [n for n in passing if recovers(n)]
+    assert 0.3 < len(comes_back) / len(passing) < 0.7 and len(passing) > 40
+    watched = [*passing[:12], *lasting]
+    async with sandbox_client(app) as client:
+        rounds = []
+        for _ in range(3):
+            sids = [(await client.create_message(n, "x", from_=FROM)).sid for n in watched]
+            clock.advance(60)
+            fetched = [await client.fetch_message(sid) for sid in sids if sid]
+            rounds.append(
+                {n: (m.status, m.error_code) for n, m in zip(watched, fetched, strict=True)}
+            )
+    for n in watched:
+        first = outcome_for(n)
+        assert rounds[0][n] == (first.final_status, first.error_code), n
+        later = ("delivered", None) if n in comes_back else rounds[0][n]
+        assert rounds[1][n] == rounds[2][n] == later, n
+    assert any(n in comes_back for n in watched) and any(n not in comes_back for n in passing[:12])

@@ -57,6 +57,7 @@ from notify_tui.provider.client import SANDBOX_AUTH_TOKEN
 from notify_tui.provider.sandbox.callbacks import CallbackDispatcher
 from notify_tui.provider.sandbox.faults import ConnectionDropped, Faults
 from notify_tui.provider.sandbox.outcomes import (
+    PASSING_CODES,
     Progress,
     Timeline,
     format_price,
@@ -335,6 +336,8 @@ class SandboxApp:
             # Without a Messaging Service, Twilio drops the scheduling parameters.
             send_at_us = _send_at(form, now_us) if service is not None else None
             outcome = outcome_for(to)
+            if outcome.error_code in PASSING_CODES:
+                outcome = outcome_for(to, earlier=self._state.sent_to(account, to))
             if outcome.final_status == "refused" and outcome.error_code is not None:
                 raise _Refusal(400, outcome.error_code)
         except _Refusal:

@@ -1,7 +1,11 @@
 """What happens to each message the sandbox accepts, and when.
 
 The outcome is chosen from the ``To`` number alone (a keyed hash of it), so a number gets the same
-outcome in every campaign and every run. The table, as shares of numbers:
+outcome in every campaign and every run, with one exception: half the numbers whose first message
+fails for a cause that may pass (``PASSING_CODES``: the handset was off, a queue overflowed, an
+error of the moment) get every later message delivered, as a phone switched back on does; the
+other half keep failing (a phone that is gone for good), which is what the opt-out policy is for.
+The table, as shares of numbers:
 
 =======================  ===========  ======  ==============================================
 outcome                  status       share   meaning (Twilio's title)
@@ -52,6 +56,7 @@ from typing import Literal
 
 __all__ = [
     "OUTCOMES",
+    "PASSING_CODES",
     "TEST_NUMBERS",
     "FinalStatus",
     "Outcome",
@@ -108,18 +113,36 @@ _TEST_OUTCOMES = {number: Outcome("refused", code, 0.0) for number, code in TEST
 _THRESHOLDS = list(accumulate(o.share for o in OUTCOMES))
 
 
-def outcome_for(to: str) -> Outcome:
-    """The outcome of every message to ``to``: the same number always ends the same way."""
+PASSING_CODES = frozenset({30001, 30003, 30008})
+"""Failures whose cause may pass: for half the numbers, a later message is delivered."""
+
+
+def outcome_for(to: str, earlier: int = 0) -> Outcome:
+    """The outcome of a message to ``to`` after ``earlier`` messages to it: the first message's
+    always, but that a number of `recovers` gets its later messages delivered."""
     special = _TEST_OUTCOMES.get(to)
     if special is not None:
         return special
-    digest = hashlib.blake2b(to.encode(), digest_size=8, person=b"notify-sandbox").digest()
-    point = int.from_bytes(digest, "big") / 2.0**64
+    point = _point(to, b"notify-sandbox")
     index = bisect_right(_THRESHOLDS, point)
     outcome = OUTCOMES[index] if index < len(OUTCOMES) else DELIVERED
     if outcome.error_code == 21408 and to.startswith("+1"):
         return DELIVERED  # the account's own region is always enabled
+    if earlier and recovers(to) and outcome.error_code in PASSING_CODES:
+        return DELIVERED
     return outcome
+
+
+def recovers(to: str) -> bool:
+    """Whether a failure of ``to`` that may pass (`PASSING_CODES`) does pass on a later message:
+    for half the numbers, drawn apart from the outcome."""
+    return _point(to, b"notify-recovers") < 0.5
+
+
+def _point(to: str, person: bytes) -> float:
+    """Where ``to`` falls in [0, 1), by a hash keyed with ``person``."""
+    digest = hashlib.blake2b(to.encode(), digest_size=8, person=person).digest()
+    return int.from_bytes(digest, "big") / 2.0**64
 
 
 @dataclass(frozen=True, slots=True)

@@ -240,6 +240,13 @@ class SandboxState:
             rows.reverse()
         return [_message(row) for row in rows]
 
+    def sent_to(self, account_sid: str, to: str) -> int:
+        """How many messages the account has sent to ``to`` (deleted ones too)."""
+        row = self._db.execute(
+            'SELECT count(*) FROM messages WHERE account_sid = ? AND "to" = ?', (account_sid, to)
+        ).fetchone()
+        return int(row[0])
+
     def count(self) -> int:
         """How many messages the sandbox holds."""
         return int(self._db.execute("SELECT count(*) FROM messages").fetchone()[0])
