@@ -249,6 +249,9 @@ class _Segment:
     rest: bool = False
     """Counted as what the other segments leave of the view: the biggest segment of an order
     is never counted row by row."""
+    reasons: Callable[[str | None], bool] | None = None
+    """``where`` is exactly the failures whose reason this says yes to: counted with the other
+    reasons' segments, in one query by reason."""
 
     def order(self, reverse: bool) -> list[Any]:
         """``ORDER BY`` for reading the segment forwards, or backwards with ``reverse``."""
@@ -293,7 +296,9 @@ _SEGMENTS: dict[Sort, list[_Segment]] = {
     Sort.REASON: [
         *(
             _Segment(
-                (Message.status == Status.FAILED.value) & (Message.reason == reason), (Message.id,)
+                (Message.status == Status.FAILED.value) & (Message.reason == reason),
+                (Message.id,),
+                reasons=lambda r, reason=reason: r == reason,
             )
             for reason in _REASONS
         ),
@@ -301,6 +306,7 @@ _SEGMENTS: dict[Sort, list[_Segment]] = {
             (Message.status == Status.FAILED.value)
             & (Message.reason.is_null() | Message.reason.not_in(_REASONS)),
             (Message.id,),
+            reasons=lambda r: r not in _REASONS,
         ),
         _of_status(Status.UNKNOWN),
         _of_status(Status.DELIVERED, rest=True),
@@ -331,18 +337,39 @@ def segment_counts(campaign_id: int, flt: RecipientFilter = RecipientFilter()) -
     segments = _SEGMENTS[flt.sort]
     if len(segments) == 1:
         return (total,)
-    counts = [0 if segment.rest else _count(campaign_id, flt, segment) for segment in segments]
+    by_reason = None
+    if any(segment.reasons for segment in segments):
+        by_reason = _failures_by_reason(campaign_id, flt)
+    counts = [
+        0 if segment.rest else _count(campaign_id, flt, segment, by_reason) for segment in segments
+    ]
     rest = next(n for n, segment in enumerate(segments) if segment.rest)
     counts[rest] = max(total - sum(counts), 0)
     return tuple(counts)
 
 
-def _count(campaign_id: int, flt: RecipientFilter, segment: _Segment) -> int:
+def _count(
+    campaign_id: int,
+    flt: RecipientFilter,
+    segment: _Segment,
+    by_reason: dict[str | None, int] | None,
+) -> int:
+    if segment.reasons is not None and by_reason is not None:
+        return sum(n for reason, n in by_reason.items() if segment.reasons(reason))
     if segment.status is None:
         return int(Message.select().where(_segment_where(campaign_id, flt, segment)).count())
     if flt.status not in (None, segment.status):
         return 0
     return count_recipients(campaign_id, replace(flt, status=segment.status, sort=Sort.SENT))
+
+
+def _failures_by_reason(campaign_id: int, flt: RecipientFilter) -> dict[str | None, int]:
+    """The view's failures by reason, in one query of the (campaign, status, reason) index."""
+    if flt.status not in (None, Status.FAILED):
+        return {}
+    failed = _where(campaign_id, flt) & (Message.status == Status.FAILED.value)
+    select = Message.select(Message.reason, fn.COUNT(Message.id)).where(failed)
+    return {reason: int(n) for reason, n in select.group_by(Message.reason).tuples()}
 
 
 def _keyed_select(campaign_id: int, flt: RecipientFilter, segment: _Segment, condition: Any):  # type: ignore[no-untyped-def]
