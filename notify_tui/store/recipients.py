@@ -541,6 +541,9 @@ def index_recipients(
         return None if cancelled() else RecipientIndex(campaign_id, flt, ids)
     text = flt.search.strip()
     indexed = bool(text) and not _is_number(text) and name_search.narrows(Message, text)
+    if indexed:
+        recipients = Campaign.select(Campaign.recipients).where(Campaign.id == campaign_id)
+        indexed = name_search.pays(Message, text, int(recipients.scalar() or 0))
     for segment in _SEGMENTS[flt.sort]:
         where = _segment_where(campaign_id, flt, segment)
         order = segment.order(reverse=False)

@@ -80,6 +80,16 @@ SEARCHES = [
 ]
 
 
+PAYS = name_search.pays
+
+
+@pytest.fixture(autouse=True)
+def _index_always_pays(monkeypatch: pytest.MonkeyPatch) -> None:
+    """These campaigns are small: SQLite would scan them (``name_search.pays``). Here the
+    index's rows are read whenever it narrows, to compare them with the scan."""
+    monkeypatch.setattr(name_search, "pays", lambda model, text, scanned: True)
+
+
 def _campaign(name: str = "Index") -> int:
     campaign_id = create_campaign(name, "Hi")
     add_recipients(campaign_id, PEOPLE)
@@ -318,3 +328,24 @@ def test_postgres_without_the_right_to_create_pg_trgm_keeps_the_scan_and_says_wh
             cur.execute(f"DROP DATABASE IF EXISTS {name}")
             cur.execute(f"DROP ROLE IF EXISTS {name}")
         admin.close()
+
+
+def test_sqlite_scans_a_small_campaign_when_the_index_offers_more_rows(
+    sqlite_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The index holds every campaign: a small campaign's search is not made to read a big
+    campaign's matches (counted first, up to a quarter of the campaign's rows)."""
+    monkeypatch.setattr(name_search, "pays", PAYS)
+    big = create_campaign("Big", "Hi")
+    add_recipients(big, [NewRecipient(f"+1415555{i:04d}", f"Ann Lee {i}") for i in range(400)])
+    small = create_campaign("Small", "Hi")
+    add_recipients(small, [NewRecipient(f"+1212555{i:04d}", f"Bo Ann {i}") for i in range(40)])
+    assert name_search.narrows(Message, "ann")
+    assert not name_search.pays(Message, "ann", 40)  # 440 offered, counted to 10: scan
+    assert not name_search.pays(Message, "bo ann", 40)  # all 40 of the campaign: scan
+    assert name_search.pays(Message, "bo ann 7", 40)  # 1 offered
+    assert name_search.pays(Message, "ann lee 12", 400)  # 11 offered, of 400
+    assert not name_search.pays(Message, "ann", 0)
+    for cid, text, n in ((small, "ann", 40), (big, "ann lee 12", 11), (small, "bo ann 7", 1)):
+        index = index_recipients(cid, RecipientFilter(search=text))
+        assert index is not None and index.total == n
