@@ -23,13 +23,10 @@ from notify_tui.store.recipients import (
     index_recipients,
 )
 from notify_tui.store.sending import NewRecipient, add_recipients
+from tests.store import test_search_folding as folding
 
 PEOPLE = [
-    NewRecipient("+14155550100", "Siobhán Ó Briain"),
-    NewRecipient("+14155550101", "Siobhan Smith"),
-    NewRecipient("+14155550102", "ZOË KRAVITZ"),
-    NewRecipient("+14155550103", "Łukasz Øster"),
-    NewRecipient("+14155550104", "Ann"),
+    *folding.PEOPLE,  # accents and case on both sides
     NewRecipient("+14155550105", "100% Ann_Lee"),
     NewRecipient("+14155550106", "1000 Annex"),
     NewRecipient("+14155550107", "Müller-Straße"),
