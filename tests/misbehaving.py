@@ -16,6 +16,7 @@ some answers on their way out, as a broken "Twilio-compatible" service or a prox
                               ``+19999999999``, ``undelivered`` 30006
 ``garbage_fetch``             a fetch answered ``exploded`` with error code -91905527
 ``delivered_with_error``      a fetch answered ``delivered`` with an error code and message
+``foreign_cancel``            a cancel answered from another account, ``delivered``
 ``foreign_page``              each list page also shows messages of another sender and another
                               account, and our SIDs about another recipient
 ``page_into_other_account``   ``next_page_uri`` into another account's Messages list
@@ -51,20 +52,23 @@ FOREIGN_ACCOUNT = "AC" + "f" * 32
 FOREIGN_SID = "SM" + "e" * 32
 CREATE_MODES = {"repeat_sid", "foreign_to", "foreign_account", "garbage_create"}
 FETCH_MODES = {"foreign_fetch", "garbage_fetch", "delivered_with_error"}
+CANCEL_MODES = {"foreign_cancel"}
 LIST_MODES = {"foreign_page", "page_into_other_account", "garbled_to"}
-MODES = CREATE_MODES | FETCH_MODES | LIST_MODES | {"huge"}
+MODES = CREATE_MODES | FETCH_MODES | CANCEL_MODES | LIST_MODES | {"huge"}
 HUGE = 10 * 1024 * 1024
 _FETCH = re.compile(r"/2010-04-01/Accounts/[^/]+/Messages/[^/]+\.json$")
 
 
 def kind_of(method: str, path: str) -> str:
-    """``create``, ``fetch``, ``list`` or ``other``."""
+    """``create``, ``fetch``, ``cancel``, ``list`` or ``other``."""
     if method == "POST" and path.endswith("/Messages.json"):
         return "create"
     if method == "GET" and path.endswith("/Messages.json"):
         return "list"
     if method == "GET" and _FETCH.search(path):
         return "fetch"
+    if method == "POST" and _FETCH.search(path):
+        return "cancel"
     return "other"
 
 
@@ -95,7 +99,8 @@ class Misbehaving:
         every = self.modes.get(mode)
         if not every:
             return False
-        kind = "create" if mode in CREATE_MODES else "fetch" if mode in FETCH_MODES else "list"
+        kinds = {"create": CREATE_MODES, "fetch": FETCH_MODES, "cancel": CANCEL_MODES}
+        kind = next((k for k, modes in kinds.items() if mode in modes), "list")
         return self.seen[kind] % every == 0
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -150,6 +155,9 @@ class Misbehaving:
             self._create(data)
         elif kind == "fetch" and isinstance(data, dict):
             self._fetch(data)
+        elif kind == "cancel" and isinstance(data, dict) and self.on("foreign_cancel"):
+            self.done["foreign_cancel"] += 1
+            data.update(account_sid=FOREIGN_ACCOUNT, status="delivered")
         elif kind == "list" and isinstance(data, dict):
             self._list(data)
         return json.dumps(data).encode()

@@ -134,10 +134,16 @@ def check_created(
 
 
 def check_fetched(
-    message: ProviderMessage, *, sid: str, account_sid: str, to: str | None = None
+    message: ProviderMessage,
+    *,
+    sid: str,
+    account_sid: str,
+    to: str | None = None,
+    operation: Operation = Operation.FETCH,
 ) -> list[Fault]:
-    """The faults of a fetch answer: another SID, another recipient, not ours, bad values."""
-    op = Operation.FETCH
+    """The faults of an answer about one SID (a fetch, or a cancel's): another SID, another
+    recipient, not ours, bad values."""
+    op = operation
     asked = f"sid {sid}"
     faults: list[Fault] = []
     if message.sid != sid:

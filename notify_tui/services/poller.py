@@ -21,7 +21,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from functools import lru_cache, partial
 from typing import TypeVar
 
@@ -50,6 +50,7 @@ from notify_tui.provider.answers import (
     flaw_faults,
 )
 from notify_tui.services.health import OutageError, ProviderHealth
+from notify_tui.services.provider_updates import naive_utc, update_from
 from notify_tui.services.schedule import cancel_for_opted_out
 from notify_tui.store import polling
 from notify_tui.store.faults import record_faults
@@ -698,16 +699,12 @@ class Poller:
         message_id: int, attempted_at: datetime | None, message: ProviderMessage, now: datetime
     ) -> StatusUpdate:
         delay = next_poll_delay(now - (attempted_at or now))
-        return StatusUpdate(
+        return update_from(
             message_id,
+            message,
+            # Checked already (a flawed answer is a fault, never applied): cached by value.
             _classify(message.status, message.error_code, message.error_message),
-            provider_status=message.api_status,
-            error_message=message.error_message,
-            price=message.price,
-            price_unit=message.price_unit,
-            num_segments=message.num_segments,
-            date_sent=_naive(message.date_sent),
-            resolved_at=_naive(message.date_updated),
+            resolved_at=naive_utc(message.date_updated),
             next_poll_at=now + delay if delay is not None else None,
             note=NO_RECEIPT_NOTE if delay is None else None,
         )
@@ -737,11 +734,3 @@ def _day(task: polling.PollTask) -> date:
 # A page of a thousand answers holds a handful of distinct statuses and timestamps (to the
 # second): both conversions are cached.
 _classify = lru_cache(maxsize=1024)(classify_message)
-
-
-@lru_cache(maxsize=8192)
-def _naive(moment: datetime | None) -> datetime | None:
-    """The store keeps naive UTC."""
-    if moment is None or moment.tzinfo is None:
-        return moment
-    return moment.astimezone(UTC).replace(tzinfo=None)

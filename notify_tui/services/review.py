@@ -6,18 +6,20 @@ See ``store.review`` for the other two ways to settle one (resend, skip).
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, timedelta
+from datetime import timedelta
 
 from notify_tui.domain.polling import next_poll_delay
 from notify_tui.domain.status import SendState
 from notify_tui.errors import NotifyError
 from notify_tui.provider import NotFoundError, TwilioClient
+from notify_tui.provider.answers import check_fetched
+from notify_tui.services.provider_updates import update_from
 from notify_tui.services.sender.lookup import matches
 from notify_tui.store import sending
 from notify_tui.store.campaigns import get_campaign
 from notify_tui.store.models import Message, database, utcnow
 from notify_tui.store.review import ReviewItem
-from notify_tui.store.updates import StatusUpdate, apply_updates
+from notify_tui.store.updates import apply_updates
 
 
 class ReviewError(NotifyError):
@@ -34,8 +36,10 @@ async def adopt(client: TwilioClient, campaign_id: int, item: ReviewItem, sid: s
         message = await client.fetch_message(sid)
     except NotFoundError:
         raise ReviewError(f"the provider has no message {sid}") from None
-    if message.sid != sid:
-        raise ReviewError(f"asked for {sid}, the provider answered about {message.sid}")
+    faults = check_fetched(message, sid=sid, account_sid=client.config.account_sid)
+    if faults:
+        # Another message, another account's, or values the API never sends: not adopted.
+        raise ReviewError(f"the provider's answer about {sid} was not kept: {faults[0].text}")
     if not matches(campaign, item.phone, message, item.body):
         raise ReviewError(
             f"{sid} is not this campaign's message to {item.phone} (number, body or sender differ)"
@@ -43,17 +47,9 @@ async def adopt(client: TwilioClient, campaign_id: int, item: ReviewItem, sid: s
     taken = await asyncio.to_thread(sending.linked_sids, [sid])
     if taken:
         raise ReviewError(f"{sid} already belongs to another recipient of this workspace")
-    update = StatusUpdate(
+    update = update_from(
         item.message_id,
-        message.classify(),
-        provider_status=message.status,
-        error_message=message.error_message,
-        price=message.price,
-        price_unit=message.price_unit,
-        num_segments=message.num_segments,
-        date_sent=None
-        if message.date_sent is None
-        else message.date_sent.astimezone(UTC).replace(tzinfo=None),
+        message,
         sid=sid,
         next_poll_at=utcnow() + (next_poll_delay(timedelta(0)) or timedelta(seconds=2)),
         note=f"adopted {sid} in review",

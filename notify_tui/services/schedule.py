@@ -15,13 +15,17 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from functools import partial
 
+from notify_tui.domain.faults import Operation
 from notify_tui.domain.status import CampaignState, SendState, classify_message
 from notify_tui.errors import NotifyError
 from notify_tui.provider import ProviderError, ProviderMessage, RefusedError, TwilioClient
+from notify_tui.provider.answers import check_fetched
+from notify_tui.services.provider_updates import update_from
 from notify_tui.services.sender.lookup import AttemptWindow, Verdict, find_created
 from notify_tui.services.sender.pacing import DatabaseThread
 from notify_tui.store import schedule as store
 from notify_tui.store.campaigns import CampaignSummary, due_to_start, get_campaign
+from notify_tui.store.faults import record_faults
 from notify_tui.store.models import database, utcnow
 from notify_tui.store.sending import (
     count_submitted,
@@ -63,19 +67,8 @@ class CancelResult:
 
 
 def _update(message_id: int, message: ProviderMessage) -> StatusUpdate:
-    return StatusUpdate(
-        message_id,
-        classify_message(message.status, message.error_code, message.error_message),
-        provider_status=message.api_status,
-        error_message=message.error_message,
-        price=message.price,
-        price_unit=message.price_unit,
-        num_segments=message.num_segments,
-        date_sent=None
-        if message.date_sent is None
-        else message.date_sent.astimezone(UTC).replace(tzinfo=None),
-        next_poll_at=None if message.status == "canceled" else utcnow(),
-    )
+    next_poll_at = None if message.api_status == "canceled" else utcnow()
+    return update_from(message_id, message, next_poll_at=next_poll_at)
 
 
 async def cancel_messages(
@@ -110,6 +103,15 @@ async def cancel_messages(
             except ProviderError:
                 failed += 1
                 return
+        faults = check_fetched(
+            answer, sid=sid, account_sid=client.config.account_sid, operation=Operation.CANCEL
+        )
+        if faults:
+            # Not an answer about this message (or not one the API sends): not applied; the
+            # cancel counts as failed and can be run again.
+            await call(record_faults, [replace(f, message_id=message_id) for f in faults])
+            failed += 1
+            return
         updates.append(_update(message_id, answer))
 
     await asyncio.gather(*(one(m, sid) for m, sid in messages))

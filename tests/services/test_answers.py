@@ -12,6 +12,7 @@ import time
 from collections import Counter
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 from peewee import fn
@@ -22,13 +23,17 @@ from notify_tui.provider import TwilioClient, sandbox_client
 from notify_tui.provider.sandbox import SandboxApp, outcome_for
 from notify_tui.services.optout_policy import apply_to_updates
 from notify_tui.services.poller import Poller
+from notify_tui.services.schedule import cancel_messages
 from notify_tui.services.sender import prepare_campaign, resume_campaign, send_campaign
+from notify_tui.store.campaigns import create_campaign
 from notify_tui.store.models import Campaign, Contact, Message, OptOutEvent, ProviderFault
-from notify_tui.store.sending import NewRecipient, send_state_counts
+from notify_tui.store.sending import NewRecipient, add_recipients, send_state_counts
 from notify_tui.store.updates import AppliedUpdates
 from tests.misbehaving import FOREIGN_SID, FOREIGN_TO, Misbehaving
 
 pytestmark = pytest.mark.usefixtures("workspace")
+
+SERVICE = "MG" + "ab" * 16
 
 SENDER = "+15005550006"
 BODY = "Answers are checked"
@@ -363,3 +368,30 @@ async def test_a_lookup_that_lists_other_peoples_messages_never_resends(
     assert await provider_counts(client, phones) == Counter({p: 1 for p in phones})
     assert set(s for (s,) in Message.select(Message.sid).tuples()) == set(provider.created_sids)
     assert_counters_match_rows(campaign_id)
+
+
+async def test_a_cancel_answered_from_another_account_is_never_applied(
+    provider: Misbehaving, client: TwilioClient, clock: Clock
+) -> None:
+    """The answer to a cancel is checked as a fetch's is (the client checks its SID): from
+    another account, it is a recorded fault and the cancel counts as failed (it can be run
+    again); its "delivered" is never applied."""
+    campaign_id = create_campaign("Later", "Hi", messaging_service_sid=SERVICE, state="sent")
+    (phone,) = numbers(1)
+    add_recipients(campaign_id, [NewRecipient(phone)])
+    message_id = Message.get(Message.campaign == campaign_id).id
+    send_at = datetime.fromtimestamp(clock.now + 3600, UTC)
+    held = await client.create_message(phone, "Hi", messaging_service_sid=SERVICE, send_at=send_at)
+    assert held.sid is not None and held.status == "scheduled"
+
+    async def call(function: Any, *args: Any) -> Any:
+        return function(*args)
+
+    provider.modes["foreign_cancel"] = 1
+    canceled, gone, failed, _ = await cancel_messages(client, [(message_id, held.sid)], call)
+    assert (canceled, gone, failed) == (0, 0, 1) and provider.done["foreign_cancel"] == 1
+    row = Message.get_by_id(message_id)
+    assert row.provider_status is None and row.status == "unknown"
+    (fault,) = ProviderFault.select()
+    assert (fault.kind, fault.operation) == (FaultKind.FOREIGN_ACCOUNT, "cancel")
+    assert fault.message_id == message_id

@@ -45,6 +45,7 @@ from notify_tui.provider import (
 )
 from notify_tui.provider.answers import CheckedListing, check_created
 from notify_tui.services.health import OutageError, ProviderHealth
+from notify_tui.services.provider_updates import naive_utc, update_from
 from notify_tui.services.sender.events import (
     ProgressCallback,
     ResolutionHook,
@@ -153,12 +154,6 @@ def _aware(moment: datetime | None) -> datetime | None:
     if moment is None or moment.tzinfo is not None:
         return moment
     return moment.replace(tzinfo=UTC)
-
-
-def _naive(moment: datetime | None) -> datetime | None:
-    if moment is None or moment.tzinfo is None:
-        return moment
-    return moment.astimezone(UTC).replace(tzinfo=None)
 
 
 class _CampaignSender:
@@ -405,8 +400,8 @@ class _CampaignSender:
             latest_fault=self.latest_fault,
             needs_review=review,
             held=self.held,
-            wake_at=_naive(self.wake_at),
-            send_at=_naive(self.send_at),
+            wake_at=naive_utc(self.wake_at),
+            send_at=naive_utc(self.send_at),
         )
 
     def _waits_in_store(self) -> bool:
@@ -473,7 +468,7 @@ class _CampaignSender:
         give_back(self.reserve)
         try:
             if state is CampaignState.SCHEDULED and self.wake_at is not None:
-                await self.db.call(wait_in_store, self.id, _naive(self.wake_at))
+                await self.db.call(wait_in_store, self.id, naive_utc(self.wake_at))
             elif state is not None:
                 try:
                     await self.db.call(set_state, self.id, state)
@@ -725,7 +720,7 @@ class _CampaignSender:
             # Waited long for its turn: the stored window must cover this request before it
             # leaves, or a lookup could not tell its message from someone else's.
             work.deadline = self._now() + self.budget
-            await self.db.call(sending.extend_attempts, [work.message_id], _naive(work.deadline))
+            await self.db.call(sending.extend_attempts, [work.message_id], naive_utc(work.deadline))
         try:
             message = await self.client.create_message(
                 work.phone,
@@ -850,20 +845,15 @@ class _CampaignSender:
                 sid,
                 message.api_status,
                 message.num_segments,
-                _naive(message.date_sent),
+                naive_utc(message.date_sent),
                 next_poll_at,
                 note,
             )
             return _Outcome(work, submitted_row=row, submitted=True, linked=linked, faults=faults)
-        update = StatusUpdate(
+        update = update_from(
             work.message_id,
+            message,
             classification,
-            provider_status=message.api_status,
-            error_message=message.error_message,
-            price=message.price,
-            price_unit=message.price_unit,
-            num_segments=message.num_segments,
-            date_sent=_naive(message.date_sent),
             sid=sid,
             next_poll_at=next_poll_at,
             send_state=SendState.SUBMITTED,
