@@ -23,14 +23,14 @@ import pytest
 from notify_tui.domain.quiet_hours import QuietHours
 from notify_tui.domain.status import CampaignState
 from notify_tui.provider import SANDBOX_ACCOUNT_SID, ProviderConfig, TwilioClient
-from notify_tui.provider.sandbox import SandboxApp, outcome_for
+from notify_tui.provider.sandbox import SandboxApp
 from notify_tui.services.schedule import DueCampaigns
 from notify_tui.services.sender import plan_campaign, record_campaign, send_campaign
 from notify_tui.store.campaigns import get_campaign
 from notify_tui.store.models import Message
 from notify_tui.store.sending import NewRecipient, send_state_counts
 from tests.invariants import assert_counters_hold
-from tests.provider.support import LiveServer
+from tests.provider.support import LiveServer, accepted_numbers
 
 from .support import ROOT, SENDER, subprocess_env
 
@@ -58,14 +58,7 @@ class WallClock:
 
 
 def numbers(prefix: str, count: int) -> list[str]:
-    found: list[str] = []
-    n = 0
-    while len(found) < count:
-        phone = f"{prefix}{n:04d}"
-        n += 1
-        if outcome_for(phone).final_status != "refused":
-            found.append(phone)
-    return found
+    return accepted_numbers(count, prefix)
 
 
 def window_holding_chicago_and_los_angeles(now: datetime) -> QuietHours:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import socket
 import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl
@@ -11,6 +13,7 @@ from urllib.parse import parse_qsl
 import uvicorn
 
 from notify_tui.provider import SANDBOX_ACCOUNT_SID
+from notify_tui.provider.sandbox import SandboxApp
 from notify_tui.provider.sandbox.outcomes import outcome_for
 from notify_tui.provider.sandbox.server import sandbox_server_config
 
@@ -52,6 +55,31 @@ def number_with(final_status: str, code: int | None = None, prefix: str = "+1202
         if outcome.final_status == final_status and outcome.error_code == code:
             return number
     raise AssertionError(f"no number ends {final_status} {code}")
+
+
+def accepted_numbers(count: int, prefix: str = "+1415555", start: int = 0) -> list[str]:
+    """``count`` numbers of ``prefix`` (from ``start``) that the sandbox accepts at create."""
+    found: list[str] = []
+    i = start
+    while len(found) < count:
+        phone = f"{prefix}{i:04d}"
+        if outcome_for(phone).final_status != "refused":
+            found.append(phone)
+        i += 1
+    return found
+
+
+@contextmanager
+def served_sandbox(clock: Callable[[], float], seed: int) -> Iterator[tuple[SandboxApp, str]]:
+    """A sandbox on ``clock`` served over loopback HTTP: ``(app, base URL)``, closed after."""
+    app = SandboxApp(clock=clock, seed=seed)
+    live = LiveServer(app)
+    live.start()
+    try:
+        yield app, live.base_url
+    finally:
+        live.stop()
+        app.close()
 
 
 class LiveServer:

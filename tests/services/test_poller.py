@@ -20,7 +20,7 @@ from notify_tui.store.models import Message, utcnow
 from notify_tui.store.sending import NewRecipient, add_recipients, count_submitted
 from notify_tui.store.updates import StatusUpdate, apply_updates
 from tests.invariants import assert_counters_hold
-from tests.provider.support import FakeClock
+from tests.provider.support import FakeClock, accepted_numbers
 
 SENDER = "+15005550006"
 
@@ -33,14 +33,7 @@ FINAL = 10.0
 
 def numbers(n: int, start: int = 0) -> list[str]:
     """Numbers whose sandbox outcome is not a refusal at create."""
-    found: list[str] = []
-    i = start
-    while len(found) < n:
-        phone = f"+1415555{i:04d}"
-        if outcome_for(phone).final_status != "refused":
-            found.append(phone)
-        i += 1
-    return found
+    return accepted_numbers(n, start=start)
 
 
 async def sent_campaign(client: TwilioClient, phones: list[str]) -> int:

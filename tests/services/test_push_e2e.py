@@ -23,7 +23,7 @@ from notify_tui.store.campaigns import create_campaign, get_campaign
 from notify_tui.store.models import Message, utcnow
 from notify_tui.store.sending import NewRecipient, add_recipients
 from tests.invariants import assert_counters_hold
-from tests.provider.support import FakeClock, LiveServer
+from tests.provider.support import FakeClock, LiveServer, served_sandbox
 from tests.services.test_poller import numbers
 
 pytestmark = pytest.mark.usefixtures("workspace")
@@ -34,14 +34,8 @@ GRACE = timedelta(seconds=120)
 
 @pytest.fixture
 def provider(clock: FakeClock) -> Iterator[tuple[SandboxApp, str]]:
-    app = SandboxApp(clock=clock, seed=11)
-    live = LiveServer(app)
-    live.start()
-    try:
-        yield app, live.base_url
-    finally:
-        live.stop()
-        app.close()
+    with served_sandbox(clock, seed=11) as served:
+        yield served
 
 
 class Receiver:

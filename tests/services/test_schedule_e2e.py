@@ -16,7 +16,7 @@ import pytest
 from notify_tui.domain.status import CampaignState, Reason, SendState, Status
 from notify_tui.provider import SANDBOX_ACCOUNT_SID, TwilioClient
 from notify_tui.provider.client import ProviderConfig
-from notify_tui.provider.sandbox import SandboxApp, outcome_for
+from notify_tui.provider.sandbox import SandboxApp
 from notify_tui.services.poller import Poller
 from notify_tui.services.schedule import CancelError, DueCampaigns, cancel_campaign
 from notify_tui.services.sender import plan_campaign, record_campaign, send_campaign
@@ -25,7 +25,7 @@ from notify_tui.store.models import Message
 from notify_tui.store.optouts import SOURCE_PROVIDER, opt_out
 from notify_tui.store.sending import NewRecipient, claim_for_submit, send_state_counts
 from tests.invariants import assert_counters_hold
-from tests.provider.support import FakeClock, LiveServer
+from tests.provider.support import FakeClock, accepted_numbers, served_sandbox
 
 pytestmark = pytest.mark.usefixtures("workspace")
 
@@ -33,28 +33,14 @@ SERVICE = "MG" + "ab" * 16
 SENDER = "+15005550006"
 
 
-def phones(count: int, prefix: str = "+1312555") -> list[str]:
-    """Numbers the sandbox accepts at create (none it refuses)."""
-    found: list[str] = []
-    n = 0
-    while len(found) < count:
-        phone = f"{prefix}{n:04d}"
-        n += 1
-        if outcome_for(phone).final_status != "refused":
-            found.append(phone)
-    return found
+def phones(count: int) -> list[str]:
+    return accepted_numbers(count, "+1312555")
 
 
 @pytest.fixture
 def provider(clock: FakeClock) -> Iterator[tuple[SandboxApp, str]]:
-    app = SandboxApp(clock=clock, seed=5)
-    live = LiveServer(app)
-    live.start()
-    try:
-        yield app, live.base_url
-    finally:
-        live.stop()
-        app.close()
+    with served_sandbox(clock, seed=5) as served:
+        yield served
 
 
 @pytest.fixture
