@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -15,7 +16,7 @@ from notify_tui.provider import sandbox_client
 from notify_tui.provider.sandbox import SandboxApp
 from notify_tui.provider.sandbox.faults import Faults
 from notify_tui.services.runtime import Runtime
-from notify_tui.store.models import Contact, OptOutEvent
+from notify_tui.store.models import Contact, Message, OptOutEvent
 from notify_tui.store.sending import NewRecipient, add_recipients
 from notify_tui.ui.app import NotifyApp, make_app
 from notify_tui.ui.dialogs.confirm import ConfirmDialog
@@ -497,3 +498,26 @@ async def test_reasons_list_stops_at_its_ends_and_jumps_with_g(
         assert reasons.highlighted == last
         await pilot.press("g")
         assert reasons.highlighted == 0
+
+
+async def test_the_cursor_stays_on_its_recipient_when_the_rows_move(
+    runtime: Runtime, spring: int
+) -> None:
+    """In last update first, a recipient that resolves comes to the top: the selected one moves
+    down a row, and the cursor with it (else ``o`` would opt out whoever took its place)."""
+    app = make_app(runtime, poll=False, first_run_demo=False, clock=fixed_clock)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await open_details(app, pilot, spring)
+        await pilot.press("s", "s", "s")
+        await wait_until(pilot, lambda: "last update first" in summary(app))
+        await wait_until(pilot, lambda: not table(app).reading)
+        await pilot.press("j", "j")
+        selected = table(app).current_row
+        assert selected is not None and table(app).cursor_row == 2
+        below = table(app).source.rows(5, 1)[0]
+        later = Message.get_by_id(below.id).updated_at + timedelta(hours=1)
+        Message.update(updated_at=later).where(Message.id == below.id).execute()
+        table(app).refresh_after_updates(statuses_moved=True)
+        await wait_until(pilot, lambda: names(app)[0] == below.name)
+        await wait_until(pilot, lambda: table(app).cursor_row == 3)
+        assert table(app).current_row.id == selected.id  # type: ignore[union-attr]

@@ -188,9 +188,6 @@ class HistoryScreen(ResumeActionsScreen, TidyActionsScreen):
         super().__init__()
         self._redraw_timer: Timer | None = None
         self._shown_before = False
-        self._selected: tuple[CampaignSource, int, int] | None = None
-        """While the campaigns are read again: the source, the cursor's row and the campaign
-        on it, so that the cursor can follow that campaign if its row moved."""
 
     def compose(self) -> ComposeResult:
         app = self.notify_app
@@ -239,12 +236,12 @@ class HistoryScreen(ResumeActionsScreen, TidyActionsScreen):
     def _redraw(self) -> None:
         self._redraw_timer = None
         if self.is_current:
-            self.reload_keeping_selection()
+            self.table.reload(keep_cursor=True)
 
     def on_screen_resume(self) -> None:
         if self._shown_before:
             # Counters moved while Details was on top: show them, then carry on resolving.
-            self.reload_keeping_selection()
+            self.table.reload(keep_cursor=True)
         # The first time, the table has just read the campaigns on mount: no need to again.
         self._shown_before = True
         self.notify_app.live.follow(self, None)
@@ -256,32 +253,10 @@ class HistoryScreen(ResumeActionsScreen, TidyActionsScreen):
     def on_statuses_resolved(self, event: StatusesResolved) -> None:
         event.stop()
         if event.changed or self.table.source.saw_sending:
-            self.reload_keeping_selection()
-
-    def reload_keeping_selection(self) -> None:
-        """Read the campaigns again where the user is, the cursor staying on its campaign:
-        counters that move, a campaign archived or a new one can move the rows (most failures
-        first, last activity first: a campaign climbs as it resolves)."""
-        table = self.table
-        campaign = table.current_row
-        if campaign is not None:
-            self._selected = (table.source, table.cursor_row, campaign.id)
-        table.reload(keep_cursor=True)
-
-    def _follow_selected(self) -> None:
-        selected, self._selected = self._selected, None
-        table = self.table
-        if selected is None or selected[0] is not table.source or table.cursor_row != selected[1]:
-            return  # another order or filter, or the user moved meanwhile
-        campaign = table.current_row
-        if campaign is not None and campaign.id != selected[2]:
-            moved = table.index_loaded(lambda row: row.id == selected[2])
-            if moved is not None:
-                table.move_cursor(moved)
+            self.table.reload(keep_cursor=True)
 
     @on(VirtualTable.Loaded, "#campaigns")
     def _loaded(self, event: VirtualTable.Loaded) -> None:
-        self._follow_selected()
         # The suggestion marks are counted as rows are read: with the first ones.
         self._show_title()
         self.query_one(DeliveryTrend).show(self.table.source.recent)
@@ -411,7 +386,7 @@ class HistoryScreen(ResumeActionsScreen, TidyActionsScreen):
         self.table.set_source(CampaignSource(source.query, source.archived, sort))
 
     def tidied(self) -> None:
-        self.reload_keeping_selection()
+        self.table.reload(keep_cursor=True)
 
     # Cancelling a scheduled campaign
 
@@ -456,7 +431,7 @@ class HistoryScreen(ResumeActionsScreen, TidyActionsScreen):
         if result.failed:
             text += f"; {count(result.failed)} could not be cancelled now: press x again"
         self.notify(text, title="Campaign cancelled", markup=False)
-        self.reload_keeping_selection()
+        self.table.reload(keep_cursor=True)
 
     @on(VirtualTable.CursorMoved, "#campaigns")
     def _cursor_moved(self, event: VirtualTable.CursorMoved) -> None:
@@ -481,7 +456,7 @@ class HistoryScreen(ResumeActionsScreen, TidyActionsScreen):
             self.post_resume_checked(campaign_id)
 
     def resumed(self, campaign: CampaignSummary) -> None:
-        self.reload_keeping_selection()
+        self.table.reload(keep_cursor=True)
 
     def action_review_suggestions(self) -> None:
         """Review the numbers the policy suggests opting out of the selected campaign."""

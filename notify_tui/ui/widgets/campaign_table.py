@@ -163,6 +163,10 @@ class CampaignTable(VirtualTable[CampaignSummary]):
 
     HELP_SECTION = "Campaigns"
 
+    def row_key(self, row: CampaignSummary) -> object | None:
+        # Live counters move a campaign in the sorted orders: the cursor stays on it.
+        return row.id
+
     COMPONENT_CLASSES: ClassVar[set[str]] = {
         *VirtualTable.COMPONENT_CLASSES,
         "campaign-table--delivered",

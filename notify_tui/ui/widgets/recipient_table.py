@@ -270,6 +270,10 @@ class RecipientTable(VirtualTable[RecipientRow]):
             Column("opt_out", "Opt-out", render=self._opt_out, width=9, priority=2),
         ]
 
+    def row_key(self, row: RecipientRow) -> object | None:
+        # A status or an update moves a recipient in the sorted orders: the cursor stays on it.
+        return row.id
+
     def fit_reasons(self, reasons: Sequence[str]) -> None:
         """Give the reason column no more room than this campaign's longest reason needs."""
         longest = max((cell_len(reason) for reason in reasons), default=0)

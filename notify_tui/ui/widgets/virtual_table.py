@@ -435,6 +435,8 @@ class VirtualTable(ScrollView, Generic[RowT], can_focus=True):
         self._content_width = 0
         self._generation = 0
         """Bumped by every load: rows read for an older one are dropped."""
+        self._following: tuple[int, object] | None = None
+        """While a reload that keeps the cursor is read: the cursor's row and its row's key."""
         self._requested: set[int] = set()
         self._loading = False
         """Chunks being read on a worker for this generation."""
@@ -523,6 +525,13 @@ class VirtualTable(ScrollView, Generic[RowT], can_focus=True):
                     self._strips.discard((index, cursor, focused))
             self._refresh_row(index)
 
+    def row_key(self, row: RowT) -> object | None:
+        """What identifies ``row`` from one read to the next (its id), or ``None`` (the default:
+        rows are only places). With keys, a reload that keeps the cursor keeps it on its row
+        when the row moved (live counters reorder a sorted view), if it is among the rows read
+        with the reload."""
+        return None
+
     def index_loaded(self, matches: Callable[[RowT], bool]) -> int | None:
         """The index of the first row read and still kept that ``matches``, or ``None`` (no
         database read: only the chunks in memory, those around the view and the cursor)."""
@@ -542,6 +551,9 @@ class VirtualTable(ScrollView, Generic[RowT], can_focus=True):
     def _load(self, source: RowSource[RowT] | None, keep_cursor: bool) -> None:
         self._generation += 1
         self._requested.clear()
+        selected = self.current_row if keep_cursor and self._known else None
+        key = None if selected is None else self.row_key(selected)
+        self._following = None if key is None else (self.cursor_row, key)
         if not getattr(source, "blocking", False):
             count = max(0, source.count()) if source is not None else 0
             self._loaded(source, count, {}, keep_cursor)
@@ -618,8 +630,25 @@ class VirtualTable(ScrollView, Generic[RowT], can_focus=True):
                     self._refresh_row(row)
         else:
             self.refresh()
+        self._follow_row(keep_cursor)
         self._post_cursor_moved_soon()  # the row under the cursor may be another one now
         self.post_message(self.Loaded(self, count))
+
+    def _follow_row(self, keep_cursor: bool) -> None:
+        """After a reload that kept the cursor: put it back on the row it was on (see
+        `row_key`), unless the user moved it meanwhile or the row was not read again."""
+        following, self._following = self._following, None
+        if following is None or not keep_cursor:
+            return
+        was_at, key = following
+        if self.cursor_row != was_at:
+            return
+        row = self.current_row
+        if row is not None and self.row_key(row) == key:
+            return
+        moved = self.index_loaded(lambda r: self.row_key(r) == key)
+        if moved is not None:
+            self.move_cursor(moved)
 
     def _on_virtual_table__rows_read(self, event: VirtualTable._RowsRead) -> None:
         event.stop()
